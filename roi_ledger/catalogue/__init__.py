@@ -1,0 +1,144 @@
+"""The metric catalogue: what can be measured, how it aggregates, and what a change is worth.
+
+Built-in metrics live in ``metrics.yml`` beside this module; a business adds its own under
+``catalogue:`` in initiatives.yml. dbt generates the weekly series from the same entries (they
+are passed to dbt as the ``metric_catalogue`` var), so one declaration drives SQL and Python.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from roi_ledger.contract import DATASETS
+
+BUILT_IN_PATH = Path(__file__).with_name("metrics.yml")
+SPLIT_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Money(_Strict):
+    kind: Literal["hours", "order_errors", "defect_units", "revenue", "fixed", "none"]
+    basis: Literal["per_volume", "per_period"] | None = None
+    pool: str | None = None
+    value_per_unit: float | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Money:
+        if self.kind != "none" and self.basis is None:
+            raise ValueError("money.basis (per_volume or per_period) is required unless kind is none")
+        if self.kind == "fixed" and self.value_per_unit is None:
+            raise ValueError("money.value_per_unit is required when kind is fixed")
+        return self
+
+
+class RatioPart(_Strict):
+    dataset: str
+    expression: str = "1"
+    filter: str | None = None
+
+
+class MetricDefinition(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*(\{\w+\})?[a-z0-9_]*$")
+    label: str | None = None
+    dataset: str | None = None
+    aggregation: Literal["rate", "mean", "median", "sum", "count", "ratio"]
+    expression: str | None = None
+    filter: str | None = None
+    split_by: str | None = None
+    numerator: RatioPart | None = None
+    denominator: RatioPart | None = None
+    scale: float = 1.0
+    volume: str | None = None
+    good_direction: Literal["up", "down"]
+    zero_fill: bool = False
+    money: Money = Money(kind="none")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MetricDefinition:
+        if self.aggregation == "ratio":
+            if self.numerator is None or self.denominator is None:
+                raise ValueError("a ratio metric needs numerator and denominator")
+            parts = [self.numerator.dataset, self.denominator.dataset]
+        else:
+            if self.dataset is None:
+                raise ValueError("dataset is required")
+            if self.aggregation != "count" and self.expression is None:
+                raise ValueError(f"expression is required for aggregation {self.aggregation}")
+            parts = [self.dataset]
+        for dataset in parts:
+            if dataset not in DATASETS or dataset == "kpis":
+                raise ValueError(f"unknown dataset {dataset!r} (orders, tickets, hours, defects)")
+        placeholder = SPLIT_PLACEHOLDER.search(self.name)
+        if bool(placeholder) != bool(self.split_by):
+            raise ValueError("a name with {column} needs split_by naming that column, and vice versa")
+        return self
+
+    @property
+    def is_template(self) -> bool:
+        return self.split_by is not None
+
+    def instantiate(self, value: str) -> str:
+        return SPLIT_PLACEHOLDER.sub(slug(value), self.name)
+
+
+def slug(value: str) -> str:
+    """The metric-name form of a data value: lower case, anything else becomes '_'."""
+    return re.sub(r"[^a-z0-9]", "_", value.strip().lower())
+
+
+@cache
+def built_in_entries() -> tuple[dict, ...]:
+    return tuple(yaml.safe_load(BUILT_IN_PATH.read_text(encoding="utf-8"))["metrics"])
+
+
+def catalogue_entries(extra: list[dict] | None = None, source: str = "catalogue") -> list[dict]:
+    """Built-in entries plus the user's, validated; a user entry replaces a built-in of its name."""
+    entries = {e["name"]: e for e in built_in_entries()}
+    for position, entry in enumerate(extra or [], start=1):
+        try:
+            MetricDefinition.model_validate(entry)
+        except ValidationError as exc:
+            name = entry.get("name", f"#{position}") if isinstance(entry, dict) else f"#{position}"
+            details = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+            raise CatalogueError(f"{source}: catalogue metric {name!r}: {details}") from None
+        entries[entry["name"]] = entry
+    return list(entries.values())
+
+
+def load_catalogue(extra: list[dict] | None = None, source: str = "catalogue") -> list[MetricDefinition]:
+    return [MetricDefinition.model_validate(e) for e in catalogue_entries(extra, source)]
+
+
+def known_metric_names(
+    catalogue: list[MetricDefinition],
+    *,
+    split_values: dict[str, set[str]],
+    kpi_metrics: set[str],
+) -> set[str]:
+    """Every metric name a register may use, given the values found in the data.
+
+    ``split_values`` maps a column (``activity``) to the values present in the data.
+    """
+    names = set(kpi_metrics)
+    for metric in catalogue:
+        if metric.is_template:
+            names.update(metric.instantiate(v) for v in split_values.get(metric.split_by, set()))
+        else:
+            names.add(metric.name)
+    return names

@@ -1,0 +1,299 @@
+"""The initiative register (``initiatives.yml``), validated once at the edge into typed objects.
+
+Everything downstream trusts these objects. A register that breaks the rules stops the run
+with :class:`RegisterError`, whose message names the file, the initiative and the field,
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class RegisterError(ValueError):
+    """The register cannot be used; the message says where and why."""
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a typo (`go_live_date`) must not silently drop a setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessValues(_Strict):
+    cost_per_order_error: float | None = Field(default=None, ge=0)
+    cost_per_defect_unit: float | None = Field(default=None, ge=0)
+    gross_margin: float | None = Field(default=None, ge=0, le=1)
+
+
+class Business(_Strict):
+    name: str
+    currency: str = Field(min_length=3, max_length=3)
+    timezone: str
+    loaded_hourly_cost: float | None = Field(default=None, ge=0)
+    discount_rate: float = Field(default=0.08, ge=0, lt=1)
+    values: BusinessValues = BusinessValues()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/London)")
+        return value
+
+
+class Objective(_Strict):
+    id: str
+    statement: str
+    metric: str | None = None
+    target_change_pct: float | None = None
+    deadline: date | None = None
+    owner: str | None = None
+
+
+class Status(str, Enum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    LIVE = "live"
+    RETIRED = "retired"
+
+
+class OneOffCost(_Strict):
+    kind: Literal["one_off"]
+    amount: float = Field(ge=0)
+    date: date
+    note: str | None = None
+
+
+class MonthlyCost(_Strict):
+    kind: Literal["monthly"]
+    amount: float = Field(ge=0)
+    start: date
+    end: date | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> MonthlyCost:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+Cost = Annotated[OneOffCost | MonthlyCost, Field(discriminator="kind")]
+
+
+class Expected(_Strict):
+    annual_benefit: float | None = None
+    changes: dict[str, float] = Field(default_factory=dict)
+
+
+class Feasibility(_Strict):
+    effort: int = Field(ge=1, le=5)
+    complexity: int = Field(ge=1, le=5)
+    integration: int = Field(ge=1, le=5)
+    training_need: int = Field(ge=1, le=5)
+
+
+class Phase(_Strict):
+    units: list[str] = Field(min_length=1)
+    go_live: date
+
+
+class Initiative(_Strict):
+    id: str
+    name: str
+    status: Status
+    objective: str | None = None
+    owner: str | None = None
+    retired_on: date | None = None
+    go_live: date | None = None
+    treated_units: list[str] | None = None
+    phases: list[Phase] | None = None
+    ramp_up_days: int = Field(default=0, ge=0)
+    control_units: list[str] | None = None
+    metrics: list[str] = Field(min_length=1)
+    costs: list[Cost] | None = None
+    expected: Expected | None = None
+    feasibility: Feasibility | None = None
+    claim_checks: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_rollout_shape(self) -> Initiative:
+        simple = self.go_live is not None or self.treated_units is not None
+        if simple and self.phases is not None:
+            raise ValueError("give either go_live with treated_units, or phases, not both")
+        if self.phases is None:
+            if self.go_live is None:
+                raise ValueError("go_live is required (or phases for a staged rollout)")
+            if not self.treated_units:
+                raise ValueError("treated_units is required with go_live and must not be empty")
+        elif not self.phases:
+            raise ValueError("phases must list at least one phase")
+        if self.retired_on is not None and self.retired_on < self.first_go_live:
+            raise ValueError("retired_on is before go_live")
+        treated = self.all_treated_units
+        if len(set(treated)) != len(treated):
+            raise ValueError("a unit appears in more than one phase")
+        if self.control_units and set(self.control_units) & set(treated):
+            overlap = sorted(set(self.control_units) & set(treated))
+            raise ValueError(f"control_units also treated: {', '.join(overlap)}")
+        return self
+
+    @property
+    def rollout(self) -> list[Phase]:
+        """The rollout as phases; a single go-live is one phase."""
+        if self.phases is not None:
+            return sorted(self.phases, key=lambda p: p.go_live)
+        return [Phase(units=list(self.treated_units or []), go_live=self.go_live)]  # type: ignore[arg-type]
+
+    @property
+    def is_staggered(self) -> bool:
+        return len({p.go_live for p in self.rollout}) > 1
+
+    @property
+    def first_go_live(self) -> date:
+        return min(p.go_live for p in self.rollout)
+
+    @property
+    def all_treated_units(self) -> list[str]:
+        return [u for p in self.rollout for u in p.units]
+
+    def go_live_of(self, unit: str) -> date | None:
+        return next((p.go_live for p in self.rollout if unit in p.units), None)
+
+
+class Register(_Strict):
+    business: Business
+    objectives: list[Objective] = Field(default_factory=list)
+    initiatives: list[Initiative] = Field(default_factory=list)
+    catalogue: list[dict[str, Any]] = Field(default_factory=list)
+    claim_checks: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ids_unique_and_linked(self) -> Register:
+        for kind, items in (("objective", self.objectives), ("initiative", self.initiatives)):
+            seen: set[str] = set()
+            for item in items:
+                if item.id in seen:
+                    raise ValueError(f"{kind} id {item.id!r} appears twice")
+                seen.add(item.id)
+        objective_ids = {o.id for o in self.objectives}
+        for initiative in self.initiatives:
+            if initiative.objective is not None and initiative.objective not in objective_ids:
+                raise ValueError(
+                    f"initiative {initiative.id!r}, field objective: no objective with id "
+                    f"{initiative.objective!r} (known: {', '.join(sorted(objective_ids)) or 'none'})"
+                )
+        return self
+
+    def initiative(self, initiative_id: str) -> Initiative:
+        return next(i for i in self.initiatives if i.id == initiative_id)
+
+    @property
+    def measured_initiatives(self) -> list[Initiative]:
+        """Initiatives that have gone live: the ones whose effects are measured."""
+        return [i for i in self.initiatives if i.status in (Status.LIVE, Status.RETIRED)]
+
+
+def _describe_location(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic error location into 'initiative "x", field go_live'."""
+    if len(loc) >= 2 and loc[0] in ("initiatives", "objectives") and isinstance(loc[1], int):
+        items = raw.get(loc[0]) or []
+        item_id = None
+        if loc[1] < len(items) and isinstance(items[loc[1]], dict):
+            item_id = items[loc[1]].get("id")
+        who = f'{loc[0][:-1]} "{item_id}"' if item_id else f"{loc[0][:-1]} #{loc[1] + 1}"
+        rest = ".".join(str(p) for p in loc[2:] if not str(p).startswith(("OneOff", "Monthly")))
+        return f"{who}, field {rest}" if rest else who
+    return "field " + ".".join(str(p) for p in loc) if loc else "top level"
+
+
+def parse_register(text: str, source: str) -> Register:
+    """Parse and validate register YAML text; ``source`` names the file in messages."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RegisterError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise RegisterError(f"{source}: expected a mapping with business, objectives, initiatives")
+    try:
+        return Register.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _describe_location(raw, tuple(err["loc"]))
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (check the spelling; see docs/register.md)"
+            lines.append(f"{source}: {where}: {message}")
+        raise RegisterError("\n".join(lines)) from None
+
+
+def load_register(path: Path) -> Register:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RegisterError(f"{path}: register file not found") from None
+    return parse_register(text, str(path))
+
+
+def register_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_against_data(
+    register: Register,
+    source: str,
+    *,
+    units: set[str],
+    metrics: set[str],
+) -> None:
+    """Cross-check the register against what the data holds and the catalogue knows.
+
+    Raises one :class:`RegisterError` listing every problem: a unit no dataset contains, or a
+    metric the catalogue does not know.
+    """
+    problems: list[str] = []
+    known_units = ", ".join(sorted(units)) or "none"
+
+    def unknown_units(initiative: Initiative, field: str, listed: list[str]) -> None:
+        for unit in listed:
+            if unit not in units:
+                problems.append(
+                    f'{source}: initiative "{initiative.id}", field {field}: unit {unit!r} is in '
+                    f"no dataset (units in the data: {known_units})"
+                )
+
+    for initiative in register.initiatives:
+        field = "phases" if initiative.phases is not None else "treated_units"
+        unknown_units(initiative, field, initiative.all_treated_units)
+        unknown_units(initiative, "control_units", initiative.control_units or [])
+        for metric in initiative.metrics:
+            if metric not in metrics:
+                problems.append(
+                    f'{source}: initiative "{initiative.id}", field metrics: unknown metric '
+                    f"{metric!r} (see docs/metrics.md for the catalogue)"
+                )
+        for metric in (initiative.expected.changes if initiative.expected else {}):
+            if metric not in metrics:
+                problems.append(
+                    f'{source}: initiative "{initiative.id}", field expected.changes: unknown '
+                    f"metric {metric!r}"
+                )
+    for objective in register.objectives:
+        if objective.metric is not None and objective.metric not in metrics:
+            problems.append(
+                f'{source}: objective "{objective.id}", field metric: unknown metric '
+                f"{objective.metric!r}"
+            )
+    if problems:
+        raise RegisterError("\n".join(problems))
