@@ -217,10 +217,21 @@ def _describe_location(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
     return "field " + ".".join(str(p) for p in loc) if loc else "top level"
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """YAML loader that leaves dates as text, so a bad date reaches pydantic (which names the
+    field) instead of crashing the YAML parser."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_register(text: str, source: str) -> Register:
     """Parse and validate register YAML text; ``source`` names the file in messages."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise RegisterError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

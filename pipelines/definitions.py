@@ -1,0 +1,39 @@
+"""The Dagster code location: every asset, the nightly job and its schedule.
+
+Read top to bottom: ingest -> transform (dbt, metrics layer) -> effects -> transform (dbt,
+results layer) -> publish. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
+
+from pipelines.defs.effects import effect_estimates
+from pipelines.defs.ingest import initiative_register, raw_datasets
+from pipelines.defs.publish import publish_asset
+from pipelines.defs.transform import dbt_metrics_layer, dbt_resource, dbt_results_layer
+from pipelines.resources import settings_from_environment
+
+runs = publish_asset(upstream=[*dbt_results_layer.keys, *dbt_metrics_layer.keys])
+
+# One process: DuckDB has one writer, and on two cores in-process is the faster executor.
+nightly_job = define_asset_job(
+    "nightly",
+    selection=AssetSelection.all(),
+    executor_def=in_process_executor,
+    description="Land the inputs, build metrics, estimate effects, build the marts, publish.",
+)
+
+nightly_schedule = ScheduleDefinition(
+    name="nightly_at_2am",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    description="Runs the nightly job at 02:00 (the machine's timezone).",
+)
+
+defs = Definitions(
+    assets=[initiative_register, *raw_datasets, dbt_metrics_layer, effect_estimates, dbt_results_layer, runs],
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+    resources={"settings": settings_from_environment(), "dbt": dbt_resource()},
+)

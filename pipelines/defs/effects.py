@@ -1,0 +1,29 @@
+"""Effects: estimate every live initiative's effect on its metrics from the metric series."""
+
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from pipelines.resources import RoiSettings
+from roi_ledger.effects import estimate_effects
+
+EFFECTS_TABLE = "intermediate.effect_estimates"
+
+
+@asset(
+    key=["estimates", "effect_estimates"],
+    group_name="effects",
+    deps=[AssetKey(["marts", "metric_series"]), AssetKey(["raw", "register_initiatives"])],
+    description="Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
+)
+def effect_estimates(context: AssetExecutionContext, settings: RoiSettings) -> MaterializeResult:
+    register = settings.register()
+    with settings.connect() as con:
+        series = con.sql("select * from marts.metric_series").pl()
+        estimates = estimate_effects(register, series)
+        con.register("estimates", estimates.to_arrow())
+        con.execute("create schema if not exists intermediate")
+        con.execute(f"create or replace table {EFFECTS_TABLE} as select * from estimates")
+        con.unregister("estimates")
+    primary = estimates.filter(estimates["is_primary"])
+    context.log.info(f"{estimates.height} estimates, {primary.height} primary")
+    return MaterializeResult(metadata={"estimates": estimates.height, "primary": primary.height})

@@ -1,0 +1,84 @@
+"""Where a run reads and writes: the one resource every asset shares.
+
+The warehouse an analyst queries (``ROI_WAREHOUSE``) is never opened for writing. A run
+builds into a private copy beside it and publishes it with an atomic rename when everything
+succeeded, so readers never block the nightly run, and a failed run leaves the last good
+results in place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource, EnvVar
+
+from roi_ledger.register import Register, load_register
+
+
+class RoiSettings(ConfigurableResource):
+    data_dir: str
+    config_path: str
+    warehouse_path: str
+
+    @property
+    def data(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
+
+    @property
+    def config(self) -> Path:
+        return Path(self.config_path).expanduser().resolve()
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(self.warehouse_path).expanduser().resolve()
+
+    @property
+    def build_warehouse(self) -> Path:
+        """The private file a run writes to before publishing."""
+        return self.warehouse.with_name(f".{self.warehouse.name}.build")
+
+    def as_of(self) -> date:
+        """The day data is cut off after (``ROI_AS_OF``, else today)."""
+        value = os.environ.get("ROI_AS_OF")
+        return date.fromisoformat(value) if value else date.today()
+
+    def register(self) -> Register:
+        return load_register(self.config)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the build file (the run's only writer)."""
+        con = duckdb.connect(str(self.build_warehouse))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def start_build(self) -> None:
+        """Start the build file from the last published warehouse (or empty)."""
+        self.build_warehouse.parent.mkdir(parents=True, exist_ok=True)
+        self.build_warehouse.unlink(missing_ok=True)
+        if self.warehouse.exists():
+            shutil.copyfile(self.warehouse, self.build_warehouse)
+
+    def publish(self) -> None:
+        """Replace the published warehouse with the build, atomically."""
+        with self.connect() as con:
+            con.execute("checkpoint")
+        staging = self.warehouse.with_name(f".{self.warehouse.name}.publishing")
+        shutil.copyfile(self.build_warehouse, staging)
+        os.replace(staging, self.warehouse)
+
+
+def settings_from_environment() -> RoiSettings:
+    return RoiSettings(
+        data_dir=EnvVar("ROI_DATA_DIR"),
+        config_path=EnvVar("ROI_CONFIG"),
+        warehouse_path=EnvVar("ROI_WAREHOUSE"),
+    )

@@ -1,0 +1,151 @@
+"""``roi``: run the nightly job, validate inputs, or run the built-in demo business.
+
+    roi run --data DIR --config FILE --warehouse PATH [--as-of DATE]
+    roi validate --data DIR --config FILE
+    roi demo [--out DIR] [--seed N] [--scale X]
+
+Arguments default to ``ROI_DATA_DIR``, ``ROI_CONFIG``, ``ROI_WAREHOUSE`` and ``ROI_AS_OF``.
+Exit codes: 0 success, 1 the run failed (the published warehouse is untouched), 2 the inputs
+are invalid (nothing was written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from datetime import date
+from pathlib import Path
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID_INPUT = 0, 1, 2
+DEMO_SALT = "roi-ledger-demo-salt-not-secret"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roi", description="ROI Ledger: realised ROI of automation initiatives.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def inputs(command: argparse.ArgumentParser, warehouse: bool) -> None:
+        command.add_argument("--data", default=os.environ.get("ROI_DATA_DIR"), help="data directory (ROI_DATA_DIR)")
+        command.add_argument("--config", default=os.environ.get("ROI_CONFIG"), help="initiatives.yml (ROI_CONFIG)")
+        if warehouse:
+            command.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
+            command.add_argument(
+                "--as-of",
+                type=date.fromisoformat,
+                default=os.environ.get("ROI_AS_OF") or None,
+                help="use data up to this day, YYYY-MM-DD (ROI_AS_OF; default today)",
+            )
+
+    inputs(commands.add_parser("run", help="run the nightly job once, in this process"), warehouse=True)
+    inputs(commands.add_parser("validate", help="check the register and the data files; writes nothing"), warehouse=False)
+    demo = commands.add_parser("demo", help="generate the demo business and run the nightly job on it")
+    demo.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo's data and warehouse")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--scale", type=float, default=1.0, help="volume of records (1.0 = a bakery of 7 units)")
+    return parser
+
+
+def _require(args: argparse.Namespace, *names: str) -> None:
+    missing = [n for n in names if not getattr(args, n)]
+    if missing:
+        flags = ", ".join(f"--{n.replace('_', '-')}" for n in missing)
+        sys.exit(f"roi {args.command}: missing {flags} (or the ROI_* environment variable)")
+
+
+def validate(data: Path, config: Path) -> int:
+    from roi_ledger.inputs import InputError, validate_inputs
+
+    try:
+        inputs = validate_inputs(config, data)
+    except InputError as exc:
+        print(f"invalid input:\n{exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    files = sum(len(paths) for paths in inputs.inventory.files.values())
+    print(
+        f"ok: {config} ({len(inputs.register.initiatives)} initiatives, {len(inputs.register.objectives)} objectives); "
+        f"{data}: {files} files in {len(inputs.inventory.files)} datasets, {len(inputs.inventory.units)} units"
+    )
+    return EXIT_OK
+
+
+def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
+    """Validate, then run the nightly job in this process and print the result table."""
+    code = validate(data, config)
+    if code != EXIT_OK:
+        return code
+    os.environ.update(
+        ROI_DATA_DIR=str(data.resolve()),
+        ROI_CONFIG=str(config.resolve()),
+        ROI_WAREHOUSE=str(warehouse.resolve()),
+    )
+    if as_of is not None:
+        os.environ["ROI_AS_OF"] = as_of.isoformat()
+    warnings.filterwarnings("ignore")
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    result = defs.get_job_def("nightly").execute_in_process(
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                error = event.step_failure_data.error
+                print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
+        print(f"run failed; the published warehouse {warehouse} is unchanged", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    print_results(warehouse.resolve())
+    return EXIT_OK
+
+
+def print_results(warehouse: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        table = con.sql(
+            """
+            select initiative_id, metric, method,
+                   round(counterfactual_value, 4) as counterfactual,
+                   round(observed_value, 4) as observed,
+                   round(effect_abs, 4) as effect,
+                   round(effect_pct, 1) as effect_pct,
+                   '[' || round(ci_low, 4) || ', ' || round(ci_high, 4) || ']' as ci_95,
+                   round(p_value, 4) as p_value
+            from marts.initiative_effects
+            where is_primary
+            order by initiative_id, metric
+            """
+        )
+        print("\nPrimary effect per initiative and metric (marts.initiative_effects):")
+        table.show(max_width=200, max_rows=200)
+    print(f"\nwarehouse: {warehouse}\n  query it: duckdb -readonly {warehouse} -c 'select * from marts.initiative_effects'")
+
+
+def demo(out: Path, seed: int, scale: float) -> int:
+    from roi_ledger.demo import generate_demo_business
+
+    out = out.resolve()
+    business = generate_demo_business(out, seed=seed, scale=scale)
+    print(f"demo business written to {business.data_dir} (register {business.config_path}, planted truth {business.truth_path})")
+    os.environ.setdefault("ROI_PSEUDONYM_SALT", DEMO_SALT)
+    return run(business.data_dir, business.config_path, out / "warehouse.duckdb", as_of=business.as_of)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "validate":
+        _require(args, "data", "config")
+        return validate(Path(args.data), Path(args.config))
+    if args.command == "run":
+        _require(args, "data", "config", "warehouse")
+        return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of)
+    return demo(args.out, args.seed, args.scale)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The one result type every estimator returns: a row of ``marts.initiative_effects``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class EffectEstimate:
+    """How much a metric moved because of an initiative, per treated unit and period.
+
+    ``effect_abs`` is observed minus counterfactual, in the metric's own units (a rate as a
+    fraction, hours per week, ...), averaged over treated unit-periods of the after window;
+    ``ci_low``/``ci_high`` are its 95% interval and ``inference`` says how they were obtained.
+    """
+
+    initiative_id: str
+    metric: str
+    method: str
+    period: str
+    pre_periods: int
+    post_periods: int
+    baseline_value: float | None
+    observed_value: float | None
+    counterfactual_value: float | None
+    effect_abs: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    n_treated_units: int
+    n_control_units: int
+    inference: str
+    note: str = ""
+    is_primary: bool = False
+
+    @property
+    def effect_pct(self) -> float | None:
+        if self.effect_abs is None or not self.counterfactual_value:
+            return None
+        return 100.0 * self.effect_abs / abs(self.counterfactual_value)
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row["effect_pct"] = self.effect_pct
+        return row
+
+
+COLUMNS = [f.name for f in fields(EffectEstimate)] + ["effect_pct"]
+
+SCHEMA = {
+    "initiative_id": pl.String,
+    "metric": pl.String,
+    "method": pl.String,
+    "period": pl.String,
+    "pre_periods": pl.Int64,
+    "post_periods": pl.Int64,
+    "baseline_value": pl.Float64,
+    "observed_value": pl.Float64,
+    "counterfactual_value": pl.Float64,
+    "effect_abs": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "p_value": pl.Float64,
+    "n_treated_units": pl.Int64,
+    "n_control_units": pl.Int64,
+    "inference": pl.String,
+    "note": pl.String,
+    "is_primary": pl.Boolean,
+    "effect_pct": pl.Float64,
+}
+
+
+def to_frame(estimates: list[EffectEstimate]) -> pl.DataFrame:
+    return pl.DataFrame([e.as_row() for e in estimates], schema=SCHEMA)

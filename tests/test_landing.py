@@ -1,0 +1,103 @@
+"""Landing files into raw: typed, nothing dropped, identifiers hashed, re-runs harmless."""
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connectors.files import ContractError, inventory, land_dataset
+
+ORDERS = """order_id,unit_id,ordered_at,fulfilled_at,amount,status,has_error,customer_id,customer_name
+o1,shop_a,2025-06-01 10:00,2025-06-01 11:30,12.5,completed,false,C1,Ann Example
+o2,shop_a,not a date,,3,completed,false,C2,Bob Example
+,shop_a,2025-06-01 10:00,,3,completed,false,C2,Bob Example
+o4,shop_b,2025-06-01T10:00:00+00:00,2025-06-01 08:00,3,weird,maybe,,Cy Example
+o5,shop_b,2025-06-02,,7,refunded,yes,C9,Di Example
+"""
+
+
+def land(con, path, salt="pepper"):
+    return land_dataset(
+        con, "orders", [path], load_id="L1", loaded_at=datetime(2025, 7, 1, tzinfo=timezone.utc),
+        timezone="Europe/London", salt=salt,
+    )
+
+
+@pytest.fixture
+def orders_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data" / "orders.csv"
+    path.parent.mkdir()
+    path.write_text(ORDERS)
+    return path
+
+
+def test_every_row_lands_or_is_rejected_with_its_reason(tmp_path, orders_file):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    [load] = land(con, orders_file)
+    assert (load.rows_loaded, load.rows_rejected) == (2, 3)
+    rejected = dict(con.execute("select source_row, reason from raw.rejected_rows order by 1").fetchall())
+    assert rejected[2] == 'ordered_at: cannot read "not a date" as a timestamp'
+    assert rejected[3] == "order_id is empty"
+    assert "status weird must be one of completed, cancelled, refunded" in rejected[4]
+    assert 'has_error: cannot read "maybe" as true or false' in rejected[4]
+    assert "fulfilled_at is before ordered_at" in rejected[4]
+
+
+def test_naive_timestamps_are_read_in_the_business_timezone(tmp_path, orders_file):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    land(con, orders_file)
+    con.execute("set TimeZone = 'UTC'")
+    ordered = con.execute("select strftime(ordered_at, '%Y-%m-%d %H:%M') from raw.orders where order_id = 'o1'").fetchone()[0]
+    assert ordered == "2025-06-01 09:00"  # 10:00 in London in June is 09:00 UTC
+
+
+def test_personal_data_never_lands_in_clear(tmp_path, orders_file):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    land(con, orders_file)
+    columns = [c[0] for c in con.execute("describe raw.orders").fetchall()]
+    assert "customer_name" not in columns
+    everything = json.dumps(con.execute("select * from raw.orders").fetchall(), default=str)
+    everything += json.dumps(con.execute("select * from raw.rejected_rows").fetchall(), default=str)
+    assert "C1" not in everything and "C2" not in everything and "Example" not in everything
+    import hashlib
+
+    assert hashlib.sha256(b"pepperC1").hexdigest() in everything
+
+
+def test_a_file_loaded_before_is_skipped(tmp_path, orders_file):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    land(con, orders_file)
+    [again] = land(con, orders_file)
+    assert again.skipped
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 2
+
+
+def test_identifiers_without_a_salt_stop_the_load(tmp_path, orders_file):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    with pytest.raises(ContractError, match="ROI_PSEUDONYM_SALT"):
+        land(con, orders_file, salt=None)
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 0
+
+
+def test_a_missing_column_names_file_and_column(tmp_path):
+    data = tmp_path / "data"
+    (data / "tickets").mkdir(parents=True)
+    (data / "tickets" / "2025.csv").write_text("ticket_id,unit_id,opened_at\nt1,a,2025-01-01\n")
+    with pytest.raises(ContractError) as error:
+        inventory(data)
+    assert str(data / "tickets" / "2025.csv") in str(error.value)
+    assert "first_response_at" in str(error.value)
+
+
+def test_parquet_and_folders_are_read(tmp_path):
+    import polars as pl
+
+    data = tmp_path / "data"
+    (data / "kpis").mkdir(parents=True)
+    pl.DataFrame(
+        {"unit_id": ["a", "b"], "period_start": ["2025-01-01", "2025-02-01"], "metric": ["nps", "nps"], "value": [1.0, 2.0]}
+    ).write_parquet(data / "kpis" / "part1.parquet")
+    found = inventory(data)
+    assert found.units == {"a", "b"} and found.kpi_metrics == {"nps"}
