@@ -1,0 +1,112 @@
+"""Interrupted time series: the treated units' own history as the counterfactual.
+
+For initiatives without usable control units. A segmented regression on the treated units'
+mean per period:
+
+    value_t = a + b*t + level*after_t + slope*after_t*(t - t0) + seasonality_t + e_t
+
+with seasonality as yearly Fourier terms (weekly series) or period-of-year dummies (monthly,
+quarterly), used only when the before window covers at least a full year. The effect is the
+average over the after window of ``level + slope*(t - t0)`` — observed minus the extrapolated
+pre-trend — and its interval uses Newey-West (HAC) errors, robust to autocorrelation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import statsmodels.api as sm
+
+from roi_ledger.effects.panel import POST, PRE, Panel
+from roi_ledger.effects.result import EffectEstimate
+
+METHOD = "its"
+PERIODS_PER_YEAR = {"week": 52.1775, "month": 12, "quarter": 4, "year": 1}
+FOURIER_TERMS = 2
+MIN_PRE_PERIODS = 3
+
+
+def its_design(series: pl.DataFrame, period: str, seasonal: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Design matrix (columns named) and the index of the first after period."""
+    t = series["t"].to_numpy().astype(float)
+    after = (series["window"] == POST).to_numpy().astype(float)
+    t0 = t[after == 1].min()
+    columns = {"const": np.ones_like(t), "trend": t, "level": after, "slope": after * (t - t0)}
+    if seasonal:
+        per_year = PERIODS_PER_YEAR[period]
+        if period == "week":
+            for k in range(1, FOURIER_TERMS + 1):
+                columns[f"sin{k}"] = np.sin(2 * np.pi * k * t / per_year)
+                columns[f"cos{k}"] = np.cos(2 * np.pi * k * t / per_year)
+        else:
+            position = series["period_of_year"].to_numpy()
+            for value in sorted(set(position))[1:]:
+                columns[f"season_{value}"] = (position == value).astype(float)
+    names = list(columns)
+    return np.column_stack([columns[n] for n in names]), names, t - t0
+
+
+def treated_series(panel: Panel) -> pl.DataFrame:
+    """The treated units' mean per period, with a period counter ``t``."""
+    step_days = {"week": 7, "month": 30.4375, "quarter": 91.3125, "year": 365.25}[panel.period]
+    rows = (
+        panel.treated.filter(pl.col("window").is_in([PRE, POST]))
+        .drop_nulls("value")
+        .group_by("period_start", "window")
+        .agg(pl.col("value").mean())
+        .sort("period_start")
+    )
+    first = rows["period_start"].min()
+    return rows.with_columns(
+        ((pl.col("period_start") - pl.lit(first)).dt.total_days() / step_days).round().cast(pl.Int64).alias("t"),
+        pl.when(pl.lit(panel.period == "quarter"))
+        .then(pl.col("period_start").dt.quarter())
+        .otherwise(pl.col("period_start").dt.month())
+        .alias("period_of_year"),
+    )
+
+
+def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
+    series = treated_series(panel)
+    pre = series.filter(pl.col("window") == PRE)
+    post = series.filter(pl.col("window") == POST)
+    if pre.height < MIN_PRE_PERIODS or post.height < 1:
+        return None
+    per_year = PERIODS_PER_YEAR[panel.period]
+    seasonal = panel.period != "year" and pre.height >= per_year
+    X, names, since_go_live = its_design(series, panel.period, seasonal)
+    y = series["value"].to_numpy()
+    if X.shape[0] <= X.shape[1]:
+        return None
+    lags = max(1, int(4 * (len(y) / 100) ** (2 / 9)))
+    model = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+
+    # The effect averaged over the after window is a linear combination of level and slope.
+    after = series["window"].to_numpy() == POST
+    weights = np.zeros(len(names))
+    weights[names.index("level")] = 1.0
+    weights[names.index("slope")] = float(np.mean(since_go_live[after]))
+    test = model.t_test(weights)
+    effect = float(np.squeeze(test.effect))
+    low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=0.05)))
+    observed = float(post["value"].mean())
+    note = "" if seasonal else "no seasonal adjustment: the before window is shorter than a year"
+    return EffectEstimate(
+        initiative_id=panel.initiative.id,
+        metric=panel.metric,
+        method=METHOD,
+        period=panel.period,
+        pre_periods=pre.height,
+        post_periods=post.height,
+        baseline_value=float(pre["value"].mean()),
+        observed_value=observed,
+        counterfactual_value=observed - effect,
+        effect_abs=effect,
+        ci_low=low,
+        ci_high=high,
+        p_value=float(np.squeeze(test.pvalue)),
+        n_treated_units=len(panel.units("treated")),
+        n_control_units=0,
+        inference=f"segmented regression (level and slope change{', yearly seasonality' if seasonal else ''}), Newey-West HAC errors ({lags} lags)",
+        note=note,
+    )
