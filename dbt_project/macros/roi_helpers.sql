@@ -1,0 +1,77 @@
+{#- Small helpers shared by the models. Kept adapter-neutral where it costs nothing; the
+    few engine-specific bits go through adapter.dispatch so another adapter can override. -#}
+
+{#- The `as_of` var as a SQL date literal. Empty/absent: today in the business timezone. -#}
+{% macro as_of_date() -%}
+    {%- set raw = var('as_of', '') -%}
+    {%- if raw is none or (raw | string | trim) == '' -%}
+        {%- set tz = modules.pytz.timezone(var('timezone', 'UTC')) -%}
+        {%- set raw = run_started_at.astimezone(tz).strftime('%Y-%m-%d') -%}
+    {%- endif -%}
+    {%- set raw = raw | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
+        {{ exceptions.raise_compiler_error("var 'as_of' must be a date 'YYYY-MM-DD', got: " ~ raw) }}
+    {%- endif -%}
+    cast('{{ raw }}' as date)
+{%- endmacro %}
+
+{#- The day after as_of: a period is complete when its (exclusive) end is on or before it. -#}
+{% macro as_of_period_limit() -%}
+    cast({{ dbt.dateadd('day', 1, as_of_date()) }} as date)
+{%- endmacro %}
+
+{% macro business_timezone() -%}
+    {%- set tz = var('timezone', 'UTC') | string | trim -%}
+    {%- if not modules.re.match('^[A-Za-z0-9_+\-/]+$', tz) -%}
+        {{ exceptions.raise_compiler_error("var 'timezone' is not a timezone name: " ~ tz) }}
+    {%- endif -%}
+    {{- return(tz) -}}
+{%- endmacro %}
+
+{#- TIMESTAMPTZ -> naive local wall-clock timestamp in the business timezone. -#}
+{% macro to_local(column) -%}
+    ({{ column }} at time zone '{{ business_timezone() }}')
+{%- endmacro %}
+
+{#- TIMESTAMPTZ -> naive UTC timestamp: durations are measured on these (no DST jumps). -#}
+{% macro to_utc(column) -%}
+    ({{ column }} at time zone 'UTC')
+{%- endmacro %}
+
+{#- The Monday that starts the week of a date (DuckDB/Postgres date_trunc('week') is ISO: Monday). -#}
+{% macro week_start(date_expr) -%}
+    cast({{ dbt.date_trunc('week', date_expr) }} as date)
+{%- endmacro %}
+
+{#- An 8-byte float. (dbt.type_float() is a 4-byte REAL on DuckDB.) -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double')()) }}
+{%- endmacro %}
+{% macro default__type_double() -%}double precision{%- endmacro %}
+
+{#- A Python string as a SQL string literal. -#}
+{% macro sql_string(value) -%}
+    '{{ (value | string).replace("'", "''") }}'
+{%- endmacro %}
+
+{#- lower-case, every character outside [a-z0-9] turned into '_' (names of split_by metrics). -#}
+{% macro slugify(expr) -%}
+    {{ return(adapter.dispatch('slugify')(expr)) }}
+{%- endmacro %}
+{% macro default__slugify(expr) -%}
+    regexp_replace(lower(cast({{ expr }} as {{ dbt.type_string() }})), '[^a-z0-9]', '_', 'g')
+{%- endmacro %}
+
+{#- The datasets catalogue metrics are computed from (each has an int_<dataset> model). -#}
+{% macro event_datasets() -%}
+    {{ return(['orders', 'tickets', 'hours', 'defects']) }}
+{%- endmacro %}
+
+{#- A Python value as a SQL text literal, or a typed null when it is empty. -#}
+{% macro text_or_null(value) -%}
+    {%- if value is none or value == '' -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- else -%}
+        cast({{ sql_string(value) }} as {{ dbt.type_string() }})
+    {%- endif -%}
+{%- endmacro %}

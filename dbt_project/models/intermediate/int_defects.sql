@@ -1,0 +1,23 @@
+with
+
+defects as (
+
+    select * from {{ ref('stg_defects') }}
+
+),
+
+final as (
+
+    select
+        defect_id,
+        unit_id,
+        detected_at,
+        units_affected,
+        cost,
+        cast(detected_at as date) as event_date
+
+    from defects
+
+)
+
+select * from final

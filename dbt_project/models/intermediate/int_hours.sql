@@ -1,0 +1,25 @@
+with
+
+hours as (
+
+    select * from {{ ref('stg_hours') }}
+
+),
+
+final as (
+
+    select
+        entry_id,
+        unit_id,
+        employee_id,
+        work_date,
+        activity,
+        hours,
+        hourly_cost,
+        work_date as event_date
+
+    from hours
+
+)
+
+select * from final

@@ -1,0 +1,45 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'defects') }}
+
+),
+
+renamed as (
+
+    select
+        defect_id,
+        unit_id,
+        {{ to_local('detected_at') }} as detected_at,
+        units_affected,
+        cost,
+        _source_file,
+        _loaded_at,
+        row_number() over (
+            partition by defect_id
+            order by _loaded_at desc, _source_row desc
+        ) as load_rank
+
+    from source
+
+),
+
+final as (
+
+    select
+        defect_id,
+        unit_id,
+        detected_at,
+        units_affected,
+        cost,
+        _source_file,
+        _loaded_at
+
+    from renamed
+    where load_rank = 1
+      and cast(detected_at as date) <= {{ as_of_date() }}
+
+)
+
+select * from final
