@@ -4,6 +4,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.resources import RoiSettings
+from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.effects import estimate_effects
 
 EFFECTS_TABLE = "intermediate.effect_estimates"
@@ -19,11 +20,18 @@ def effect_estimates(context: AssetExecutionContext, settings: RoiSettings) -> M
     register = settings.register()
     with settings.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
-        estimates = estimate_effects(register, series)
+        problems: list[str] = []
+        catalogue = load_catalogue(register.catalogue, source=str(settings.config))
+        traits = metric_traits(catalogue, set(series["metric"].unique().to_list()))
+        estimates = estimate_effects(register, series, problems, traits)
+        for problem in problems:
+            context.log.warning(problem)
         con.register("estimates", estimates.to_arrow())
         con.execute("create schema if not exists intermediate")
         con.execute(f"create or replace table {EFFECTS_TABLE} as select * from estimates")
         con.unregister("estimates")
     primary = estimates.filter(estimates["is_primary"])
     context.log.info(f"{estimates.height} estimates, {primary.height} primary")
-    return MaterializeResult(metadata={"estimates": estimates.height, "primary": primary.height})
+    return MaterializeResult(
+        metadata={"estimates": estimates.height, "primary": primary.height, "estimator_failures": len(problems)}
+    )

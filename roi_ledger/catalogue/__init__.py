@@ -8,6 +8,7 @@ are passed to dbt as the ``metric_catalogue`` var), so one declaration drives SQ
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,7 @@ class MetricDefinition(_Strict):
     volume: str | None = None
     good_direction: Literal["up", "down"]
     zero_fill: bool = False
+    model_scale: Literal["linear", "log"] = "linear"
     money: Money = Money(kind="none")
 
     @model_validator(mode="after")
@@ -89,6 +91,19 @@ class MetricDefinition(_Strict):
     @property
     def is_template(self) -> bool:
         return self.split_by is not None
+
+    @property
+    def datasets(self) -> frozenset[str]:
+        if self.aggregation == "ratio":
+            return frozenset({self.numerator.dataset, self.denominator.dataset})  # type: ignore[union-attr]
+        return frozenset({self.dataset})  # type: ignore[arg-type]
+
+    def matches(self, name: str) -> bool:
+        """True when ``name`` is this metric (or one made from this template)."""
+        if not self.is_template:
+            return name == self.name
+        before, after = SPLIT_PLACEHOLDER.split(self.name, maxsplit=1)[0::2]
+        return re.fullmatch(re.escape(before) + r"[a-z0-9_]+" + re.escape(after), name) is not None
 
     def instantiate(self, value: str) -> str:
         return SPLIT_PLACEHOLDER.sub(slug(value), self.name)
@@ -123,6 +138,26 @@ def catalogue_entries(extra: list[dict] | None = None, source: str = "catalogue"
 
 def load_catalogue(extra: list[dict] | None = None, source: str = "catalogue") -> list[MetricDefinition]:
     return [MetricDefinition.model_validate(e) for e in catalogue_entries(extra, source)]
+
+
+@dataclass(frozen=True)
+class MetricTraits:
+    """What the estimators need to know of a metric beyond its series."""
+
+    scale: str = "linear"  # or "log" (the catalogue's model_scale)
+    datasets: frozenset[str] = frozenset()  # where its records come from
+
+
+def metric_traits(catalogue: list[MetricDefinition], metrics: set[str]) -> dict[str, MetricTraits]:
+    """Traits of every metric in ``metrics``; a KPI (not in the catalogue) is its own dataset."""
+    traits = {}
+    for name in metrics:
+        definition = next((m for m in catalogue if m.matches(name)), None)
+        if definition is None:
+            traits[name] = MetricTraits(datasets=frozenset({f"kpis:{name}"}))
+        else:
+            traits[name] = MetricTraits(scale=definition.model_scale, datasets=definition.datasets)
+    return traits
 
 
 def known_metric_names(

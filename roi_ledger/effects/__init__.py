@@ -6,15 +6,17 @@ Dagster asset in ``pipelines/defs/effects.py`` only reads the series and writes 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 
 import polars as pl
 
+from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects.before_after import estimate_before_after
 from roi_ledger.effects.did import estimate_difference_in_differences
 from roi_ledger.effects.its import estimate_interrupted_time_series
-from roi_ledger.effects.panel import Panel, build_panel
+from roi_ledger.effects.panel import POST, PRE, Panel, build_panel
 from roi_ledger.effects.result import EffectEstimate, to_frame
 from roi_ledger.effects.staggered import estimate_staggered_did
 from roi_ledger.register import Register
@@ -32,8 +34,20 @@ ESTIMATORS: list[Estimator] = [
 ]
 
 
-def estimate_effects(register: Register, series: pl.DataFrame) -> pl.DataFrame:
-    """Every estimator's row for every live or retired initiative x metric the data allows."""
+def estimate_effects(
+    register: Register,
+    series: pl.DataFrame,
+    problems: list[str] | None = None,
+    traits: dict[str, MetricTraits] | None = None,
+) -> pl.DataFrame:
+    """Every estimator's row for every live or retired initiative x metric the data allows.
+
+    ``traits`` (from the catalogue) says which metrics are modelled on the log scale and which
+    datasets each comes from (see ``build_panel``). An estimator that fails on one panel does
+    not stop the others; what went wrong is added to ``problems`` (the asset logs it).
+    """
+    traits = traits or {}
+    problems = problems if problems is not None else []
     estimates: list[EffectEstimate] = []
     by_metric = series.partition_by("metric", as_dict=True)
     for initiative in register.measured_initiatives:
@@ -41,12 +55,47 @@ def estimate_effects(register: Register, series: pl.DataFrame) -> pl.DataFrame:
             metric_series = by_metric.get((metric,))
             if metric_series is None:
                 continue
-            panel = build_panel(register, initiative, metric, metric_series)
+            panel = build_panel(register, initiative, metric, metric_series, traits)
             if panel is None:
                 continue
-            rows = [e for e in (estimate(panel) for estimate in ESTIMATORS) if e is not None]
+            rows = []
+            for estimate in ESTIMATORS:
+                try:
+                    row = estimate(panel)
+                except Exception as exc:  # one method failing must not hide the others
+                    problems.append(f"{initiative.id} x {metric}: {estimate.__name__} failed: {exc}")
+                    continue
+                if row is not None:
+                    rows.append(to_metric_units(row, panel))
             estimates += mark_primary(rows)
     return to_frame(estimates)
+
+
+def to_metric_units(estimate: EffectEstimate, panel: Panel) -> EffectEstimate:
+    """Turn an estimate made on the log scale into the metric's own units.
+
+    On the log scale the effect tau is a ratio: counterfactual = observed x exp(-tau), so
+    effect_abs = observed x (1 - exp(-tau)); interval ends map the same way (monotone).
+    """
+    if panel.scale != "log" or estimate.effect_abs is None:
+        return estimate
+    treated = panel.treated
+    observed = float(treated.filter(pl.col("window") == POST)["level"].mean())
+    baseline = float(treated.filter(pl.col("window") == PRE)["level"].mean())
+
+    def level(tau: float | None) -> float | None:
+        return None if tau is None else observed * (1 - math.exp(-tau))
+
+    return replace(
+        estimate,
+        baseline_value=baseline,
+        observed_value=observed,
+        counterfactual_value=observed * math.exp(-estimate.effect_abs),
+        effect_abs=level(estimate.effect_abs),
+        ci_low=level(estimate.ci_low),
+        ci_high=level(estimate.ci_high),
+        inference=estimate.inference + "; estimated on the log scale (multiplicative metric)",
+    )
 
 
 def mark_primary(rows: list[EffectEstimate]) -> list[EffectEstimate]:

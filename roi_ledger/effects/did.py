@@ -1,42 +1,56 @@
 """Difference-in-differences against control units, with unit and period fixed effects.
 
-The point estimate is the two-way fixed-effects coefficient on ``treated x after`` (for one
-go-live date this equals the treated units' before/after change minus the controls'). How its
-interval is obtained depends on what the data has, because the usual cluster-robust standard
-error is badly wrong with few clusters:
+The point estimate is the two-way fixed-effects coefficient on ``treated x after``: for one
+go-live date, the treated units' before/after change minus the controls'. When the before
+window covers a full year, the treated units' own seasonal pattern (relative to the controls)
+is estimated from it and adjusted for, so a go-live into the treated units' busy season is not
+mistaken for an effect (the seasonal-upswing trap).
 
-- enough clusters (``MIN_CLUSTERS_PER_ARM`` treated and control units or more): standard
-  errors clustered by unit with the small-sample (CR1) correction, t with G-1 degrees of
-  freedom;
+How the interval is obtained depends on what the data has, because the usual cluster-robust
+standard error is badly wrong with few clusters:
+
+- enough clusters (``MIN_CLUSTERS_PER_ARM`` treated and control units or more): errors
+  clustered by unit with the small-sample (CR1) correction, t with G-1 degrees of freedom;
 - one or very few treated units and many controls (``MIN_PLACEBO_CONTROLS``): a permutation
-  interval over the controls (placebo in space, as synthetic-control studies do): the
-  estimate is repeated with each set of controls posing as treated; the spread of those
-  placebo effects is the standard error, and the share at least as large is the p-value;
+  interval over the controls (placebo in space, as synthetic-control studies do): the same
+  estimate with sets of controls posing as treated; the spread of those placebo effects is
+  the standard error, and the share at least as large is the p-value;
 - few units but long series (``MIN_SERIES_PERIODS`` before and after): the treated-minus-
-  control difference series regressed on the after window, with autocorrelation-robust
-  (Newey-West HAC) errors;
-- otherwise the CR1 interval is still given, with a note that it rests on few clusters.
+  control series regressed on the after window (and seasons), with Newey-West (HAC) errors,
+  robust to autocorrelation;
+- otherwise the CR1 interval, with a note that it rests on few clusters.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED, Panel
+from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.effects.seasons import can_adjust, season_of
 
 METHOD = "did"
 MIN_CLUSTERS_PER_ARM = 5
 MAX_PLACEBO_TREATED = 3
 MIN_PLACEBO_CONTROLS = 10
 MAX_PLACEBO_SETS = 500
-MIN_SERIES_PERIODS = 8
+MIN_SERIES_PERIODS = 8  # before go-live; the after window may be short
+
+
+@dataclass(frozen=True)
+class Interval:
+    effect: float
+    low: float | None
+    high: float | None
+    p_value: float | None
+    inference: str
 
 
 def did_frame(panel: Panel) -> pl.DataFrame:
@@ -46,98 +60,145 @@ def did_frame(panel: Panel) -> pl.DataFrame:
         (pl.col("role") == TREATED).cast(pl.Int8).alias("treated"),
         (pl.col("window") == POST).cast(pl.Int8).alias("after"),
         pl.col("period_start").cast(pl.String).alias("period_key"),
+        season_of(panel.period).alias("season"),
     ).with_columns((pl.col("treated") * pl.col("after")).alias("treated_after"))
 
 
-FORMULA = "value ~ treated_after + C(unit_id) + C(period_key)"
+@dataclass(frozen=True)
+class Specification:
+    """What the model adjusts for beyond unit and period fixed effects."""
+
+    seasonal: bool  # the treated units' own seasonal pattern, relative to the controls'
+
+    def describe(self) -> str:
+        return "; adjusted for the treated units' own seasonality" if self.seasonal else ""
 
 
-def twfe_effect(frame: pl.DataFrame) -> float:
-    """The coefficient on treated x after in a regression with unit and period fixed effects."""
-    data = frame.select("value", "unit_id", "period_key", "treated_after").to_pandas()
-    return float(smf.ols(FORMULA, data=data).fit().params["treated_after"])
+def twfe_formula(spec: Specification) -> str:
+    formula = "value ~ treated_after + C(unit_id) + C(period_key)"
+    if spec.seasonal:
+        formula += " + C(season):treated"
+    return formula
 
 
-def placebo_effects(frame: pl.DataFrame, n_treated: int, seed: int = 0) -> np.ndarray:
-    """DiD estimates with sets of control units posing as the treated ones."""
+def twfe(frame: pl.DataFrame, spec: Specification, cluster: bool = False):
+    data = frame.select("value", "unit_id", "period_key", "treated_after", "treated", "season").to_pandas()
+    model = smf.ols(twfe_formula(spec), data=data)
+    if not cluster:
+        return model.fit()
+    groups = data["unit_id"].astype("category").cat.codes
+    return model.fit(
+        cov_type="cluster",
+        cov_kwds={"groups": groups, "use_correction": True, "df_correction": True},
+        use_t=True,
+    )
+
+
+def difference_series(frame: pl.DataFrame, treated_units: list[str]) -> pl.DataFrame:
+    """Per period: mean of ``treated_units`` minus mean of the other units, with after/season."""
+    return (
+        frame.with_columns(pl.col("unit_id").is_in(treated_units).alias("group"))
+        .group_by("period_start", "group")
+        .agg(pl.col("value").mean(), pl.col("after").max(), pl.col("season").first())
+        .pivot(on="group", index="period_start", values=["value", "after", "season"])
+        .drop_nulls()
+        .sort("period_start")
+        .select(
+            (pl.col("value_true") - pl.col("value_false")).alias("difference"),
+            pl.col("after_true").alias("after"),
+            pl.col("season_true").alias("season"),
+        )
+    )
+
+
+def difference_series_model(series: pl.DataFrame, spec: Specification, hac: bool):
+    data = series.to_pandas()
+    formula = "difference ~ after" + " + C(season)" * spec.seasonal
+    if not hac:
+        return smf.ols(formula, data=data).fit()
+    lags = max(1, int(4 * (len(data) / 100) ** (2 / 9)))
+    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+
+
+def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, seed: int = 0) -> np.ndarray:
+    """The same estimate with sets of control units posing as the treated ones."""
     controls = frame.filter(pl.col("treated") == 0)
     units = sorted(controls["unit_id"].unique().to_list())
-    size = min(n_treated, len(units) - 1)
-    sets = list(itertools.combinations(units, size))
+    sets = list(itertools.combinations(units, min(n_treated, len(units) - 1)))
     if len(sets) > MAX_PLACEBO_SETS:
         rng = np.random.default_rng(seed)
         sets = [sets[i] for i in rng.choice(len(sets), MAX_PLACEBO_SETS, replace=False)]
-    effects = []
-    for fake in sets:
-        placebo = controls.with_columns(
-            (pl.col("unit_id").is_in(list(fake)).cast(pl.Int8) * pl.col("after")).alias("treated_after")
-        )
-        effects.append(simple_did(placebo, list(fake)))
-    return np.array(effects)
-
-
-def simple_did(frame: pl.DataFrame, treated_units: list[str]) -> float:
-    """Mean change of the treated units minus mean change of the others (one go-live date).
-
-    Equal to the fixed-effects coefficient on a balanced panel; used for the many placebo
-    re-estimates, where a regression each time would be slow.
-    """
-    by_group = (
-        frame.with_columns(pl.col("unit_id").is_in(treated_units).alias("fake_treated"))
-        .group_by("fake_treated", "after")
-        .agg(pl.col("value").mean())
+    return np.array(
+        [
+            difference_series_model(difference_series(controls, list(fake)), spec, hac=False).params["after"]
+            for fake in sets
+        ]
     )
-    mean = {(row["fake_treated"], row["after"]): row["value"] for row in by_group.iter_rows(named=True)}
-    return (mean[(True, 1)] - mean[(True, 0)]) - (mean[(False, 1)] - mean[(False, 0)])
 
 
-def difference_series_interval(frame: pl.DataFrame) -> tuple[float, float, float, float]:
-    """Effect, its 95% interval and p-value from the treated-minus-control series, HAC errors."""
-    means = frame.group_by("period_start", "treated", "after").agg(pl.col("value").mean())
-    wide = (
-        means.pivot(on="treated", index=["period_start", "after"], values="value")
-        .drop_nulls()
-        .sort("period_start")
-        .with_columns((pl.col("1") - pl.col("0")).alias("difference"))
+def cluster_interval(frame: pl.DataFrame, spec: Specification) -> Interval:
+    model = twfe(frame, spec, cluster=True)
+    clusters = frame["unit_id"].n_unique()
+    effect, se = float(model.params["treated_after"]), float(model.bse["treated_after"])
+    if not math.isfinite(se) or se <= 0:
+        return Interval(effect, None, None, None, "cluster-robust SE not computable")
+    quantile = stats.t.ppf(0.975, clusters - 1)
+    p_value = float(2 * stats.t.sf(abs(effect / se), clusters - 1))
+    return Interval(
+        effect, effect - quantile * se, effect + quantile * se, p_value,
+        f"cluster-robust by unit (CR1), t with {clusters - 1} df",
     )
-    data = wide.select("difference", "after").to_pandas()
-    lags = max(1, int(4 * (len(data) / 100) ** (2 / 9)))
-    model = smf.ols("difference ~ after", data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+
+
+def placebo_interval(frame: pl.DataFrame, n_treated: int, spec: Specification) -> Interval:
+    effect = float(twfe(frame, spec).params["treated_after"])
+    placebos = placebo_effects(frame, n_treated, spec)
+    se = float(np.std(placebos, ddof=1))
+    p_value = float((np.sum(np.abs(placebos) >= abs(effect)) + 1) / (len(placebos) + 1))
+    return Interval(
+        effect, effect - 1.96 * se, effect + 1.96 * se, p_value,
+        f"placebo in space over {len(placebos)} sets of control units (SE = spread of placebo effects)",
+    )
+
+
+def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specification) -> Interval:
+    model = difference_series_model(difference_series(frame, treated_units), spec, hac=True)
     low, high = model.conf_int(0.05).loc["after"]
-    return float(model.params["after"]), float(low), float(high), float(model.pvalues["after"])
+    return Interval(
+        float(model.params["after"]), float(low), float(high), float(model.pvalues["after"]),
+        "treated-minus-control series, Newey-West HAC errors",
+    )
 
 
 def estimate_difference_in_differences(panel: Panel) -> EffectEstimate | None:
     frame = did_frame(panel)
-    treated_units = frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list()
+    treated_units = sorted(frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list())
     control_units = frame.filter(pl.col("treated") == 0)["unit_id"].unique().to_list()
-    windows = frame.group_by("treated", "after").len()
-    if windows.height < 4 or not control_units:
+    if frame.group_by("treated", "after").len().height < 4:
         return None  # needs treated and control units both before and after
-
-    effect = twfe_effect(frame)
     n_treated, n_control = len(treated_units), len(control_units)
-    pre_periods = frame.filter((pl.col("treated") == 1) & (pl.col("after") == 0))["period_start"].n_unique()
-    post_periods = frame.filter((pl.col("treated") == 1) & (pl.col("after") == 1))["period_start"].n_unique()
+    treated_rows = frame.filter(pl.col("treated") == 1)
+    pre_periods = treated_rows.filter(pl.col("after") == 0)["period_start"].n_unique()
+    post_periods = treated_rows.filter(pl.col("after") == 1)["period_start"].n_unique()
+    seasonal = can_adjust(panel.period, pre_periods)
+    staggered = panel.initiative.is_staggered
+    # Parallel trends is the method's assumption, not something it models away: a differential
+    # pre-trend is reported by the claim checks (pre_trend), not silently extrapolated.
+    spec = Specification(seasonal=seasonal)
+
     note = ""
-
     if n_treated >= MIN_CLUSTERS_PER_ARM and n_control >= MIN_CLUSTERS_PER_ARM:
-        low, high, p_value, inference = _cluster_interval(frame, effect)
+        interval = cluster_interval(frame, spec)
     elif n_treated <= MAX_PLACEBO_TREATED and n_control >= MIN_PLACEBO_CONTROLS:
-        placebos = placebo_effects(frame, n_treated)
-        se = float(np.std(placebos, ddof=1))
-        low, high = effect - 1.96 * se, effect + 1.96 * se
-        p_value = float((np.sum(np.abs(placebos) >= abs(effect)) + 1) / (len(placebos) + 1))
-        inference = f"placebo in space over {len(placebos)} sets of control units (SE = spread of placebo effects)"
-    elif pre_periods >= MIN_SERIES_PERIODS and post_periods >= MIN_SERIES_PERIODS:
-        _, low, high, p_value = difference_series_interval(frame)
-        inference = "treated-minus-control series, Newey-West HAC errors"
+        interval = placebo_interval(frame, n_treated, spec)
+    elif pre_periods >= MIN_SERIES_PERIODS and post_periods >= 2 and not staggered:
+        interval = series_interval(frame, treated_units, spec)
     else:
-        low, high, p_value, inference = _cluster_interval(frame, effect)
+        interval = cluster_interval(frame, spec)
         note = f"only {n_treated} treated and {n_control} control units: the interval is rough"
+    interval = replace(interval, inference=interval.inference + spec.describe())
 
-    treated_pre = frame.filter((pl.col("treated") == 1) & (pl.col("after") == 0))["value"].mean()
-    observed = frame.filter((pl.col("treated") == 1) & (pl.col("after") == 1))["value"].mean()
+    observed = float(treated_rows.filter(pl.col("after") == 1)["value"].mean())
     return EffectEstimate(
         initiative_id=panel.initiative.id,
         metric=panel.metric,
@@ -145,30 +206,15 @@ def estimate_difference_in_differences(panel: Panel) -> EffectEstimate | None:
         period=panel.period,
         pre_periods=pre_periods,
         post_periods=post_periods,
-        baseline_value=float(treated_pre),
-        observed_value=float(observed),
-        counterfactual_value=float(observed) - effect,
-        effect_abs=effect,
-        ci_low=low,
-        ci_high=high,
-        p_value=p_value,
+        baseline_value=float(treated_rows.filter(pl.col("after") == 0)["value"].mean()),
+        observed_value=observed,
+        counterfactual_value=observed - interval.effect,
+        effect_abs=interval.effect,
+        ci_low=interval.low,
+        ci_high=interval.high,
+        p_value=interval.p_value,
         n_treated_units=n_treated,
         n_control_units=n_control,
-        inference=inference,
+        inference=interval.inference,
         note=note,
     )
-
-
-def _cluster_interval(frame: pl.DataFrame, effect: float) -> tuple[float, float, float, str]:
-    data = frame.select("value", "unit_id", "period_key", "treated_after").to_pandas()
-    groups = data["unit_id"].astype("category").cat.codes
-    model = smf.ols(FORMULA, data=data).fit(
-        cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True, "df_correction": True}, use_t=True
-    )
-    clusters = int(groups.nunique())
-    se = float(model.bse["treated_after"])
-    if not math.isfinite(se):
-        return None, None, None, "cluster-robust SE not computable"  # type: ignore[return-value]
-    quantile = stats.t.ppf(0.975, clusters - 1)
-    p_value = float(2 * stats.t.sf(abs(effect / se), clusters - 1)) if se > 0 else None
-    return effect - quantile * se, effect + quantile * se, p_value, f"cluster-robust by unit (CR1), t with {clusters - 1} df"

@@ -5,8 +5,8 @@ mean per period:
 
     value_t = a + b*t + level*after_t + slope*after_t*(t - t0) + seasonality_t + e_t
 
-with seasonality as yearly Fourier terms (weekly series) or period-of-year dummies (monthly,
-quarterly), used only when the before window covers at least a full year. The effect is the
+with seasonality as season-of-year dummies (week of year, month or quarter), used only when
+the before window covers at least a full year plus a few periods for the other terms. The effect is the
 average over the after window of ``level + slope*(t - t0)`` — observed minus the extrapolated
 pre-trend — and its interval uses Newey-West (HAC) errors, robust to autocorrelation.
 """
@@ -19,11 +19,12 @@ import statsmodels.api as sm
 
 from roi_ledger.effects.panel import POST, PRE, Panel
 from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.effects.seasons import can_adjust, season_of
 
 METHOD = "its"
-PERIODS_PER_YEAR = {"week": 52.1775, "month": 12, "quarter": 4, "year": 1}
-FOURIER_TERMS = 2
 MIN_PRE_PERIODS = 3
+# Periods beyond a full year needed before seasons are estimated beside level and trend.
+SPARE_PERIODS = 4
 
 
 def its_design(series: pl.DataFrame, period: str, seasonal: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -33,15 +34,9 @@ def its_design(series: pl.DataFrame, period: str, seasonal: bool) -> tuple[np.nd
     t0 = t[after == 1].min()
     columns = {"const": np.ones_like(t), "trend": t, "level": after, "slope": after * (t - t0)}
     if seasonal:
-        per_year = PERIODS_PER_YEAR[period]
-        if period == "week":
-            for k in range(1, FOURIER_TERMS + 1):
-                columns[f"sin{k}"] = np.sin(2 * np.pi * k * t / per_year)
-                columns[f"cos{k}"] = np.cos(2 * np.pi * k * t / per_year)
-        else:
-            position = series["period_of_year"].to_numpy()
-            for value in sorted(set(position))[1:]:
-                columns[f"season_{value}"] = (position == value).astype(float)
+        position = series["season"].to_numpy()
+        for value in sorted(set(position))[1:]:
+            columns[f"season_{value}"] = (position == value).astype(float)
     names = list(columns)
     return np.column_stack([columns[n] for n in names]), names, t - t0
 
@@ -59,10 +54,7 @@ def treated_series(panel: Panel) -> pl.DataFrame:
     first = rows["period_start"].min()
     return rows.with_columns(
         ((pl.col("period_start") - pl.lit(first)).dt.total_days() / step_days).round().cast(pl.Int64).alias("t"),
-        pl.when(pl.lit(panel.period == "quarter"))
-        .then(pl.col("period_start").dt.quarter())
-        .otherwise(pl.col("period_start").dt.month())
-        .alias("period_of_year"),
+        season_of(panel.period).alias("season"),
     )
 
 
@@ -72,8 +64,7 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
     post = series.filter(pl.col("window") == POST)
     if pre.height < MIN_PRE_PERIODS or post.height < 1:
         return None
-    per_year = PERIODS_PER_YEAR[panel.period]
-    seasonal = panel.period != "year" and pre.height >= per_year
+    seasonal = can_adjust(panel.period, pre.height, spare=SPARE_PERIODS)
     X, names, since_go_live = its_design(series, panel.period, seasonal)
     y = series["value"].to_numpy()
     if X.shape[0] <= X.shape[1]:
@@ -107,6 +98,6 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
         p_value=float(np.squeeze(test.pvalue)),
         n_treated_units=len(panel.units("treated")),
         n_control_units=0,
-        inference=f"segmented regression (level and slope change{', yearly seasonality' if seasonal else ''}), Newey-West HAC errors ({lags} lags)",
+        inference=f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), Newey-West HAC errors ({lags} lags)",
         note=note,
     )

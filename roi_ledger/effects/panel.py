@@ -8,7 +8,8 @@ out. Windows, per unit and relative to the unit's own go-live:
 - ``post``: periods that start on or after go-live + ``ramp_up_days``, and end by the
   retirement date when the initiative was retired.
 
-Control units take the windows of the initiative's first go-live (for a phased rollout the
+Control units (declared, or else every unit no initiative treats on the same metric) take
+the windows of the initiative's first go-live (for a phased rollout the
 staggered estimator uses each phase's own date instead).
 """
 
@@ -19,6 +20,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from roi_ledger.catalogue import MetricTraits
 from roi_ledger.register import Initiative, Register
 
 PRE, RAMP, POST = "pre", "ramp", "post"
@@ -32,7 +34,10 @@ class Panel:
     initiative: Initiative
     metric: str
     period: str  # week | month | quarter | year
-    frame: pl.DataFrame  # unit_id, period_start, period_end, value, volume, role, window, go_live
+    frame: pl.DataFrame  # unit_id, period_start, period_end, value, level, volume, role, window, go_live
+    # "log" when estimators see log(value) because the metric is multiplicative (its seasons
+    # and growth scale with its level); ``level`` always holds the metric's own value.
+    scale: str = "linear"
 
     @property
     def treated(self) -> pl.DataFrame:
@@ -50,16 +55,35 @@ class Panel:
         return rows["period_start"].n_unique()
 
 
-def control_units(register: Register, initiative: Initiative, all_units: set[str]) -> list[str]:
-    """Declared controls, or else every unit no live or retired initiative ever treats.
+def control_units(
+    register: Register,
+    initiative: Initiative,
+    metric: str,
+    all_units: set[str],
+    traits: dict[str, MetricTraits] | None = None,
+) -> list[str]:
+    """Declared controls, or else every unit that no live or retired initiative treats on a
+    related metric: the same metric, or one computed from the same dataset.
 
-    The default excludes units treated by *any* initiative on purpose: a unit another
-    initiative changed is not a clean comparison. An explicit empty list means no controls.
+    A unit where another initiative changed hours (or orders, or tickets) is not a clean
+    comparison for an hours (orders, tickets) metric; one treated only for unrelated data is
+    kept. An explicit empty list means no controls.
     """
     if initiative.control_units is not None:
         return sorted(initiative.control_units)
-    ever_treated = {u for i in register.measured_initiatives for u in i.all_treated_units}
-    return sorted(all_units - ever_treated - set(initiative.all_treated_units))
+    traits = traits or {}
+
+    def datasets(name: str) -> frozenset[str]:
+        return traits[name].datasets if name in traits else frozenset({name})
+
+    mine = datasets(metric)
+    touched = {
+        unit
+        for other in register.measured_initiatives
+        if any(m == metric or datasets(m) & mine for m in other.metrics)
+        for unit in other.all_treated_units
+    }
+    return sorted(all_units - touched - set(initiative.all_treated_units))
 
 
 def label_windows(
@@ -93,13 +117,21 @@ def build_panel(
     initiative: Initiative,
     metric: str,
     series: pl.DataFrame,
+    traits: dict[str, MetricTraits] | None = None,
 ) -> Panel | None:
-    """Label one metric's series (all units) for one initiative; None when there is no data."""
+    """Label one metric's series (all units) for one initiative; None when there is no data.
+
+    For a metric whose traits say ``scale="log"`` the estimators work on log(value), unless a
+    treated value is zero or negative, in which case the panel stays linear.
+    """
+    traits = traits or {}
+    scale = traits[metric].scale if metric in traits else "linear"
     if series.is_empty():
         return None
+    series = series.with_columns(pl.col("value").alias("level"))
     period = series["period"][0]
     all_units = set(series["unit_id"].unique().to_list())
-    controls = control_units(register, initiative, all_units)
+    controls = control_units(register, initiative, metric, all_units, traits)
     parts = []
     for phase in initiative.rollout:
         rows = series.filter(pl.col("unit_id").is_in(phase.units))
@@ -123,4 +155,10 @@ def build_panel(
     frame = pl.concat(parts).filter(pl.col("window").is_not_null()).sort("unit_id", "period_start")
     if frame.filter(pl.col("role") == TREATED).is_empty():
         return None
-    return Panel(initiative=initiative, metric=metric, period=period, frame=frame)
+    treated_values = frame.filter(pl.col("role") == TREATED)["value"].drop_nulls()
+    if scale == "log" and treated_values.len() and treated_values.min() > 0:
+        # A control unit-period at zero has no logarithm: it is left out, not the method.
+        frame = frame.filter(pl.col("value") > 0).with_columns(pl.col("value").log())
+    else:
+        scale = "linear"
+    return Panel(initiative=initiative, metric=metric, period=period, frame=frame, scale=scale)

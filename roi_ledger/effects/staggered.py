@@ -56,6 +56,34 @@ def cohort_panel(panel: Panel) -> tuple[pl.DataFrame, int]:
     return frame.select("unit_id", "unit_number", "t", "cohort", "value", "role", "window"), max(ramp, 0)
 
 
+def _group_aggregated_att(frame: pl.DataFrame, ramp: int):
+    """Run moderndid against never-treated units, or against not-yet-treated ones when the
+    never-treated group is too small for it; (None, reason) when neither works."""
+    import moderndid
+
+    for comparison in ("nevertreated", "notyettreated"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = moderndid.att_gt(
+                    data=frame.select("unit_number", "t", "cohort", "value"),
+                    yname="value",
+                    tname="t",
+                    gname="cohort",
+                    idname="unit_number",
+                    est_method="reg",
+                    control_group=comparison,
+                    anticipation=ramp,
+                )
+                return moderndid.aggte(result, type="group"), COMPARISON_WORDS[comparison]
+        except ValueError:
+            continue
+    return None, None
+
+
+COMPARISON_WORDS = {"nevertreated": "never-treated", "notyettreated": "not-yet-treated"}
+
+
 def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
     if not panel.initiative.is_staggered:
         return None
@@ -65,21 +93,9 @@ def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
     if treated.is_empty() or never["unit_id"].n_unique() < MIN_NEVER_TREATED:
         return None
 
-    import moderndid
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = moderndid.att_gt(
-            data=frame.select("unit_number", "t", "cohort", "value"),
-            yname="value",
-            tname="t",
-            gname="cohort",
-            idname="unit_number",
-            est_method="reg",
-            control_group="nevertreated",
-            anticipation=ramp,
-        )
-        aggregate = moderndid.aggte(result, type="group")
+    aggregate, comparison = _group_aggregated_att(frame, ramp)
+    if aggregate is None:
+        return None
     effect, se = float(aggregate.overall_att), float(aggregate.overall_se)
     if not math.isfinite(effect):
         return None
@@ -109,7 +125,7 @@ def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
         n_treated_units=treated["unit_id"].n_unique(),
         n_control_units=never["unit_id"].n_unique(),
         inference=(
-            f"Callaway & Sant'Anna group-time effects over {cohorts} cohorts vs never-treated units, "
+            f"Callaway & Sant'Anna group-time effects over {cohorts} cohorts vs {comparison} units, "
             "aggregated by group (moderndid), analytical SE"
         ),
         note="" if ramp == 0 else f"{ramp} ramp-up period(s) treated as anticipation",
