@@ -383,6 +383,11 @@ def _calendar(end: date) -> _Calendar:
     return _Calendar(np.arange(np.datetime64(start), np.datetime64(end) + 1))
 
 
+# The widget ran as a Christmas campaign: switched off after the rush, so every week it was
+# live is a peak week, which is what makes the naive before/after look so good.
+FESTIVE_CAMPAIGN_WEEKS = 8
+
+
 def _festive_go_live(cal: _Calendar) -> date:
     """The latest mid-November Monday with a year of data before and half a year after."""
     earliest = cal.start + timedelta(weeks=52)
@@ -399,8 +404,11 @@ def _schedule(cal: _Calendar) -> dict[str, _Rollout]:
     shift = (cal.end - DEFAULT_END).days
     rollouts = {r.initiative_id: r.shifted(shift) for r in _ROLLOUTS}
     festive = rollouts["festive_upsell_widget"]
+    go_live = _festive_go_live(cal)
     rollouts[festive.initiative_id] = replace(
-        festive, go_live=_same_day(("webshop",), _festive_go_live(cal))
+        festive,
+        go_live=_same_day(("webshop",), go_live),
+        retired_on=go_live + timedelta(weeks=FESTIVE_CAMPAIGN_WEEKS),
     )
     return rollouts
 
@@ -1205,20 +1213,22 @@ initiatives:
       annual_benefit: 11000
       changes: {hours_invoicing: -40}
 
-  # A "goes well with..." widget in the webshop basket. It went live in mid-November, just
-  # before the Christmas rush, so the weeks after it are not comparable with the weeks before.
+  # A "goes well with..." widget in the webshop basket, run as a Christmas campaign: it went
+  # live in mid-November, just before the rush, and was switched off in January, so the weeks
+  # it ran are not comparable with the weeks before.
   - id: festive_upsell_widget
     name: Festive upsell widget in the webshop
     objective: grow_webshop
     owner: Sam (marketing)
-    status: live
+    status: retired
+    retired_on: $festive_upsell_widget_retired
     go_live: $festive_upsell_widget_go_live
     treated_units: [webshop]
     ramp_up_days: 7
     metrics: [revenue_per_week]
     costs:
       - {kind: one_off, amount: 2500, date: $festive_upsell_widget_bought}
-      - {kind: monthly, amount: 60, start: $festive_upsell_widget_billed}
+      - {kind: monthly, amount: 60, start: $festive_upsell_widget_billed, end: $festive_upsell_widget_retired}
     expected:
       annual_benefit: 15000
       changes: {revenue_per_week: 8}
@@ -1407,6 +1417,7 @@ def _register_text(world: _World) -> str:
         dates[f"self_checkout_phase_{number}"] = go_live
         dates[f"self_checkout_bought_{number}"] = go_live - timedelta(weeks=4)
     dates["faq_chatbot_retired"] = world.rollouts["faq_chatbot"].retired_on
+    dates["festive_upsell_widget_retired"] = world.rollouts["festive_upsell_widget"].retired_on
     for name, weeks in _PLANNED_WEEKS_AHEAD.items():
         add(name, world.cal.end + timedelta(days=1, weeks=weeks))
     return _REGISTER.substitute({key: value.isoformat() for key, value in dates.items()})
