@@ -43,6 +43,11 @@ class RoiSettings(ConfigurableResource):
         """The private file a run writes to before publishing."""
         return self.warehouse.with_name(f".{self.warehouse.name}.build")
 
+    @property
+    def dbt_target(self) -> Path:
+        """Where dbt writes its run artifacts (compiled SQL, run results) for this warehouse."""
+        return self.warehouse.with_name(f".{self.warehouse.name}.dbt")
+
     def as_of(self) -> date:
         """The day data is cut off after (``ROI_AS_OF``, else today)."""
         value = os.environ.get("ROI_AS_OF")

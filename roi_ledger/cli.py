@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import warnings
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import date
 from pathlib import Path
 
@@ -87,17 +88,22 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
 
     from pipelines.definitions import defs
 
-    result = defs.get_job_def("nightly").execute_in_process(
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
+    log_path = warehouse.resolve().with_name(f"{warehouse.name}.run.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"running the nightly job (as of {as_of or date.today()}); log: {log_path}")
+    # dbt's and Dagster's output go to the log file; the terminal gets the outcome.
+    with log_path.open("w") as log, redirect_stdout(log), redirect_stderr(log):
+        result = defs.get_job_def("nightly").execute_in_process(
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
                 error = event.step_failure_data.error
                 print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
-        print(f"run failed; the published warehouse {warehouse} is unchanged", file=sys.stderr)
+        print(f"run failed (details in {log_path}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
         return EXIT_RUN_FAILED
     print_results(warehouse.resolve())
     return EXIT_OK

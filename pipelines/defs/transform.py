@@ -47,7 +47,8 @@ def dbt_vars(settings: RoiSettings) -> dict[str, Any]:
 def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, settings: RoiSettings):
     os.environ[BUILD_WAREHOUSE_VAR] = str(settings.build_warehouse)
     args = ["build", "--vars", json.dumps(dbt_vars(settings))]
-    yield from dbt.cli(args, context=context).stream()
+    # dbt's run artifacts go beside the build file, so two warehouses can build at once.
+    yield from dbt.cli(args, context=context, target_path=settings.dbt_target).stream()
 
 
 @dbt_assets(

@@ -1,0 +1,88 @@
+"""Coverage benchmark: how often does each method's 95% interval cover the planted truth?
+
+Re-draws the demo business over many seeds, runs the real nightly job on each (``roi run``'s
+own path), and compares every estimate in ``marts.initiative_effects`` with ``truth.csv``. For
+two initiatives changing the same metric on the same units at once, the truth is their joint
+effect. Target: at least 90% coverage for the primary method. A script, not a test:
+
+    .venv/bin/python benchmarks/coverage.py --seeds 20 --scale 0.3 [--out coverage.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from roi_ledger import cli
+from roi_ledger.demo import generate_demo_business
+
+
+def truth_for_estimates(truth: pl.DataFrame) -> pl.DataFrame:
+    """One truth per initiative x metric; joint rows replace each member's own truth."""
+    joint = truth.filter(pl.col("initiative_id").str.starts_with("joint:"))
+    rows = truth.filter(~pl.col("initiative_id").str.starts_with("joint:"))
+    for row in joint.iter_rows(named=True):
+        members = row["initiative_id"].removeprefix("joint:").split("+")
+        rows = rows.with_columns(
+            pl.when(pl.col("initiative_id").is_in(members) & (pl.col("metric") == row["metric"]))
+            .then(pl.lit(row["true_effect_abs"]))
+            .otherwise(pl.col("true_effect_abs"))
+            .alias("true_effect_abs")
+        )
+    return rows.select("initiative_id", "metric", "true_effect_abs")
+
+
+def run_seed(seed: int, scale: float, workdir: Path) -> pl.DataFrame:
+    business = generate_demo_business(workdir / f"seed{seed}", seed=seed, scale=scale)
+    warehouse = business.root / "warehouse.duckdb"
+    if cli.run(business.data_dir, business.config_path, warehouse, business.as_of) != cli.EXIT_OK:
+        raise SystemExit(f"seed {seed}: the nightly job failed")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        effects = con.sql("select * from marts.initiative_effects").pl()
+    truth = truth_for_estimates(pl.read_csv(business.truth_path))
+    return effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
+        pl.lit(seed).alias("seed"),
+        ((pl.col("ci_low") <= pl.col("true_effect_abs")) & (pl.col("true_effect_abs") <= pl.col("ci_high"))).alias("covers"),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=0.3)
+    parser.add_argument("--out", type=Path, help="write every estimate with its truth here (CSV)")
+    args = parser.parse_args()
+    os.environ.setdefault("ROI_PSEUDONYM_SALT", cli.DEMO_SALT)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = []
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            results.append(run_seed(seed, args.scale, Path(tmp)))
+            print(f"seed {seed} done", flush=True)
+    all_rows = pl.concat(results)
+    if args.out:
+        all_rows.write_csv(args.out)
+    summary = (
+        all_rows.drop_nulls("ci_low")
+        .group_by("method", "is_primary")
+        .agg(pl.col("covers").mean().alias("coverage"), pl.len().alias("estimates"))
+        .sort("method", "is_primary")
+    )
+    by_initiative = (
+        all_rows.filter(pl.col("is_primary"))
+        .group_by("initiative_id", "metric", "method")
+        .agg(pl.col("covers").mean().alias("coverage"), (pl.col("effect_abs") - pl.col("true_effect_abs")).mean().alias("mean_error"))
+        .sort("initiative_id")
+    )
+    with pl.Config(tbl_rows=100, tbl_width_chars=200):
+        print(summary)
+        print(by_initiative)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""End to end: the whole nightly job on a small demo business, asserting on real numbers.
+
+The warehouse is built once for this module (``demo_run``); each test reads it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from roi_ledger import cli
+from roi_ledger.demo import generate_demo_business
+from tests.conftest import query
+
+pytestmark = pytest.mark.e2e
+SCALE = 0.3
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    business = generate_demo_business(tmp_path_factory.mktemp("demo"), seed=7, scale=SCALE)
+    warehouse = business.root / "warehouse.duckdb"
+    code = cli.run(business.data_dir, business.config_path, warehouse, business.as_of)
+    assert code == cli.EXIT_OK
+    truth = pl.read_csv(business.truth_path)
+    return business, warehouse, truth
+
+
+def primary(warehouse: Path) -> pl.DataFrame:
+    return query(warehouse, "select * from marts.initiative_effects where is_primary")
+
+
+def test_schemas_are_named_as_promised(demo_run):
+    _, warehouse, _ = demo_run
+    schemas = set(query(warehouse, "select schema_name from information_schema.schemata")["schema_name"])
+    assert {"raw", "staging", "intermediate", "marts"} <= schemas
+
+
+def test_metric_series_covers_the_catalogue_and_kpis(demo_run):
+    _, warehouse, _ = demo_run
+    series = query(warehouse, "select metric, period, count(*) as n from marts.metric_series group by all")
+    metrics = dict(zip(series["metric"], series["period"]))
+    for weekly in ("order_error_rate", "orders_per_week", "hours_invoicing", "hours_per_order", "defect_rate", "csat_mean"):
+        assert metrics[weekly] == "week"
+    assert metrics["staff_satisfaction"] == "month" and metrics["scrap_rate"] == "quarter"
+
+
+def test_before_after_of_a_clean_initiative_lands_near_the_truth(demo_run):
+    _, warehouse, truth = demo_run
+    effects = query(warehouse, "select * from marts.initiative_effects where initiative_id = 'pos_order_checks'")
+    naive = effects.filter(pl.col("method") == "before_after").row(0, named=True)
+    true_effect = truth.filter(pl.col("initiative_id") == "pos_order_checks")["true_effect_abs"][0]
+    assert naive["effect_abs"] < 0
+    assert naive["effect_abs"] == pytest.approx(true_effect, abs=0.01)
+
+
+@pytest.mark.parametrize("initiative_id", ["pos_order_checks", "auto_invoicing", "stock_sheet_macros"])
+def test_primary_interval_covers_the_planted_effect(demo_run, initiative_id):
+    _, warehouse, truth = demo_run
+    row = primary(warehouse).filter(pl.col("initiative_id") == initiative_id).row(0, named=True)
+    true_effect = truth.filter(pl.col("initiative_id") == initiative_id)["true_effect_abs"][0]
+    assert row["method"] != "before_after"
+    assert row["ci_low"] <= true_effect <= row["ci_high"]
+
+
+def test_two_initiatives_at_once_are_judged_on_their_joint_effect(demo_run):
+    _, warehouse, truth = demo_run
+    joint = truth.filter(pl.col("initiative_id") == "joint:rota_planner+staff_app")["true_effect_abs"][0]
+    rows = primary(warehouse).filter(pl.col("metric") == "hours_per_order")
+    assert set(rows["initiative_id"]) == {"rota_planner", "staff_app"}
+    for row in rows.iter_rows(named=True):
+        assert row["ci_low"] <= joint <= row["ci_high"]
+
+
+def test_seasonal_upswing_trap_is_not_significant_but_looks_so_naively(demo_run):
+    _, warehouse, _ = demo_run
+    effects = query(warehouse, "select * from marts.initiative_effects where initiative_id = 'festive_upsell_widget'")
+    best = effects.filter(pl.col("is_primary")).row(0, named=True)
+    naive = effects.filter(pl.col("method") == "before_after").row(0, named=True)
+    assert best["ci_low"] <= 0 <= best["ci_high"]
+    assert naive["effect_abs"] > 0 and naive["p_value"] < 0.05
+
+
+def test_runs_records_inputs_with_hashes_and_counts(demo_run):
+    business, warehouse, _ = demo_run
+    runs = query(warehouse, "select * from marts.runs")
+    assert runs.height == 1
+    run = runs.row(0, named=True)
+    assert str(run["as_of"]) == business.as_of.isoformat()
+    assert run["rows_loaded"] > 1000 and run["rows_rejected"] == 0
+    assert run["ended_at"] >= run["started_at"]
+    files = pl.read_json(run["input_files"].encode()) if isinstance(run["input_files"], str) else None
+    assert files is not None and set(files["dataset"]) == {"orders", "tickets", "hours", "defects", "kpis"}
+    assert all(len(h) == 64 for h in files["content_hash"])
+
+
+def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path):
+    business, warehouse, _ = demo_run
+    before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]
+    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
+    assert query(warehouse, "select count(*) as n from raw.orders")["n"][0] == before
+    assert query(warehouse, "select count(*) as n from marts.runs")["n"][0] == 2
+
+
+def test_broken_register_stops_before_writing(demo_run, tmp_path, capsys):
+    business, warehouse, _ = demo_run
+    stamp = warehouse.stat().st_mtime_ns
+    broken = tmp_path / "initiatives.yml"
+    broken.write_text(business.config_path.read_text().replace("ramp_up_days: 14", "ramp_up_dayz: 14", 1))
+    assert cli.run(business.data_dir, broken, warehouse, business.as_of) == cli.EXIT_INVALID_INPUT
+    assert "field ramp_up_dayz: unknown key" in capsys.readouterr().err
+    assert warehouse.stat().st_mtime_ns == stamp
+
+
+def test_a_file_missing_a_column_stops_before_writing(demo_run, tmp_path, capsys):
+    business, warehouse, _ = demo_run
+    stamp = warehouse.stat().st_mtime_ns
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tickets.csv").write_text("ticket_id,unit_id,opened_at\nt1,webshop,2025-01-01\n")
+    assert cli.run(data, business.config_path, warehouse, business.as_of) == cli.EXIT_INVALID_INPUT
+    message = capsys.readouterr().err
+    assert "tickets.csv" in message and "first_response_at" in message
+    assert warehouse.stat().st_mtime_ns == stamp
+
+
+def test_the_duckdb_command_line_reads_the_published_warehouse(demo_run):
+    _, warehouse, _ = demo_run
+    duckdb_cli = Path(__import__("sys").executable).with_name("duckdb")
+    out = subprocess.run(
+        [str(duckdb_cli), "-readonly", str(warehouse), "-csv", "-c", "select count(*) from marts.initiative_effects"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert int(out.splitlines()[1]) > 10
