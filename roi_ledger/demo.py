@@ -1169,7 +1169,8 @@ objectives:
 #   phases         instead of go_live + treated_units, for a rollout in stages
 #   ramp_up_days   days after go-live before the full effect can be expected; they are left
 #                  out of the comparison
-#   control_units  optional; omitted = every unit the initiative never reached; [] = none
+#   control_units  optional; omitted = every unit no live initiative reached on related data
+#                  (the same metric or dataset); [] = none
 #   metrics        the metrics the initiative should move
 #   costs          one_off (amount, date) and monthly (amount, start, optional end), in GBP
 #   expected       the business case: annual_benefit in GBP and the expected change of each

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from roi_ledger import cli
 from roi_ledger.demo import generate_demo_business
@@ -19,9 +20,32 @@ pytestmark = pytest.mark.e2e
 SCALE = 0.3
 
 
+# A metric a user adds in initiatives.yml (docs/metrics.md's worked example).
+REFUND_RATE = {
+    "name": "refund_rate",
+    "label": "Share of orders refunded",
+    "dataset": "orders",
+    "aggregation": "rate",
+    "expression": "status = 'refunded'",
+    "filter": "status <> 'cancelled'",
+    "volume": "orders",
+    "good_direction": "down",
+    "money": {"kind": "fixed", "value_per_unit": 9.5, "basis": "per_volume", "pool": "refunds"},
+}
+
+
+def add_user_metric(config: Path) -> None:
+    register = yaml.safe_load(config.read_text())
+    register["catalogue"] = [REFUND_RATE]
+    checks = next(i for i in register["initiatives"] if i["id"] == "pos_order_checks")
+    checks["metrics"].append("refund_rate")
+    config.write_text(yaml.safe_dump(register, sort_keys=False))
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     business = generate_demo_business(tmp_path_factory.mktemp("demo"), seed=7, scale=SCALE)
+    add_user_metric(business.config_path)
     warehouse = business.root / "warehouse.duckdb"
     code = cli.run(business.data_dir, business.config_path, warehouse, business.as_of)
     assert code == cli.EXIT_OK
@@ -46,6 +70,27 @@ def test_metric_series_covers_the_catalogue_and_kpis(demo_run):
     for weekly in ("order_error_rate", "orders_per_week", "hours_invoicing", "hours_per_order", "defect_rate", "csat_mean"):
         assert metrics[weekly] == "week"
     assert metrics["staff_satisfaction"] == "month" and metrics["scrap_rate"] == "quarter"
+
+
+def test_a_metric_added_in_the_register_is_measured_without_code(demo_run):
+    _, warehouse, _ = demo_run
+    series = query(warehouse, "select * from marts.metric_series where metric = 'refund_rate'")
+    assert series.height > 100 and series["value"].is_between(0, 1).all()
+    # by hand for one unit-week, from the staged orders
+    check = query(
+        warehouse,
+        """
+        select s.value, avg(case when o.status = 'refunded' then 1.0 else 0.0 end) as by_hand
+        from marts.metric_series as s
+        join intermediate.int_orders as o
+          on o.unit_id = s.unit_id and o.event_date >= s.period_start and o.event_date < s.period_end
+        where s.metric = 'refund_rate' and o.status <> 'cancelled'
+        group by s.unit_id, s.period_start, s.value
+        """,
+    )
+    assert (check["value"] - check["by_hand"]).abs().max() < 1e-12
+    effects = query(warehouse, "select method from marts.initiative_effects where metric = 'refund_rate'")
+    assert {"did", "before_after"} <= set(effects["method"])
 
 
 def test_before_after_of_a_clean_initiative_lands_near_the_truth(demo_run):

@@ -1,0 +1,146 @@
+"""The estimators on small panels whose answers are computed by hand."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from roi_ledger.catalogue import MetricTraits
+from roi_ledger.effects import estimate_effects
+from roi_ledger.effects.panel import POST, PRE, RAMP, build_panel, control_units, label_windows
+from roi_ledger.register import parse_register
+
+MONDAY = date(2024, 1, 1)
+
+
+def register(extra: str = "", controls: str = "") -> object:
+    return parse_register(
+        f"""
+business: {{name: T, currency: EUR, timezone: UTC}}
+initiatives:
+  - id: tool
+    name: Tool
+    status: live
+    go_live: {MONDAY + timedelta(weeks=10)}
+    treated_units: [a]
+    ramp_up_days: 7
+    metrics: [m]
+    {controls}
+{extra}
+""",
+        "test.yml",
+    )
+
+
+def weekly(values: dict[str, list[float]], metric: str = "m") -> pl.DataFrame:
+    rows = []
+    for unit, series in values.items():
+        for week, value in enumerate(series):
+            start = MONDAY + timedelta(weeks=week)
+            rows.append((unit, metric, "week", start, start + timedelta(days=7), value, 10.0))
+    return pl.DataFrame(
+        rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row"
+    )
+
+
+def test_windows_leave_out_the_ramp_up_and_periods_after_retirement():
+    frame = weekly({"a": [0.0] * 20})
+    labelled = label_windows(frame, go_live=MONDAY + timedelta(weeks=10, days=2), ramp_up_days=7, retired_on=MONDAY + timedelta(weeks=15))
+    windows = labelled["window"].to_list()
+    assert windows[:10] == [PRE] * 10  # ended by go-live day
+    assert windows[10:12] == [RAMP, RAMP]  # contains go-live (day 2) / starts before go-live + 7
+    assert windows[12:15] == [POST] * 3  # starts after the ramp-up, ends by retirement
+    assert windows[15:] == [None] * 5
+
+
+def test_did_is_the_treated_change_minus_the_control_change():
+    # Treated: 10 before, 7 after. Controls: 20 -> 19 and 30 -> 29. By hand: (7-10) - (-1) = -2.
+    rng = np.random.default_rng(1)
+    noise = lambda: rng.normal(0, 0.01, 22)  # noqa: E731
+    values = {
+        "a": list(np.r_[[10.0] * 10, [8.5], [7.0] * 11] + noise()),
+        "b": list(np.r_[[20.0] * 11, [19.0] * 11] + noise()),
+        "c": list(np.r_[[30.0] * 11, [29.0] * 11] + noise()),
+    }
+    effects = estimate_effects(register(), weekly(values))
+    did = effects.filter(pl.col("method") == "did").row(0, named=True)
+    assert did["effect_abs"] == pytest.approx(-2.0, abs=0.02)
+    assert did["is_primary"] and did["n_control_units"] == 2
+    assert did["ci_low"] < -2.0 < did["ci_high"]
+    naive = effects.filter(pl.col("method") == "before_after").row(0, named=True)
+    assert naive["effect_abs"] == pytest.approx(-3.0, abs=0.02)  # 7 - 10
+    assert not naive["is_primary"]
+    assert (did["pre_periods"], did["post_periods"]) == (10, 11)  # the ramp-up week is left out
+
+
+def test_its_finds_a_level_shift_on_a_trend():
+    # value = 100 + 2t, and 15 lower from the after window on: the effect is -15.
+    t = np.arange(40)
+    values = 100 + 2.0 * t - 15.0 * (t >= 12) + np.random.default_rng(2).normal(0, 0.5, 40)
+    effects = estimate_effects(register(controls="control_units: []"), weekly({"a": list(values)}))
+    its = effects.filter(pl.col("method") == "its").row(0, named=True)
+    assert its["is_primary"]
+    assert its["effect_abs"] == pytest.approx(-15.0, abs=1.0)
+    assert its["ci_low"] < -15.0 < its["ci_high"]
+    # the naive comparison mixes the trend into the effect: after mean - before mean
+    naive = effects.filter(pl.col("method") == "before_after").row(0, named=True)
+    assert naive["effect_abs"] > 0
+
+
+def test_log_scale_effect_is_reported_in_the_metric_units():
+    # Treated doubles at go-live while controls stay flat: tau = ln 2, so with observed 200
+    # the counterfactual is 100 and the effect +100 (+100%).
+    values = {"a": [100.0] * 11 + [200.0] * 11, "b": [50.0] * 22, "c": [80.0] * 22}
+    traits = {"m": MetricTraits(scale="log", datasets=frozenset({"orders"}))}
+    effects = estimate_effects(register(), weekly(values), traits=traits)
+    did = effects.filter(pl.col("method") == "did").row(0, named=True)
+    assert did["observed_value"] == pytest.approx(200.0)
+    assert did["counterfactual_value"] == pytest.approx(100.0)
+    assert did["effect_abs"] == pytest.approx(100.0)
+    assert did["effect_pct"] == pytest.approx(100.0)
+    assert "log scale" in did["inference"]
+
+
+def test_default_controls_leave_out_units_changed_on_related_data():
+    extra = f"""  - id: other
+    name: Other
+    status: live
+    go_live: {MONDAY + timedelta(weeks=5)}
+    treated_units: [b]
+    metrics: [n]
+"""
+    reg = register(extra=extra)
+    traits = {"m": MetricTraits(datasets=frozenset({"hours"})), "n": MetricTraits(datasets=frozenset({"hours", "orders"}))}
+    tool = reg.initiative("tool")
+    assert control_units(reg, tool, "m", {"a", "b", "c"}, traits) == ["c"]
+    unrelated = {"m": MetricTraits(datasets=frozenset({"tickets"})), "n": MetricTraits(datasets=frozenset({"hours"}))}
+    assert control_units(reg, tool, "m", {"a", "b", "c"}, unrelated) == ["b", "c"]
+
+
+def test_an_estimate_is_written_even_from_very_little_data():
+    values = {"a": [1.0, 1.2] + [0.0] * 9 + [2.0, 2.0, 2.0]}
+    effects = estimate_effects(register(controls="control_units: []"), weekly(values))
+    assert set(effects["method"]) >= {"before_after"}
+    assert effects.filter(pl.col("is_primary")).height == 1
+
+
+def test_placebo_in_space_gives_the_spread_of_placebo_effects():
+    # One treated unit and 12 controls with known unit-level shocks after go-live: the placebo
+    # SE is the standard deviation of the controls' own DiD effects.
+    rng = np.random.default_rng(3)
+    shocks = rng.normal(0, 1.0, 13)
+    values = {f"u{i:02d}": [5.0] * 11 + [5.0 + shocks[i]] * 11 for i in range(13)}
+    values["a"] = values.pop("u00")
+    effects = estimate_effects(register(), weekly(values))
+    did = effects.filter(pl.col("method") == "did").row(0, named=True)
+    assert "placebo in space" in did["inference"]
+    controls = shocks[1:]
+    placebo = [c - (controls.sum() - c) / 11 for c in controls]
+    se = float(np.std(placebo, ddof=1))
+    assert (did["ci_high"] - did["ci_low"]) / (2 * 1.96) == pytest.approx(se, rel=1e-6)
+    assert did["effect_abs"] == pytest.approx(shocks[0] - controls.mean(), abs=1e-9)
+    assert math.isfinite(did["p_value"])
