@@ -1,13 +1,14 @@
 """The Dagster code location: every asset, the nightly job and its schedule.
 
-Read top to bottom: ingest -> transform (dbt, metrics layer) -> effects -> transform (dbt,
-results layer) -> publish. See docs/architecture.md.
+Read top to bottom: ingest -> transform (dbt, metrics layer) -> effects -> claims ->
+transform (dbt, results layer) -> publish. See docs/architecture.md.
 """
 
 from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
 
+from pipelines.defs.claims import claim_check_results, claim_health_checks
 from pipelines.defs.effects import effect_estimates
 from pipelines.defs.ingest import initiative_register, raw_datasets
 from pipelines.defs.publish import publish_asset
@@ -19,7 +20,7 @@ runs = publish_asset(upstream=[*dbt_results_layer.keys, *dbt_metrics_layer.keys]
 # One process: DuckDB has one writer, and on two cores in-process is the faster executor.
 nightly_job = define_asset_job(
     "nightly",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() | AssetSelection.all_asset_checks(),
     executor_def=in_process_executor,
     description="Land the inputs, build metrics, estimate effects, build the marts, publish.",
 )
@@ -32,7 +33,16 @@ nightly_schedule = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[initiative_register, *raw_datasets, dbt_metrics_layer, effect_estimates, dbt_results_layer, runs],
+    assets=[
+        initiative_register,
+        *raw_datasets,
+        dbt_metrics_layer,
+        effect_estimates,
+        claim_check_results,
+        dbt_results_layer,
+        runs,
+    ],
+    asset_checks=[claim_health_checks],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     resources={"settings": settings_from_environment(), "dbt": dbt_resource()},

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from roi_ledger.claims.thresholds import ClaimThresholds
+
 
 class RegisterError(ValueError):
     """The register cannot be used; the message says where and why."""
@@ -177,6 +179,25 @@ class Register(_Strict):
     initiatives: list[Initiative] = Field(default_factory=list)
     catalogue: list[dict[str, Any]] = Field(default_factory=list)
     claim_checks: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _thresholds_known(self) -> Register:
+        # Raises, naming the threshold, when an override is unknown or out of range.
+        for initiative in [None, *self.initiatives]:
+            try:
+                self.thresholds_for(initiative)
+            except ValidationError as exc:
+                where = f"initiative {initiative.id!r}, " if initiative else ""
+                details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ValueError(f"{where}field claim_checks: {details}") from None
+        return self
+
+    def thresholds_for(self, initiative: Initiative | None) -> ClaimThresholds:
+        """The claim-check thresholds for one initiative: defaults < business < initiative."""
+        overrides = dict(self.claim_checks)
+        if initiative is not None and initiative.claim_checks:
+            overrides.update(initiative.claim_checks)
+        return ClaimThresholds(**overrides)
 
     @model_validator(mode="after")
     def _ids_unique_and_linked(self) -> Register:

@@ -13,6 +13,7 @@ from dataclasses import replace
 import polars as pl
 
 from roi_ledger.catalogue import MetricTraits
+from roi_ledger.effects import before_after, did, its, staggered
 from roi_ledger.effects.before_after import estimate_before_after
 from roi_ledger.effects.did import estimate_difference_in_differences
 from roi_ledger.effects.its import estimate_interrupted_time_series
@@ -32,6 +33,12 @@ ESTIMATORS: list[Estimator] = [
     estimate_interrupted_time_series,
     estimate_before_after,
 ]
+METHOD_OF: dict[Estimator, str] = {
+    estimate_staggered_did: staggered.METHOD,
+    estimate_difference_in_differences: did.METHOD,
+    estimate_interrupted_time_series: its.METHOD,
+    estimate_before_after: before_after.METHOD,
+}
 
 
 def estimate_effects(

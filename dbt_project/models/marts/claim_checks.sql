@@ -1,0 +1,29 @@
+-- Published claim checks: one row per initiative, metric (null for initiative-level checks) and check.
+with
+
+source as (
+
+    select * from {{ source('estimates', 'claim_check_results') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        initiative_id,
+        metric,
+        check_id,
+        check_class,
+        method,
+        -- the verdict
+        status,
+        observed,
+        threshold,
+        message,
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,126 @@
+"""What every claim check receives and returns, and the registry that lists them.
+
+A check is a function ``check(context) -> CheckResult`` registered with :func:`claim_check`;
+adding a check means adding a function in one of the ``roi_ledger/claims/checks/`` modules, not
+editing a switch. Each check belongs to a class that says what a firing check does to the grade
+(see ``grading.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import Enum
+from functools import cached_property
+
+import polars as pl
+
+from roi_ledger.catalogue import MetricDefinition, MetricTraits
+from roi_ledger.claims.thresholds import ClaimThresholds
+from roi_ledger.effects.panel import Panel, build_panel
+from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.register import Initiative, Register
+
+PASS, WARN, FAIL, NOT_APPLICABLE = "pass", "warn", "fail", "not_applicable"
+
+
+class CheckClass(str, Enum):
+    """What a firing check (warn or fail) says about the claim."""
+
+    DATA = "data"  # not enough evidence yet -> needs_more_data
+    SUSPICION = "suspicion"  # something else may explain the number -> suspicious
+    VALIDITY = "validity"  # the method's assumption fails: fail -> unreliable, warn -> suspicious
+    GOVERNANCE = "governance"  # about the initiative, not the number: reported, no grade change
+    INFO = "info"  # context for the reader: no grade change
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: str
+    message: str
+    observed: float | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredCheck:
+    check_id: str
+    level: str  # "metric" or "initiative"
+    check_class: CheckClass
+    run: Callable
+
+
+METRIC_CHECKS: list[RegisteredCheck] = []
+INITIATIVE_CHECKS: list[RegisteredCheck] = []
+
+
+def claim_check(check_id: str, *, level: str = "metric", check_class: CheckClass):
+    def register(function: Callable) -> Callable:
+        entry = RegisteredCheck(check_id, level, check_class, function)
+        (METRIC_CHECKS if level == "metric" else INITIATIVE_CHECKS).append(entry)
+        return function
+
+    return register
+
+
+def check_class_of(check_id: str) -> CheckClass:
+    return next(c.check_class for c in METRIC_CHECKS + INITIATIVE_CHECKS if c.check_id == check_id)
+
+
+@dataclass
+class MetricClaim:
+    """One initiative x metric claim: its data, its estimates, and the means to re-estimate."""
+
+    register: Register
+    initiative: Initiative
+    metric: str
+    series: pl.DataFrame  # this metric's series, every unit
+    panel: Panel | None
+    estimates: pl.DataFrame  # every method's row for this initiative x metric
+    thresholds: ClaimThresholds
+    as_of: date
+    traits: dict[str, MetricTraits]
+    definition: MetricDefinition | None  # None for a KPI
+    estimators: dict[str, Callable[[Panel], EffectEstimate | None]]
+    capped_series: Callable[[str], pl.DataFrame | None] = lambda metric: None
+
+    @cached_property
+    def primary(self) -> dict | None:
+        rows = self.estimates.filter(pl.col("is_primary"))
+        return rows.row(0, named=True) if rows.height else None
+
+    def estimate(self, method: str) -> dict | None:
+        rows = self.estimates.filter(pl.col("method") == method)
+        return rows.row(0, named=True) if rows.height else None
+
+    @property
+    def method(self) -> str | None:
+        return self.primary["method"] if self.primary else None
+
+    @property
+    def good_direction(self) -> str | None:
+        return self.definition.good_direction if self.definition else None
+
+    def reestimate(
+        self, *, series: pl.DataFrame | None = None, method: str | None = None, **initiative_changes
+    ) -> EffectEstimate | None:
+        """Run the primary (or another) method again on changed data or a changed initiative."""
+        method = method or self.method
+        if method is None or method not in self.estimators:
+            return None
+        initiative = self.initiative.model_copy(update=initiative_changes) if initiative_changes else self.initiative
+        panel = build_panel(self.register, initiative, self.metric, self.series if series is None else series, self.traits)
+        if panel is None:
+            return None
+        from roi_ledger.effects import to_metric_units
+
+        try:
+            estimate = self.estimators[method](panel)
+        except Exception:  # a re-estimate that cannot be made is not applicable, not a crash
+            return None
+        return None if estimate is None else to_metric_units(estimate, panel)
+
+
+def with_status(result: CheckResult, status: str) -> CheckResult:
+    return replace(result, status=status)

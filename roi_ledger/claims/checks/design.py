@@ -1,0 +1,239 @@
+"""Does the comparison hold: parallel before, no phantom effects, no trend or season at work?"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import statsmodels.formula.api as smf
+
+from roi_ledger.claims.checks.data import PERIOD_DAYS
+from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
+from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, season_of
+
+CONTROL_METHODS = ("did", "staggered_did")
+MAX_PLACEBO_DATES = 6
+SEASON_MIX_DIFFERENCE = 0.25  # total-variation distance between the windows' seasons
+MATERIAL_DRIFT = 0.5  # a pre-trend carrying on this share of the effect or more is material
+
+
+def _hac(formula: str, data):
+    lags = max(1, int(4 * (len(data) / 100) ** (2 / 9)))
+    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+
+
+def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.DataFrame:
+    """The treated units' mean per period in one window, with ``t``: periods since the first
+    period of the panel (so before and after windows share one time axis)."""
+    origin = claim.panel.frame["period_start"].min()
+    rows = claim.panel.treated.filter(pl.col("window") == window).drop_nulls(column)
+    return (
+        rows.group_by("period_start").agg(pl.col(column).mean().alias("y"))
+        .sort("period_start")
+        .with_columns(
+            ((pl.col("period_start") - pl.lit(origin)).dt.total_days() / PERIOD_DAYS[claim.panel.period]).alias("t"),
+            season_of(claim.panel.period).alias("season"),
+        )
+    )
+
+
+@claim_check("pre_trend", check_class=CheckClass.VALIDITY)
+def pre_trend(claim: MetricClaim) -> CheckResult:
+    """Treated and control units already drifting apart before go-live (HAC test of the slope
+    of the treated-minus-control series in the before window)."""
+    if claim.panel is None or claim.method not in CONTROL_METHODS or claim.panel.control.is_empty():
+        return CheckResult(NOT_APPLICABLE, "The estimate does not rest on control units.")
+    pre = claim.panel.frame.filter(pl.col("window") == PRE).drop_nulls("value")
+    means = pre.group_by("period_start", "role").agg(pl.col("value").mean()).pivot(on="role", index="period_start", values="value")
+    if TREATED not in means.columns or CONTROL not in means.columns:
+        return CheckResult(NOT_APPLICABLE, "No before window with both treated and control data.")
+    series = means.drop_nulls().sort("period_start").with_columns(
+        (pl.col(TREATED) - pl.col(CONTROL)).alias("difference"),
+        pl.int_range(pl.len()).cast(pl.Float64).alias("t"),
+        season_of(claim.panel.period).alias("season"),
+    )
+    if series.height < 6:
+        return CheckResult(NOT_APPLICABLE, "Too few periods before go-live to test for a trend.")
+    seasonal = can_adjust(claim.panel.period, series.height, spare=3)
+    model = _hac("difference ~ t" + " + C(season)" * seasonal, series.to_pandas())
+    p_value, alpha = float(model.pvalues["t"]), claim.thresholds.pre_trend_alpha
+    # How far the drift would carry on from the middle of the before window to the middle of
+    # the after one, compared with the effect (on the estimation scale).
+    post = claim.panel.treated.filter(pl.col("window") == POST)["period_start"].unique().sort()
+    pre_starts = series["period_start"]
+    periods_apart = (post[len(post) // 2] - pre_starts[len(pre_starts) // 2]).days / PERIOD_DAYS[claim.panel.period] if len(post) else 0
+    drift = abs(float(model.params["t"]) * periods_apart)
+    effect = abs(_estimation_scale_effect(claim))
+    material = effect == 0 or drift >= MATERIAL_DRIFT * effect
+    if p_value < alpha and material:
+        return CheckResult(
+            FAIL,
+            "Before go-live the treated and comparison units were already drifting apart, enough to "
+            "account for much of the measured effect: the comparison may credit the initiative with a trend.",
+            p_value,
+            alpha,
+        )
+    if p_value < alpha:
+        return CheckResult(PASS, "A slight drift before go-live is detectable but small next to the effect.", p_value, alpha)
+    return CheckResult(PASS, "Treated and comparison units moved in parallel before go-live.", p_value, alpha)
+
+
+def _estimation_scale_effect(claim: MetricClaim) -> float:
+    """The primary effect on the scale the panel's values are on (log ratio for log panels)."""
+    row = claim.primary
+    if row is None or row["effect_abs"] is None:
+        return 0.0
+    if claim.panel.scale == "log" and row["counterfactual_value"]:
+        return float(np.log(row["observed_value"] / row["counterfactual_value"]))
+    return float(row["effect_abs"])
+
+
+def _shift_rollout(claim: MetricClaim, days: int) -> dict:
+    """Initiative changes that move every go-live ``days`` earlier and drop retirement."""
+    initiative = claim.initiative
+    if initiative.phases is not None:
+        phases = [phase.model_copy(update={"go_live": phase.go_live - timedelta(days=days)}) for phase in initiative.phases]
+        return {"phases": phases, "retired_on": None}
+    return {"go_live": initiative.go_live - timedelta(days=days), "retired_on": None}
+
+
+@claim_check("placebo_in_time", check_class=CheckClass.VALIDITY)
+def placebo_in_time(claim: MetricClaim) -> CheckResult:
+    """Fake go-live dates inside the before window: do they find 'effects' as large as the real one?"""
+    row = claim.primary
+    if claim.panel is None or row is None or row["effect_abs"] is None:
+        return CheckResult(NOT_APPLICABLE, "No estimate to compare with.")
+    period = claim.panel.period
+    first_go_live = claim.initiative.first_go_live
+    before = claim.series.filter(pl.col("period_end") <= pl.lit(first_go_live))
+    starts = sorted(before["period_start"].unique().to_list())
+    need_pre, need_post = claim.thresholds.min_pre(period), claim.thresholds.min_post(period)
+    ramp = int(np.ceil(claim.initiative.ramp_up_days / PERIOD_DAYS[period]))
+    candidates = starts[need_pre : len(starts) - need_post - ramp]
+    if len(candidates) < 2:
+        return CheckResult(NOT_APPLICABLE, "The before window is too short for fake go-live dates.")
+    picks = [candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, min(MAX_PLACEBO_DATES, len(candidates)))]
+    effects = []
+    for fake in dict.fromkeys(picks):
+        estimate = claim.reestimate(series=before, **_shift_rollout(claim, (first_go_live - fake).days))
+        if estimate is not None and estimate.effect_abs is not None:
+            effects.append(abs(estimate.effect_abs))
+    if len(effects) < 2:
+        return CheckResult(NOT_APPLICABLE, "The fake go-live dates could not be estimated.")
+    real = abs(row["effect_abs"])
+    share = float(np.mean([e >= real for e in effects]))
+    limit = claim.thresholds.max_placebo_share
+    if share >= limit:
+        return CheckResult(
+            FAIL,
+            f"Pretending the initiative went live at {len(effects)} earlier dates finds 'effects' as large as "
+            f"the real one {share:.0%} of the time: the measured change is within the metric's usual ups and downs.",
+            share,
+            limit,
+        )
+    return CheckResult(PASS, f"None of {len(effects)} fake earlier go-lives finds an effect this large." if share == 0 else
+                       f"Only {share:.0%} of {len(effects)} fake earlier go-lives find an effect this large.", share, limit)
+
+
+@claim_check("trend_continuation", check_class=CheckClass.SUSPICION)
+def trend_continuation(claim: MetricClaim) -> CheckResult:
+    """The before-window trend alone explains most of the naive before/after change."""
+    naive = claim.estimate("before_after")
+    if claim.panel is None or naive is None or not naive["effect_abs"]:
+        return CheckResult(NOT_APPLICABLE, "No naive before/after change to explain.")
+    pre, post = treated_means(claim, PRE, "level"), treated_means(claim, POST, "level")
+    if pre.height < 4 or post.is_empty():
+        return CheckResult(NOT_APPLICABLE, "Too few periods to fit a trend.")
+    slope, intercept = np.polyfit(pre["t"].to_numpy(), pre["y"].to_numpy(), 1)
+    predicted_change = float(np.mean(intercept + slope * post["t"].to_numpy()) - pre["y"].mean())
+    share = predicted_change / naive["effect_abs"]
+    limit = claim.thresholds.max_trend_share
+    if share >= limit:
+        status = WARN if claim.method == "before_after" else PASS
+        accounted = "" if status == WARN else " The primary method accounts for trends; the naive number does not."
+        return CheckResult(
+            status,
+            f"The trend before go-live alone would explain {share:.0%} of the naive before/after change.{accounted}",
+            share,
+            limit,
+        )
+    return CheckResult(PASS, f"The earlier trend explains {max(share, 0):.0%} of the naive change.", share, limit)
+
+
+def _season_mix_difference(claim: MetricClaim) -> float:
+    """Total-variation distance between the month (or quarter) mix of the two windows."""
+    grain = "quarter" if claim.panel.period == "quarter" else "month"
+    shares = []
+    for window in (PRE, POST):
+        rows = claim.panel.treated.filter(pl.col("window") == window)
+        months = rows.select(
+            (pl.col("period_start").dt.quarter() if grain == "quarter" else pl.col("period_start").dt.month()).alias("s")
+        )["s"]
+        counts = months.value_counts(normalize=True)
+        shares.append(dict(zip(counts["s"].to_list(), counts["proportion"].to_list())))
+    keys = set(shares[0]) | set(shares[1])
+    return 0.5 * sum(abs(shares[0].get(k, 0) - shares[1].get(k, 0)) for k in keys)
+
+
+@claim_check("seasonality", check_class=CheckClass.SUSPICION)
+def seasonality(claim: MetricClaim) -> CheckResult:
+    """The before and after windows cover different seasons of a seasonal metric."""
+    if claim.panel is None or claim.panel.period == "year" or claim.primary is None:
+        return CheckResult(NOT_APPLICABLE, "Yearly data, or no estimate: seasons do not apply.")
+    difference = _season_mix_difference(claim)
+    if difference < SEASON_MIX_DIFFERENCE:
+        return CheckResult(PASS, "The before and after windows cover the seasons alike.", difference, SEASON_MIX_DIFFERENCE)
+    pre = treated_means(claim, PRE)
+    seasonal, p_value = None, None
+    if can_adjust(claim.panel.period, pre.height, spare=2):
+        grouped = pre.with_columns(pl.col("period_start").dt.month().alias("month")).to_pandas()
+        model = smf.ols("y ~ t + C(month)", data=grouped).fit()
+        p_value = float(model.f_test([name for name in model.params.index if name.startswith("C(month)")]).pvalue)
+        seasonal = p_value < claim.thresholds.seasonality_alpha
+    if seasonal is False:
+        return CheckResult(PASS, "The windows cover different seasons, but the metric shows no seasonal pattern.", difference, SEASON_MIX_DIFFERENCE)
+    inference = claim.primary["inference"] or ""
+    adjusted = claim.method in CONTROL_METHODS or "season" in inference
+    if seasonal is None and not adjusted:
+        return CheckResult(WARN, "The before and after windows cover different seasons and there is too little history to tell whether that matters.", difference, SEASON_MIX_DIFFERENCE)
+    if not adjusted:
+        return CheckResult(FAIL, "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.", difference, SEASON_MIX_DIFFERENCE)
+    if claim.primary["post_periods"] >= PERIODS_PER_YEAR[claim.panel.period]:
+        return CheckResult(PASS, "The after window spans a full year and the estimate adjusts for seasons.", difference, SEASON_MIX_DIFFERENCE)
+    return CheckResult(
+        WARN,
+        "The after window falls in a different season from the before window; the estimate rests on "
+        "the comparison units (or the seasonal model) to take that out — check it again after a full year.",
+        difference,
+        SEASON_MIX_DIFFERENCE,
+    )
+
+
+@claim_check("regression_to_mean", check_class=CheckClass.SUSPICION)
+def regression_to_mean(claim: MetricClaim) -> CheckResult:
+    """Go-live right after an unusually bad spell, which would have passed anyway."""
+    if claim.panel is None:
+        return CheckResult(NOT_APPLICABLE, "No data.")
+    pre = treated_means(claim, PRE, "level")["y"].to_numpy()
+    k = claim.thresholds.rtm_recent_periods
+    if len(pre) < 3 * k:
+        return CheckResult(NOT_APPLICABLE, "Too little history before go-live to know what is unusual.")
+    baseline = pre[:-k][-2 * PERIODS_PER_YEAR.get(claim.panel.period, 52):]
+    rolling = np.convolve(baseline, np.ones(k) / k, mode="valid")
+    spread = float(np.std(rolling, ddof=1)) if len(rolling) > 1 else 0.0
+    if spread == 0:
+        return CheckResult(NOT_APPLICABLE, "The metric did not vary before go-live.")
+    z = (float(np.mean(pre[-k:])) - float(np.mean(rolling))) / spread
+    bad = {"down": z, "up": -z}.get(claim.good_direction or "", abs(z))  # positive = worse than usual
+    limit = claim.thresholds.rtm_max_z
+    if bad >= limit:
+        return CheckResult(
+            WARN,
+            f"The last {k} periods before go-live were unusually bad ({bad:.1f} standard deviations worse than "
+            "usual); some of the improvement may be the return to normal that would have happened anyway.",
+            bad,
+            limit,
+        )
+    return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard deviations).", bad, limit)

@@ -1,0 +1,66 @@
+"""Does the effect survive capping extreme records, and does it last?"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from roi_ledger.claims.base import NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.effects.panel import POST
+
+
+@claim_check("outliers", check_class=CheckClass.SUSPICION)
+def outliers(claim: MetricClaim) -> CheckResult:
+    """The effect changes sign or moves by more than a quarter when the top 1% of records are capped."""
+    row = claim.primary
+    if row is None or not row["effect_abs"] or claim.definition is None or claim.definition.aggregation in ("rate", "count"):
+        return CheckResult(NOT_APPLICABLE, "A count or a share of records has no extreme values to cap.")
+    capped = claim.capped_series(claim.metric)
+    if capped is None or capped.is_empty():
+        return CheckResult(NOT_APPLICABLE, "The records behind this metric are not available to cap.")
+    estimate = claim.reestimate(series=capped)
+    if estimate is None or estimate.effect_abs is None:
+        return CheckResult(NOT_APPLICABLE, "The effect could not be re-estimated on capped records.")
+    real = row["effect_abs"]
+    moved = abs(estimate.effect_abs - real) / abs(real)
+    limit = claim.thresholds.max_outlier_sensitivity
+    share = claim.thresholds.outlier_cap_share
+    if estimate.effect_abs * real < 0 or moved > limit:
+        return CheckResult(
+            WARN,
+            f"Capping the most extreme {share:.0%} of records moves the effect by {moved:.0%}"
+            f"{' and flips its sign' if estimate.effect_abs * real < 0 else ''}: a few unusual records drive it.",
+            moved,
+            limit,
+        )
+    return CheckResult(PASS, f"Capping the most extreme {share:.0%} of records moves the effect by only {moved:.0%}.", moved, limit)
+
+
+@claim_check("novelty_decay", check_class=CheckClass.SUSPICION)
+def novelty_decay(claim: MetricClaim) -> CheckResult:
+    """The effect in the second half of the after window is less than half of the first half's."""
+    row = claim.primary
+    initiative = claim.initiative
+    if claim.panel is None or row is None or not row["effect_abs"] or initiative.is_staggered:
+        return CheckResult(NOT_APPLICABLE, "No single-date estimate to split.")
+    post = claim.panel.treated.filter(pl.col("window") == POST)
+    periods = sorted(post["period_start"].unique().to_list())
+    if len(periods) < 2 * claim.thresholds.min_post(claim.panel.period):
+        return CheckResult(NOT_APPLICABLE, "The after window is too short to split in halves.")
+    middle = periods[len(periods) // 2]
+    first = claim.reestimate(retired_on=middle - timedelta(days=1))
+    second = claim.reestimate(ramp_up_days=(middle - initiative.first_go_live).days)
+    if first is None or second is None or not first.effect_abs or second.effect_abs is None:
+        return CheckResult(NOT_APPLICABLE, "The halves could not be estimated.")
+    retention = second.effect_abs / first.effect_abs
+    limit = claim.thresholds.min_effect_retention
+    if first.effect_abs * row["effect_abs"] > 0 and retention < limit:
+        return CheckResult(
+            WARN,
+            f"The effect in the second half of the after window is {retention:.0%} of the first half's: "
+            "it may be a novelty that is wearing off.",
+            retention,
+            limit,
+        )
+    return CheckResult(PASS, f"The effect held up: the second half shows {retention:.0%} of the first half's.", retention, limit)

@@ -1,0 +1,59 @@
+"""Is the effect distinguishable from zero, worth having, and plausible in size?"""
+
+from __future__ import annotations
+
+from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+
+
+@claim_check("ci_covers_zero", check_class=CheckClass.DATA)
+def ci_covers_zero(claim: MetricClaim) -> CheckResult:
+    """The effect's 95% interval includes zero: the data cannot tell it from no effect."""
+    row = claim.primary
+    if row is None or row["effect_abs"] is None:
+        return CheckResult(NOT_APPLICABLE, "No estimate to judge.")
+    if row["ci_low"] is None or row["ci_high"] is None:
+        return CheckResult(FAIL, "The estimate has no interval, so how sure we can be is unknown.")
+    covers = row["ci_low"] <= 0 <= row["ci_high"]
+    interval = f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+    if covers:
+        return CheckResult(
+            WARN,
+            f"The 95% range of the effect, {interval}, includes zero: the data cannot yet tell it apart from no change.",
+            row["p_value"],
+            0.05,
+        )
+    return CheckResult(PASS, f"The 95% range of the effect, {interval}, excludes zero.", row["p_value"], 0.05)
+
+
+@claim_check("practically_zero", check_class=CheckClass.INFO)
+def practically_zero(claim: MetricClaim) -> CheckResult:
+    """The effect is smaller than the smallest change worth having."""
+    row = claim.primary
+    if row is None or row["effect_pct"] is None:
+        return CheckResult(NOT_APPLICABLE, "No estimate relative to a counterfactual.")
+    size, minimum = abs(row["effect_pct"]), claim.thresholds.min_meaningful_change_pct
+    if size < minimum:
+        return CheckResult(
+            WARN,
+            f"The change is {size:.1f}% — below the {minimum:g}% that would make a practical difference.",
+            size,
+            minimum,
+        )
+    return CheckResult(PASS, f"The change is {size:.1f}%, above the {minimum:g}% worth having.", size, minimum)
+
+
+@claim_check("suspicious_size", check_class=CheckClass.SUSPICION)
+def suspicious_size(claim: MetricClaim) -> CheckResult:
+    """|effect| of half the baseline or more (Twyman's law: surprising numbers are usually wrong)."""
+    row = claim.primary
+    if row is None or row["effect_abs"] is None or not row["baseline_value"]:
+        return CheckResult(NOT_APPLICABLE, "No estimate or baseline to compare with.")
+    share, limit = abs(row["effect_abs"]) / abs(row["baseline_value"]), claim.thresholds.max_plausible_change
+    if share >= limit:
+        return CheckResult(
+            WARN,
+            f"The effect is {share:.0%} of the baseline; changes this large are more often a data or definition change than a real improvement.",
+            share,
+            limit,
+        )
+    return CheckResult(PASS, f"The effect is {share:.0%} of the baseline: a plausible size.", share, limit)

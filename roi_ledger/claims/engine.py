@@ -1,0 +1,109 @@
+"""Run every claim check on every measured initiative x metric, and on every initiative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import polars as pl
+
+from roi_ledger.catalogue import MetricDefinition, MetricTraits
+from roi_ledger.claims import checks  # noqa: F401 - importing registers the checks
+from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, NOT_APPLICABLE, MetricClaim
+from roi_ledger.claims.grading import grade_claims
+from roi_ledger.effects import ESTIMATORS, METHOD_OF
+from roi_ledger.effects.panel import build_panel
+from roi_ledger.register import Register
+
+CHECK_SCHEMA = {
+    "initiative_id": pl.String,
+    "metric": pl.String,
+    "check_id": pl.String,
+    "check_class": pl.String,
+    "method": pl.String,
+    "status": pl.String,
+    "observed": pl.Float64,
+    "threshold": pl.Float64,
+    "message": pl.String,
+}
+
+__all__ = ["run_claim_checks", "grade_claims", "CHECK_SCHEMA"]
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def run_claim_checks(
+    register: Register,
+    series: pl.DataFrame,
+    estimates: pl.DataFrame,
+    *,
+    as_of: date,
+    catalogue: list[MetricDefinition],
+    traits: dict[str, MetricTraits],
+    capped_series: Callable[[str], pl.DataFrame | None] = lambda metric: None,
+    problems: list[str] | None = None,
+) -> pl.DataFrame:
+    """One row per initiative x metric x check (metric null for initiative-level checks)."""
+    problems = problems if problems is not None else []
+    estimators = {METHOD_OF[estimator]: estimator for estimator in ESTIMATORS}
+    by_metric = {key[0]: frame for key, frame in series.partition_by("metric", as_dict=True).items()}
+    rows: list[dict] = []
+    for initiative in register.measured_initiatives:
+        thresholds = register.thresholds_for(initiative)
+        for metric in initiative.metrics:
+            metric_series = by_metric.get(metric, series.clear())
+            claim = MetricClaim(
+                register=register,
+                initiative=initiative,
+                metric=metric,
+                series=metric_series,
+                panel=build_panel(register, initiative, metric, metric_series, traits),
+                estimates=estimates.filter((pl.col("initiative_id") == initiative.id) & (pl.col("metric") == metric)),
+                thresholds=thresholds,
+                as_of=as_of,
+                traits=traits,
+                definition=next((m for m in catalogue if m.matches(metric)), None),
+                estimators=estimators,
+                capped_series=capped_series,
+            )
+            for check in METRIC_CHECKS:
+                try:
+                    result = check.run(claim)
+                except Exception as exc:  # one broken check must not hide the others
+                    problems.append(f"{initiative.id} x {metric}: {check.check_id} failed: {exc}")
+                    result = None
+                rows.append(
+                    {
+                        "initiative_id": initiative.id,
+                        "metric": metric,
+                        "check_id": check.check_id,
+                        "check_class": check.check_class.value,
+                        "method": claim.method,
+                        "status": result.status if result else NOT_APPLICABLE,
+                        "observed": _number(result.observed) if result else None,
+                        "threshold": _number(result.threshold) if result else None,
+                        "message": result.message if result else "The check could not be computed.",
+                    }
+                )
+        for check in INITIATIVE_CHECKS:
+            result = check.run(register, initiative)
+            rows.append(
+                {
+                    "initiative_id": initiative.id,
+                    "metric": None,
+                    "check_id": check.check_id,
+                    "check_class": check.check_class.value,
+                    "method": None,
+                    "status": result.status,
+                    "observed": _number(result.observed),
+                    "threshold": _number(result.threshold),
+                    "message": result.message,
+                }
+            )
+    return pl.DataFrame(rows, schema=CHECK_SCHEMA)

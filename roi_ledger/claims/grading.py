@@ -1,0 +1,101 @@
+"""From checks to grades: the documented rule (docs/claims.md).
+
+For one initiative x metric, every check that fired (status warn or fail) says something by
+its class:
+
+- validity (pre_trend, placebo_in_time): fail -> ``unreliable``; warn -> ``suspicious``;
+- suspicion (suspicious_size, trend_continuation, seasonality, regression_to_mean,
+  concurrent_initiatives, volume_shift, outliers, novelty_decay, control_contamination)
+  -> ``suspicious``;
+- data (not_enough_data, data_gaps, stale_data, ci_covers_zero) -> ``needs_more_data``;
+- governance and info (missing_owner, no_objective, practically_zero): reported, no grade change.
+
+The grade is the worst of these (reliable < needs_more_data < suspicious < unreliable). An
+initiative's own grade (metric null) is the worst of its metrics' grades and of its
+initiative-level checks (missing_costs is a data check: without costs there is no ROI).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from roi_ledger.claims.base import CheckClass
+
+GRADES = ("reliable", "needs_more_data", "suspicious", "unreliable")
+FIRED = ("warn", "fail")
+
+
+def implied_grade(check_class: str, status: str) -> str:
+    if status not in FIRED:
+        return "reliable"
+    if check_class == CheckClass.VALIDITY.value:
+        return "unreliable" if status == "fail" else "suspicious"
+    if check_class == CheckClass.SUSPICION.value:
+        return "suspicious"
+    if check_class == CheckClass.DATA.value:
+        return "needs_more_data"
+    return "reliable"
+
+
+def _worst(grades: list[str]) -> str:
+    return max(grades, key=GRADES.index, default="reliable")
+
+
+def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(reliability, reasons): a grade per initiative x metric and per initiative (metric
+    null) with its reasons, and the same reasons one row each."""
+    graded = checks.with_columns(
+        pl.struct("check_class", "status")
+        .map_elements(lambda row: implied_grade(row["check_class"], row["status"]), return_dtype=pl.String)
+        .alias("implied_grade")
+    )
+    fired = graded.filter(pl.col("status").is_in(FIRED))
+    reliability, reasons = [], []
+    for (initiative_id,), rows in graded.group_by("initiative_id", maintain_order=True):
+        metric_grades = []
+        for metric in rows.filter(pl.col("metric").is_not_null())["metric"].unique(maintain_order=True).to_list():
+            metric_rows = rows.filter(pl.col("metric") == metric)
+            grade = _worst(metric_rows["implied_grade"].to_list())
+            metric_grades.append(grade)
+            why = fired.filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric))
+            method = metric_rows["method"].drop_nulls()
+            reliability.append(_row(initiative_id, metric, method[0] if len(method) else None, grade, why))
+            reasons += _reasons(initiative_id, metric, why)
+        own = rows.filter(pl.col("metric").is_null())
+        grade = _worst(metric_grades + own["implied_grade"].to_list())
+        why = fired.filter(pl.col("initiative_id") == initiative_id)
+        reliability.append(_row(initiative_id, None, None, grade, why))
+        reasons += _reasons(initiative_id, None, why)
+    reliability_frame = pl.DataFrame(
+        reliability,
+        schema={"initiative_id": pl.String, "metric": pl.String, "method": pl.String, "grade": pl.String, "reasons": pl.String, "n_reasons": pl.Int64},
+    )
+    reasons_frame = pl.DataFrame(
+        reasons,
+        schema={"initiative_id": pl.String, "metric": pl.String, "reason_metric": pl.String, "check_id": pl.String, "status": pl.String, "implied_grade": pl.String, "message": pl.String},
+    )
+    return reliability_frame, reasons_frame
+
+
+def _label(row: dict) -> str:
+    return row["check_id"] if row["metric"] is None else f"{row['metric']}:{row['check_id']}"
+
+
+def _row(initiative_id: str, metric: str | None, method: str | None, grade: str, fired: pl.DataFrame) -> dict:
+    labels = [row["check_id"] if metric is not None else _label(row) for row in fired.iter_rows(named=True)]
+    return {"initiative_id": initiative_id, "metric": metric, "method": method, "grade": grade, "reasons": ", ".join(labels), "n_reasons": len(labels)}
+
+
+def _reasons(initiative_id: str, metric: str | None, fired: pl.DataFrame) -> list[dict]:
+    return [
+        {
+            "initiative_id": initiative_id,
+            "metric": metric,
+            "reason_metric": row["metric"],
+            "check_id": row["check_id"],
+            "status": row["status"],
+            "implied_grade": row["implied_grade"],
+            "message": row["message"],
+        }
+        for row in fired.iter_rows(named=True)
+    ]

@@ -1,0 +1,74 @@
+"""Every claim-check threshold, with its documented default, in one place.
+
+Override any of them for the whole business (``claim_checks:`` at the top of initiatives.yml)
+or for one initiative (``claim_checks:`` inside it); unknown names are rejected. See
+docs/claims.md for what each check does with its threshold.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Periods needed before and after go-live, by the series' grain.
+MIN_PRE_PERIODS = {"week": 8, "month": 3, "quarter": 2, "year": 2}
+MIN_POST_PERIODS = {"week": 4, "month": 2, "quarter": 1, "year": 1}
+# Days a series' last period may end before the run date before it counts as stale.
+STALE_AFTER_DAYS = {"week": 14, "month": 62, "quarter": 123, "year": 400}
+
+
+class ClaimThresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # not_enough_data
+    min_pre_weeks: int = Field(MIN_PRE_PERIODS["week"], ge=1)
+    min_post_weeks: int = Field(MIN_POST_PERIODS["week"], ge=1)
+    min_pre_months: int = Field(MIN_PRE_PERIODS["month"], ge=1)
+    min_post_months: int = Field(MIN_POST_PERIODS["month"], ge=1)
+    min_pre_quarters: int = Field(MIN_PRE_PERIODS["quarter"], ge=1)
+    min_post_quarters: int = Field(MIN_POST_PERIODS["quarter"], ge=1)
+    min_pre_years: int = Field(MIN_PRE_PERIODS["year"], ge=1)
+    min_post_years: int = Field(MIN_POST_PERIODS["year"], ge=1)
+    min_volume_per_period: float = Field(20.0, ge=0)  # records per treated unit-period
+    # data_gaps: share of periods with data in each window
+    min_data_share: float = Field(0.8, ge=0, le=1)
+    # stale_data: days behind the run date, by grain (defaults in STALE_AFTER_DAYS)
+    stale_after_weeks_days: int = Field(STALE_AFTER_DAYS["week"], ge=0)
+    stale_after_months_days: int = Field(STALE_AFTER_DAYS["month"], ge=0)
+    stale_after_quarters_days: int = Field(STALE_AFTER_DAYS["quarter"], ge=0)
+    stale_after_years_days: int = Field(STALE_AFTER_DAYS["year"], ge=0)
+    # practically_zero: smallest change worth having, % of the counterfactual
+    min_meaningful_change_pct: float = Field(2.0, ge=0)
+    # suspicious_size (Twyman's law): |effect| as a share of the baseline
+    max_plausible_change: float = Field(0.5, gt=0)
+    # pre_trend: significance of treated-vs-control divergence before go-live
+    pre_trend_alpha: float = Field(0.05, gt=0, lt=1)
+    # placebo_in_time: share of fake go-lives whose |effect| >= the real one that is too many
+    max_placebo_share: float = Field(0.2, ge=0, le=1)
+    # trend_continuation: share of the naive change the pre-trend alone explains
+    max_trend_share: float = Field(0.5, ge=0)
+    # seasonality: significance of season-of-year differences in the before window
+    seasonality_alpha: float = Field(0.05, gt=0, lt=1)
+    # regression_to_mean: z-score of the last periods before go-live
+    rtm_recent_periods: int = Field(4, ge=1)
+    rtm_max_z: float = Field(2.0, gt=0)
+    # volume_shift: relative change of the treated units' volume at go-live (beyond controls')
+    max_volume_shift: float = Field(0.25, ge=0)
+    # outliers: capping the top share of records moves the effect by more than this share
+    outlier_cap_share: float = Field(0.01, gt=0, lt=0.5)
+    max_outlier_sensitivity: float = Field(0.25, ge=0)
+    # novelty_decay: second-half effect below this share of the first-half effect
+    min_effect_retention: float = Field(0.5, ge=0)
+    # significance used by ci_covers_zero's companions (control spillover)
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+    def min_pre(self, period: str) -> int:
+        return getattr(self, f"min_pre_{period}s")
+
+    def min_post(self, period: str) -> int:
+        return getattr(self, f"min_post_{period}s")
+
+    def stale_after_days(self, period: str) -> int:
+        return getattr(self, f"stale_after_{period}s_days")
+
+
+DEFAULTS = ClaimThresholds()
