@@ -41,6 +41,9 @@ class CheckResult:
     message: str
     observed: float | None = None
     threshold: float | None = None
+    # False when the check fired about a number the grade does not rest on (e.g. the naive
+    # before/after, when the primary method already accounts for what the check found).
+    counts_toward_grade: bool = True
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ CHECK_SCHEMA = {
     "observed": pl.Float64,
     "threshold": pl.Float64,
     "message": pl.String,
+    "counts_toward_grade": pl.Boolean,
 }
 
 __all__ = ["run_claim_checks", "grade_claims", "CHECK_SCHEMA"]
@@ -89,6 +90,7 @@ def run_claim_checks(
                         "observed": _number(result.observed) if result else None,
                         "threshold": _number(result.threshold) if result else None,
                         "message": result.message if result else "The check could not be computed.",
+                        "counts_toward_grade": result.counts_toward_grade if result else False,
                     }
                 )
         for check in INITIATIVE_CHECKS:
@@ -104,6 +106,7 @@ def run_claim_checks(
                     "observed": _number(result.observed),
                     "threshold": _number(result.threshold),
                     "message": result.message,
+                    "counts_toward_grade": result.counts_toward_grade,
                 }
             )
     return pl.DataFrame(rows, schema=CHECK_SCHEMA)

@@ -10,6 +10,9 @@ its class:
 - data (not_enough_data, data_gaps, stale_data, ci_covers_zero) -> ``needs_more_data``;
 - governance and info (missing_owner, no_objective, practically_zero): reported, no grade change.
 
+A fired check whose ``counts_toward_grade`` is false (trend_continuation when the primary
+method already models trends) is reported among the reasons but does not change the grade.
+
 The grade is the worst of these (reliable < needs_more_data < suspicious < unreliable). An
 initiative's own grade (metric null) is the worst of its metrics' grades and of its
 initiative-level checks (missing_costs is a data check: without costs there is no ROI).
@@ -45,8 +48,11 @@ def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(reliability, reasons): a grade per initiative x metric and per initiative (metric
     null) with its reasons, and the same reasons one row each."""
     graded = checks.with_columns(
-        pl.struct("check_class", "status")
-        .map_elements(lambda row: implied_grade(row["check_class"], row["status"]), return_dtype=pl.String)
+        pl.struct("check_class", "status", "counts_toward_grade")
+        .map_elements(
+            lambda row: implied_grade(row["check_class"], row["status"]) if row["counts_toward_grade"] else "reliable",
+            return_dtype=pl.String,
+        )
         .alias("implied_grade")
     )
     fired = graded.filter(pl.col("status").is_in(FIRED))

@@ -21,6 +21,7 @@ final as (
         observed,
         threshold,
         message,
+        counts_toward_grade,
 
     from source
 

@@ -151,13 +151,14 @@ def trend_continuation(claim: MetricClaim) -> CheckResult:
     share = predicted_change / naive["effect_abs"]
     limit = claim.thresholds.max_trend_share
     if share >= limit:
-        status = WARN if claim.method == "before_after" else PASS
-        accounted = "" if status == WARN else " The primary method accounts for trends; the naive number does not."
+        naive_is_primary = claim.method == "before_after"
+        accounted = "" if naive_is_primary else " The primary estimate accounts for trends; the naive number does not."
         return CheckResult(
-            status,
+            WARN,
             f"The trend before go-live alone would explain {share:.0%} of the naive before/after change.{accounted}",
             share,
             limit,
+            counts_toward_grade=naive_is_primary,
         )
     return CheckResult(PASS, f"The earlier trend explains {max(share, 0):.0%} of the naive change.", share, limit)
 
