@@ -1,0 +1,19 @@
+-- Every run's initiative_roi rows, by as_of: how each claim evolved night by night.
+-- A rerun for the same as_of replaces that day's rows.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['initiative_id', 'as_of'],
+        incremental_strategy='delete+insert',
+    )
+}}
+
+with
+
+current_run as (
+
+    select * from {{ ref('initiative_roi') }}
+
+)
+
+select * from current_run
