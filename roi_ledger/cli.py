@@ -110,26 +110,41 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
 
 
 def print_results(warehouse: Path) -> None:
+    """The morning summary: each initiative's measured effects with their grades, and its money."""
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        table = con.sql(
+        print("\nMeasured effect per initiative and metric (primary method; marts.initiative_effects):")
+        con.sql(
             """
-            select initiative_id, metric, method,
-                   round(counterfactual_value, 4) as counterfactual,
-                   round(observed_value, 4) as observed,
-                   round(effect_abs, 4) as effect,
-                   round(effect_pct, 1) as effect_pct,
-                   '[' || round(ci_low, 4) || ', ' || round(ci_high, 4) || ']' as ci_95,
-                   round(p_value, 4) as p_value
-            from marts.initiative_effects
-            where is_primary
-            order by initiative_id, metric
+            select e.initiative_id, e.metric, e.method,
+                   round(e.effect_abs, 4) as effect,
+                   round(e.effect_pct, 1) as effect_pct,
+                   '[' || round(e.ci_low, 4) || ', ' || round(e.ci_high, 4) || ']' as ci_95,
+                   r.grade
+            from marts.initiative_effects as e
+            left join marts.claim_reliability as r
+              on r.initiative_id = e.initiative_id and r.metric = e.metric
+            where e.is_primary
+            order by e.initiative_id, e.metric
             """
-        )
-        print("\nPrimary effect per initiative and metric (marts.initiative_effects):")
-        table.show(max_width=200, max_rows=200)
-    print(f"\nwarehouse: {warehouse}\n  query it: duckdb -readonly {warehouse} -c 'select * from marts.initiative_effects'")
+        ).show(max_width=220, max_rows=200)
+        print("Money per initiative (marts.initiative_roi):")
+        con.sql(
+            """
+            select initiative_id, currency,
+                   round(cost_to_date) as cost,
+                   round(benefit_to_date) as benefit,
+                   '[' || round(benefit_ci_low) || ', ' || round(benefit_ci_high) || ']' as benefit_95,
+                   round(roi, 2) as roi,
+                   payback_date,
+                   round(realisation_rate, 2) as realised,
+                   grade
+            from marts.initiative_roi
+            order by roi desc nulls last
+            """
+        ).show(max_width=220, max_rows=200)
+    print(f"warehouse: {warehouse}\n  query it: duckdb -readonly {warehouse} -c 'select * from marts.initiative_roi'")
 
 
 def demo(out: Path, seed: int, scale: float) -> int:

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import yaml
 
-from roi_ledger.catalogue import load_catalogue
+from roi_ledger.catalogue import definition_of, load_catalogue
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.money.benefit import attribute_shared_claims, money_rule, unit_period_benefits
 from roi_ledger.money.costs import daily_costs
@@ -68,7 +68,7 @@ def test_per_volume_benefit_is_effect_times_volume_times_value():
 
 def test_per_period_hours_benefit_uses_the_units_own_hourly_cost():
     reg = make_register([initiative(metrics=["hours_invoicing"])])
-    definition = next(m for m in load_catalogue() if m.matches("hours_invoicing"))
+    definition = definition_of(load_catalogue(), "hours_invoicing")
     series = weekly_series([10.0] * 10 + [5.0] * 3, volume=4, metric="hours_invoicing")
     panel = build_panel(reg, reg.initiatives[0], "hours_invoicing", series)
     rule, _ = money_rule(definition, "hours_invoicing", reg.business, ["u1"], {"u1": 18.5})
@@ -77,6 +77,13 @@ def test_per_period_hours_benefit_uses_the_units_own_hourly_cost():
     # without hours data for the unit the business's loaded hourly cost applies
     fallback, _ = money_rule(definition, "hours_invoicing", reg.business, ["u1"], {})
     assert fallback.value("u1") == 20.0
+
+
+def test_a_named_metric_is_not_mistaken_for_a_template():
+    # hours_per_order is its own entry (per order), not hours_{activity} with activity "per_order"
+    definition = definition_of(load_catalogue(), "hours_per_order")
+    assert definition.name == "hours_per_order" and definition.money.basis == "per_volume"
+    assert definition_of(load_catalogue(), "hours_baking").name == "hours_{activity}"
 
 
 def test_strategic_metrics_have_no_money():

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from pipelines.resources import RoiSettings
-from roi_ledger.catalogue import load_catalogue, metric_traits
+from roi_ledger.catalogue import definition_of, load_catalogue, metric_traits
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS
 from roi_ledger.claims.engine import run_claim_checks
 from roi_ledger.claims.grading import grade_claims
@@ -50,7 +50,7 @@ def claim_check_results(context: AssetExecutionContext, settings: RoiSettings):
         traits = metric_traits(catalogue, set(series["metric"].unique().to_list()))
 
         def capped(metric: str):
-            definition = next((m for m in catalogue if m.matches(metric)), None)
+            definition = definition_of(catalogue, metric)
             if definition is None:
                 return None
             share = register.thresholds_for(None).outlier_cap_share

@@ -140,6 +140,13 @@ def load_catalogue(extra: list[dict] | None = None, source: str = "catalogue") -
     return [MetricDefinition.model_validate(e) for e in catalogue_entries(extra, source)]
 
 
+def definition_of(catalogue: list[MetricDefinition], metric: str) -> MetricDefinition | None:
+    """The catalogue entry of ``metric``: an entry of that exact name first, else the template
+    it was made from (``hours_per_order`` is its own entry, not an ``hours_{activity}``)."""
+    exact = next((m for m in catalogue if not m.is_template and m.name == metric), None)
+    return exact or next((m for m in catalogue if m.is_template and m.matches(metric)), None)
+
+
 @dataclass(frozen=True)
 class MetricTraits:
     """What the estimators need to know of a metric beyond its series."""
@@ -152,7 +159,7 @@ def metric_traits(catalogue: list[MetricDefinition], metrics: set[str]) -> dict[
     """Traits of every metric in ``metrics``; a KPI (not in the catalogue) is its own dataset."""
     traits = {}
     for name in metrics:
-        definition = next((m for m in catalogue if m.matches(name)), None)
+        definition = definition_of(catalogue, name)
         if definition is None:
             traits[name] = MetricTraits(datasets=frozenset({f"kpis:{name}"}))
         else:

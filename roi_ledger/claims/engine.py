@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from roi_ledger.catalogue import MetricDefinition, MetricTraits
+from roi_ledger.catalogue import MetricDefinition, MetricTraits, definition_of
 from roi_ledger.claims import checks  # noqa: F401 - importing registers the checks
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, NOT_APPLICABLE, MetricClaim
 from roi_ledger.claims.grading import grade_claims
@@ -69,7 +69,7 @@ def run_claim_checks(
                 thresholds=thresholds,
                 as_of=as_of,
                 traits=traits,
-                definition=next((m for m in catalogue if m.matches(metric)), None),
+                definition=definition_of(catalogue, metric),
                 estimators=estimators,
                 capped_series=capped_series,
             )

@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from roi_ledger.catalogue import MetricDefinition, MetricTraits
+from roi_ledger.catalogue import MetricDefinition, MetricTraits, definition_of
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.money.benefit import BENEFIT_SCHEMA, attribute_shared_claims, money_rule, unit_period_benefits
 from roi_ledger.money.roi import choose_counted_metrics, initiative_roi
@@ -46,7 +46,7 @@ def compute_money(
     benefit_parts, unvalued = [], []
     for initiative in register.measured_initiatives:
         for metric in initiative.metrics:
-            definition = next((m for m in catalogue if m.matches(metric)), None)
+            definition = definition_of(catalogue, metric)
             rule, source = money_rule(definition, metric, register.business, initiative.all_treated_units, hourly_cost_by_unit)
             primary = estimates.filter(
                 (pl.col("initiative_id") == initiative.id) & (pl.col("metric") == metric) & pl.col("is_primary")
