@@ -1,7 +1,7 @@
 """The Dagster code location: every asset, the nightly job and its schedule.
 
 Read top to bottom: ingest -> transform (dbt, metrics layer) -> effects -> claims -> money
--> transform (dbt, results layer) -> publish. See docs/architecture.md.
+-> strategy -> transform (dbt, results layer) -> publish. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pipelines.defs.claims import claim_check_results, claim_health_checks
 from pipelines.defs.effects import effect_estimates
 from pipelines.defs.ingest import initiative_register, raw_datasets
 from pipelines.defs.money import money
+from pipelines.defs.strategy import strategy
 from pipelines.defs.publish import publish_asset
 from pipelines.defs.transform import dbt_metrics_layer, dbt_resource, dbt_results_layer
 from pipelines.resources import settings_from_environment
@@ -41,6 +42,7 @@ defs = Definitions(
         effect_estimates,
         claim_check_results,
         money,
+        strategy,
         dbt_results_layer,
         runs,
     ],

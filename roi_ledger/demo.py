@@ -10,7 +10,29 @@ initiatives change those expected values by planted amounts, and writes three th
 - ``initiatives.yml``: the initiative register, commented so it doubles as the example of
   the format;
 - ``truth.csv``: the planted effects, computed from the expected values (not from the noisy
-  draws), in each metric's own units as defined in ``catalogue/metrics.yml``.
+  draws), in each metric's own units as defined in ``catalogue/metrics.yml``. Columns:
+  ``initiative_id`` (a ``joint:<a>+<b>`` row is the joint effect of two initiatives on the
+  same metric and units), ``metric``, ``true_effect_abs`` (mean over the treated unit-periods
+  of the after window of expected metric with every initiative minus without the row's),
+  ``baseline`` (mean of the latter), ``true_benefit``, ``units`` and ``note``.
+
+  ``true_benefit`` is the money the money step (``roi_ledger.money``) should find if it
+  measured the effect exactly: the planted effect valued per treated unit-week of the same
+  after window (weeks starting on or after go-live + ramp-up and, for a retired initiative,
+  ending by the retirement day, up to the end of the data), summed:
+
+  - ``per_volume`` metrics: sign x (with - without) x expected volume / scale x value
+    (order_error_rate: non-cancelled orders x ``cost_per_order_error``; hours_per_order:
+    completed orders x the unit's hourly cost);
+  - ``per_period`` metrics: sign x (with - without) x value (hours_{activity}: hours x the
+    unit's hourly cost; revenue_per_week: revenue x ``gross_margin``);
+
+  where sign is +1 when the metric's good direction is up, -1 when down, the money values
+  are the register's ``business.values`` and a unit's hourly cost is its hours-weighted mean
+  over the whole period, from the expected hours and the rates the time sheets carry. Empty
+  for metrics without money (fulfilment and ticket times, KPIs); 0 for a no-effect trap on a
+  metric with money; for a ``joint:`` row, the joint benefit (what the money step shares
+  between the two in proportion to their expected changes: here 4:3, as planted).
 
 The demo plants clean effects and traps on purpose: an initiative that went live into the
 Christmas peak (no effect), one launched right after a transient spike (no effect), two that
@@ -50,6 +72,11 @@ STOCK_SHEET_ADMIN_HOURS_CUT = 2.0  # admin hours per unit-week, in a normal full
 COMPLAINT_SPIKE_WEEKS = 4
 COMPLAINT_SPIKE_RESOLUTION_FACTOR = 3.0
 COMPLAINT_SPIKE_TICKET_FACTOR = 2.5
+
+# --- The register's money values (business.values and business.loaded_hourly_cost) ---------
+# truth.csv's true_benefit prices the planted effects with these, as the money step would.
+BUSINESS_VALUES = {"cost_per_order_error": 12.0, "cost_per_defect_unit": 4.5, "gross_margin": 0.62}
+LOADED_HOURLY_COST = 18.5  # GBP per staff hour where a time-sheet entry has no hourly_cost
 
 # --- Period -----------------------------------------------------------------------------
 DEFAULT_END = date(2026, 11, 22)  # a Sunday
@@ -922,12 +949,22 @@ def _sample_hours(world: _World, x: _Expected, rng: np.random.Generator) -> pl.D
     s, d, a = np.nonzero((planned > 0) & present[:, :, None])
     n = s.size
     noise = np.exp(rng.normal(-0.5 * ENTRY_HOURS_SIGMA**2, ENTRY_HOURS_SIGMA, n))  # mean 1
-    hours = np.clip(np.round(planned[s, d, a] * noise, 2), 0.01, 24.0)
+    exact = np.minimum(planned[s, d, a] * noise, 24.0)
 
     changed = d >= staff.change_day[s]
     employee = np.where(changed, staff.next_id[s], staff.first_id[s])
-    rate = staff.rate[s] * np.where(changed, 1.03, 1.0) * YEARLY_PAY_RISE ** _pay_rises(cal)[d]
+    rate = _hourly_rates(world)[s, d]
     hourly_cost = np.where(rng.random(n) < MISSING_HOURLY_COST, np.nan, np.round(rate, 2))
+
+    # Time sheets record hundredths of an hour. Round up or down at random, in proportion to
+    # the remainder, so each entry's expected hours stay exactly its planned hours: rounding to
+    # the nearest hundredth (and flooring at 0.01) is biased for the tiny entries of small
+    # scales, and truth.csv is computed from the unrounded expected hours. An entry that rounds
+    # to 0 is not booked. (Drawn last, so the draws above do not depend on it.)
+    cents = np.floor(exact * 100 + rng.random(n)) / 100
+    booked = cents > 0
+    s, d, a, employee = s[booked], d[booked], a[booked], employee[booked]
+    hours, hourly_cost, n = cents[booked], hourly_cost[booked], int(booked.sum())
 
     order = np.lexsort((a, employee, staff.unit[s], d))
     frame = pl.DataFrame(
@@ -949,6 +986,15 @@ def _sample_hours(world: _World, x: _Expected, rng: np.random.Generator) -> pl.D
         "hours",
         "hourly_cost",
     )
+
+
+def _hourly_rates(world: _World) -> np.ndarray:
+    """(S, D) hourly cost of each staff slot's holder on each day: a replacement earns 3% more,
+    and everyone gets the yearly pay rise on 1 April."""
+    staff, cal = world.staff, world.cal
+    changed = np.arange(cal.n_days)[None, :] >= staff.change_day[:, None]
+    pay_rise = YEARLY_PAY_RISE ** _pay_rises(cal)
+    return staff.rate[:, None] * np.where(changed, 1.03, 1.0) * pay_rise[None, :]
 
 
 def _pay_rises(cal: _Calendar) -> np.ndarray:
@@ -1060,6 +1106,80 @@ def _metric_series(world: _World, x: _Expected, metric: str) -> tuple[np.ndarray
     raise ValueError(f"no truth for metric {metric!r}")
 
 
+def _metric_volume(world: _World, x: _Expected, metric: str) -> np.ndarray:
+    """(U, W) expected weekly volume of a per_volume metric: what the catalogue's ``volume``
+    counts (non-cancelled orders for the error rate, completed orders for hours per order)."""
+    cal = world.cal
+    if metric == "order_error_rate":
+        return cal.weekly_sum(x.orders * (1 - world.per_unit("cancel_rate")[:, None]))
+    if metric == "hours_per_order":
+        return cal.weekly_sum(x.orders * _completed_p(world, x.error_p))
+    raise ValueError(f"no volume for metric {metric!r}")
+
+
+@dataclass(frozen=True)
+class _MoneyRule:
+    """How the money step values a change in one metric (catalogue/metrics.yml's ``money``)."""
+
+    basis: str  # per_volume: effect x volume / scale x value; per_period: effect x value
+    sign: float  # +1 if the metric's good direction is up, -1 if down
+    value: str  # a key of BUSINESS_VALUES, or "hourly_cost" (the unit's from the time sheets)
+    scale: float = 1.0  # ratio metrics only
+
+
+def _money_rule(metric: str) -> _MoneyRule | None:
+    """The catalogue's money rule for the metrics truth.csv covers; None: no money value
+    (fulfilment and ticket times, KPIs). Kept here rather than read from the catalogue so that
+    truth.csv stays an answer key independent of ROI Ledger's code; a test checks they agree."""
+    if metric == "order_error_rate":
+        return _MoneyRule("per_volume", -1.0, "cost_per_order_error")
+    if metric == "revenue_per_week":
+        return _MoneyRule("per_period", 1.0, "gross_margin")
+    if metric == "hours_per_order":
+        return _MoneyRule("per_volume", -1.0, "hourly_cost")
+    if metric.startswith("hours_") and metric.removeprefix("hours_") in ACTIVITIES:
+        return _MoneyRule("per_period", -1.0, "hourly_cost")
+    return None
+
+
+def _unit_hourly_cost(world: _World, x: _Expected) -> np.ndarray:
+    """(U,) each unit's hours-weighted hourly cost over the whole period, from the expected
+    hours and the rates the time sheets are drawn with: what the money step takes from the
+    hours data (sum(hours x hourly_cost) / sum(hours))."""
+    hours = x.hours.sum(axis=2)  # (S, D)
+    paid = world.unit_hours(hours * _hourly_rates(world)).sum(axis=1)
+    worked = world.unit_hours(hours).sum(axis=1)
+    return np.divide(
+        paid, worked, out=np.full(worked.shape, LOADED_HOURLY_COST), where=worked > 0
+    )
+
+
+def _true_benefit(
+    world: _World,
+    with_all: _Expected,
+    effect: np.ndarray,
+    metric: str,
+    mask: np.ndarray,
+) -> float | None:
+    """Money value of ``effect`` ((U, P) with-minus-without metric values) over the unit-periods
+    in ``mask``, by the money step's convention; None for a metric without money."""
+    rule = _money_rule(metric)
+    if rule is None:
+        return None
+    if rule.value == "hourly_cost":
+        value = _unit_hourly_cost(world, with_all)
+    else:
+        value = np.full(len(UNITS), BUSINESS_VALUES[rule.value])
+    if rule.basis == "per_volume":
+        volume = _metric_volume(world, with_all, metric)
+        quantity = np.where(volume > 0, volume / rule.scale, 0.0)
+        effect = np.where(volume > 0, effect, 0.0)  # no volume: no ratio, no money
+    else:
+        quantity = np.ones(effect.shape)
+    weekly = rule.sign * effect * quantity * value[:, None]
+    return round(float(weekly[mask].sum()), 2) + 0.0  # + 0.0: no "-0.0" for a zero effect
+
+
 def _after_window(
     world: _World, spec: _TruthSpec, starts: np.ndarray, length_days: int
 ) -> tuple[np.ndarray, list[str]]:
@@ -1082,7 +1202,8 @@ def _truth(world: _World) -> pl.DataFrame:
     """truth.csv: for each planted row, the mean over the treated unit-periods of the after
     window of (expected metric with every initiative - expected metric without the row's
     initiatives), and the mean of the latter (the baseline). Expected values, not draws;
-    a ratio metric is the ratio of expected sums."""
+    a ratio metric is the ratio of expected sums. ``true_benefit`` is that difference in money,
+    summed over the same unit-periods (see the module docstring and ``_true_benefit``)."""
     everything = frozenset(world.rollouts)
     with_all = _expected(world, everything)
     rows = []
@@ -1091,17 +1212,19 @@ def _truth(world: _World) -> pl.DataFrame:
         observed, starts, length = _metric_series(world, with_all, spec.metric)
         counterfactual, _, _ = _metric_series(world, without, spec.metric)
         mask, units = _after_window(world, spec, starts, length)
+        effect = observed - counterfactual
         rows.append(
             {
                 "initiative_id": spec.row_id,
                 "metric": spec.metric,
-                "true_effect_abs": round(float(np.mean((observed - counterfactual)[mask])), 6),
+                "true_effect_abs": round(float(np.mean(effect[mask])), 6),
                 "baseline": round(float(np.mean(counterfactual[mask])), 6),
+                "true_benefit": _true_benefit(world, with_all, effect, spec.metric, mask),
                 "units": ";".join(units),
                 "note": spec.note,
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"true_benefit": pl.Float64})
 
 
 # --- The register ------------------------------------------------------------------------
@@ -1127,12 +1250,12 @@ business:
   name: Crumb & Co
   currency: GBP
   timezone: Europe/London        # naive timestamps in the data are local times here
-  loaded_hourly_cost: 18.5       # GBP per staff hour, used where hours.hourly_cost is empty
+  loaded_hourly_cost: $loaded_hourly_cost       # GBP per staff hour, used where hours.hourly_cost is empty
   discount_rate: 0.08            # yearly, to discount future costs and benefits
   values:
-    cost_per_order_error: 12.0   # GBP to put one wrong order right (remake, refund, goodwill)
-    cost_per_defect_unit: 4.5    # GBP per faulty item thrown away or replaced
-    gross_margin: 0.62           # share of extra revenue that is profit
+    cost_per_order_error: $cost_per_order_error   # GBP to put one wrong order right (remake, refund, goodwill)
+    cost_per_defect_unit: $cost_per_defect_unit    # GBP per faulty item thrown away or replaced
+    gross_margin: $gross_margin           # share of extra revenue that is profit
 
 # Objectives: what the business wants to achieve, each measured on one metric.
 # target_change_pct is the wanted change of that metric in percent (negative = down).
@@ -1421,7 +1544,12 @@ def _register_text(world: _World) -> str:
     dates["festive_upsell_widget_retired"] = world.rollouts["festive_upsell_widget"].retired_on
     for name, weeks in _PLANNED_WEEKS_AHEAD.items():
         add(name, world.cal.end + timedelta(days=1, weeks=weeks))
-    return _REGISTER.substitute({key: value.isoformat() for key, value in dates.items()})
+    values = {key: str(value) for key, value in BUSINESS_VALUES.items()}
+    return _REGISTER.substitute(
+        {key: value.isoformat() for key, value in dates.items()},
+        loaded_hourly_cost=str(LOADED_HOURLY_COST),
+        **values,
+    )
 
 
 # --- Writing ---------------------------------------------------------------------------

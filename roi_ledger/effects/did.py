@@ -181,7 +181,7 @@ def estimate_difference_in_differences(panel: Panel) -> EffectEstimate | None:
     pre_periods = treated_rows.filter(pl.col("after") == 0)["period_start"].n_unique()
     post_periods = treated_rows.filter(pl.col("after") == 1)["period_start"].n_unique()
     seasonal = can_adjust(panel.period, pre_periods)
-    staggered = panel.initiative.is_staggered
+    staggered = panel.is_staggered
     # Parallel trends is the method's assumption, not something it models away: a differential
     # pre-trend is reported by the claim checks (pre_trend), not silently extrapolated.
     spec = Specification(seasonal=seasonal)

@@ -47,6 +47,11 @@ class Panel:
     def control(self) -> pl.DataFrame:
         return self.frame.filter(pl.col("role") == CONTROL)
 
+    @property
+    def is_staggered(self) -> bool:
+        """Treated units in this panel went live on different dates (planned phases not counted)."""
+        return self.treated["go_live"].n_unique() > 1
+
     def units(self, role: str) -> list[str]:
         return sorted(self.frame.filter(pl.col("role") == role)["unit_id"].unique().to_list())
 
@@ -131,9 +136,15 @@ def build_panel(
     series = series.with_columns(pl.col("value").alias("level"))
     period = series["period"][0]
     all_units = set(series["unit_id"].unique().to_list())
+    last_day = series["period_end"].max()
+    # Units of phases not yet live (go-live after the data end) are neither treated nor controls.
+    planned = {u for phase in initiative.rollout if phase.go_live >= last_day for u in phase.units}
+    all_units -= planned
     controls = control_units(register, initiative, metric, all_units, traits)
     parts = []
     for phase in initiative.rollout:
+        if phase.go_live >= last_day:
+            continue
         rows = series.filter(pl.col("unit_id").is_in(phase.units))
         parts.append(
             label_windows(

@@ -85,7 +85,7 @@ COMPARISON_WORDS = {"nevertreated": "never-treated", "notyettreated": "not-yet-t
 
 
 def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
-    if not panel.initiative.is_staggered:
+    if not panel.is_staggered:
         return None
     frame, ramp = cohort_panel(panel)
     treated = frame.filter(pl.col("cohort") > 0)

@@ -42,7 +42,7 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
     """The effect in the second half of the after window is less than half of the first half's."""
     row = claim.primary
     initiative = claim.initiative
-    if claim.panel is None or row is None or not row["effect_abs"] or initiative.is_staggered:
+    if claim.panel is None or row is None or not row["effect_abs"] or claim.panel.is_staggered:
         return CheckResult(NOT_APPLICABLE, "No single-date estimate to split.")
     post = claim.panel.treated.filter(pl.col("window") == POST)
     periods = sorted(post["period_start"].unique().to_list())

@@ -1,0 +1,16 @@
+-- Published from the strategy step (roi_ledger.strategy); see strategy.yml and docs/strategy.md.
+with
+
+source as (
+
+    select * from {{ source('estimates', 'portfolio_priorities') }}
+
+),
+
+final as (
+
+    select * from source
+
+)
+
+select * from final

@@ -1,0 +1,95 @@
+"""Phased rollouts: which units are live, which are still to come, and what the later phases
+should bring, projected from the effect measured on the earlier ones.
+
+For each phase and each monetary metric of the initiative, the projected annual benefit is the
+primary measured effect (per treated unit and week) applied to the phase's units:
+per_volume metrics at each unit's mean weekly volume over the last ``VOLUME_WEEKS`` weeks,
+per_period metrics once per unit and week, times 365.25 / 7, valued as in the money step
+(docs/money.md). Its interval comes from the effect's interval. Units of planned phases are
+left out of the estimate (neither treated nor comparison) until they go live.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from roi_ledger.catalogue import MetricDefinition, definition_of
+from roi_ledger.money.benefit import money_rule
+from roi_ledger.register import Register
+
+VOLUME_WEEKS = 13
+WEEKS_PER_YEAR = 365.25 / 7
+
+
+def rollout_phases(
+    register: Register,
+    series: pl.DataFrame,
+    estimates: pl.DataFrame,
+    catalogue: list[MetricDefinition],
+    as_of: date,
+    hourly_cost_by_unit: dict[str, float],
+) -> pl.DataFrame:
+    rows = []
+    recent = series.filter(pl.col("period_start") >= as_of - timedelta(weeks=VOLUME_WEEKS))
+    for initiative in register.initiatives:
+        if initiative.phases is None:
+            continue
+        live_phases = [p for p in initiative.rollout if p.go_live <= as_of]
+        for number, phase in enumerate(initiative.rollout, start=1):
+            base = {
+                "initiative_id": initiative.id,
+                "phase": number,
+                "units": ", ".join(phase.units),
+                "go_live": phase.go_live,
+                "state": "live" if phase.go_live <= as_of else "planned",
+                "effect_measured_on": ", ".join(u for p in live_phases for u in p.units) or None,
+            }
+            valued = False
+            for metric in initiative.metrics:
+                rule, _ = money_rule(definition_of(catalogue, metric), metric, register.business, phase.units, hourly_cost_by_unit)
+                primary = estimates.filter(
+                    (pl.col("initiative_id") == initiative.id) & (pl.col("metric") == metric) & pl.col("is_primary")
+                )
+                if rule is None or primary.is_empty() or primary["effect_abs"][0] is None:
+                    continue
+                row = primary.row(0, named=True)
+                per_year = 0.0
+                for unit in phase.units:
+                    if rule.value(unit) is None:
+                        continue
+                    volume = recent.filter((pl.col("metric") == metric) & (pl.col("unit_id") == unit))["volume"].mean() or 0.0
+                    quantity = volume / rule.scale if rule.basis == "per_volume" else 1.0
+                    per_year += quantity * rule.value(unit) * WEEKS_PER_YEAR
+                ends = sorted(rule.sign * (row[c] if row[c] is not None else row["effect_abs"]) * per_year for c in ("ci_low", "ci_high"))
+                rows.append(
+                    base
+                    | {
+                        "metric": metric,
+                        "effect_abs": row["effect_abs"],
+                        "projected_annual_benefit": rule.sign * row["effect_abs"] * per_year,
+                        "projected_annual_benefit_low": ends[0],
+                        "projected_annual_benefit_high": ends[1],
+                    }
+                )
+                valued = True
+            if not valued:
+                rows.append(base | {"metric": None, "effect_abs": None, "projected_annual_benefit": None,
+                                    "projected_annual_benefit_low": None, "projected_annual_benefit_high": None})
+    return pl.DataFrame(rows, schema=PHASE_SCHEMA)
+
+
+PHASE_SCHEMA = {
+    "initiative_id": pl.String,
+    "phase": pl.Int64,
+    "units": pl.String,
+    "go_live": pl.Date,
+    "state": pl.String,
+    "effect_measured_on": pl.String,
+    "metric": pl.String,
+    "effect_abs": pl.Float64,
+    "projected_annual_benefit": pl.Float64,
+    "projected_annual_benefit_low": pl.Float64,
+    "projected_annual_benefit_high": pl.Float64,
+}
