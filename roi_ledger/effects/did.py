@@ -34,7 +34,7 @@ from scipy import stats
 
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
-from roi_ledger.effects.seasons import can_adjust, season_of
+from roi_ledger.effects.seasons import hac_lags, can_adjust, season_of
 
 METHOD = "did"
 MIN_CLUSTERS_PER_ARM = 5
@@ -116,7 +116,7 @@ def difference_series_model(series: pl.DataFrame, spec: Specification, hac: bool
     formula = "difference ~ after" + " + C(season)" * spec.seasonal
     if not hac:
         return smf.ols(formula, data=data).fit()
-    lags = max(1, int(4 * (len(data) / 100) ** (2 / 9)))
+    lags = hac_lags(len(data))
     return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
 
 

@@ -19,7 +19,7 @@ import statsmodels.api as sm
 
 from roi_ledger.effects.panel import POST, PRE, Panel
 from roi_ledger.effects.result import EffectEstimate
-from roi_ledger.effects.seasons import can_adjust, season_of
+from roi_ledger.effects.seasons import hac_lags, can_adjust, season_of
 
 METHOD = "its"
 MIN_PRE_PERIODS = 3
@@ -69,7 +69,7 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
     y = series["value"].to_numpy()
     if X.shape[0] <= X.shape[1]:
         return None
-    lags = max(1, int(4 * (len(y) / 100) ** (2 / 9)))
+    lags = hac_lags(len(y))
     model = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
 
     # The effect averaged over the after window is a linear combination of level and slope.

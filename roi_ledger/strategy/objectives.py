@@ -12,9 +12,11 @@ units. (A median metric is approximated by the volume-weighted mean of the units
 - **current**: the mean of the last ``WINDOW`` periods up to the run date;
 - **target**: baseline x (1 + target_change_pct / 100);
 - **status**: ``achieved`` when the change reached the target; ``missed`` when the deadline
-  passed without it; else the business-wide trend over the last ``TREND_WINDOW`` periods is
-  projected to the deadline: ``on_track`` when the projection reaches the target, ``at_risk``
-  when it does not (without a deadline: on_track while the trend points to the target).
+  passed without it; else ``on_track`` when the share of the target achieved is at least the
+  share of the time from the baseline to the deadline that has passed (ahead of the straight
+  line to the target), or when the business-wide trend over the last ``TREND_WINDOW`` periods,
+  projected to the deadline, reaches the target; ``at_risk`` otherwise (without a deadline:
+  on_track while the trend points to the target).
 """
 
 from __future__ import annotations
@@ -100,7 +102,9 @@ def objective_progress(
         change_pct = 100 * (now - baseline) / abs(baseline) if baseline else None
         target_pct = objective.target_change_pct
         share = change_pct / target_pct if change_pct is not None and target_pct else None
-        status, projected_pct = _status(whole, period, baseline, share, target_pct, objective.deadline, as_of)
+        status, projected_pct = _status(
+            whole, period, baseline, share, target_pct, objective.deadline, as_of, before["period_end"].max()
+        )
         total_change = now - baseline
         for initiative in linked:
             primary = estimates.filter(
@@ -141,11 +145,15 @@ def objective_progress(
     return pl.DataFrame(rows, schema=PROGRESS_SCHEMA), pl.DataFrame(contributions, schema=CONTRIBUTION_SCHEMA)
 
 
-def _status(whole, period, baseline, share, target_pct, deadline, as_of) -> tuple[str, float | None]:
+def _status(whole, period, baseline, share, target_pct, deadline, as_of, baseline_end) -> tuple[str, float | None]:
     if share is not None and share >= 1:
         return "achieved", None
     if deadline is not None and deadline < as_of:
         return "missed", None
+    if deadline is not None and share is not None and deadline > baseline_end:
+        elapsed = (as_of - baseline_end).days / (deadline - baseline_end).days
+        if share >= elapsed:
+            return "on_track", None
     recent = whole.filter(pl.col("period_end") <= as_of + timedelta(days=1)).tail(TREND_WINDOW[period])
     if recent.height < 3 or not target_pct or not baseline:
         return "at_risk", None

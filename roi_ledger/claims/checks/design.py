@@ -11,7 +11,7 @@ import statsmodels.formula.api as smf
 from roi_ledger.claims.checks.data import PERIOD_DAYS
 from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
-from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, season_of
+from roi_ledger.effects.seasons import hac_lags, PERIODS_PER_YEAR, can_adjust, season_of
 
 CONTROL_METHODS = ("did", "staggered_did")
 MAX_PLACEBO_DATES = 6
@@ -20,7 +20,7 @@ MATERIAL_DRIFT = 0.5  # a pre-trend carrying on this share of the effect or more
 
 
 def _hac(formula: str, data):
-    lags = max(1, int(4 * (len(data) / 100) ** (2 / 9)))
+    lags = hac_lags(len(data))
     return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
 
 

@@ -1,0 +1,284 @@
+"""Validate tables of the DuckDB warehouse against their suites, with GX pushed down to SQL.
+
+Every expectation runs as SQL inside DuckDB through a GX SQL datasource (duckdb-engine): no
+table is copied into Python. Great Expectations is imported here, lazily, when something is
+validated (it takes ~15 s), so importing :mod:`roi_ledger.quality` stays cheap.
+
+Two DuckDB specifics are handled here rather than in the suites:
+
+- tables are read through *query* assets (``select * from schema.table``), not table assets:
+  SQLAlchemy 2.1's PostgreSQL reflection, which duckdb-engine inherits, queries
+  ``pg_catalog.pg_collation`` (absent in DuckDB), and GX's fallback then selects the table
+  without its schema;
+- for the same reason GX cannot see column types, so ``expect_column_values_to_be_of_type``
+  is run as an ``UnexpectedRowsExpectation`` on DuckDB's ``typeof()`` (still in SQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from roi_ledger.quality.gx_duckdb import duckdb_datasource
+from roi_ledger.quality.messages import describe, requirement
+from roi_ledger.quality.results import ExpectationResult, Status, SuiteResult
+from roi_ledger.quality.suites import FRESHNESS_FLOOR, ExpectationSpec, Suite
+
+# How many unexpected values GX returns per expectation (examples in the messages).
+PARTIAL_UNEXPECTED_COUNT = 5
+ROW_COUNT_EXPECTATIONS = ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal")
+
+
+class TableNotFoundError(LookupError):
+    """A suite's table is not in the warehouse: a pipeline problem, not a data problem."""
+
+
+@dataclass(frozen=True)
+class TableShape:
+    rows: int
+    column_types: dict[str, str]  # column -> DuckDB type name, as typeof() reports it
+
+
+def inspect_tables(warehouse: Path, tables: Sequence[str]) -> dict[str, TableShape | None]:
+    """Row count and column types of each ``schema.table`` (None when it does not exist)."""
+    warehouse = Path(warehouse)
+    if not warehouse.is_file():
+        raise FileNotFoundError(f"{warehouse}: warehouse file not found")
+    # Not read_only: DuckDB refuses a read-only open while this process holds the file
+    # read-write (a Dagster step's connection), and shares the instance otherwise.
+    con = duckdb.connect(str(warehouse))
+    try:
+        shapes: dict[str, TableShape | None] = {}
+        for table in tables:
+            schema, name = table.split(".")
+            types = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, name],
+            ).fetchall()
+            if not types:
+                shapes[table] = None
+                continue
+            rows = con.execute(f"select count(*) from {_quote(schema)}.{_quote(name)}").fetchone()[0]
+            shapes[table] = TableShape(rows=rows, column_types=dict(types))
+        return shapes
+    finally:
+        con.close()
+
+
+def validate_suites(
+    warehouse: Path,
+    suites: Sequence[Suite],
+    *,
+    as_of: date,
+    datasets_with_files: Collection[str] | None = None,
+) -> list[SuiteResult]:
+    """Validate each suite's table; one GX datasource for all, closed before returning.
+
+    ``datasets_with_files``: the datasets the data directory has files for. An empty table of a
+    dataset without files is "not applicable"; of a dataset with files, its row-count
+    expectations are evaluated (and fail). None means unknown: treated as no files.
+    """
+    with_files = set(datasets_with_files or ())
+    shapes = inspect_tables(warehouse, [s.table for s in suites])
+    missing = [s.table for s in suites if shapes[s.table] is None]
+    if missing:
+        raise TableNotFoundError(f"{warehouse}: table(s) not found: {', '.join(missing)}")
+
+    # Position in the suite -> result, so results come back in the suite's order.
+    results: dict[str, dict[int, ExpectationResult]] = {s.name: {} for s in suites}
+    planned: dict[str, list[int]] = {}
+    for suite in suites:
+        shape = shapes[suite.table]
+        if shape.rows > 0:
+            planned[suite.name] = list(range(len(suite.expectations)))
+            continue
+        has_files = suite.dataset in with_files
+        planned[suite.name] = [
+            i for i, spec in enumerate(suite.expectations) if has_files and spec.expectation in ROW_COUNT_EXPECTATIONS
+        ]
+        reason = "the table is empty" if has_files else f"the table is empty: no {suite.dataset} files delivered"
+        for i, spec in enumerate(suite.expectations):
+            if i not in planned[suite.name]:
+                results[suite.name][i] = _result(suite, spec, Status.NOT_APPLICABLE, {}, hint=reason)
+
+    if any(planned.values()):
+        with duckdb_datasource(warehouse) as datasource:
+            for suite in suites:
+                if not planned[suite.name]:
+                    continue
+                shape = shapes[suite.table]
+                hint = None
+                if shape.rows == 0:
+                    hint = f"the data directory has {suite.dataset} files: were all their rows rejected? (see raw.rejected_rows)"
+                specs = [suite.expectations[i] for i in planned[suite.name]]
+                evaluated = _validate_with_gx(datasource, suite, specs, shape, as_of=as_of, hint=hint)
+                results[suite.name].update(zip(planned[suite.name], evaluated, strict=True))
+
+    return [
+        SuiteResult(
+            suite=s.name,
+            table=s.table,
+            rows=shapes[s.table].rows,
+            results=tuple(results[s.name][i] for i in range(len(s.expectations))),
+        )
+        for s in suites
+    ]
+
+
+def validate_table(
+    warehouse: Path, suite: Suite, *, as_of: date, has_files: bool | None = None
+) -> SuiteResult:
+    """Validate one table against its suite (see :func:`validate_suites`)."""
+    files = [suite.dataset] if has_files else []
+    return validate_suites(warehouse, [suite], as_of=as_of, datasets_with_files=files)[0]
+
+
+# --- GX ---------------------------------------------------------------------------------------
+
+
+def _validate_with_gx(
+    datasource: Any,
+    suite: Suite,
+    specs: list[ExpectationSpec],
+    shape: TableShape,
+    *,
+    as_of: date,
+    hint: str | None,
+) -> list[ExpectationResult]:
+    import great_expectations as gx
+
+    query = f"select * from {_quote(suite.schema_name)}.{_quote(suite.table_name)}"
+    asset = datasource.add_query_asset(name=suite.name, query=query)
+    batch = asset.add_batch_definition_whole_table(name="whole_table").get_batch()
+    floor = as_of - timedelta(days=suite.freshness_days)
+    # Run-time values ($freshness_floor) filled in; the messages show them too.
+    resolved = [_resolve(spec, shape, floor) for spec in specs]
+    expectations = [_to_gx(spec, suite, position) for position, spec in enumerate(resolved)]
+    gx_suite = gx.ExpectationSuite(name=suite.name, expectations=expectations)
+    result_format = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+        "unexpected_index_column_names": [c for c in suite.identify_rows_by if c in shape.column_types],
+    }
+    validation = batch.validate(gx_suite, result_format=result_format)
+    # GX does not keep the suite's order: match results by the position stored in meta.
+    by_position = {r.expectation_config.meta["position"]: r for r in validation.results}
+    out = []
+    for position, spec in enumerate(resolved):
+        gx_result = by_position[position]
+        result = dict(gx_result.result or {})
+        error = _exception_message(gx_result.exception_info)
+        if error is not None:
+            status = Status.ERROR
+        else:
+            status = Status.PASSED if gx_result.success else Status.FAILED
+        actual_type = shape.column_types.get(spec.kwargs.get("column", ""))
+        if spec.expectation == "expect_column_values_to_be_of_type":
+            # The typeof() query returns at most one row: report the column's type instead.
+            result = {"observed_value": actual_type}
+        failure_hint = hint
+        if FRESHNESS_FLOOR in specs[position].kwargs.values():
+            failure_hint = f"the newest record should be at most {suite.freshness_days} days before as_of {as_of}"
+        out.append(
+            _result(
+                suite,
+                spec,
+                status,
+                result,
+                error=error,
+                actual_type=actual_type,
+                hint=failure_hint if status is Status.FAILED else None,
+            )
+        )
+    return out
+
+
+def _resolve(spec: ExpectationSpec, shape: TableShape, floor: date) -> ExpectationSpec:
+    if FRESHNESS_FLOOR not in spec.kwargs.values():
+        return spec
+    column_type = shape.column_types.get(spec.kwargs["column"], "")
+    kwargs = {k: (_freshness_floor(floor, column_type) if v == FRESHNESS_FLOOR else v) for k, v in spec.kwargs.items()}
+    return spec.model_copy(update={"kwargs": kwargs})
+
+
+def _to_gx(spec: ExpectationSpec, suite: Suite, position: int) -> Any:
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    common = {
+        "meta": {"critical": spec.critical, "suite": suite.name, "position": position},
+        "severity": "critical" if spec.critical else "warning",
+        "notes": spec.notes,
+    }
+    kwargs = dict(spec.kwargs)
+    if spec.expectation == "expect_column_values_to_be_of_type":
+        column = _quote(kwargs["column"])
+        expected = str(kwargs["type_"]).replace("'", "''")
+        return gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=f"select {column} from {{batch}} where typeof({column}) <> '{expected}' limit 1",
+            description=f"{suite.table}.{kwargs['column']} {requirement(spec)}",
+            **common,
+        )
+    if spec.expectation == "unexpected_rows_expectation":
+        kwargs.setdefault("description", f"{suite.table}: {requirement(spec)}")
+    return get_expectation_impl(spec.expectation)(**kwargs, **common)
+
+
+def _freshness_floor(floor: date, column_type: str) -> date | datetime:
+    """as_of - freshness_days, comparable with the column's values in Python."""
+    if column_type == "TIMESTAMP WITH TIME ZONE":
+        return datetime.combine(floor, time(), tzinfo=timezone.utc)
+    if column_type.startswith("TIMESTAMP"):
+        return datetime.combine(floor, time())
+    return floor
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports an exception either flat or per metric; None when nothing was raised."""
+    if not info:
+        return None
+    if "raised_exception" in info:
+        return info.get("exception_message") if info["raised_exception"] else None
+    messages = [
+        value.get("exception_message") or "error"
+        for value in info.values()
+        if isinstance(value, dict) and value.get("raised_exception", True)
+    ]
+    return "; ".join(dict.fromkeys(messages)) if messages else None
+
+
+def _result(
+    suite: Suite,
+    spec: ExpectationSpec,
+    status: Status,
+    result: dict[str, Any],
+    *,
+    error: str | None = None,
+    actual_type: str | None = None,
+    hint: str | None = None,
+) -> ExpectationResult:
+    observed = result.get("observed_value")
+    unexpected = result.get("unexpected_count")
+    if spec.expectation == "unexpected_rows_expectation" and status is not Status.NOT_APPLICABLE:
+        unexpected = observed
+    return ExpectationResult(
+        suite=suite.name,
+        table=suite.table,
+        expectation=spec.expectation,
+        columns=spec.columns,
+        critical=spec.critical,
+        status=status,
+        observed_value=observed,
+        unexpected_count=unexpected,
+        message=describe(suite.table, spec, status, result, error=error, actual_type=actual_type, hint=hint),
+    )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
