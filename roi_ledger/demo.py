@@ -1261,9 +1261,9 @@ business:
 # target_change_pct is the wanted change of that metric in percent (negative = down).
 objectives:
   - id: fewer_order_errors
-    statement: Cut the share of orders that need correcting by a third
+    statement: Cut the share of orders that need correcting by a quarter
     metric: order_error_rate
-    target_change_pct: -33
+    target_change_pct: -25
     deadline: $deadline_next_year_end
     owner: Operations lead
   - id: less_staff_time
