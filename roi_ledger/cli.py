@@ -153,7 +153,8 @@ def demo(out: Path, seed: int, scale: float) -> int:
     out = out.resolve()
     business = generate_demo_business(out, seed=seed, scale=scale)
     print(f"demo business written to {business.data_dir} (register {business.config_path}, planted truth {business.truth_path})")
-    os.environ.setdefault("ROI_PSEUDONYM_SALT", DEMO_SALT)
+    if not os.environ.get("ROI_PSEUDONYM_SALT"):
+        os.environ["ROI_PSEUDONYM_SALT"] = DEMO_SALT  # public: the demo has no real people in it
     return run(business.data_dir, business.config_path, out / "warehouse.duckdb", as_of=business.as_of)
 
 

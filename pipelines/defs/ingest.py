@@ -69,7 +69,7 @@ def raw_dataset_asset(name: str):
                 load_id=context.run_id,
                 loaded_at=datetime.now(timezone.utc),
                 timezone=register.business.timezone,
-                salt=os.environ.get(SALT_VAR),
+                salt=os.environ.get(SALT_VAR) or None,  # an empty salt is no salt
             )
         for load in loads:
             state = "already loaded, skipped" if load.skipped else f"{load.rows_loaded} loaded, {load.rows_rejected} rejected"
