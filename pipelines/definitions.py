@@ -12,6 +12,7 @@ from pipelines.defs.claims import claim_check_results, claim_health_checks
 from pipelines.defs.effects import effect_estimates
 from pipelines.defs.ingest import initiative_register, raw_datasets
 from pipelines.defs.money import money
+from pipelines.defs.quality import raw_quality_checks, staging_quality_checks
 from pipelines.defs.strategy import strategy
 from pipelines.defs.publish import publish_asset
 from pipelines.defs.transform import dbt_metrics_layer, dbt_resource, dbt_results_layer
@@ -46,7 +47,7 @@ defs = Definitions(
         dbt_results_layer,
         runs,
     ],
-    asset_checks=[claim_health_checks],
+    asset_checks=[claim_health_checks, raw_quality_checks, staging_quality_checks],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     resources={"settings": settings_from_environment(), "dbt": dbt_resource()},

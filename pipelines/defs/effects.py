@@ -4,6 +4,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.resources import RoiSettings
+from roi_ledger.contract import DATASETS
 from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.effects import estimate_effects
 
@@ -13,7 +14,13 @@ EFFECTS_TABLE = "intermediate.effect_estimates"
 @asset(
     key=["estimates", "effect_estimates"],
     group_name="effects",
-    deps=[AssetKey(["marts", "metric_series"]), AssetKey(["raw", "register_initiatives"])],
+    # The staging models are listed so that a failing critical input-quality check on any of
+    # them (docs/quality.md) holds back the estimates and everything after them.
+    deps=[
+        AssetKey(["marts", "metric_series"]),
+        AssetKey(["raw", "register_initiatives"]),
+        *[AssetKey(["staging", f"stg_{name}"]) for name in DATASETS],
+    ],
     description="Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
 )
 def effect_estimates(context: AssetExecutionContext, settings: RoiSettings) -> MaterializeResult:

@@ -48,6 +48,8 @@ def _spec_description(suite: Suite, critical: bool) -> str:
     lines = [f"{len(specs)} {'critical' if critical else 'warning'} expectations on {suite.table} "
              f"(expectations/{suite.name}.yml; {effect}):"]
     lines += [f"- {subject(suite.table, s)}: {requirement(s)}" for s in specs]
+    if any("freshness_days" in requirement(s) for s in specs):
+        lines.append(f"(freshness_days: {suite.freshness_days})")
     return "\n".join(lines)
 
 
@@ -127,10 +129,7 @@ def run_quality_checks(
     context: AssetCheckExecutionContext, settings: RoiSettings, suites: list[Suite]
 ) -> Iterator[AssetCheckResult]:
     selected: set[AssetCheckKey] = set(context.selected_asset_check_keys)
-    chosen = [
-        s for s in suites
-        if {AssetCheckKey(suite_asset_key(s), CRITICAL_CHECK), AssetCheckKey(suite_asset_key(s), WARNING_CHECK)} & selected
-    ]
+    chosen = [s for s in suites if {key.asset_key for key in selected} & {suite_asset_key(s)}]
     if not chosen:
         return
     results = validate_suites(

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from roi_ledger.quality.results import Status
-from roi_ledger.quality.suites import ExpectationSpec
+from roi_ledger.quality.suites import FRESHNESS_FLOOR, ExpectationSpec
 
 MAX_EXAMPLES = 3
 
@@ -47,6 +47,8 @@ def requirement(spec: ExpectationSpec) -> str:
     elif kind == "expect_column_pair_values_a_to_be_greater_than_b":
         relation = "on or after" if k.get("or_equal") else "after"
         text = f"{k.get('column_A')} must be {relation} {k.get('column_B')}"
+    elif kind == "expect_column_max_to_be_between" and k.get("min_value") == FRESHNESS_FLOOR:
+        text = "latest value must be at most freshness_days before as_of"
     elif kind == "expect_column_max_to_be_between":
         text = f"latest value must be {_range(k.get('min_value'), k.get('max_value'))}"
     elif kind == "expect_table_row_count_to_be_between":

@@ -115,7 +115,10 @@ def validate_suites(
                 shape = shapes[suite.table]
                 hint = None
                 if shape.rows == 0:
-                    hint = f"the data directory has {suite.dataset} files: were all their rows rejected? (see raw.rejected_rows)"
+                    hint = (
+                        f"the data directory has {suite.dataset} files: were all their rows "
+                        "rejected? (see raw.rejected_rows)"
+                    )
                 specs = [suite.expectations[i] for i in planned[suite.name]]
                 evaluated = _validate_with_gx(datasource, suite, specs, shape, as_of=as_of, hint=hint)
                 results[suite.name].update(zip(planned[suite.name], evaluated, strict=True))
