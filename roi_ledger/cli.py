@@ -63,6 +63,14 @@ def validate(data: Path, config: Path) -> int:
     except InputError as exc:
         print(f"invalid input:\n{exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
+    identifying = sorted({"orders", "hours"} & set(inputs.inventory.files))
+    if identifying and not os.environ.get("ROI_PSEUDONYM_SALT"):
+        print(
+            f"invalid input:\n{data}: {' and '.join(identifying)} carry customer or employee ids, which are "
+            "hashed before they land: set ROI_PSEUDONYM_SALT to a long random secret (keep it stable)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID_INPUT
     files = sum(len(paths) for paths in inputs.inventory.files.values())
     print(
         f"ok: {config} ({len(inputs.register.initiatives)} initiatives, {len(inputs.register.objectives)} objectives); "
