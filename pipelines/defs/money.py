@@ -13,6 +13,19 @@ MONEY_TABLES = {
 }
 
 
+def hourly_cost_by_unit(con) -> dict[str, float]:
+    """Each unit's loaded hourly cost from the hours data (hours-weighted, entries with a cost)."""
+    return dict(
+        con.sql(
+            """
+            select unit_id, sum(hours * hourly_cost) / sum(hours) as hourly_cost
+            from staging.stg_hours where hourly_cost is not null and hours > 0
+            group by unit_id
+            """
+        ).fetchall()
+    )
+
+
 @multi_asset(
     specs=[
         AssetSpec(
@@ -32,13 +45,6 @@ def money(context: AssetExecutionContext, settings: RoiSettings):
         series = con.sql("select * from marts.metric_series").pl()
         estimates = con.sql("select * from intermediate.effect_estimates").pl()
         grades = con.sql("select * from intermediate.claim_grades").pl()
-        hourly = con.sql(
-            """
-            select unit_id, sum(hours * hourly_cost) / sum(hours) as hourly_cost
-            from staging.stg_hours where hourly_cost is not null and hours > 0
-            group by unit_id
-            """
-        ).fetchall()
         frames = compute_money(
             register,
             series,
@@ -47,7 +53,7 @@ def money(context: AssetExecutionContext, settings: RoiSettings):
             catalogue=catalogue,
             traits=metric_traits(catalogue, set(series["metric"].unique().to_list())),
             as_of=settings.as_of(),
-            hourly_cost_by_unit=dict(hourly),
+            hourly_cost_by_unit=hourly_cost_by_unit(con),
         )
         for name, frame in frames.items():
             con.register("frame", frame.to_arrow())

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
+from pipelines.defs.money import hourly_cost_by_unit
 from pipelines.resources import RoiSettings
 from roi_ledger.catalogue import load_catalogue
 from roi_ledger.strategy.objectives import objective_progress
@@ -37,12 +38,7 @@ def strategy(context: AssetExecutionContext, settings: RoiSettings):
         series = con.sql("select * from marts.metric_series").pl()
         estimates = con.sql("select * from intermediate.effect_estimates").pl()
         roi = con.sql("select * from intermediate.money_initiative_roi").pl()
-        hourly = dict(
-            con.sql(
-                "select unit_id, sum(hours * hourly_cost) / sum(hours) from staging.stg_hours "
-                "where hourly_cost is not null and hours > 0 group by unit_id"
-            ).fetchall()
-        )
+        hourly = hourly_cost_by_unit(con)
         progress, contributions = objective_progress(register, series, estimates, catalogue, as_of)
         frames = {
             "objective_progress": progress,
