@@ -17,7 +17,7 @@ from roi_ledger.demo import generate_demo_business
 from tests.conftest import query
 
 pytestmark = pytest.mark.e2e
-SCALE = 0.3
+SCALE = cli.DEMO_SCALE  # the same business `./dev demo` shows
 
 
 # A metric a user adds in initiatives.yml (docs/metrics.md's worked example).
