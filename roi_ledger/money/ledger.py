@@ -92,7 +92,50 @@ def compute_money(
         if curve.height:
             curves.append(curve)
     return {
-        "initiative_roi": pl.DataFrame(rows, infer_schema_length=None),
-        "initiative_roi_periods": pl.concat(curves) if curves else pl.DataFrame(),
+        "initiative_roi": pl.DataFrame(rows, schema=ROI_SCHEMA),
+        "initiative_roi_periods": pl.concat(curves).select(list(CURVE_SCHEMA)).cast(CURVE_SCHEMA)
+        if curves
+        else pl.DataFrame(schema=CURVE_SCHEMA),
         "initiative_metric_money": metric_money,
     }
+
+
+ROI_SCHEMA = {
+    "initiative_id": pl.String,
+    "name": pl.String,
+    "status": pl.String,
+    "as_of": pl.Date,
+    "first_go_live": pl.Date,
+    "currency": pl.String,
+    "cost_to_date": pl.Float64,
+    "benefit_to_date": pl.Float64,
+    "benefit_ci_low": pl.Float64,
+    "benefit_ci_high": pl.Float64,
+    "net_benefit": pl.Float64,
+    "roi": pl.Float64,
+    "roi_ci_low": pl.Float64,
+    "roi_ci_high": pl.Float64,
+    "payback_date": pl.Date,
+    "projected_payback_date": pl.Date,
+    "npv": pl.Float64,
+    "npv_horizon_end": pl.Date,
+    "annual_run_rate": pl.Float64,
+    "expected_annual_benefit": pl.Float64,
+    "realisation_rate": pl.Float64,
+    "grade": pl.String,
+}
+CURVE_SCHEMA = {
+    "initiative_id": pl.String,
+    "period": pl.String,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "cost": pl.Float64,
+    "benefit": pl.Float64,
+    "benefit_low": pl.Float64,
+    "benefit_high": pl.Float64,
+    "cumulative_cost": pl.Float64,
+    "cumulative_benefit": pl.Float64,
+    "cumulative_benefit_low": pl.Float64,
+    "cumulative_benefit_high": pl.Float64,
+    "cumulative_net": pl.Float64,
+}
