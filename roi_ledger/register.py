@@ -49,7 +49,7 @@ class Business(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/London)")
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/London)") from None
         return value
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import estimate_effects
-from roi_ledger.effects.panel import POST, PRE, RAMP, build_panel, control_units, label_windows
+from roi_ledger.effects.panel import POST, PRE, RAMP, control_units, label_windows
 from roi_ledger.register import parse_register
 
 MONDAY = date(2024, 1, 1)

@@ -52,7 +52,7 @@ def data_gaps(claim: MetricClaim) -> CheckResult:
     shares = []
     for window in (PRE, POST):
         rows = treated.filter(pl.col("window") == window)
-        for unit, unit_rows in rows.group_by("unit_id"):
+        for _, unit_rows in rows.group_by("unit_id"):
             span = (unit_rows["period_end"].max() - unit_rows["period_start"].min()).days
             expected = max(1, round(span / period_days))
             shares.append(min(1.0, unit_rows["period_start"].n_unique() / expected))
