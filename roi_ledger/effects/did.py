@@ -117,7 +117,7 @@ def difference_series_model(series: pl.DataFrame, spec: Specification, hac: bool
     if not hac:
         return smf.ols(formula, data=data).fit()
     lags = hac_lags(len(data))
-    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
 
 
 def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, seed: int = 0) -> np.ndarray:

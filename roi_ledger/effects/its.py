@@ -70,7 +70,7 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
     if X.shape[0] <= X.shape[1]:
         return None
     lags = hac_lags(len(y))
-    model = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+    model = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
 
     # The effect averaged over the after window is a linear combination of level and slope.
     after = series["window"].to_numpy() == POST

@@ -21,7 +21,7 @@ MATERIAL_DRIFT = 0.5  # a pre-trend carrying on this share of the effect or more
 
 def _hac(formula: str, data):
     lags = hac_lags(len(data))
-    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
+    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
 
 
 def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.DataFrame:
