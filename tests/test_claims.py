@@ -173,7 +173,6 @@ def test_data_gaps_fire_when_a_window_misses_periods():
 
 def test_seasonal_upswing_without_comparison_units_fires_seasonality():
     # Only the treated units, a strong December peak, go-live into the peak, 6 weeks after.
-    t = np.arange(WEEKS)
     peak = lambda t: -0.03 * (((t % 52) >= 47) | ((t % 52) <= 1))  # noqa: E731 - fewer errors at Christmas
     go_live = 99  # week 47 of the third year
     series = panel(effect=0.0, weeks=go_live + 8, treated_extra=peak).filter(pl.col("unit_id").is_in(TREATED))
@@ -181,7 +180,6 @@ def test_seasonal_upswing_without_comparison_units_fires_seasonality():
     checks, grades = assess(series, reg)
     assert status(checks, "seasonality") in ("warn", "fail")
     assert grade(grades) != "reliable"
-    del t
 
 
 def test_concurrent_initiatives_on_the_same_metric_and_units():

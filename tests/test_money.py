@@ -12,7 +12,7 @@ from roi_ledger.catalogue import definition_of, load_catalogue
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.money.benefit import attribute_shared_claims, money_rule, unit_period_benefits
 from roi_ledger.money.costs import daily_costs
-from roi_ledger.money.roi import combine, initiative_roi
+from roi_ledger.money.roi import initiative_roi
 from roi_ledger.register import parse_register
 
 CATALOGUE = {m.name: m for m in load_catalogue()}
@@ -148,8 +148,14 @@ def test_npv_discounts_by_month_with_month_zero_undiscounted():
     assert row["npv"] == pytest.approx(-1000 + 1000 / (1 + monthly))
 
 
-def test_independent_benefits_combine_in_quadrature():
-    total, low, high = combine([100, 50], [70, 10], [130, 90])
-    assert total == 150
-    assert low == pytest.approx(150 - (30**2 + 40**2) ** 0.5)  # 100
-    assert high == pytest.approx(150 + 50)
+def test_benefits_of_different_metrics_combine_in_quadrature():
+    # Two money pools in one week: 100 [70, 130] and 50 [10, 90]. Together 150, with
+    # half-widths sqrt(30^2 + 40^2) = 50 below and sqrt(30^2 + 40^2) = 50 above.
+    reg = make_register([initiative(metrics=["order_error_rate", "revenue_per_week"])])
+    benefits = pl.DataFrame(
+        {"period_start": [GO_LIVE, GO_LIVE], "metric": ["order_error_rate", "revenue_per_week"],
+         "benefit": [100.0, 50.0], "benefit_low": [70.0, 10.0], "benefit_high": [130.0, 90.0]}
+    )
+    row, _ = initiative_roi(reg, reg.initiatives[0], benefits, GO_LIVE + timedelta(days=6), None)
+    assert row["benefit_to_date"] == pytest.approx(150)
+    assert (row["benefit_ci_low"], row["benefit_ci_high"]) == pytest.approx((100, 200))

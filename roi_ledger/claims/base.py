@@ -9,7 +9,7 @@ editing a switch. Each check belongs to a class that says what a firing check do
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from functools import cached_property
@@ -67,10 +67,6 @@ def claim_check(check_id: str, *, level: str = "metric", check_class: CheckClass
     return register
 
 
-def check_class_of(check_id: str) -> CheckClass:
-    return next(c.check_class for c in METRIC_CHECKS + INITIATIVE_CHECKS if c.check_id == check_id)
-
-
 @dataclass
 class MetricClaim:
     """One initiative x metric claim: its data, its estimates, and the means to re-estimate."""
@@ -123,7 +119,3 @@ class MetricClaim:
         except Exception:  # a re-estimate that cannot be made is not applicable, not a crash
             return None
         return None if estimate is None else to_metric_units(estimate, panel)
-
-
-def with_status(result: CheckResult, status: str) -> CheckResult:
-    return replace(result, status=status)

@@ -34,8 +34,3 @@ def daily_costs(initiative: Initiative, until: date) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame(schema={"day": pl.Date, "cost": pl.Float64})
     return pl.concat(parts).group_by("day").agg(pl.col("cost").sum()).sort("day")
-
-
-def cost_between(costs: pl.DataFrame, start: date, end: date) -> float:
-    """Costs on days ``start`` <= day < ``end``."""
-    return float(costs.filter((pl.col("day") >= start) & (pl.col("day") < end))["cost"].sum())

@@ -55,14 +55,6 @@ def choose_counted_metrics(summary: pl.DataFrame, grades: dict[tuple[str, str], 
     ).drop("_grade_rank", "_width")
 
 
-def combine(center: list[float], low: list[float], high: list[float]) -> tuple[float, float, float]:
-    """Sum of independent benefits with their intervals (half-widths in quadrature)."""
-    total = sum(center)
-    below = math.sqrt(sum((c - lo) ** 2 for c, lo in zip(center, low)))
-    above = math.sqrt(sum((hi - c) ** 2 for c, hi in zip(center, high)))
-    return total, total - below, total + above
-
-
 def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Per week from the first cost or go-live to ``as_of``: cost, benefit and cumulative sums."""
     costs = daily_costs(initiative, as_of)
