@@ -5,7 +5,7 @@ own path), and compares every estimate in ``marts.initiative_effects`` with ``tr
 two initiatives changing the same metric on the same units at once, the truth is their joint
 effect. Target: at least 90% coverage for the primary method. A script, not a test:
 
-    .venv/bin/python benchmarks/coverage.py --seeds 20 --scale 0.3 [--out coverage.csv]
+    .venv/bin/python benchmarks/coverage.py --seeds 20 --scale 0.3 [--out coverage.csv] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -57,12 +57,16 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--out", type=Path, help="write every estimate with its truth here (CSV)")
+    parser.add_argument(
+        "--keep", type=Path, help="keep each seed's business and warehouse under this folder"
+    )
     args = parser.parse_args()
     os.environ.setdefault("ROI_PSEUDONYM_SALT", cli.DEMO_SALT)
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or Path(tmp)
         results = []
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            results.append(run_seed(seed, args.scale, Path(tmp)))
+            results.append(run_seed(seed, args.scale, workdir))
             print(f"seed {seed} done", flush=True)
     all_rows = pl.concat(results)
     if args.out:

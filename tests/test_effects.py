@@ -6,12 +6,15 @@ import math
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
+import statsmodels.formula.api as smf
 
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects.panel import POST, PRE, RAMP, control_units, label_windows
+from roi_ledger.effects.robust import fit_ar1
 from roi_ledger.register import parse_register
 
 MONDAY = date(2024, 1, 1)
@@ -144,3 +147,34 @@ def test_placebo_in_space_gives_the_spread_of_placebo_effects():
     assert (did["ci_high"] - did["ci_low"]) / (2 * 1.96) == pytest.approx(se, rel=1e-6)
     assert did["effect_abs"] == pytest.approx(shocks[0] - controls.mean(), abs=1e-9)
     assert math.isfinite(did["p_value"])
+
+
+def test_ar1_errors_match_the_variance_of_a_difference_of_means_by_hand():
+    # Four periods, two before and two after: the effect is mean(after) - mean(before), and
+    # under AR(1) noise with variance s2 and autocorrelation r its variance is
+    # s2 * ((1 + r) - (r + 2 r^2 + r^3) / 2)  (the two means' variances minus twice their
+    # covariance, summed over the pairs of periods).
+    y = np.array([1.0, 2.0, 4.0, 3.0])
+    data = pd.DataFrame({"y": y, "after": [0.0, 0.0, 1.0, 1.0]})
+    fit = fit_ar1("y ~ after", data)
+    residuals = np.array([-0.5, 0.5, 0.5, -0.5])  # each value minus its window's mean
+    # Yule-Walker, each moment averaged over its own terms: (-0.25 / 3) / (1 / 4) = -1/3
+    r = (residuals[1:] @ residuals[:-1] / 3) / (residuals @ residuals / 4)
+    s2 = (residuals @ residuals) / (4 - 2)
+    assert fit.rho == pytest.approx(r)
+    assert fit.params["after"] == pytest.approx(2.0)
+    assert fit.bse["after"] ** 2 == pytest.approx(s2 * ((1 + r) - (r + 2 * r**2 + r**3) / 2))
+    assert fit.df_resid == 1  # n - k - 1: rho is estimated as well
+
+
+def test_ar1_errors_widen_the_interval_of_a_slowly_wobbling_series():
+    rng = np.random.default_rng(3)
+    wobble = np.zeros(80)
+    for t in range(1, 80):
+        wobble[t] = 0.8 * wobble[t - 1] + rng.normal()
+    data = pd.DataFrame({"y": wobble, "after": (np.arange(80) >= 40).astype(float)})
+    plain = smf.ols("y ~ after", data=data).fit()
+    fit = fit_ar1("y ~ after", data)
+    assert fit.params["after"] == pytest.approx(plain.params["after"])  # same estimate
+    assert fit.rho > 0.5
+    assert fit.bse["after"] > 2 * plain.bse["after"]

@@ -16,8 +16,8 @@ standard error is badly wrong with few clusters:
   estimate with sets of controls posing as treated; the spread of those placebo effects is
   the standard error, and the share at least as large is the p-value;
 - few units but long series (``MIN_SERIES_PERIODS`` before and after): the treated-minus-
-  control series regressed on the after window (and seasons), with Newey-West (HAC) errors,
-  robust to autocorrelation;
+  control series regressed on the after window (and seasons), with AR(1) errors by feasible
+  GLS, because such series wobble slowly (``roi_ledger.effects.robust``);
 - otherwise the CR1 interval, with a note that it rests on few clusters.
 """
 
@@ -34,7 +34,9 @@ from scipy import stats
 
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
-from roi_ledger.effects.seasons import hac_lags, can_adjust, season_of
+from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
+from roi_ledger.effects.robust import fit_ar1
+from roi_ledger.effects.seasons import can_adjust, season_of
 
 METHOD = "did"
 MIN_CLUSTERS_PER_ARM = 5
@@ -111,13 +113,11 @@ def difference_series(frame: pl.DataFrame, treated_units: list[str]) -> pl.DataF
     )
 
 
-def difference_series_model(series: pl.DataFrame, spec: Specification, hac: bool):
+def difference_series_model(series: pl.DataFrame, spec: Specification, autocorrelated: bool):
+    """The difference series on the after window (and seasons): OLS, or with AR(1) errors."""
     data = series.to_pandas()
     formula = "difference ~ after" + " + C(season)" * spec.seasonal
-    if not hac:
-        return smf.ols(formula, data=data).fit()
-    lags = hac_lags(len(data))
-    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
+    return fit_ar1(formula, data) if autocorrelated else smf.ols(formula, data=data).fit()
 
 
 def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, seed: int = 0) -> np.ndarray:
@@ -130,7 +130,7 @@ def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, se
         sets = [sets[i] for i in rng.choice(len(sets), MAX_PLACEBO_SETS, replace=False)]
     return np.array(
         [
-            difference_series_model(difference_series(controls, list(fake)), spec, hac=False).params["after"]
+            difference_series_model(difference_series(controls, list(fake)), spec, autocorrelated=False).params["after"]
             for fake in sets
         ]
     )
@@ -162,11 +162,11 @@ def placebo_interval(frame: pl.DataFrame, n_treated: int, spec: Specification) -
 
 
 def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specification) -> Interval:
-    model = difference_series_model(difference_series(frame, treated_units), spec, hac=True)
+    model = difference_series_model(difference_series(frame, treated_units), spec, autocorrelated=True)
     low, high = model.conf_int(0.05).loc["after"]
     return Interval(
         float(model.params["after"]), float(low), float(high), float(model.pvalues["after"]),
-        "treated-minus-control series, Newey-West HAC errors",
+        f"treated-minus-control series, {AR1_DESCRIPTION} (t with {model.df_resid:.0f} df)",
     )
 
 

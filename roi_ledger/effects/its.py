@@ -8,18 +8,20 @@ mean per period:
 with seasonality as season-of-year dummies (week of year, month or quarter), used only when
 the before window covers at least a full year plus a few periods for the other terms. The effect is the
 average over the after window of ``level + slope*(t - t0)`` — observed minus the extrapolated
-pre-trend — and its interval uses Newey-West (HAC) errors, robust to autocorrelation.
+pre-trend — and its interval allows for autocorrelated noise: AR(1) errors by feasible GLS
+(``roi_ledger.effects.robust``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
 
 from roi_ledger.effects.panel import POST, PRE, Panel
 from roi_ledger.effects.result import EffectEstimate
-from roi_ledger.effects.seasons import hac_lags, can_adjust, season_of
+from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
+from roi_ledger.effects.robust import fit_ar1_arrays
+from roi_ledger.effects.seasons import can_adjust, season_of
 
 METHOD = "its"
 MIN_PRE_PERIODS = 3
@@ -69,8 +71,7 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
     y = series["value"].to_numpy()
     if X.shape[0] <= X.shape[1]:
         return None
-    lags = hac_lags(len(y))
-    model = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
+    model = fit_ar1_arrays(y, X)
 
     # The effect averaged over the after window is a linear combination of level and slope.
     after = series["window"].to_numpy() == POST
@@ -98,6 +99,6 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
         p_value=float(np.squeeze(test.pvalue)),
         n_treated_units=len(panel.units("treated")),
         n_control_units=0,
-        inference=f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), Newey-West HAC errors ({lags} lags)",
+        inference=f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), {AR1_DESCRIPTION} (t with {model.df_resid:.0f} df)",
         note=note,
     )

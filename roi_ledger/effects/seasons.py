@@ -7,8 +7,6 @@ year: every season must have been seen before the initiative changed anything.
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -29,13 +27,3 @@ def season_of(period: str) -> pl.Expr:
 def can_adjust(period: str, pre_periods: int, spare: int = 0) -> bool:
     """True when the before window holds a full year (plus ``spare`` periods for other terms)."""
     return period != "year" and pre_periods >= PERIODS_PER_YEAR[period] + spare
-
-
-def hac_lags(n: int) -> int:
-    """Newey-West bandwidth: the square root of the series length.
-
-    Wider than the textbook rule (4 (n/100)^(2/9), about 4 lags for three years of weeks):
-    business metrics carry slow, unit-specific swings (a team's error rate drifting for months)
-    that a short bandwidth mistakes for independent noise, giving intervals that are too narrow.
-    """
-    return max(1, math.isqrt(max(n, 1)))

@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 
 from roi_ledger.claims.base import NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
-from roi_ledger.claims.checks.design import CONTROL_METHODS, _hac
+from roi_ledger.claims.checks.design import CONTROL_METHODS
+from roi_ledger.effects.robust import fit_ar1
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.seasons import can_adjust, season_of
 
@@ -102,7 +103,7 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     if series.height < 8 or series["after"].sum() < 2 or not effect:
         return CheckResult(PASS, "No other initiative touched the comparison units.", 0.0, 0.0)
     seasonal = can_adjust(claim.panel.period, int((series["after"] == 0).sum()), spare=3)
-    model = _hac("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas())
+    model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas())
     shift, p_value = float(model.params["after"]), float(model.pvalues["after"])
     if p_value < claim.thresholds.alpha and np.sign(shift) == np.sign(effect):
         return CheckResult(

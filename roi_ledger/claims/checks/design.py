@@ -11,17 +11,13 @@ import statsmodels.formula.api as smf
 from roi_ledger.claims.checks.data import PERIOD_DAYS
 from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
-from roi_ledger.effects.seasons import hac_lags, PERIODS_PER_YEAR, can_adjust, season_of
+from roi_ledger.effects.robust import fit_ar1
+from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, season_of
 
 CONTROL_METHODS = ("did", "staggered_did")
 MAX_PLACEBO_DATES = 6
 SEASON_MIX_DIFFERENCE = 0.25  # total-variation distance between the windows' seasons
 MATERIAL_DRIFT = 0.5  # a pre-trend carrying on this share of the effect or more is material
-
-
-def _hac(formula: str, data):
-    lags = hac_lags(len(data))
-    return smf.ols(formula, data=data).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
 
 
 def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.DataFrame:
@@ -41,7 +37,7 @@ def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.
 
 @claim_check("pre_trend", check_class=CheckClass.VALIDITY)
 def pre_trend(claim: MetricClaim) -> CheckResult:
-    """Treated and control units already drifting apart before go-live (HAC test of the slope
+    """Treated and control units already drifting apart before go-live (a test of the slope
     of the treated-minus-control series in the before window)."""
     if claim.panel is None or claim.method not in CONTROL_METHODS or claim.panel.control.is_empty():
         return CheckResult(NOT_APPLICABLE, "The estimate does not rest on control units.")
@@ -57,7 +53,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     if series.height < 6:
         return CheckResult(NOT_APPLICABLE, "Too few periods before go-live to test for a trend.")
     seasonal = can_adjust(claim.panel.period, series.height, spare=3)
-    model = _hac("difference ~ t" + " + C(season)" * seasonal, series.to_pandas())
+    model = fit_ar1("difference ~ t" + " + C(season)" * seasonal, series.to_pandas())
     p_value, alpha = float(model.pvalues["t"]), claim.thresholds.pre_trend_alpha
     # How far the drift would carry on from the middle of the before window to the middle of
     # the after one, compared with the effect (on the estimation scale).
