@@ -6,7 +6,8 @@ least squares treats each period as independent evidence, and the intervals come
 narrow. The usual remedy, Newey-West (HAC) errors, needs long series: with two or three years
 of weeks and a year of season dummies, or thirty months of a KPI, the long-run variance it
 estimates from the residuals' autocovariances is itself so noisy that intervals still come out
-too narrow (a third of the 95% intervals missed in our coverage benchmark).
+too narrow (over 20 re-drawn demo businesses, the 95% intervals of a two-versus-three-unit
+hours comparison covered the truth 75% of the time, those of a monthly KPI 55%).
 
 So the noise is modelled instead of averaged over: the coefficients are ordinary least squares
 (statsmodels), and their covariance assumes first-order autoregressive noise,
