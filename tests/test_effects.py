@@ -14,7 +14,7 @@ import statsmodels.formula.api as smf
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects.panel import POST, PRE, RAMP, control_units, label_windows
-from roi_ledger.effects.robust import fit_ar1
+from roi_ledger.effects.robust import ar1_covariance, ar1_rho, fit_ar1, panel_lags, panel_rho
 from roi_ledger.register import parse_register
 
 MONDAY = date(2024, 1, 1)
@@ -154,17 +154,75 @@ def test_ar1_errors_match_the_variance_of_a_difference_of_means_by_hand():
     # under AR(1) noise with variance s2 and autocorrelation r its variance is
     # s2 * ((1 + r) - (r + 2 r^2 + r^3) / 2)  (the two means' variances minus twice their
     # covariance, summed over the pairs of periods).
-    y = np.array([1.0, 2.0, 4.0, 3.0])
-    data = pd.DataFrame({"y": y, "after": [0.0, 0.0, 1.0, 1.0]})
-    fit = fit_ar1("y ~ after", data)
-    residuals = np.array([-0.5, 0.5, 0.5, -0.5])  # each value minus its window's mean
-    # Yule-Walker, each moment averaged over its own terms: (-0.25 / 3) / (1 / 4) = -1/3
-    r = (residuals[1:] @ residuals[:-1] / 3) / (residuals @ residuals / 4)
-    s2 = (residuals @ residuals) / (4 - 2)
-    assert fit.rho == pytest.approx(r)
-    assert fit.params["after"] == pytest.approx(2.0)
-    assert fit.bse["after"] ** 2 == pytest.approx(s2 * ((1 + r) - (r + 2 * r**2 + r**3) / 2))
-    assert fit.df_resid == 1  # n - k - 1: rho is estimated as well
+    X = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    residuals = np.array([-0.5, 0.5, 0.5, -0.5])  # y = 1, 2, 4, 3 minus each window's mean
+    r = 0.5
+    # E[e'e] = s2 * tr(M R): each window's two residuals are (u1 - u2)/2 and its negative, so
+    # E[e'e] = 2 windows * 2 * s2 (1 - r) / 2 = 2 s2 (1 - r), and s2 = e'e / (2 (1 - r)) = 1.
+    s2 = (residuals @ residuals) / (2 * (1 - r))
+    cov, rho = ar1_covariance(X, residuals, rho=r)
+    assert rho == r
+    assert cov[1, 1] == pytest.approx(s2 * ((1 + r) - (r + 2 * r**2 + r**3) / 2))
+
+
+def test_ar1_errors_without_autocorrelation_are_the_ols_errors():
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"y": rng.normal(size=30), "after": (np.arange(30) >= 15).astype(float)})
+    plain = smf.ols("y ~ after", data=data).fit()
+    cov, _ = ar1_covariance(plain.model.exog, np.asarray(plain.resid), rho=0.0)
+    assert np.sqrt(cov[1, 1]) == pytest.approx(plain.bse["after"])
+
+
+def test_ar1_rho_allows_for_what_the_design_removes_from_the_residuals():
+    # 36 months, a step after 24 and a year of month dummies: 13 regressors soak up much of a
+    # slow wobble, so the residuals' own lag-1 autocorrelation is far below the noise's rho.
+    # The design-aware estimate is unbiased on average; the plain one is not.
+    n, true_rho = 36, 0.6
+    months = pd.get_dummies(np.arange(n) % 12, drop_first=True, dtype=float).to_numpy()
+    X = np.column_stack([np.ones(n), (np.arange(n) >= 24).astype(float), months])
+    residual_maker = np.eye(n) - X @ np.linalg.pinv(X)
+    rng = np.random.default_rng(0)
+    corrected, plain = [], []
+    for _ in range(300):
+        noise = np.empty(n)
+        noise[0] = rng.normal() / np.sqrt(1 - true_rho**2)
+        for t in range(1, n):
+            noise[t] = true_rho * noise[t - 1] + rng.normal()
+        residuals = residual_maker @ noise
+        corrected.append(ar1_rho(X, residuals))
+        plain.append(residuals[1:] @ residuals[:-1] / (residuals @ residuals))
+    assert np.mean(corrected) == pytest.approx(true_rho, abs=0.06)
+    assert np.mean(plain) < true_rho - 0.1
+
+
+def test_panel_lags_pair_periods_within_a_unit_only():
+    lags = panel_lags(np.array(["a", "a", "a", "b"]), np.array([1, 2, 4, 2]))
+    assert lags[0, 1] == 1 and lags[1, 2] == 2  # a gap of one period counts as two apart
+    assert np.isinf(lags[1, 3])  # different units: independent noise
+
+
+def test_rho_pooled_over_units_is_unbiased_and_steadier_than_one_difference_series():
+    # Five units, 30 periods, unit and period fixed effects, AR(1) noise with rho 0.6 per unit.
+    n_units, n_periods, true_rho = 5, 30, 0.6
+    rng = np.random.default_rng(2)
+    pooled, single = [], []
+    for _ in range(150):
+        noise = np.empty((n_units, n_periods))
+        noise[:, 0] = rng.normal(size=n_units) / np.sqrt(1 - true_rho**2)
+        for t in range(1, n_periods):
+            noise[:, t] = true_rho * noise[:, t - 1] + rng.normal(size=n_units)
+        panel = pd.DataFrame(
+            {
+                "value": noise.ravel() + np.repeat(rng.normal(size=n_units), n_periods),
+                "unit": np.repeat(np.arange(n_units), n_periods).astype(str),
+                "t": np.tile(np.arange(n_periods), n_units),
+            }
+        )
+        pooled.append(panel_rho("value ~ C(unit) + C(t)", panel, unit="unit", period="t"))
+        difference = pd.DataFrame({"d": noise[:2].mean(axis=0) - noise[2:].mean(axis=0)})
+        single.append(fit_ar1("d ~ 1", difference).rho)
+    assert np.mean(pooled) == pytest.approx(true_rho, abs=0.05)
+    assert np.std(pooled) < 0.6 * np.std(single)
 
 
 def test_ar1_errors_widen_the_interval_of_a_slowly_wobbling_series():

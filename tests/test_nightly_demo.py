@@ -106,7 +106,10 @@ def true_row(truth: pl.DataFrame, initiative_id: str, metric: str) -> dict:
     return truth.filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric)).row(0, named=True)
 
 
-@pytest.mark.parametrize(("initiative_id", "metric"), [("pos_order_checks", "order_error_rate"), ("stock_sheet_macros", "hours_admin")])
+@pytest.mark.parametrize(
+    ("initiative_id", "metric"),
+    [("pos_order_checks", "order_error_rate"), ("stock_sheet_macros", "hours_admin"), ("staff_app", "staff_satisfaction")],
+)
 def test_primary_interval_covers_the_planted_effect(demo_run, initiative_id, metric):
     _, warehouse, truth = demo_run
     row = primary(warehouse).filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric)).row(0, named=True)
@@ -162,7 +165,16 @@ def test_each_planted_trap_fires_its_check_and_is_not_reliable(demo_run, initiat
     assert grade_of(warehouse, initiative_id, metric) != "reliable"
 
 
-@pytest.mark.parametrize(("initiative_id", "metric"), [("pos_order_checks", "order_error_rate"), ("auto_invoicing", "hours_invoicing")])
+@pytest.mark.parametrize(
+    ("initiative_id", "metric"),
+    [
+        ("pos_order_checks", "order_error_rate"),
+        ("auto_invoicing", "hours_invoicing"),
+        ("staff_app", "staff_satisfaction"),  # a monthly KPI: 34 months, 2 treated and 3 comparison units
+        ("self_checkout", "order_fulfilment_hours"),
+        ("stock_sheet_macros", "hours_admin"),
+    ],
+)
 def test_clean_initiatives_with_a_real_effect_grade_reliable(demo_run, initiative_id, metric):
     _, warehouse, _ = demo_run
     assert grade_of(warehouse, initiative_id, metric) == "reliable"

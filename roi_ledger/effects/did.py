@@ -16,8 +16,10 @@ standard error is badly wrong with few clusters:
   estimate with sets of controls posing as treated; the spread of those placebo effects is
   the standard error, and the share at least as large is the p-value;
 - few units but long series (``MIN_SERIES_PERIODS`` before and after): the treated-minus-
-  control series regressed on the after window (and seasons), with AR(1) errors by feasible
-  GLS, because such series wobble slowly (``roi_ledger.effects.robust``);
+  control series regressed on the after window (and seasons) by OLS, with errors that allow
+  for AR(1) noise, because such series wobble slowly; the noise's ``rho`` is estimated from
+  every unit's fixed-effects residuals pooled, not from the one difference series
+  (``roi_ledger.effects.robust``);
 - otherwise the CR1 interval, with a note that it rests on few clusters.
 """
 
@@ -35,7 +37,7 @@ from scipy import stats
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
-from roi_ledger.effects.robust import fit_ar1
+from roi_ledger.effects.robust import fit_ar1, panel_rho
 from roi_ledger.effects.seasons import can_adjust, season_of
 
 METHOD = "did"
@@ -113,11 +115,23 @@ def difference_series(frame: pl.DataFrame, treated_units: list[str]) -> pl.DataF
     )
 
 
-def difference_series_model(series: pl.DataFrame, spec: Specification, autocorrelated: bool):
-    """The difference series on the after window (and seasons): OLS, or with AR(1) errors."""
+def difference_series_model(series: pl.DataFrame, spec: Specification, autocorrelated: bool, rho: float | None = None):
+    """The difference series on the after window (and seasons): OLS, or with AR(1) errors
+    (``rho`` estimated from the series itself unless given)."""
     data = series.to_pandas()
     formula = "difference ~ after" + " + C(season)" * spec.seasonal
-    return fit_ar1(formula, data) if autocorrelated else smf.ols(formula, data=data).fit()
+    return fit_ar1(formula, data, rho) if autocorrelated else smf.ols(formula, data=data).fit()
+
+
+def pooled_rho(frame: pl.DataFrame, spec: Specification, extra_terms: str = "") -> float | None:
+    """AR(1) ``rho`` of the unit-level noise, from the two-way fixed-effects residuals of every
+    treated and control unit pooled (the difference of independent AR(1) series with one
+    ``rho`` is AR(1) with the same ``rho``). ``extra_terms`` adds to the model, e.g. a
+    differential trend ``+ treated:t`` (``t`` counts periods)."""
+    data = frame.with_columns(pl.col("period_start").rank("dense").cast(pl.Float64).alias("t")).select(
+        "value", "unit_id", "period_key", "treated_after", "treated", "season", "t"
+    )
+    return panel_rho(twfe_formula(spec) + extra_terms, data.to_pandas(), unit="unit_id", period="t")
 
 
 def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, seed: int = 0) -> np.ndarray:
@@ -162,11 +176,13 @@ def placebo_interval(frame: pl.DataFrame, n_treated: int, spec: Specification) -
 
 
 def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specification) -> Interval:
-    model = difference_series_model(difference_series(frame, treated_units), spec, autocorrelated=True)
+    rho = pooled_rho(frame, spec)
+    model = difference_series_model(difference_series(frame, treated_units), spec, autocorrelated=True, rho=rho)
+    pooled = f"rho {model.rho:.2f} pooled over {frame['unit_id'].n_unique()} units, " if rho is not None else ""
     low, high = model.conf_int(0.05).loc["after"]
     return Interval(
         float(model.params["after"]), float(low), float(high), float(model.pvalues["after"]),
-        f"treated-minus-control series, {AR1_DESCRIPTION} (t with {model.df_resid:.0f} df)",
+        f"treated-minus-control series, {AR1_DESCRIPTION} ({pooled}t with {model.df_resid:.0f} df)",
     )
 
 

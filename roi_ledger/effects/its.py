@@ -8,7 +8,7 @@ mean per period:
 with seasonality as season-of-year dummies (week of year, month or quarter), used only when
 the before window covers at least a full year plus a few periods for the other terms. The effect is the
 average over the after window of ``level + slope*(t - t0)`` — observed minus the extrapolated
-pre-trend — and its interval allows for autocorrelated noise: AR(1) errors by feasible GLS
+pre-trend — and its interval allows for autocorrelated noise: OLS with AR(1)-noise errors
 (``roi_ledger.effects.robust``).
 """
 

@@ -10,6 +10,7 @@ import statsmodels.formula.api as smf
 
 from roi_ledger.claims.checks.data import PERIOD_DAYS
 from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.effects.did import Specification, did_frame, pooled_rho
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.robust import fit_ar1
 from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, season_of
@@ -53,7 +54,11 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     if series.height < 6:
         return CheckResult(NOT_APPLICABLE, "Too few periods before go-live to test for a trend.")
     seasonal = can_adjust(claim.panel.period, series.height, spare=3)
-    model = fit_ar1("difference ~ t" + " + C(season)" * seasonal, series.to_pandas())
+    # How slowly the noise wobbles, judged from every unit's before-window series, not only
+    # from the one difference series (as the DiD interval does).
+    before = did_frame(claim.panel).filter(pl.col("after") == 0)
+    rho = pooled_rho(before, Specification(seasonal=seasonal), extra_terms=" + treated:t")
+    model = fit_ar1("difference ~ t" + " + C(season)" * seasonal, series.to_pandas(), rho)
     p_value, alpha = float(model.pvalues["t"]), claim.thresholds.pre_trend_alpha
     # How far the drift would carry on from the middle of the before window to the middle of
     # the after one, compared with the effect (on the estimation scale).
