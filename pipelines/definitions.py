@@ -14,7 +14,7 @@ from pipelines.defs.ingest import initiative_register, raw_datasets
 from pipelines.defs.money import money
 from pipelines.defs.quality import raw_quality_checks, staging_quality_checks
 from pipelines.defs.strategy import strategy
-from pipelines.defs.publish import publish_asset
+from pipelines.defs.publish import publish_asset, release_lock_of_failed_run
 from pipelines.defs.transform import dbt_metrics_layer, dbt_resource, dbt_results_layer
 from pipelines.resources import settings_from_environment
 
@@ -50,5 +50,6 @@ defs = Definitions(
     asset_checks=[claim_health_checks, raw_quality_checks, staging_quality_checks],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
+    sensors=[release_lock_of_failed_run],
     resources={"settings": settings_from_environment(), "dbt": dbt_resource()},
 )

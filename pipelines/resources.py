@@ -3,14 +3,14 @@
 The warehouse an analyst queries (``ROI_WAREHOUSE``) is never opened for writing. A run
 builds into a private copy beside it and publishes it with an atomic rename when everything
 succeeded, so readers never block the nightly run, and a failed run leaves the last good
-results in place.
+results in place. One run at a time builds a warehouse (``pipelines.run_lock``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource, EnvVar
 
+from pipelines.run_lock import Holder, RunLock
 from roi_ledger.register import Register, load_register
 
 
@@ -44,6 +45,11 @@ class RoiSettings(ConfigurableResource):
         return self.warehouse.with_name(f".{self.warehouse.name}.build")
 
     @property
+    def run_lock(self) -> RunLock:
+        """Held by the run building this warehouse, from ``start_build`` to ``publish``."""
+        return RunLock(self.warehouse.with_name(f".{self.warehouse.name}.lock"))
+
+    @property
     def dbt_target(self) -> Path:
         """Where dbt writes its run artifacts (compiled SQL, run results) for this warehouse."""
         return self.warehouse.with_name(f".{self.warehouse.name}.dbt")
@@ -65,20 +71,24 @@ class RoiSettings(ConfigurableResource):
         finally:
             con.close()
 
-    def start_build(self) -> None:
-        """Start the build file from the last published warehouse (or empty)."""
+    def start_build(self, run_id: str, run_finished: Callable[[str], bool] = lambda _: False) -> Holder | None:
+        """Take the run lock, then start the build file from the last published warehouse (or
+        empty). Returns the holder of a stale lock taken over, if any."""
         self.build_warehouse.parent.mkdir(parents=True, exist_ok=True)
+        taken_over = self.run_lock.acquire(run_id, run_finished)
         self.build_warehouse.unlink(missing_ok=True)
         if self.warehouse.exists():
             shutil.copyfile(self.warehouse, self.build_warehouse)
+        return taken_over
 
-    def publish(self) -> None:
-        """Replace the published warehouse with the build, atomically."""
+    def publish(self, run_id: str) -> None:
+        """Replace the published warehouse with the build, atomically, and release the lock."""
         with self.connect() as con:
             con.execute("checkpoint")
         staging = self.warehouse.with_name(f".{self.warehouse.name}.publishing")
         shutil.copyfile(self.build_warehouse, staging)
         os.replace(staging, self.warehouse)
+        self.run_lock.release(run_id)
 
 
 def settings_from_environment() -> RoiSettings:

@@ -114,9 +114,15 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     if not result.success:
+        from pipelines.resources import RoiSettings
+
+        settings = RoiSettings(data_dir=str(data), config_path=str(config), warehouse_path=str(warehouse.resolve()))
+        settings.run_lock.release(result.run_id)  # a failed run does not publish, so release here
         for event in result.all_events:
             if event.is_step_failure:
                 error = event.step_failure_data.error
+                while error is not None and error.cause is not None:
+                    error = error.cause  # the error the step raised, not Dagster's wrapper
                 print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
         print(f"run failed (details in {log_path}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
         return EXIT_RUN_FAILED

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 import yaml
 
+from pipelines.run_lock import RunLock
 from roi_ledger import cli
 from roi_ledger.demo import generate_demo_business
 from tests.conftest import query
@@ -299,6 +300,21 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path):
     assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
     assert query(warehouse, "select count(*) as n from raw.orders")["n"][0] == before
     assert query(warehouse, "select count(*) as n from marts.runs")["n"][0] == 2
+
+
+def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
+    business, warehouse, _ = demo_run
+    lock = RunLock(warehouse.with_name(f".{warehouse.name}.lock"))
+    assert not lock.path.exists()  # the runs before this one released it
+    stamp = warehouse.stat().st_mtime_ns
+    lock.acquire("another-run")  # held by this (live) test process
+    try:
+        assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_RUN_FAILED
+        assert "another run is building this warehouse: run another-run" in capsys.readouterr().err
+        assert warehouse.stat().st_mtime_ns == stamp
+        assert lock.holder().run_id == "another-run"  # the stopped run left the other's lock alone
+    finally:
+        lock.release("another-run")
 
 
 def test_broken_register_stops_before_writing(demo_run, tmp_path, capsys):

@@ -4,7 +4,7 @@
 import os
 from datetime import datetime, timezone
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, asset, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, DagsterInstance, MaterializeResult, asset, multi_asset
 
 from connectors.files import discover_files, ensure_raw_schema, land_dataset
 from pipelines.resources import RoiSettings
@@ -33,7 +33,9 @@ def initiative_register(context: AssetExecutionContext, settings: RoiSettings):
     """Validate register and data first (nothing is written if they fail), start the build
     file from the last published warehouse, and write the register as tables."""
     inputs = validate_inputs(settings.config, settings.data)
-    settings.start_build()
+    stale = settings.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
+    if stale is not None:
+        context.log.warning(f"took over the lock of {stale.describe()}, which is no longer running")
     with settings.connect() as con:
         ensure_raw_schema(con)
         for name, frame in register_tables(inputs.register).items():
@@ -45,6 +47,12 @@ def initiative_register(context: AssetExecutionContext, settings: RoiSettings):
         f"register {settings.config}: {len(inputs.register.initiatives)} initiatives, "
         f"{len(inputs.register.objectives)} objectives"
     )
+
+
+def run_has_finished(instance: DagsterInstance, run_id: str) -> bool:
+    """Whether Dagster knows ``run_id`` and it is over (a run from another instance is unknown)."""
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.is_finished
 
 
 def raw_dataset_asset(name: str):

@@ -1,11 +1,20 @@
-"""Publish: record the run in ``marts.runs`` and swap the build in as the published warehouse."""
+"""Publish: record the run in ``marts.runs`` and swap the build in as the published warehouse;
+release the run lock of a run that failed instead."""
 
 
 import json
 from datetime import datetime, timezone
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    DefaultSensorStatus,
+    MaterializeResult,
+    RunFailureSensorContext,
+    asset,
+    run_failure_sensor,
+)
 
 from connectors.files import discover_files, file_hash
 from pipelines.resources import RoiSettings
@@ -83,8 +92,17 @@ def publish_asset(upstream: list[AssetKey]):
                     int(this_run["rows_rejected"].sum()),
                 ],
             )
-        settings.publish()
+        settings.publish(context.run_id)
         context.log.info(f"published {settings.warehouse}")
         return MaterializeResult(metadata={"warehouse": str(settings.warehouse)})
 
     return runs
+
+
+@run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)
+def release_lock_of_failed_run(context: RunFailureSensorContext, settings: RoiSettings) -> None:
+    """A failed run never publishes, so it does not release the warehouse's run lock itself:
+    release it here, so the next run need not wait for the lock to go stale (needs the Dagster
+    daemon, which ``dagster dev`` starts; ``roi run`` releases the lock itself)."""
+    if settings.run_lock.release(context.dagster_run.run_id):
+        context.log.info(f"released the run lock of failed run {context.dagster_run.run_id}")

@@ -1,0 +1,99 @@
+"""The run lock: one run at a time per warehouse, and a dead run's lock does not block the next."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipelines.run_lock import MAX_AGE, RunLock, WarehouseBusy
+
+
+def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
+    started = started or datetime.now(timezone.utc)
+    lock.path.write_text(
+        json.dumps({"run_id": run_id, "host": host or socket.gethostname(), "pid": pid, "started_at": started.isoformat()})
+    )
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+@pytest.fixture
+def lock(tmp_path) -> RunLock:
+    return RunLock(tmp_path / ".warehouse.duckdb.lock")
+
+
+def test_a_run_takes_and_releases_the_lock(lock):
+    assert lock.acquire("run-1") is None
+    holder = lock.holder()
+    assert (holder.run_id, holder.pid, holder.host) == ("run-1", os.getpid(), socket.gethostname())
+    assert lock.acquire("run-1") is None  # the same run again (a re-executed step)
+    assert not lock.release("run-2")  # only the holder releases it
+    assert lock.release("run-1")
+    assert not lock.path.exists()
+
+
+def test_a_second_run_stops_while_a_live_run_holds_the_lock(lock):
+    hold(lock, "run-1", os.getpid())
+    with pytest.raises(WarehouseBusy) as busy:
+        lock.acquire("run-2")
+    message = str(busy.value)
+    assert "run-1" in message and str(lock.path) in message and "delete the file" in message
+    assert lock.holder().run_id == "run-1"
+
+
+def test_a_lock_whose_process_died_is_taken_over(lock):
+    hold(lock, "run-1", dead_pid())
+    stale = lock.acquire("run-2")
+    assert stale.run_id == "run-1"
+    assert lock.holder().run_id == "run-2"
+
+
+def test_a_lock_of_a_run_dagster_knows_has_finished_is_taken_over(lock):
+    hold(lock, "run-1", os.getpid(), host="another-machine")  # its process can't be checked from here
+    with pytest.raises(WarehouseBusy):
+        lock.acquire("run-2", run_finished=lambda run_id: False)
+    assert lock.acquire("run-2", run_finished=lambda run_id: run_id == "run-1").run_id == "run-1"
+
+
+def test_a_lock_older_than_the_maximum_age_is_taken_over(lock):
+    started = datetime.now(timezone.utc) - MAX_AGE - timedelta(minutes=1)
+    hold(lock, "run-1", os.getpid(), started=started, host="another-machine")
+    assert lock.acquire("run-2").run_id == "run-1"
+
+
+def test_the_failure_sensor_releases_the_lock_of_a_failed_run(tmp_path):
+    from dagster import DagsterInstance, build_run_status_sensor_context, job, op
+
+    from pipelines.defs.publish import release_lock_of_failed_run
+    from pipelines.resources import RoiSettings
+
+    @op
+    def breaks():
+        raise RuntimeError("a step failed")
+
+    @job
+    def nightly():
+        breaks()
+
+    instance = DagsterInstance.ephemeral()
+    result = nightly.execute_in_process(instance=instance, raise_on_error=False)
+    settings = RoiSettings(data_dir=str(tmp_path), config_path=str(tmp_path / "initiatives.yml"), warehouse_path=str(tmp_path / "warehouse.duckdb"))
+    settings.run_lock.acquire(result.run_id)
+    context = build_run_status_sensor_context(
+        sensor_name="release_lock_of_failed_run",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
+    release_lock_of_failed_run(context, settings=settings)
+    assert not settings.run_lock.path.exists()
