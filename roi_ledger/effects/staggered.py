@@ -7,6 +7,13 @@ group (``aggte(type="group")``), using the maintained ``moderndid`` implementati
 ramp-up is handled with the ``anticipation`` argument shifted by the ramp: a cohort's
 first post period is its first full period after the ramp-up, and its comparison base is the
 last period before go-live.
+
+The analytical standard error is a sum over units of their influence functions: a
+cluster-robust variance by unit, which is too small when there are few units (a small
+business's handful of shops, not the hundreds of counties the method was built on). As for
+the DiD's cluster-robust interval, the small-sample correction for G units applies: the
+variance times G / (G - 1), and t with G - 1 degrees of freedom (Cameron & Miller 2015). With
+hundreds of units this changes nothing.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ def cohort_panel(panel: Panel) -> tuple[pl.DataFrame, int]:
     return frame.select("unit_id", "unit_number", "t", "cohort", "value", "role", "window"), max(ramp, 0)
 
 
-def _group_aggregated_att(frame: pl.DataFrame, ramp: int):
+def group_aggregated_att(frame: pl.DataFrame, ramp: int):
     """Run moderndid against never-treated units, or against not-yet-treated ones when the
     never-treated group is too small for it; (None, reason) when neither works."""
     import moderndid
@@ -93,16 +100,19 @@ def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
     if treated.is_empty() or never["unit_id"].n_unique() < MIN_NEVER_TREATED:
         return None
 
-    aggregate, comparison = _group_aggregated_att(frame, ramp)
+    aggregate, comparison = group_aggregated_att(frame, ramp)
     if aggregate is None:
         return None
     effect, se = float(aggregate.overall_att), float(aggregate.overall_se)
     if not math.isfinite(effect):
         return None
     low = high = p_value = None
-    if math.isfinite(se) and se > 0:
-        low, high = effect - 1.96 * se, effect + 1.96 * se
-        p_value = float(2 * stats.norm.sf(abs(effect / se)))
+    units = frame["unit_id"].n_unique()
+    if math.isfinite(se) and se > 0 and units > 1:
+        se *= math.sqrt(units / (units - 1))
+        quantile = stats.t.ppf(0.975, units - 1)
+        low, high = effect - quantile * se, effect + quantile * se
+        p_value = float(2 * stats.t.sf(abs(effect / se), units - 1))
 
     treated_post = treated.filter(pl.col("window") == POST)
     treated_pre = treated.filter(pl.col("window") == PRE)
@@ -126,7 +136,8 @@ def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
         n_control_units=never["unit_id"].n_unique(),
         inference=(
             f"Callaway & Sant'Anna group-time effects over {cohorts} cohorts vs {comparison} units, "
-            "aggregated by group (moderndid), analytical SE"
+            f"aggregated by group (moderndid), analytical SE with the small-sample correction for "
+            f"{units} units (t with {units - 1} df)"
         ),
         note="" if ramp == 0 else f"{ramp} ramp-up period(s) treated as anticipation",
     )
