@@ -238,6 +238,40 @@ def test_ar1_errors_widen_the_interval_of_a_slowly_wobbling_series():
     assert fit.bse["after"] > 2 * plain.bse["after"]
 
 
+def phased_register() -> object:
+    """Unit a goes live in week 10, unit b in week 16."""
+    return parse_register(
+        f"""
+business: {{name: T, currency: EUR, timezone: UTC}}
+initiatives:
+  - id: tool
+    name: Tool
+    status: live
+    phases:
+      - {{units: [a], go_live: {MONDAY + timedelta(weeks=10)}}}
+      - {{units: [b], go_live: {MONDAY + timedelta(weeks=16)}}}
+    metrics: [m]
+""",
+        "test.yml",
+    )
+
+
+def test_its_of_a_phased_rollout_fits_each_cohort_at_its_own_go_live():
+    # a drops by 1 from week 10 (16 weeks after), b by 2 from week 16 (10 weeks after). By hand,
+    # weighted by treated unit-weeks after go-live: (16 * -1 + 10 * -2) / 26 = -36 / 26.
+    rng = np.random.default_rng(5)
+    weeks = np.arange(26)
+    values = {
+        "a": list(5 + np.where(weeks >= 10, -1.0, 0.0) + rng.normal(0, 0.01, 26)),
+        "b": list(7 + np.where(weeks >= 16, -2.0, 0.0) + rng.normal(0, 0.01, 26)),
+    }
+    effects = estimate_effects(phased_register(), weekly(values))
+    its = effects.filter(pl.col("method") == "its").row(0, named=True)
+    assert its["effect_abs"] == pytest.approx(-36 / 26, abs=0.02)
+    assert "per go-live cohort (2 cohorts)" in its["inference"]
+    assert its["ci_low"] < -36 / 26 < its["ci_high"]
+
+
 def test_staggered_interval_carries_the_small_sample_correction_for_few_units():
     # Two cohorts (a at week 10, b at week 16) and two never-treated units: four units, so
     # moderndid's unit-level (cluster-robust) SE is widened by sqrt(G / (G - 1)) and the
@@ -252,21 +286,7 @@ def test_staggered_interval_carries_the_small_sample_correction_for_few_units():
         unit: list(rng.normal(0, 0.3, weeks) + 5 + np.where(np.arange(weeks) >= go_live.get(unit, weeks), -1.0, 0.0))
         for unit in ("a", "b", "c", "d")
     }
-    phases = f"""phases:
-      - {{units: [a], go_live: {MONDAY + timedelta(weeks=10)}}}
-      - {{units: [b], go_live: {MONDAY + timedelta(weeks=16)}}}"""
-    staggered_register = parse_register(
-        f"""
-business: {{name: T, currency: EUR, timezone: UTC}}
-initiatives:
-  - id: tool
-    name: Tool
-    status: live
-    {phases}
-    metrics: [m]
-""",
-        "test.yml",
-    )
+    staggered_register = phased_register()
     effects = estimate_effects(staggered_register, weekly(values))
     row = effects.filter(pl.col("method") == "staggered_did").row(0, named=True)
     assert row["is_primary"] and "4 units (t with 3 df)" in row["inference"]

@@ -109,7 +109,12 @@ def true_row(truth: pl.DataFrame, initiative_id: str, metric: str) -> dict:
 
 @pytest.mark.parametrize(
     ("initiative_id", "metric"),
-    [("pos_order_checks", "order_error_rate"), ("stock_sheet_macros", "hours_admin"), ("staff_app", "staff_satisfaction")],
+    [
+        ("pos_order_checks", "order_error_rate"),
+        ("stock_sheet_macros", "hours_admin"),
+        ("staff_app", "staff_satisfaction"),
+        ("self_checkout", "order_fulfilment_hours"),  # staggered_did
+    ],
 )
 def test_primary_interval_covers_the_planted_effect(demo_run, initiative_id, metric):
     _, warehouse, truth = demo_run

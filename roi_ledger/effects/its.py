@@ -14,10 +14,13 @@ pre-trend — and its interval allows for autocorrelated noise: OLS with AR(1)-n
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
+from scipy import stats
 
-from roi_ledger.effects.panel import POST, PRE, Panel
+from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
 from roi_ledger.effects.robust import fit_ar1_arrays
@@ -61,6 +64,59 @@ def treated_series(panel: Panel) -> pl.DataFrame:
 
 
 def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
+    """The segmented regression on the treated units' mean; for a phased rollout, one per
+    go-live cohort (units going live together), combined (``combine_cohorts``)."""
+    if not panel.is_staggered:
+        fitted = cohort_its(panel)
+        return fitted[0] if fitted else None
+    cohorts = panel.treated.group_by("go_live").agg(pl.col("unit_id").unique()).sort("go_live")
+    fits = []
+    for units in cohorts["unit_id"].to_list():
+        cohort = replace(panel, frame=panel.frame.filter((pl.col("role") != TREATED) | pl.col("unit_id").is_in(units)))
+        fitted = cohort_its(cohort)
+        if fitted is not None:
+            fits.append(fitted)
+    return combine_cohorts(fits) if fits else None
+
+
+def combine_cohorts(fits: list[tuple[EffectEstimate, int]]) -> EffectEstimate:
+    """Cohort effects averaged with weights proportional to their treated unit-periods after
+    go-live. Without comparison units nothing removes the business-wide shocks the cohorts
+    share, so their errors are not independent: the standard error is the weighted sum of the
+    cohorts' (as if perfectly correlated, the conservative bound), with the fewest degrees of
+    freedom among them."""
+    estimates = [estimate for estimate, _ in fits]
+    size = np.array([e.n_treated_units * e.post_periods for e in estimates], dtype=float)
+    weight = size / size.sum()
+    se = float(sum(w * (e.ci_high - e.ci_low) / (2 * stats.t.ppf(0.975, df)) for w, (e, df) in zip(weight, fits)))
+    df = min(df for _, df in fits)
+    effect = float(sum(w * e.effect_abs for w, e in zip(weight, estimates)))
+    observed = float(sum(w * e.observed_value for w, e in zip(weight, estimates)))
+    quantile = stats.t.ppf(0.975, df)
+    first = estimates[0]
+    return replace(
+        first,
+        pre_periods=max(e.pre_periods for e in estimates),
+        post_periods=max(e.post_periods for e in estimates),
+        baseline_value=float(sum(w * e.baseline_value for w, e in zip(weight, estimates))),
+        observed_value=observed,
+        counterfactual_value=observed - effect,
+        effect_abs=effect,
+        ci_low=effect - quantile * se,
+        ci_high=effect + quantile * se,
+        p_value=float(2 * stats.t.sf(abs(effect / se), df)) if se > 0 else None,
+        n_treated_units=int(sum(e.n_treated_units for e in estimates)),
+        inference=(
+            f"segmented regression per go-live cohort ({len(estimates)} cohorts), averaged by treated "
+            f"unit-periods; SE the weighted sum of the cohorts' (shocks shared), t with {df} df"
+        ),
+        note="; ".join(sorted({e.note for e in estimates if e.note})),
+    )
+
+
+def cohort_its(panel: Panel) -> tuple[EffectEstimate, int] | None:
+    """The segmented regression on the treated units' mean per period (one go-live date), and
+    its residual degrees of freedom."""
     series = treated_series(panel)
     pre = series.filter(pl.col("window") == PRE)
     post = series.filter(pl.col("window") == POST)
@@ -83,7 +139,7 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
     low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=0.05)))
     observed = float(post["value"].mean())
     note = "" if seasonal else "no seasonal adjustment: the before window is shorter than a year"
-    return EffectEstimate(
+    estimate = EffectEstimate(
         initiative_id=panel.initiative.id,
         metric=panel.metric,
         method=METHOD,
@@ -102,3 +158,4 @@ def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
         inference=f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), {AR1_DESCRIPTION} (t with {model.df_resid:.0f} df)",
         note=note,
     )
+    return estimate, int(model.df_resid)
