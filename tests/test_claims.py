@@ -157,6 +157,18 @@ def test_level_shifts_all_along_make_the_effect_fail_placebo_in_time():
     assert grade(grades) == "unreliable"
 
 
+def test_placebos_must_be_as_large_and_as_clear_when_the_effect_is_clear():
+    from roi_ledger.claims.checks.design import placebo_share
+
+    # A clear effect: -0.6 in [-0.8, -0.4], 3 half-widths from zero. Placebos from shorter,
+    # noisier windows: (0.7) and (-0.65) are as large but only 0.44 and 0.76 half-widths from
+    # zero; (-0.3) is as clear but half the size; (0.9) is both.
+    placebos = [(0.7, -0.9, 2.3), (-0.65, -1.5, 0.2), (-0.3, -0.4, -0.2), (0.9, 0.6, 1.2)]
+    assert placebo_share((-0.6, -0.8, -0.4), placebos) == pytest.approx(1 / 4)
+    # An effect that cannot be told from zero: 0.1 in [-0.2, 0.4]; by size, 4 of 4 are as large.
+    assert placebo_share((0.1, -0.2, 0.4), placebos) == 1.0
+
+
 def test_stale_data_fires_when_the_run_date_is_long_after_the_data():
     series = panel()
     checks, grades = assess(series, as_of=series["period_end"].max() + timedelta(days=60))

@@ -30,8 +30,10 @@ and ``s^2 = e'e / tr(M R(rho))``, the residual sum of squares over its expectati
 noise variance. Where the series is a difference of several units' series (DiD with few
 units), ``panel_rho`` estimates ``rho`` the same way from every unit's fixed-effects residuals
 pooled, which says far more about how slowly the noise wobbles than one short series does
-(in the spirit of Hansen 2007's bias-corrected panel AR estimate). This is the parametric, AR(1) plug-in form of an autocorrelation-consistent
-covariance (Andrews 1991; den Haan & Levin 1997). Intervals and tests use Student's t with
+(in the spirit of Hansen 2007's bias-corrected panel AR estimate).
+
+This is the parametric, AR(1) plug-in form of an autocorrelation-consistent covariance
+(Andrews 1991; den Haan & Levin 1997). Intervals and tests use Student's t with
 ``n - k - 1`` degrees of freedom (``rho`` is estimated too). With no autocorrelation ``rho`` is
 near zero and this is the ordinary OLS interval.
 

@@ -116,26 +116,56 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
     if len(candidates) < 2:
         return CheckResult(NOT_APPLICABLE, "The before window is too short for fake go-live dates.")
     picks = [candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, min(MAX_PLACEBO_DATES, len(candidates)))]
-    effects = []
+    placebos = []
     for fake in dict.fromkeys(picks):
         estimate = claim.reestimate(series=before, **_shift_rollout(claim, (first_go_live - fake).days))
         if estimate is not None and estimate.effect_abs is not None:
-            effects.append(abs(estimate.effect_abs))
-    if len(effects) < 2:
+            placebos.append(estimate)
+    if len(placebos) < 2:
         return CheckResult(NOT_APPLICABLE, "The fake go-live dates could not be estimated.")
-    real = abs(row["effect_abs"])
-    share = float(np.mean([e >= real for e in effects]))
+    share = placebo_share(
+        (row["effect_abs"], row["ci_low"], row["ci_high"]),
+        [(p.effect_abs, p.ci_low, p.ci_high) for p in placebos],
+    )
     limit = claim.thresholds.max_placebo_share
     if share >= limit:
         return CheckResult(
             FAIL,
-            f"Pretending the initiative went live at {len(effects)} earlier dates finds 'effects' as large as "
+            f"Pretending the initiative went live at {len(placebos)} earlier dates finds 'effects' as large as "
             f"the real one {share:.0%} of the time: the measured change is within the metric's usual ups and downs.",
             share,
             limit,
         )
-    return CheckResult(PASS, f"None of {len(effects)} fake earlier go-lives finds an effect this large." if share == 0 else
-                       f"Only {share:.0%} of {len(effects)} fake earlier go-lives find an effect this large.", share, limit)
+    return CheckResult(PASS, f"None of {len(placebos)} fake earlier go-lives finds an effect this large." if share == 0 else
+                       f"Only {share:.0%} of {len(placebos)} fake earlier go-lives find an effect this large.", share, limit)
+
+
+Estimate = tuple[float, float | None, float | None]  # effect, 95% interval low and high
+
+
+def placebo_share(real: Estimate, placebos: list[Estimate]) -> float:
+    """Share of placebo estimates as large as the real one.
+
+    Raw size alone misleads when the real effect is clear (its interval excludes zero): a fake
+    go-live has shorter windows, so its estimate is noisier, and noise alone would often match
+    a real effect in size. A placebo then counts only if it is as large *and* as clear: as many
+    half-widths of its own 95% interval from zero (a t-like ratio; synthetic-control placebo
+    tests scale by fit for the same reason). An effect that cannot be told from zero is
+    compared by size alone: are changes this large the metric's usual swings?
+    """
+    as_large = [abs(p[0]) >= abs(real[0]) for p in placebos]
+    clarity = _clarity(*real)
+    if clarity is None or clarity < 1:
+        return float(np.mean(as_large))
+    as_clear = [(c := _clarity(*p)) is None or c >= clarity for p in placebos]
+    return float(np.mean([large and clear for large, clear in zip(as_large, as_clear)]))
+
+
+def _clarity(effect: float, low: float | None, high: float | None) -> float | None:
+    """|effect| over the half-width of its 95% interval (1 = just significant); None without one."""
+    if low is None or high is None or not high > low:
+        return None
+    return abs(effect) / ((high - low) / 2)
 
 
 @claim_check("trend_continuation", check_class=CheckClass.SUSPICION)
