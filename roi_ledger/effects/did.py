@@ -37,7 +37,7 @@ from scipy import stats
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
-from roi_ledger.effects.robust import fit_ar1, panel_rho
+from roi_ledger.effects.robust import fit_ar1, panel_noise
 from roi_ledger.effects.seasons import can_adjust, season_of
 
 METHOD = "did"
@@ -115,23 +115,27 @@ def difference_series(frame: pl.DataFrame, treated_units: list[str]) -> pl.DataF
     )
 
 
-def difference_series_model(series: pl.DataFrame, spec: Specification, autocorrelated: bool, rho: float | None = None):
+def difference_series_model(
+    series: pl.DataFrame, spec: Specification, autocorrelated: bool, noise: tuple[float, float] | None = None
+):
     """The difference series on the after window (and seasons): OLS, or with AR(1) errors
-    (``rho`` estimated from the series itself unless given)."""
+    (``noise`` = (rho, share) pooled over units, else rho estimated from the series itself)."""
     data = series.to_pandas()
     formula = "difference ~ after" + " + C(season)" * spec.seasonal
-    return fit_ar1(formula, data, rho) if autocorrelated else smf.ols(formula, data=data).fit()
+    if not autocorrelated:
+        return smf.ols(formula, data=data).fit()
+    return fit_ar1(formula, data, *noise) if noise else fit_ar1(formula, data)
 
 
-def pooled_rho(frame: pl.DataFrame, spec: Specification, extra_terms: str = "") -> float | None:
-    """AR(1) ``rho`` of the unit-level noise, from the two-way fixed-effects residuals of every
-    treated and control unit pooled (the difference of independent AR(1) series with one
-    ``rho`` is AR(1) with the same ``rho``). ``extra_terms`` adds to the model, e.g. a
-    differential trend ``+ treated:t`` (``t`` counts periods)."""
+def pooled_noise(frame: pl.DataFrame, spec: Specification, extra_terms: str = "") -> tuple[float, float] | None:
+    """``(rho, share)`` of the unit-level noise (AR(1) plus white noise), from the two-way
+    fixed-effects residuals of every treated and control unit pooled: the difference of
+    independent series with one such noise has that noise's correlation too. ``extra_terms``
+    adds to the model, e.g. a differential trend ``+ treated:t`` (``t`` counts periods)."""
     data = frame.with_columns(pl.col("period_start").rank("dense").cast(pl.Float64).alias("t")).select(
         "value", "unit_id", "period_key", "treated_after", "treated", "season", "t"
     )
-    return panel_rho(twfe_formula(spec) + extra_terms, data.to_pandas(), unit="unit_id", period="t")
+    return panel_noise(twfe_formula(spec) + extra_terms, data.to_pandas(), unit="unit_id", period="t")
 
 
 def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, seed: int = 0) -> np.ndarray:
@@ -176,9 +180,12 @@ def placebo_interval(frame: pl.DataFrame, n_treated: int, spec: Specification) -
 
 
 def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specification) -> Interval:
-    rho = pooled_rho(frame, spec)
-    model = difference_series_model(difference_series(frame, treated_units), spec, autocorrelated=True, rho=rho)
-    pooled = f"rho {model.rho:.2f} pooled over {frame['unit_id'].n_unique()} units, " if rho is not None else ""
+    noise = pooled_noise(frame, spec)
+    model = difference_series_model(difference_series(frame, treated_units), spec, autocorrelated=True, noise=noise)
+    pooled = (
+        f"rho {model.rho:.2f} on {model.share:.0%} of the noise, pooled over {frame['unit_id'].n_unique()} units, "
+        if noise is not None else ""
+    )
     low, high = model.conf_int(0.05).loc["after"]
     return Interval(
         float(model.params["after"]), float(low), float(high), float(model.pvalues["after"]),

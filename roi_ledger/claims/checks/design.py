@@ -10,7 +10,7 @@ import statsmodels.formula.api as smf
 
 from roi_ledger.claims.checks.data import PERIOD_DAYS
 from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
-from roi_ledger.effects.did import Specification, did_frame, pooled_rho
+from roi_ledger.effects.did import Specification, did_frame, pooled_noise
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.robust import fit_ar1
 from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, season_of
@@ -57,8 +57,8 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     # How slowly the noise wobbles, judged from every unit's before-window series, not only
     # from the one difference series (as the DiD interval does).
     before = did_frame(claim.panel).filter(pl.col("after") == 0)
-    rho = pooled_rho(before, Specification(seasonal=seasonal), extra_terms=" + treated:t")
-    model = fit_ar1("difference ~ t" + " + C(season)" * seasonal, series.to_pandas(), rho)
+    noise = pooled_noise(before, Specification(seasonal=seasonal), extra_terms=" + treated:t") or (None, 1.0)
+    model = fit_ar1("difference ~ t" + " + C(season)" * seasonal, series.to_pandas(), *noise)
     p_value, alpha = float(model.pvalues["t"]), claim.thresholds.pre_trend_alpha
     # How far the drift would carry on from the middle of the before window to the middle of
     # the after one, compared with the effect (on the estimation scale).
