@@ -20,7 +20,11 @@ from roi_ledger.register import parse_register
 MONDAY = date(2024, 1, 1)
 
 
-def register(extra: str = "", controls: str = "") -> object:
+def register(extra: str = "", controls: str = "", rollout: str | None = None) -> object:
+    """One initiative on metric m: unit a live from week 10 (one-week ramp-up), or ``rollout``."""
+    rollout = rollout or f"""go_live: {MONDAY + timedelta(weeks=10)}
+    treated_units: [a]
+    ramp_up_days: 7"""
     return parse_register(
         f"""
 business: {{name: T, currency: EUR, timezone: UTC}}
@@ -28,9 +32,7 @@ initiatives:
   - id: tool
     name: Tool
     status: live
-    go_live: {MONDAY + timedelta(weeks=10)}
-    treated_units: [a]
-    ramp_up_days: 7
+    {rollout}
     metrics: [m]
     {controls}
 {extra}
@@ -243,19 +245,10 @@ def test_ar1_errors_widen_the_interval_of_a_slowly_wobbling_series():
 
 def phased_register() -> object:
     """Unit a goes live in week 10, unit b in week 16."""
-    return parse_register(
-        f"""
-business: {{name: T, currency: EUR, timezone: UTC}}
-initiatives:
-  - id: tool
-    name: Tool
-    status: live
-    phases:
+    return register(
+        rollout=f"""phases:
       - {{units: [a], go_live: {MONDAY + timedelta(weeks=10)}}}
-      - {{units: [b], go_live: {MONDAY + timedelta(weeks=16)}}}
-    metrics: [m]
-""",
-        "test.yml",
+      - {{units: [b], go_live: {MONDAY + timedelta(weeks=16)}}}"""
     )
 
 

@@ -55,7 +55,6 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from scipy.linalg import toeplitz
 from scipy.optimize import brentq, least_squares
 from statsmodels.regression.linear_model import RegressionResults, RegressionResultsWrapper
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
@@ -77,28 +76,42 @@ def panel_lags(unit: np.ndarray, period: np.ndarray) -> np.ndarray:
     return np.where(same_unit, distance, np.inf)
 
 
-def ar1_rho(X: np.ndarray, residuals: np.ndarray, lags: np.ndarray | None = None) -> float:
+def residual_maker(X: np.ndarray) -> np.ndarray:
+    """``M = I - X(X'X)^-1 X'``: OLS residuals of design ``X`` are ``M`` times the noise."""
+    return np.eye(len(X)) - X @ np.linalg.pinv(X)
+
+
+def _lag_moment(maker: np.ndarray, residuals: np.ndarray, lags: np.ndarray, k: int) -> tuple[np.ndarray, float]:
+    """The residuals' lag-``k`` autocorrelation, and the matrix A with E[e'S_k e] = tr(A Cov(u))
+    (``S_k`` picks the pairs ``k`` periods apart, so e'S_k e sums e_t * e_(t-k))."""
+    pairs = (lags == k).astype(float) / 2
+    return maker @ pairs @ maker, float(residuals @ pairs @ residuals) / float(residuals @ residuals)
+
+
+def ar1_rho(X: np.ndarray, residuals: np.ndarray, lags: np.ndarray | None = None, maker: np.ndarray | None = None) -> float:
     """``rho`` of AR(1) noise that would leave OLS residuals of design ``X`` as autocorrelated
     at lag 1 as ``residuals`` are, kept inside ``MAX_RHO``.
 
     ``lags`` (``series_lags`` by default, ``panel_lags`` to pool several units' residuals)
-    says which observations are how many periods apart. The expected autocorrelation is
-    scanned on a grid of ``rho`` and the crossing refined by root finding; where no ``rho``
-    reaches the observed value, the closest one is used.
+    says which observations are how many periods apart; ``maker`` is ``residual_maker(X)``
+    when the caller has it already.
     """
     n = len(residuals)
     lags = series_lags(n) if lags is None else lags
-    neighbours = (lags == 1).astype(float) / 2  # e'(neighbours)e = sum of e_t * e_(t-1)
-    sum_of_squares = float(residuals @ residuals)
-    if n < 3 or sum_of_squares == 0.0 or not neighbours.any():
+    if n < 3 or not np.any(residuals) or not (lags == 1).any():
         return 0.0
-    residual_maker = np.eye(n) - X @ np.linalg.pinv(X)
-    lag_one = residual_maker @ neighbours @ residual_maker
-    observed = float(residuals @ neighbours @ residuals) / sum_of_squares
+    maker = residual_maker(X) if maker is None else maker
+    return _solve_rho(maker, *_lag_moment(maker, residuals, lags, 1), lags)
+
+
+def _solve_rho(maker: np.ndarray, lag_one: np.ndarray, observed: float, lags: np.ndarray) -> float:
+    """The ``rho`` whose expected lag-1 residual autocorrelation is ``observed``: scanned on a
+    grid and the crossing refined by root finding; where no ``rho`` reaches the observed
+    value, the closest one."""
 
     def gap(rho: float) -> float:
         correlation = rho**lags
-        return float(np.sum(lag_one * correlation) / np.sum(residual_maker * correlation)) - observed
+        return float(np.sum(lag_one * correlation) / np.sum(maker * correlation)) - observed
 
     grid = np.linspace(-MAX_RHO, MAX_RHO, 39)
     gaps = np.array([gap(r) for r in grid])
@@ -124,11 +137,11 @@ def ar1_covariance(
 ) -> tuple[np.ndarray, float]:
     """Covariance of the OLS coefficients under AR(1) noise (plus white noise when ``share`` <
     1), and the ``rho`` used (estimated by ``ar1_rho`` unless given)."""
-    n = X.shape[0]
-    rho = ar1_rho(X, residuals) if rho is None else rho
-    correlation = noise_correlation(rho, share, series_lags(n)) if share < 1 else toeplitz(rho ** np.arange(n))
-    residual_maker = np.eye(n) - X @ np.linalg.pinv(X)
-    expected_share = float(np.sum(residual_maker * correlation))  # E[e'e] / s^2
+    maker = residual_maker(X)
+    lags = series_lags(X.shape[0])
+    rho = ar1_rho(X, residuals, lags, maker) if rho is None else rho
+    correlation = noise_correlation(rho, share, lags)
+    expected_share = float(np.sum(maker * correlation))  # E[e'e] / s^2
     variance = float(residuals @ residuals) / max(expected_share, 1e-12)
     bread = np.linalg.pinv(X.T @ X)
     return variance * bread @ X.T @ correlation @ X @ bread, rho
@@ -190,19 +203,17 @@ def panel_noise(formula: str, data: pd.DataFrame, unit: str, period: str) -> tup
         fit = smf.ols(formula, data=data).fit()
     X, residuals = np.asarray(fit.model.exog, dtype=float), np.asarray(fit.resid, dtype=float)
     lags = panel_lags(data[unit].to_numpy(), data[period].to_numpy())
-    rho = ar1_rho(X, residuals, lags)
-    sum_of_squares = float(residuals @ residuals)
-    if not (lags == 2).any() or sum_of_squares == 0.0:
+    if len(residuals) < 3 or not np.any(residuals) or not (lags == 1).any():
+        return 0.0, 1.0
+    maker = residual_maker(X)
+    moments = [_lag_moment(maker, residuals, lags, k) for k in (1, 2)]
+    rho = _solve_rho(maker, *moments[0], lags)
+    if not (lags == 2).any():
         return rho, 1.0
-    residual_maker = np.eye(len(residuals)) - X @ np.linalg.pinv(X)
-    moments = []
-    for k in (1, 2):
-        pairs = (lags == k).astype(float) / 2
-        moments.append((residual_maker @ pairs @ residual_maker, float(residuals @ pairs @ residuals) / sum_of_squares))
 
     def gaps(parameters: np.ndarray) -> list[float]:
         correlation = noise_correlation(parameters[1], parameters[0], lags)
-        expected_sum_of_squares = np.sum(residual_maker * correlation)
+        expected_sum_of_squares = np.sum(maker * correlation)
         return [float(np.sum(lagged * correlation) / expected_sum_of_squares) - observed for lagged, observed in moments]
 
     starts = ([1.0, rho], [0.5, min(max(rho, 0.0) + 0.3, MAX_RHO)])
