@@ -167,6 +167,22 @@ def test_ar1_errors_match_the_variance_of_a_difference_of_means_by_hand():
     assert cov[1, 1] == pytest.approx(s2 * ((1 + r) - (r + 2 * r**2 + r**3) / 2))
 
 
+def test_ar1_errors_count_a_gap_between_periods_as_the_periods_it_lasted():
+    # The same two-before, two-after design with the ramp-up period 2 left out: periods
+    # 0, 1 | 3, 4. The windows' means are now further apart, so their covariance is smaller:
+    # s2 * ((1 + r) - (r^2 + 2 r^3 + r^4) / 2)  (pairs 0-3, 0-4, 1-3, 1-4 are 3, 4, 2, 3 apart).
+    X = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    residuals = np.array([-0.5, 0.5, 0.5, -0.5])
+    r = 0.5
+    s2 = (residuals @ residuals) / (2 * (1 - r))  # each window's residuals are still adjacent
+    cov, _ = ar1_covariance(X, residuals, rho=r, periods=np.array([0, 1, 3, 4]))
+    assert cov[1, 1] == pytest.approx(s2 * ((1 + r) - (r**2 + 2 * r**3 + r**4) / 2))
+    # Through a formula: a row the formula drops (missing value) takes its period with it.
+    data = pd.DataFrame({"y": [1.0, 2.0, np.nan, 4.0, 3.0], "after": [0, 0, 1, 1, 1], "t": [0, 1, 2, 3, 4]})
+    fit = fit_ar1("y ~ after", data, rho=r, period="t")
+    assert fit.bse["after"] ** 2 == pytest.approx(cov[1, 1])
+
+
 def test_ar1_errors_without_autocorrelation_are_the_ols_errors():
     rng = np.random.default_rng(1)
     data = pd.DataFrame({"y": rng.normal(size=30), "after": (np.arange(30) >= 15).astype(float)})

@@ -38,7 +38,7 @@ from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
 from roi_ledger.effects.robust import fit_ar1, panel_noise
-from roi_ledger.effects.seasons import can_adjust, season_of
+from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 
 METHOD = "did"
 MIN_CLUSTERS_PER_ARM = 5
@@ -65,6 +65,7 @@ def did_frame(panel: Panel) -> pl.DataFrame:
         (pl.col("window") == POST).cast(pl.Int8).alias("after"),
         pl.col("period_start").cast(pl.String).alias("period_key"),
         season_of(panel.period).alias("season"),
+        period_number(panel.period).alias("t"),
     ).with_columns((pl.col("treated") * pl.col("after")).alias("treated_after"))
 
 
@@ -99,18 +100,20 @@ def twfe(frame: pl.DataFrame, spec: Specification, cluster: bool = False):
 
 
 def difference_series(frame: pl.DataFrame, treated_units: list[str]) -> pl.DataFrame:
-    """Per period: mean of ``treated_units`` minus mean of the other units, with after/season."""
+    """Per period: mean of ``treated_units`` minus mean of the other units, with after, season
+    and ``t`` (the period's number: the ramp-up and any missing period stay gaps)."""
     return (
         frame.with_columns(pl.col("unit_id").is_in(treated_units).alias("group"))
-        .group_by("period_start", "group")
+        .group_by("period_start", "t", "group")
         .agg(pl.col("value").mean(), pl.col("after").max(), pl.col("season").first())
-        .pivot(on="group", index="period_start", values=["value", "after", "season"])
+        .pivot(on="group", index=["period_start", "t"], values=["value", "after", "season"])
         .drop_nulls()
         .sort("period_start")
         .select(
             (pl.col("value_true") - pl.col("value_false")).alias("difference"),
             pl.col("after_true").alias("after"),
             pl.col("season_true").alias("season"),
+            "t",
         )
     )
 
@@ -124,7 +127,7 @@ def difference_series_model(
     formula = "difference ~ after" + " + C(season)" * spec.seasonal
     if not autocorrelated:
         return smf.ols(formula, data=data).fit()
-    return fit_ar1(formula, data, *noise) if noise else fit_ar1(formula, data)
+    return fit_ar1(formula, data, *(noise or (None, 1.0)), period="t")
 
 
 def pooled_noise(frame: pl.DataFrame, spec: Specification, extra_terms: str = "") -> tuple[float, float] | None:
@@ -132,9 +135,7 @@ def pooled_noise(frame: pl.DataFrame, spec: Specification, extra_terms: str = ""
     fixed-effects residuals of every treated and control unit pooled: the difference of
     independent series with one such noise has that noise's correlation too. ``extra_terms``
     adds to the model, e.g. a differential trend ``+ treated:t`` (``t`` counts periods)."""
-    data = frame.with_columns(pl.col("period_start").rank("dense").cast(pl.Float64).alias("t")).select(
-        "value", "unit_id", "period_key", "treated_after", "treated", "season", "t"
-    )
+    data = frame.select("value", "unit_id", "period_key", "treated_after", "treated", "season", "t")
     return panel_noise(twfe_formula(spec) + extra_terms, data.to_pandas(), unit="unit_id", period="t")
 
 

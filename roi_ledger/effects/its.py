@@ -24,7 +24,7 @@ from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
 from roi_ledger.effects.robust import fit_ar1_arrays
-from roi_ledger.effects.seasons import can_adjust, season_of
+from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 
 METHOD = "its"
 MIN_PRE_PERIODS = 3
@@ -47,8 +47,8 @@ def its_design(series: pl.DataFrame, period: str, seasonal: bool) -> tuple[np.nd
 
 
 def treated_series(panel: Panel) -> pl.DataFrame:
-    """The treated units' mean per period, with a period counter ``t``."""
-    step_days = {"week": 7, "month": 30.4375, "quarter": 91.3125, "year": 365.25}[panel.period]
+    """The treated units' mean per period, with ``t``: periods since the first one (the
+    ramp-up and any missing period stay gaps)."""
     rows = (
         panel.treated.filter(pl.col("window").is_in([PRE, POST]))
         .drop_nulls("value")
@@ -56,9 +56,8 @@ def treated_series(panel: Panel) -> pl.DataFrame:
         .agg(pl.col("value").mean())
         .sort("period_start")
     )
-    first = rows["period_start"].min()
     return rows.with_columns(
-        ((pl.col("period_start") - pl.lit(first)).dt.total_days() / step_days).round().cast(pl.Int64).alias("t"),
+        (period_number(panel.period) - period_number(panel.period).min()).alias("t"),
         season_of(panel.period).alias("season"),
     )
 
@@ -127,7 +126,7 @@ def cohort_its(panel: Panel) -> tuple[EffectEstimate, int] | None:
     y = series["value"].to_numpy()
     if X.shape[0] <= X.shape[1]:
         return None
-    model = fit_ar1_arrays(y, X)
+    model = fit_ar1_arrays(y, X, periods=series["t"].to_numpy())
 
     # The effect averaged over the after window is a linear combination of level and slope.
     after = series["window"].to_numpy() == POST

@@ -63,9 +63,11 @@ MAX_RHO = 0.95  # beyond this the series is close to a random walk; the interval
 DESCRIPTION = "OLS with AR(1)-noise errors"
 
 
-def series_lags(n: int) -> np.ndarray:
-    """Periods between every two observations of one series of ``n`` consecutive periods."""
-    return np.abs(np.subtract.outer(np.arange(n), np.arange(n))).astype(float)
+def series_lags(periods: np.ndarray) -> np.ndarray:
+    """Periods between every two observations of one series; ``periods`` counts periods
+    (``seasons.period_number``), so a gap in the series is as many periods as it lasted."""
+    periods = np.asarray(periods, dtype=float)
+    return np.abs(np.subtract.outer(periods, periods))
 
 
 def panel_lags(unit: np.ndarray, period: np.ndarray) -> np.ndarray:
@@ -97,7 +99,7 @@ def ar1_rho(X: np.ndarray, residuals: np.ndarray, lags: np.ndarray | None = None
     when the caller has it already.
     """
     n = len(residuals)
-    lags = series_lags(n) if lags is None else lags
+    lags = series_lags(np.arange(n)) if lags is None else lags
     if n < 3 or not np.any(residuals) or not (lags == 1).any():
         return 0.0
     maker = residual_maker(X) if maker is None else maker
@@ -133,12 +135,17 @@ def noise_correlation(rho: float, share: float, lags: np.ndarray) -> np.ndarray:
 
 
 def ar1_covariance(
-    X: np.ndarray, residuals: np.ndarray, rho: float | None = None, share: float = 1.0
+    X: np.ndarray,
+    residuals: np.ndarray,
+    rho: float | None = None,
+    share: float = 1.0,
+    periods: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Covariance of the OLS coefficients under AR(1) noise (plus white noise when ``share`` <
-    1), and the ``rho`` used (estimated by ``ar1_rho`` unless given)."""
+    1), and the ``rho`` used (estimated by ``ar1_rho`` unless given). ``periods`` counts the
+    rows' periods; without it the rows are consecutive periods."""
     maker = residual_maker(X)
-    lags = series_lags(X.shape[0])
+    lags = series_lags(np.arange(X.shape[0]) if periods is None else periods)
     rho = ar1_rho(X, residuals, lags, maker) if rho is None else rho
     correlation = noise_correlation(rho, share, lags)
     expected_share = float(np.sum(maker * correlation))  # E[e'e] / s^2
@@ -147,9 +154,12 @@ def ar1_covariance(
     return variance * bread @ X.T @ correlation @ X @ bread, rho
 
 
-def _with_ar1_errors(model, rho: float | None = None, share: float = 1.0) -> RegressionResultsWrapper:
+def _with_ar1_errors(
+    model, rho: float | None = None, share: float = 1.0, periods: np.ndarray | None = None
+) -> RegressionResultsWrapper:
     plain = model.fit()
-    cov, rho = ar1_covariance(np.asarray(model.exog, dtype=float), np.asarray(plain.resid, dtype=float), rho, share)
+    X, residuals = np.asarray(model.exog, dtype=float), np.asarray(plain.resid, dtype=float)
+    cov, rho = ar1_covariance(X, residuals, rho, share, periods)
     model.df_resid = max(plain.df_resid - 1, 1)  # rho is estimated as well
     results = RegressionResults(model, np.asarray(plain.params), normalized_cov_params=cov, use_t=True)
     # statsmodels multiplies normalized_cov_params by the residual variance it computes itself.
@@ -159,9 +169,16 @@ def _with_ar1_errors(model, rho: float | None = None, share: float = 1.0) -> Reg
 
 
 def fit_ar1(
-    formula: str, data: pd.DataFrame, rho: float | None = None, share: float = 1.0
+    formula: str,
+    data: pd.DataFrame,
+    rho: float | None = None,
+    share: float = 1.0,
+    period: str | None = None,
 ) -> RegressionResultsWrapper:
     """OLS of ``formula`` on ``data`` (rows in time order) with AR(1)-noise standard errors.
+
+    ``period`` names the column counting each row's period (``seasons.period_number``), so that
+    rows a gap apart are not taken for neighbours; without it the rows are consecutive periods.
 
     ``rho`` is estimated from the residuals (``ar1_rho``) unless given, e.g. pooled over the
     units a difference series is made of (``panel_noise``, which also gives the ``share`` of
@@ -169,12 +186,17 @@ def fit_ar1(
     ``pvalues``, ``conf_int()`` and ``t_test``, on Student's t with ``df_resid`` degrees of
     freedom, and the ``rho`` and ``share`` used.
     """
-    return _with_ar1_errors(smf.ols(formula, data=data), rho, share)
+    model = smf.ols(formula, data=data)
+    if period is None:
+        return _with_ar1_errors(model, rho, share)
+    # The formula drops rows with missing values: take the periods of the rows it kept.
+    periods = data.loc[model.data.row_labels, period].to_numpy(dtype=float)
+    return _with_ar1_errors(model, rho, share, periods)
 
 
-def fit_ar1_arrays(y: np.ndarray, X: np.ndarray) -> RegressionResultsWrapper:
-    """``fit_ar1`` for a design matrix instead of a formula."""
-    return _with_ar1_errors(sm.OLS(y, X))
+def fit_ar1_arrays(y: np.ndarray, X: np.ndarray, periods: np.ndarray | None = None) -> RegressionResultsWrapper:
+    """``fit_ar1`` for a design matrix instead of a formula (``periods``: each row's period)."""
+    return _with_ar1_errors(sm.OLS(y, X), periods=periods)
 
 
 # Pooling is quadratic in observations; beyond this many the difference series' own rho is used.

@@ -11,7 +11,7 @@ from roi_ledger.claims.base import NOT_APPLICABLE, PASS, WARN, CheckClass, Check
 from roi_ledger.claims.checks.design import CONTROL_METHODS
 from roi_ledger.effects.robust import fit_ar1
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
-from roi_ledger.effects.seasons import can_adjust, season_of
+from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 
 
 def _window_span(claim: MetricClaim):
@@ -97,13 +97,13 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     series = (
         rows.group_by("period_start").agg(pl.col("value").mean().alias("y"), (pl.col("window").first() == POST).cast(pl.Int8).alias("after"))
         .sort("period_start")
-        .with_columns(pl.int_range(pl.len()).cast(pl.Float64).alias("t"), season_of(claim.panel.period).alias("season"))
+        .with_columns(period_number(claim.panel.period).alias("t"), season_of(claim.panel.period).alias("season"))
     )
     effect = claim.primary["effect_abs"] if claim.primary else None
     if series.height < 8 or series["after"].sum() < 2 or not effect:
         return CheckResult(PASS, "No other initiative touched the comparison units.", 0.0, 0.0)
     seasonal = can_adjust(claim.panel.period, int((series["after"] == 0).sum()), spare=3)
-    model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas())
+    model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas(), period="t")
     shift, p_value = float(model.params["after"]), float(model.pvalues["after"])
     if p_value < claim.thresholds.alpha and np.sign(shift) == np.sign(effect):
         return CheckResult(

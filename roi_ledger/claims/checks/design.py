@@ -13,7 +13,7 @@ from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass,
 from roi_ledger.effects.did import Specification, did_frame, pooled_noise
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.robust import fit_ar1
-from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, season_of
+from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, period_number, season_of
 
 CONTROL_METHODS = ("did", "staggered_did")
 MAX_PLACEBO_DATES = 6
@@ -48,7 +48,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
         return CheckResult(NOT_APPLICABLE, "No before window with both treated and control data.")
     series = means.drop_nulls().sort("period_start").with_columns(
         (pl.col(TREATED) - pl.col(CONTROL)).alias("difference"),
-        pl.int_range(pl.len()).cast(pl.Float64).alias("t"),
+        period_number(claim.panel.period).alias("t"),
         season_of(claim.panel.period).alias("season"),
     )
     if series.height < 6:
@@ -58,7 +58,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     # from the one difference series (as the DiD interval does).
     before = did_frame(claim.panel).filter(pl.col("after") == 0)
     noise = pooled_noise(before, Specification(seasonal=seasonal), extra_terms=" + treated:t") or (None, 1.0)
-    model = fit_ar1("difference ~ t" + " + C(season)" * seasonal, series.to_pandas(), *noise)
+    model = fit_ar1("difference ~ t" + " + C(season)" * seasonal, series.to_pandas(), *noise, period="t")
     p_value, alpha = float(model.pvalues["t"]), claim.thresholds.pre_trend_alpha
     # How far the drift would carry on from the middle of the before window to the middle of
     # the after one, compared with the effect (on the estimation scale).
