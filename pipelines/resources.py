@@ -82,12 +82,12 @@ class RoiSettings(ConfigurableResource):
         return taken_over
 
     def publish(self, run_id: str) -> None:
-        """Replace the published warehouse with the build, atomically, and release the lock."""
+        """Replace the published warehouse with the build by an atomic rename (no second copy
+        is left on disk; the next run starts its build from the published file), and release
+        the lock."""
         with self.connect() as con:
             con.execute("checkpoint")
-        staging = self.warehouse.with_name(f".{self.warehouse.name}.publishing")
-        shutil.copyfile(self.build_warehouse, staging)
-        os.replace(staging, self.warehouse)
+        os.replace(self.build_warehouse, self.warehouse)
         self.run_lock.release(run_id)
 
 

@@ -305,6 +305,7 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path):
     assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
     assert query(warehouse, "select count(*) as n from raw.orders")["n"][0] == before
     assert query(warehouse, "select count(*) as n from marts.runs")["n"][0] == 2
+    assert not warehouse.with_name(f".{warehouse.name}.build").exists()  # renamed, not copied
 
 
 def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
