@@ -36,11 +36,13 @@ def panel(
     seed: int = 1,
     weeks: int = WEEKS,
     treated_extra=None,
+    shared_extra=None,
     volume: float = 200.0,
     treated_volume_after: float | None = None,
 ) -> pl.DataFrame:
     """Weekly error rates around 0.06 for every unit; treated units change by ``effect`` from
-    go-live on. ``treated_extra(t)`` adds a pattern to the treated units (a trap)."""
+    go-live on. ``treated_extra(t)`` adds a pattern to the treated units (a trap),
+    ``shared_extra(t)`` one to every unit."""
     rng = np.random.default_rng(seed)
     t = np.arange(weeks)
     common = 0.004 * np.sin(2 * np.pi * t / 52)  # a season every unit shares
@@ -48,6 +50,8 @@ def panel(
     for unit in UNITS:
         level = 0.06 + rng.normal(0, 0.003)
         values = level + common + rng.normal(0, noise, weeks)
+        if shared_extra is not None:
+            values = values + shared_extra(t)
         volumes = np.full(weeks, volume)
         if unit in TREATED:
             values = values + effect * (t >= GO_LIVE_WEEK)
@@ -147,6 +151,16 @@ def test_each_trap_fires_its_check_and_is_not_reliable(check_id, series_kwargs, 
     assert status(checks, check_id) in ("warn", "fail")
     # at least as severe as the fired check implies (other checks may fire too)
     assert GRADES.index(grade(grades)) >= GRADES.index(expected_grade)
+
+
+def test_a_bad_spell_the_comparison_units_shared_is_not_regression_to_the_mean():
+    # The same four-week spike as the trap above, but in every unit: the comparison takes it
+    # out of the estimate, so nothing would "return to normal" in the treated units alone.
+    spike = lambda t: 0.02 * ((t >= GO_LIVE_WEEK - 4) & (t < GO_LIVE_WEEK))  # noqa: E731
+    checks, grades = assess(panel(shared_extra=spike), register())
+    assert status(checks, "regression_to_mean") == "pass"
+    checks, grades = assess(panel(treated_extra=spike), register())
+    assert status(checks, "regression_to_mean") == "warn"
 
 
 def test_level_shifts_all_along_make_the_effect_fail_placebo_in_time():

@@ -245,10 +245,14 @@ def seasonality(claim: MetricClaim) -> CheckResult:
 
 @claim_check("regression_to_mean", check_class=CheckClass.SUSPICION)
 def regression_to_mean(claim: MetricClaim) -> CheckResult:
-    """Go-live right after an unusually bad spell, which would have passed anyway."""
+    """Go-live right after an unusually bad spell, which would have passed anyway.
+
+    For an estimate against comparison units the spell is judged on the treated-minus-
+    comparison series: a bad season or a business-wide dip that the comparison units shared
+    is already taken out of the estimate, only a spell of the treated units' own is not."""
     if claim.panel is None:
         return CheckResult(NOT_APPLICABLE, "No data.")
-    pre = treated_means(claim, PRE, "level")["y"].to_numpy()
+    pre = _pre_window_series(claim)
     k = claim.thresholds.rtm_recent_periods
     if len(pre) < 3 * k:
         return CheckResult(NOT_APPLICABLE, "Too little history before go-live to know what is unusual.")
@@ -269,3 +273,17 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
             limit,
         )
     return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard deviations).", bad, limit)
+
+
+def _pre_window_series(claim: MetricClaim) -> np.ndarray:
+    """The treated units' mean per before-window period (metric levels), minus the comparison
+    units' mean in the same period when the estimate rests on comparison units."""
+    treated = treated_means(claim, PRE, "level")
+    if claim.method not in CONTROL_METHODS or claim.panel.control.is_empty():
+        return treated["y"].to_numpy()
+    control = (
+        claim.panel.control.filter(pl.col("window") == PRE).drop_nulls("level")
+        .group_by("period_start").agg(pl.col("level").mean().alias("control"))
+    )
+    both = treated.join(control, on="period_start", how="inner").sort("period_start")
+    return (both["y"] - both["control"]).to_numpy()
