@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 MAX_AGE = timedelta(hours=6)  # no nightly run of a small business takes this long
+# A lock file another run has just created may not hold its holder yet: look again shortly.
+ATTEMPTS, RETRY_WAIT_SECONDS = 5, 0.2
 
 
 class WarehouseBusy(RuntimeError):
@@ -72,7 +75,7 @@ class RunLock:
         run status). Raises ``WarehouseBusy`` while another live run holds the lock.
         """
         taken_over = None
-        for _ in range(3):
+        for _ in range(ATTEMPTS):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
@@ -86,7 +89,8 @@ class RunLock:
                         "delete the file."
                     ) from None
                 if holder is None and not self._unreadable_and_old():
-                    continue  # being written by the run that just created it
+                    time.sleep(RETRY_WAIT_SECONDS)  # being written by the run that just created it
+                    continue
                 taken_over = holder
                 self.path.unlink(missing_ok=True)
                 continue

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -97,3 +98,16 @@ def test_the_failure_sensor_releases_the_lock_of_a_failed_run(tmp_path):
     ).for_run_failure()
     release_lock_of_failed_run(context, settings=settings)
     assert not settings.run_lock.path.exists()
+
+
+def test_a_lock_just_created_by_another_run_is_read_once_it_is_written(lock):
+    # The other run has created the file but not yet written its holder; it does so 0.3 s
+    # later. This run waits for it and then stops, naming that run.
+    lock.path.touch()
+    writer = threading.Timer(0.3, hold, args=(lock, "run-starting", os.getpid()))
+    writer.start()
+    try:
+        with pytest.raises(WarehouseBusy, match="run-starting"):
+            lock.acquire("run-2")
+    finally:
+        writer.join()
