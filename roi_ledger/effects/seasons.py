@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
+PERIOD_DAYS = {"week": 7, "month": 30.44, "quarter": 91.31, "year": 365.25}  # average length
 
 
 def season_of(period: str) -> pl.Expr:

@@ -31,7 +31,6 @@ from roi_ledger.register import Register
 
 WINDOW = {"week": 13, "month": 3, "quarter": 2, "year": 1}
 TREND_WINDOW = {"week": 26, "month": 6, "quarter": 4, "year": 3}
-PERIOD_DAYS = {"week": 7, "month": 30.44, "quarter": 91.31, "year": 365.25}
 SUMMED = ("sum", "count")
 
 

@@ -8,8 +8,7 @@ import polars as pl
 
 from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
 from roi_ledger.effects.panel import POST, PRE
-
-PERIOD_DAYS = {"week": 7, "month": 30.44, "quarter": 91.31, "year": 365.25}
+from roi_ledger.effects.seasons import PERIOD_DAYS
 
 
 @claim_check("not_enough_data", check_class=CheckClass.DATA)
