@@ -162,8 +162,8 @@ def test_ar1_errors_match_the_variance_of_a_difference_of_means_by_hand():
     # E[e'e] = s2 * tr(M R): each window's two residuals are (u1 - u2)/2 and its negative, so
     # E[e'e] = 2 windows * 2 * s2 (1 - r) / 2 = 2 s2 (1 - r), and s2 = e'e / (2 (1 - r)) = 1.
     s2 = (residuals @ residuals) / (2 * (1 - r))
-    cov, rho = ar1_covariance(X, residuals, rho=r)
-    assert rho == r
+    cov, rho, share = ar1_covariance(X, residuals, rho=r)
+    assert (rho, share) == (r, 1.0)
     assert cov[1, 1] == pytest.approx(s2 * ((1 + r) - (r + 2 * r**2 + r**3) / 2))
 
 
@@ -175,7 +175,7 @@ def test_ar1_errors_count_a_gap_between_periods_as_the_periods_it_lasted():
     residuals = np.array([-0.5, 0.5, 0.5, -0.5])
     r = 0.5
     s2 = (residuals @ residuals) / (2 * (1 - r))  # each window's residuals are still adjacent
-    cov, _ = ar1_covariance(X, residuals, rho=r, periods=np.array([0, 1, 3, 4]))
+    cov, _, _ = ar1_covariance(X, residuals, rho=r, periods=np.array([0, 1, 3, 4]))
     assert cov[1, 1] == pytest.approx(s2 * ((1 + r) - (r**2 + 2 * r**3 + r**4) / 2))
     # Through a formula: a row the formula drops (missing value) takes its period with it.
     data = pd.DataFrame({"y": [1.0, 2.0, np.nan, 4.0, 3.0], "after": [0, 0, 1, 1, 1], "t": [0, 1, 2, 3, 4]})
@@ -187,7 +187,7 @@ def test_ar1_errors_without_autocorrelation_are_the_ols_errors():
     rng = np.random.default_rng(1)
     data = pd.DataFrame({"y": rng.normal(size=30), "after": (np.arange(30) >= 15).astype(float)})
     plain = smf.ols("y ~ after", data=data).fit()
-    cov, _ = ar1_covariance(plain.model.exog, np.asarray(plain.resid), rho=0.0)
+    cov, _, _ = ar1_covariance(plain.model.exog, np.asarray(plain.resid), rho=0.0)
     assert np.sqrt(cov[1, 1]) == pytest.approx(plain.bse["after"])
 
 
@@ -244,6 +244,26 @@ def test_rho_pooled_over_units_is_unbiased_and_steadier_than_one_difference_seri
     assert np.mean(pooled) == pytest.approx(true_rho, abs=0.05)
     assert np.mean(shares) > 0.9  # pure AR(1): (almost) all the noise is autocorrelated
     assert np.std(pooled) < 0.75 * np.std(single)  # steadier, though two parameters are fitted
+
+
+def test_one_series_separates_a_slow_wobble_from_white_noise_on_top():
+    # 150 weeks of AR(1) noise (rho 0.7) plus as much white noise: half the variance wobbles.
+    # Matching lag 2 as well as lag 1 recovers both; a pure AR(1) would take rho near 0.35.
+    rng = np.random.default_rng(4)
+    n, true_rho = 150, 0.7
+    wobble_variance = 1 / (1 - true_rho**2)
+    fits = []
+    for _ in range(40):
+        wobble = np.empty(n)
+        wobble[0] = rng.normal() * np.sqrt(wobble_variance)
+        for t in range(1, n):
+            wobble[t] = true_rho * wobble[t - 1] + rng.normal()
+        data = pd.DataFrame({"y": wobble + rng.normal(0, np.sqrt(wobble_variance), n), "after": (np.arange(n) >= 75).astype(float)})
+        fit = fit_ar1("y ~ after", data)
+        fits.append((fit.rho, fit.share))
+    rho, share = np.mean(fits, axis=0)
+    assert rho == pytest.approx(true_rho, abs=0.08)
+    assert share == pytest.approx(0.5, abs=0.12)
 
 
 def test_ar1_errors_widen_the_interval_of_a_slowly_wobbling_series():
