@@ -163,6 +163,20 @@ def test_a_bad_spell_the_comparison_units_shared_is_not_regression_to_the_mean()
     assert status(checks, "regression_to_mean") == "warn"
 
 
+def test_a_steady_trend_into_go_live_is_not_a_bad_spell():
+    # No comparison units (ITS): error rates creep up all along, and go-live falls near the
+    # season's peak. The last four weeks are the worst so far, yet exactly where the earlier
+    # trend and seasons put them: nothing to return from.
+    creep = lambda t: 0.0003 * t  # noqa: E731
+    series = panel(treated_extra=creep).filter(pl.col("unit_id").is_in(TREATED))
+    checks, _ = assess(series, register(control_units=[]))
+    assert status(checks, "regression_to_mean") == "pass"
+    # A real spell on top of the same course still stands out.
+    spell = lambda t: creep(t) + 0.02 * ((t >= GO_LIVE_WEEK - 4) & (t < GO_LIVE_WEEK))  # noqa: E731
+    checks, _ = assess(panel(treated_extra=spell).filter(pl.col("unit_id").is_in(TREATED)), register(control_units=[]))
+    assert status(checks, "regression_to_mean") == "warn"
+
+
 def test_level_shifts_all_along_make_the_effect_fail_placebo_in_time():
     # The treated units jump by +-0.02 every 8 weeks; the "effect" at go-live is one more jump.
     jumps = lambda t: 0.02 * ((t // 8) % 2)  # noqa: E731

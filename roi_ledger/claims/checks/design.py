@@ -246,43 +246,51 @@ def seasonality(claim: MetricClaim) -> CheckResult:
 def regression_to_mean(claim: MetricClaim) -> CheckResult:
     """Go-live right after an unusually bad spell, which would have passed anyway.
 
-    For an estimate against comparison units the spell is judged on the treated-minus-
-    comparison series: a bad season or a business-wide dip that the comparison units shared
-    is already taken out of the estimate, only a spell of the treated units' own is not."""
+    The last ``rtm_recent_periods`` before go-live are compared with what the rest of the
+    before window (up to two years) predicts for them: its trend, and its seasons when it
+    covers a year. The measure is the t-statistic of the spell's mean departure from that
+    prediction, with errors that allow for autocorrelated noise (``fit_ar1``), signed so that
+    positive is worse: a metric that was simply rising or falling steadily, or is in its usual
+    low season, or wobbles slowly, is not taken for a bad spell. For an estimate against
+    comparison units the spell is judged on the treated-minus-comparison series: a dip the
+    comparison units shared is already taken out of the estimate."""
     if claim.panel is None:
         return CheckResult(NOT_APPLICABLE, "No data.")
-    pre = _pre_window_series(claim)
     k = claim.thresholds.rtm_recent_periods
-    if len(pre) < 3 * k:
+    pre = _pre_window_series(claim).tail(2 * PERIODS_PER_YEAR.get(claim.panel.period, 52) + k)
+    if pre.height < 3 * k:
         return CheckResult(NOT_APPLICABLE, "Too little history before go-live to know what is unusual.")
-    baseline = pre[:-k][-2 * PERIODS_PER_YEAR.get(claim.panel.period, 52):]
-    rolling = np.convolve(baseline, np.ones(k) / k, mode="valid")
-    spread = float(np.std(rolling, ddof=1)) if len(rolling) > 1 else 0.0
-    if spread == 0:
+    if pre["y"].std() < 1e-12:
         return CheckResult(NOT_APPLICABLE, "The metric did not vary before go-live.")
-    z = (float(np.mean(pre[-k:])) - float(np.mean(rolling))) / spread
+    pre = pre.with_columns((pl.int_range(pl.len()) >= pl.len() - k).cast(pl.Float64).alias("recent"))
+    earlier = pre.filter(pl.col("recent") == 0)
+    seasonal = can_adjust(claim.panel.period, earlier.height, spare=3) and set(pre["season"]) <= set(earlier["season"])
+    model = fit_ar1("y ~ t + recent" + " + C(season)" * seasonal, pre.to_pandas(), period="n")
+    z = float(model.tvalues["recent"])
     bad = {"down": z, "up": -z}.get(claim.good_direction or "", abs(z))  # positive = worse than usual
     limit = claim.thresholds.rtm_max_z
     if bad >= limit:
         return CheckResult(
             WARN,
-            f"The last {k} periods before go-live were unusually bad ({bad:.1f} standard deviations worse than "
-            "usual); some of the improvement may be the return to normal that would have happened anyway.",
+            f"The last {k} periods before go-live were unusually bad ({bad:.1f} standard errors worse than the "
+            "earlier trend and seasons predicted); some of the improvement may be the return to normal that "
+            "would have happened anyway.",
             bad,
             limit,
         )
-    return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard deviations).", bad, limit)
+    return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard errors from the earlier course).", bad, limit)
 
 
-def _pre_window_series(claim: MetricClaim) -> np.ndarray:
-    """The treated units' mean per before-window period (metric levels), minus the comparison
-    units' mean in the same period when the estimate rests on comparison units."""
-    treated = treated_means(claim, PRE, "level")
+def _pre_window_series(claim: MetricClaim) -> pl.DataFrame:
+    """Per before-window period (``period_start``, ``t``, ``season``, ``n`` its period number):
+    ``y``, the treated units' mean (metric levels), minus the comparison units' mean when the
+    estimate rests on them."""
+    treated = treated_means(claim, PRE, "level").with_columns(period_number(claim.panel.period).alias("n"))
     if claim.method not in CONTROL_METHODS or claim.panel.control.is_empty():
-        return treated["y"].to_numpy()
+        return treated
     control = (
         claim.panel.control.filter(pl.col("window") == PRE).drop_nulls("level")
         .group_by("period_start").agg(pl.col("level").mean().alias("control"))
     )
     both = treated.join(control, on="period_start", how="inner").sort("period_start")
-    return (both["y"] - both["control"]).to_numpy()
+    return both.with_columns(pl.col("y") - pl.col("control")).drop("control")
