@@ -154,7 +154,10 @@ def cohort_its(panel: Panel) -> tuple[EffectEstimate, int] | None:
         p_value=float(np.squeeze(test.pvalue)),
         n_treated_units=len(panel.units("treated")),
         n_control_units=0,
-        inference=f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), {AR1_DESCRIPTION} (t with {model.df_resid:.0f} df)",
+        inference=(
+            f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), "
+            f"{AR1_DESCRIPTION} (rho {model.rho:.2f} on {model.share:.0%} of the noise, t with {model.df_resid:.0f} df)"
+        ),
         note=note,
     )
     return estimate, int(model.df_resid)

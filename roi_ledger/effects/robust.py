@@ -47,9 +47,10 @@ series (AR(1) noise with rho 0 to 0.95, 34 to 150 periods, with and without a tr
 dummies) these 95% intervals covered the truth 84-95% of the time, where the plain Yule-Walker
 ``rho`` gave 75-95% and Newey-West 54-92%; the shortest, most persistent series are still the
 hardest. On an interrupted-time-series design with AR(1)-plus-white-noise noise, matching
-lag 2 as well raised coverage from 84.5% to 87.5% (34 months) and from 93% to 95% (150 weeks),
-and left it unchanged on pure AR(1) and white noise (``tests/test_effects.py`` checks the covariance against the textbook formula and that
-``rho`` is unbiased on a short seasonal design where Yule-Walker's is not).
+lag 2 as well raised coverage from 84.5% to 87.5% (34 months) and from 93% to 95% (150
+weeks), and left it unchanged on pure AR(1) and white noise. ``tests/test_effects.py`` checks
+the covariance against the textbook formula and that ``rho`` is unbiased on a short seasonal
+design where Yule-Walker's is not.
 """
 
 from __future__ import annotations
