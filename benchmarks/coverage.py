@@ -3,9 +3,14 @@
 Re-draws the demo business over many seeds, runs the real nightly job on each (``roi run``'s
 own path), and compares every estimate in ``marts.initiative_effects`` with ``truth.csv``. For
 two initiatives changing the same metric on the same units at once, the truth is their joint
-effect. Target: at least 90% coverage for the primary method. A script, not a test:
+effect. Target: at least 90% coverage for the primary method.
 
-    .venv/bin/python benchmarks/coverage.py --seeds 20 --scale 0.3 [--out coverage.csv] [--keep DIR]
+It also reports how often each planted row's claim is graded ``reliable`` in
+``marts.claim_reliability`` (metric level): a trap (true effect 0) should never be, a clean
+real effect should be most of the time. A script, not a test:
+
+    .venv/bin/python benchmarks/coverage.py --seeds 20 --scale 0.3 [--out coverage.csv]
+        [--grades-out grades.csv] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -37,17 +42,46 @@ def truth_for_estimates(truth: pl.DataFrame) -> pl.DataFrame:
     return rows.select("initiative_id", "metric", "true_effect_abs")
 
 
-def run_seed(seed: int, scale: float, workdir: Path) -> pl.DataFrame:
+def run_seed(seed: int, scale: float, workdir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every estimate with its truth and whether it covers, every planted row's grade)."""
     business = generate_demo_business(workdir / f"seed{seed}", seed=seed, scale=scale)
     warehouse = business.root / "warehouse.duckdb"
     if cli.run(business.data_dir, business.config_path, warehouse, business.as_of) != cli.EXIT_OK:
         raise SystemExit(f"seed {seed}: the nightly job failed")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         effects = con.sql("select * from marts.initiative_effects").pl()
+        grades = con.sql(
+            "select initiative_id, metric, grade, reasons from marts.claim_reliability"
+            " where metric is not null"
+        ).pl()
     truth = truth_for_estimates(pl.read_csv(business.truth_path))
-    return effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
+    estimates = effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
         pl.lit(seed).alias("seed"),
         ((pl.col("ci_low") <= pl.col("true_effect_abs")) & (pl.col("true_effect_abs") <= pl.col("ci_high"))).alias("covers"),
+    )
+    graded = grades.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
+        pl.lit(seed).alias("seed")
+    )
+    return estimates, graded
+
+
+def grade_rates(graded: pl.DataFrame) -> pl.DataFrame:
+    """Per planted row: how often it is graded reliable, and the most frequent reasons when not."""
+    return (
+        graded.with_columns(pl.col("true_effect_abs") == 0)
+        .rename({"true_effect_abs": "trap"})
+        .group_by("initiative_id", "metric", "trap")
+        .agg(
+            (pl.col("grade") == "reliable").mean().alias("reliable"),
+            pl.col("reasons")
+            .filter(pl.col("grade") != "reliable")
+            .drop_nulls()
+            .mode()
+            .first()
+            .alias("reasons_when_not_reliable"),
+            pl.len().alias("businesses"),
+        )
+        .sort("trap", "initiative_id", "metric")
     )
 
 
@@ -57,6 +91,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--out", type=Path, help="write every estimate with its truth here (CSV)")
+    parser.add_argument("--grades-out", type=Path, help="write every planted row's grade here (CSV)")
     parser.add_argument(
         "--keep", type=Path, help="keep each seed's business and warehouse under this folder"
     )
@@ -64,13 +99,18 @@ def main() -> None:
     os.environ.setdefault("ROI_PSEUDONYM_SALT", cli.DEMO_SALT)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
-        results = []
+        results, grades = [], []
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            results.append(run_seed(seed, args.scale, workdir))
+            estimates, graded = run_seed(seed, args.scale, workdir)
+            results.append(estimates)
+            grades.append(graded)
             print(f"seed {seed} done", flush=True)
     all_rows = pl.concat(results)
+    all_grades = pl.concat(grades)
     if args.out:
         all_rows.write_csv(args.out)
+    if args.grades_out:
+        all_grades.write_csv(args.grades_out)
     summary = (
         all_rows.drop_nulls("ci_low")
         .group_by("method", "is_primary")
@@ -86,6 +126,7 @@ def main() -> None:
     with pl.Config(tbl_rows=100, tbl_width_chars=200):
         print(summary)
         print(by_initiative)
+        print(grade_rates(all_grades))
 
 
 if __name__ == "__main__":
