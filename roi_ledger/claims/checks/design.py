@@ -247,13 +247,15 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
     """Go-live right after an unusually bad spell, which would have passed anyway.
 
     The last ``rtm_recent_periods`` before go-live are compared with what the rest of the
-    before window (up to two years) predicts for them: its trend, and its seasons when it
-    covers a year. The measure is the t-statistic of the spell's mean departure from that
-    prediction, with errors that allow for autocorrelated noise (``fit_ar1``), signed so that
-    positive is worse: a metric that was simply rising or falling steadily, or is in its usual
-    low season, or wobbles slowly, is not taken for a bad spell. For an estimate against
-    comparison units the spell is judged on the treated-minus-comparison series: a dip the
-    comparison units shared is already taken out of the estimate."""
+    before window (up to two years) predicts for them: its trend, and its months of the year
+    when it covers a year. The measure is the t-statistic of the spell's mean departure from
+    that prediction, with errors that allow for autocorrelated noise (``fit_ar1``), signed so
+    that positive is worse: a metric that was simply rising or falling steadily, or is in its
+    usual low season, or wobbles slowly, is not taken for a bad spell. For an estimate against
+    comparison units the spell is judged on the treated-minus-comparison series, without
+    seasons: a dip or a season the comparison units shared is already taken out of the
+    estimate. (Months, not weeks, of the year: 51 week dummies on two years of weeks would
+    leave the prediction too uncertain to recognise a real spell.)"""
     if claim.panel is None:
         return CheckResult(NOT_APPLICABLE, "No data.")
     k = claim.thresholds.rtm_recent_periods
@@ -262,9 +264,17 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
         return CheckResult(NOT_APPLICABLE, "Too little history before go-live to know what is unusual.")
     if pre["y"].std() < 1e-12:
         return CheckResult(NOT_APPLICABLE, "The metric did not vary before go-live.")
-    pre = pre.with_columns((pl.int_range(pl.len()) >= pl.len() - k).cast(pl.Float64).alias("recent"))
+    grain = "month" if claim.panel.period == "week" else claim.panel.period
+    pre = pre.with_columns(
+        (pl.int_range(pl.len()) >= pl.len() - k).cast(pl.Float64).alias("recent"),
+        season_of(grain).alias("season"),
+    )
     earlier = pre.filter(pl.col("recent") == 0)
-    seasonal = can_adjust(claim.panel.period, earlier.height, spare=3) and set(pre["season"]) <= set(earlier["season"])
+    seasonal = (
+        claim.method not in CONTROL_METHODS
+        and can_adjust(claim.panel.period, earlier.height, spare=3)
+        and set(pre["season"]) <= set(earlier["season"])
+    )
     model = fit_ar1("y ~ t + recent" + " + C(season)" * seasonal, pre.to_pandas(), period="n")
     z = float(model.tvalues["recent"])
     bad = {"down": z, "up": -z}.get(claim.good_direction or "", abs(z))  # positive = worse than usual
