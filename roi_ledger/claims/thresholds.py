@@ -48,9 +48,9 @@ class ClaimThresholds(BaseModel):
     max_trend_share: float = Field(0.5, ge=0)
     # seasonality: significance of season-of-year differences in the before window
     seasonality_alpha: float = Field(0.05, gt=0, lt=1)
-    # regression_to_mean: z-score of the last periods before go-live
+    # regression_to_mean: t-statistic of the last periods before go-live against the earlier course
     rtm_recent_periods: int = Field(4, ge=1)
-    rtm_max_z: float = Field(2.0, gt=0)  # t-statistic of the spell against the earlier course
+    rtm_max_z: float = Field(2.0, gt=0)
     # volume_shift: relative change of the treated units' volume at go-live (beyond controls')
     max_volume_shift: float = Field(0.25, ge=0)
     # outliers: capping the top share of records moves the effect by more than this share

@@ -204,9 +204,8 @@ def fit_ar1(
     ``period`` names the column counting each row's period (``seasons.period_number``), so that
     rows a gap apart are not taken for neighbours; without it the rows are consecutive periods.
 
-    ``rho`` is estimated from the residuals (``ar1_rho``) unless given, e.g. pooled over the
-    units a difference series is made of (``panel_noise``, which also gives the ``share`` of
-    the noise that is autocorrelated). The results carry named ``params``, ``bse``,
+    ``rho`` and ``share`` are fitted to the residuals (``fit_noise``) unless given, e.g. pooled
+    over the units a difference series is made of (``panel_noise``). The results carry named ``params``, ``bse``,
     ``pvalues``, ``conf_int()`` and ``t_test``, on Student's t with ``df_resid`` degrees of
     freedom, and the ``rho`` and ``share`` used.
     """
@@ -223,7 +222,7 @@ def fit_ar1_arrays(y: np.ndarray, X: np.ndarray, periods: np.ndarray | None = No
     return _with_ar1_errors(sm.OLS(y, X), periods=periods)
 
 
-# Pooling is quadratic in observations; beyond this many the difference series' own rho is used.
+# Pooling is quadratic in observations; beyond this many the difference series' own noise fit is used.
 MAX_PANEL_OBSERVATIONS = 2500
 
 
@@ -267,10 +266,11 @@ def fit_noise(maker: np.ndarray, residuals: np.ndarray, lags: np.ndarray) -> tup
     if len(residuals) < 3 or not np.any(residuals) or not (lags == 1).any():
         return 0.0, 1.0
     maker_profile = _lag_profile(maker, lags)
-    moments = [_lag_moment(maker, residuals, lags, k) for k in (1, 2)]
-    rho = _solve_rho(maker_profile, *moments[0])
+    lag_one = _lag_moment(maker, residuals, lags, 1)
+    rho = _solve_rho(maker_profile, *lag_one)
     if np.count_nonzero(lags == 2) / 2 < MIN_LAG_TWO_PAIRS:
         return rho, 1.0
+    moments = [lag_one, _lag_moment(maker, residuals, lags, 2)]
 
     def gaps(parameters: np.ndarray) -> list[float]:
         correlation = _correlation_by_lag(parameters[1], parameters[0], len(maker_profile))

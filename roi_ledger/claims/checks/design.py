@@ -21,17 +21,13 @@ MATERIAL_DRIFT = 0.5  # a pre-trend carrying on this share of the effect or more
 
 
 def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.DataFrame:
-    """The treated units' mean per period in one window, with ``t``: periods since the first
-    period of the panel (so before and after windows share one time axis)."""
-    origin = claim.panel.frame["period_start"].min()
+    """The treated units' mean per period in one window, with ``t``: the period's number
+    (``period_number``, so before and after windows share one time axis and gaps stay gaps)."""
     rows = claim.panel.treated.filter(pl.col("window") == window).drop_nulls(column)
     return (
         rows.group_by("period_start").agg(pl.col(column).mean().alias("y"))
         .sort("period_start")
-        .with_columns(
-            ((pl.col("period_start") - pl.lit(origin)).dt.total_days() / PERIOD_DAYS[claim.panel.period]).alias("t"),
-            season_of(claim.panel.period).alias("season"),
-        )
+        .with_columns(period_number(claim.panel.period).alias("t"), season_of(claim.panel.period).alias("season"))
     )
 
 
@@ -275,7 +271,7 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
         and can_adjust(claim.panel.period, earlier.height, spare=3)
         and set(pre["season"]) <= set(earlier["season"])
     )
-    model = fit_ar1("y ~ t + recent" + " + C(season)" * seasonal, pre.to_pandas(), period="n")
+    model = fit_ar1("y ~ t + recent" + " + C(season)" * seasonal, pre.to_pandas(), period="t")
     z = float(model.tvalues["recent"])
     bad = {"down": z, "up": -z}.get(claim.good_direction or "", abs(z))  # positive = worse than usual
     limit = claim.thresholds.rtm_max_z
@@ -292,10 +288,10 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
 
 
 def _pre_window_series(claim: MetricClaim) -> pl.DataFrame:
-    """Per before-window period (``period_start``, ``t``, ``season``, ``n`` its period number):
-    ``y``, the treated units' mean (metric levels), minus the comparison units' mean when the
-    estimate rests on them."""
-    treated = treated_means(claim, PRE, "level").with_columns(period_number(claim.panel.period).alias("n"))
+    """Per before-window period (``period_start``, ``t``, ``season``): ``y``, the treated
+    units' mean (metric levels), minus the comparison units' mean when the estimate rests on
+    them."""
+    treated = treated_means(claim, PRE, "level")
     if claim.method not in CONTROL_METHODS or claim.panel.control.is_empty():
         return treated
     control = (
