@@ -1589,13 +1589,21 @@ def _write_hours(hours: pl.DataFrame, folder: Path) -> None:
 
 
 def generate_demo_business(
-    out_dir: Path, *, seed: int = 7, scale: float = 1.0, end: date = DEFAULT_END
+    out_dir: Path,
+    *,
+    seed: int = 7,
+    scale: float = 1.0,
+    end: date = DEFAULT_END,
+    records_seed: int | None = None,
 ) -> DemoBusiness:
     """Write the Crumb & Co demo into ``out_dir``: data/, initiatives.yml and truth.csv.
 
-    ``scale`` multiplies record volumes (orders, tickets, defects; staff hours keep pace so
-    hours per order stays realistic). ``end`` is the last day of the data and must be a
-    Sunday; the data cover the 156 weeks up to it.
+    ``seed`` draws the business itself (staffing, demand wobbles, the planted truths);
+    ``records_seed`` (default: ``seed``) draws its records (orders, tickets, time-sheet
+    entries, defects, KPI readings) from it, so other values give the same business with new
+    records. ``scale`` multiplies record volumes (orders, tickets, defects; staff hours keep
+    pace so hours per order stays realistic). ``end`` is the last day of the data and must be
+    a Sunday; the data cover the 156 weeks up to it.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
@@ -1607,11 +1615,12 @@ def generate_demo_business(
 
     world = _build_world(end, seed, scale)
     x = _expected(world, frozenset(world.rollouts))
-    _sample_orders(world, x, _stream(seed, "orders")).write_parquet(data_dir / "orders.parquet")
-    _sample_tickets(world, x, _stream(seed, "tickets")).write_csv(data_dir / "tickets.csv", **_CSV)
-    _write_hours(_sample_hours(world, x, _stream(seed, "hours")), data_dir / "hours")
-    _sample_defects(world, x, _stream(seed, "defects")).write_csv(data_dir / "defects.csv", **_CSV)
-    _sample_kpis(world, x, _stream(seed, "kpis")).write_csv(data_dir / "kpis.csv", **_CSV)
+    draw = seed if records_seed is None else records_seed
+    _sample_orders(world, x, _stream(draw, "orders")).write_parquet(data_dir / "orders.parquet")
+    _sample_tickets(world, x, _stream(draw, "tickets")).write_csv(data_dir / "tickets.csv", **_CSV)
+    _write_hours(_sample_hours(world, x, _stream(draw, "hours")), data_dir / "hours")
+    _sample_defects(world, x, _stream(draw, "defects")).write_csv(data_dir / "defects.csv", **_CSV)
+    _sample_kpis(world, x, _stream(draw, "kpis")).write_csv(data_dir / "kpis.csv", **_CSV)
 
     config_path = root / "initiatives.yml"
     config_path.write_text(_register_text(world), encoding="utf-8")

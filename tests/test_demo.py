@@ -71,6 +71,18 @@ def test_other_seed_writes_other_data(demo: DemoBusiness, tmp_path: Path) -> Non
     ).read_bytes()
 
 
+def test_records_seed_redraws_the_records_of_the_same_business(
+    demo: DemoBusiness, tmp_path: Path
+) -> None:
+    """The same business (register, planted truths) with every dataset drawn anew."""
+    redrawn = generate_demo_business(tmp_path / "redrawn", seed=7, scale=SCALE, records_seed=8)
+    assert redrawn.config_path.read_bytes() == demo.config_path.read_bytes()
+    assert redrawn.truth_path.read_bytes() == demo.truth_path.read_bytes()
+    before, after = _files(demo.data_dir), _files(redrawn.data_dir)
+    assert before.keys() == after.keys()
+    assert all(before[name] != after[name] for name in before)
+
+
 def test_layout_and_return_value(demo: DemoBusiness) -> None:
     assert demo.data_dir == demo.root / "data"
     assert demo.config_path.is_file() and demo.truth_path.is_file()
