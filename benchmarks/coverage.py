@@ -22,6 +22,8 @@ business itself carries (demand and KPI wobbles) is then held fixed, so metrics 
 Per planted row it prints the primary method's coverage, the mean and spread of its error
 (estimate - truth) and its mean standard error (interval half-width / 1.96): a standard
 error well above the spread means the intervals are conservative; below it, too narrow.
+It prints the same for the money step: how often each planted row's benefit interval
+(``marts.initiative_metric_money``) covers its ``true_benefit`` (``--benefits-out FILE``).
 """
 
 from __future__ import annotations
@@ -53,10 +55,72 @@ def truth_for_estimates(truth: pl.DataFrame) -> pl.DataFrame:
     return rows.select("initiative_id", "metric", "true_effect_abs")
 
 
+def benefits_vs_truth(money: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Per planted row with a money value: the money step's benefit and 95% interval for it
+    (``marts.initiative_metric_money``, counted rows), its ``true_benefit`` and whether the
+    interval covers it. A ``joint:`` row is judged against the sum over its members (their
+    shares of one benefit), and its members are not judged alone."""
+    priced = truth.filter(pl.col("true_benefit").is_not_null())
+    members = {
+        row["initiative_id"]: row["initiative_id"].removeprefix("joint:").split("+")
+        for row in priced.filter(pl.col("initiative_id").str.starts_with("joint:")).iter_rows(named=True)
+    }
+    in_a_joint = {(m, row["metric"]) for row in priced.iter_rows(named=True) for m in members.get(row["initiative_id"], [])}
+    counted = money.filter(pl.col("counted"))
+    rows = []
+    for row in priced.iter_rows(named=True):
+        if (row["initiative_id"], row["metric"]) in in_a_joint:
+            continue
+        ids = members.get(row["initiative_id"], [row["initiative_id"]])
+        part = counted.filter(pl.col("initiative_id").is_in(ids) & (pl.col("metric") == row["metric"]))
+        rows.append(
+            {
+                "initiative_id": row["initiative_id"],
+                "metric": row["metric"],
+                "true_benefit": row["true_benefit"],
+                "benefit": part["benefit"].sum() if part.height else None,
+                "benefit_low": part["benefit_low"].sum() if part.height else None,
+                "benefit_high": part["benefit_high"].sum() if part.height else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "initiative_id": pl.String, "metric": pl.String, "true_benefit": pl.Float64,
+            "benefit": pl.Float64, "benefit_low": pl.Float64, "benefit_high": pl.Float64,
+        },
+    ).with_columns(
+        ((pl.col("benefit_low") <= pl.col("true_benefit")) & (pl.col("true_benefit") <= pl.col("benefit_high"))).alias("covers")
+    )
+
+
+def measure(warehouse: Path, truth_path: Path, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """What one run published, set against its planted truth: (every estimate with its truth
+    and whether it covers, every planted row's grade, every planted row's benefit)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        effects = con.sql("select * from marts.initiative_effects").pl()
+        grades = con.sql(
+            "select initiative_id, metric, grade, reasons from marts.claim_reliability"
+            " where metric is not null"
+        ).pl()
+        money = con.sql("select * from marts.initiative_metric_money").pl()
+    planted = pl.read_csv(truth_path)
+    truth = truth_for_estimates(planted)
+    estimates = effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
+        pl.lit(seed).alias("seed"),
+        ((pl.col("ci_low") <= pl.col("true_effect_abs")) & (pl.col("true_effect_abs") <= pl.col("ci_high"))).alias("covers"),
+    )
+    graded = grades.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
+        pl.lit(seed).alias("seed")
+    )
+    benefits = benefits_vs_truth(money, planted).with_columns(pl.lit(seed).alias("seed"))
+    return estimates, graded, benefits
+
+
 def run_seed(
     seed: int, scale: float, workdir: Path, world: int | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(every estimate with its truth and whether it covers, every planted row's grade).
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Draw one business, run the nightly job on it and ``measure`` what it published.
 
     ``world``: the business's own seed, with ``seed`` drawing only its records; else ``seed``
     draws both."""
@@ -69,21 +133,7 @@ def run_seed(
     warehouse = business.root / "warehouse.duckdb"
     if cli.run(business.data_dir, business.config_path, warehouse, business.as_of) != cli.EXIT_OK:
         raise SystemExit(f"seed {seed}: the nightly job failed")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        effects = con.sql("select * from marts.initiative_effects").pl()
-        grades = con.sql(
-            "select initiative_id, metric, grade, reasons from marts.claim_reliability"
-            " where metric is not null"
-        ).pl()
-    truth = truth_for_estimates(pl.read_csv(business.truth_path))
-    estimates = effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
-        pl.lit(seed).alias("seed"),
-        ((pl.col("ci_low") <= pl.col("true_effect_abs")) & (pl.col("true_effect_abs") <= pl.col("ci_high"))).alias("covers"),
-    )
-    graded = grades.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
-        pl.lit(seed).alias("seed")
-    )
-    return estimates, graded
+    return measure(warehouse, business.truth_path, seed)
 
 
 def grade_rates(graded: pl.DataFrame) -> pl.DataFrame:
@@ -106,6 +156,46 @@ def grade_rates(graded: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def coverage_by_method(estimates: pl.DataFrame) -> pl.DataFrame:
+    return (
+        estimates.drop_nulls("ci_low")
+        .group_by("method", "is_primary")
+        .agg(pl.col("covers").mean().alias("coverage"), pl.len().alias("estimates"))
+        .sort("method", "is_primary")
+    )
+
+
+def _calibration(estimate: str, truth: str, low: str, high: str) -> list[pl.Expr]:
+    """Coverage, mean and spread of the error, and the mean standard error (half-width / 1.96)."""
+    error = pl.col(estimate) - pl.col(truth)
+    return [
+        pl.col("covers").mean().alias("coverage"),
+        error.mean().alias("mean_error"),
+        error.std().alias("sd_error"),
+        ((pl.col(high) - pl.col(low)) / (2 * 1.96)).mean().alias("mean_se"),
+        pl.len().alias("estimates"),
+    ]
+
+
+def primary_calibration(estimates: pl.DataFrame) -> pl.DataFrame:
+    """Per planted row, the primary method's coverage and error (``_calibration``)."""
+    return (
+        estimates.filter(pl.col("is_primary"))
+        .group_by("initiative_id", "metric", "method")
+        .agg(_calibration("effect_abs", "true_effect_abs", "ci_low", "ci_high"))
+        .sort("initiative_id")
+    )
+
+
+def benefit_calibration(benefits: pl.DataFrame) -> pl.DataFrame:
+    """Per planted row, how often the benefit interval covers the true benefit, and its error."""
+    return (
+        benefits.group_by("initiative_id", "metric")
+        .agg(_calibration("benefit", "true_benefit", "benefit_low", "benefit_high"))
+        .sort("initiative_id")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -113,6 +203,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--out", type=Path, help="write every estimate with its truth here (CSV)")
     parser.add_argument("--grades-out", type=Path, help="write every planted row's grade here (CSV)")
+    parser.add_argument(
+        "--benefits-out", type=Path, help="write every planted row's benefit and its truth here (CSV)"
+    )
     parser.add_argument(
         "--keep", type=Path, help="keep each seed's business and warehouse under this folder"
     )
@@ -125,40 +218,19 @@ def main() -> None:
     os.environ.setdefault("ROI_PSEUDONYM_SALT", cli.DEMO_SALT)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
-        results, grades = [], []
+        runs = []
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            estimates, graded = run_seed(seed, args.scale, workdir, args.world)
-            results.append(estimates)
-            grades.append(graded)
+            runs.append(run_seed(seed, args.scale, workdir, args.world))
             print(f"seed {seed} done", flush=True)
-    all_rows = pl.concat(results)
-    all_grades = pl.concat(grades)
-    if args.out:
-        all_rows.write_csv(args.out)
-    if args.grades_out:
-        all_grades.write_csv(args.grades_out)
-    summary = (
-        all_rows.drop_nulls("ci_low")
-        .group_by("method", "is_primary")
-        .agg(pl.col("covers").mean().alias("coverage"), pl.len().alias("estimates"))
-        .sort("method", "is_primary")
-    )
-    by_initiative = (
-        all_rows.filter(pl.col("is_primary"))
-        .group_by("initiative_id", "metric", "method")
-        .agg(
-            pl.col("covers").mean().alias("coverage"),
-            (pl.col("effect_abs") - pl.col("true_effect_abs")).mean().alias("mean_error"),
-            (pl.col("effect_abs") - pl.col("true_effect_abs")).std().alias("sd_error"),
-            ((pl.col("ci_high") - pl.col("ci_low")) / (2 * 1.96)).mean().alias("mean_se"),
-            pl.len().alias("estimates"),
-        )
-        .sort("initiative_id")
-    )
+    estimates, grades, benefits = (pl.concat(part) for part in zip(*runs))
+    for path, frame in ((args.out, estimates), (args.grades_out, grades), (args.benefits_out, benefits)):
+        if path:
+            frame.write_csv(path)
     with pl.Config(tbl_rows=100, tbl_width_chars=200):
-        print(summary)
-        print(by_initiative)
-        print(grade_rates(all_grades))
+        print(coverage_by_method(estimates))
+        print(primary_calibration(estimates))
+        print(grade_rates(grades))
+        print(benefit_calibration(benefits))
 
 
 if __name__ == "__main__":
