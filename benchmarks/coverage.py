@@ -10,7 +10,7 @@ It also reports how often each planted row's claim is graded ``reliable`` in
 real effect should be most of the time. A script, not a test:
 
     .venv/bin/python benchmarks/coverage.py --seeds 20 --scale 0.3 [--out coverage.csv]
-        [--grades-out grades.csv] [--keep DIR] [--world SEED]
+        [--grades-out grades.csv] [--benefits-out benefits.csv] [--keep DIR] [--world SEED]
 
 ``--world SEED`` keeps one business (the one ``roi demo --seed SEED`` draws: its staffing,
 demand wobbles and planted truths) and re-draws only its records, seed after seed. That
