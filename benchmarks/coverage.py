@@ -40,14 +40,23 @@ from roi_ledger import cli
 from roi_ledger.demo import generate_demo_business
 
 
+def joint_members(truth: pl.DataFrame) -> dict[str, list[str]]:
+    """``joint:<a>+<b>`` row id -> its member initiatives."""
+    ids = truth.filter(pl.col("initiative_id").str.starts_with("joint:"))["initiative_id"]
+    return {row_id: row_id.removeprefix("joint:").split("+") for row_id in ids}
+
+
+def covers(low: str, truth: str, high: str) -> pl.Expr:
+    return ((pl.col(low) <= pl.col(truth)) & (pl.col(truth) <= pl.col(high))).alias("covers")
+
+
 def truth_for_estimates(truth: pl.DataFrame) -> pl.DataFrame:
     """One truth per initiative x metric; joint rows replace each member's own truth."""
-    joint = truth.filter(pl.col("initiative_id").str.starts_with("joint:"))
-    rows = truth.filter(~pl.col("initiative_id").str.starts_with("joint:"))
-    for row in joint.iter_rows(named=True):
-        members = row["initiative_id"].removeprefix("joint:").split("+")
+    members = joint_members(truth)
+    rows = truth.filter(~pl.col("initiative_id").is_in(list(members)))
+    for row in truth.filter(pl.col("initiative_id").is_in(list(members))).iter_rows(named=True):
         rows = rows.with_columns(
-            pl.when(pl.col("initiative_id").is_in(members) & (pl.col("metric") == row["metric"]))
+            pl.when(pl.col("initiative_id").is_in(members[row["initiative_id"]]) & (pl.col("metric") == row["metric"]))
             .then(pl.lit(row["true_effect_abs"]))
             .otherwise(pl.col("true_effect_abs"))
             .alias("true_effect_abs")
@@ -61,10 +70,7 @@ def benefits_vs_truth(money: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     interval covers it. A ``joint:`` row is judged against the sum over its members (their
     shares of one benefit), and its members are not judged alone."""
     priced = truth.filter(pl.col("true_benefit").is_not_null())
-    members = {
-        row["initiative_id"]: row["initiative_id"].removeprefix("joint:").split("+")
-        for row in priced.filter(pl.col("initiative_id").str.starts_with("joint:")).iter_rows(named=True)
-    }
+    members = joint_members(priced)
     in_a_joint = {(m, row["metric"]) for row in priced.iter_rows(named=True) for m in members.get(row["initiative_id"], [])}
     counted = money.filter(pl.col("counted"))
     rows = []
@@ -89,9 +95,7 @@ def benefits_vs_truth(money: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
             "initiative_id": pl.String, "metric": pl.String, "true_benefit": pl.Float64,
             "benefit": pl.Float64, "benefit_low": pl.Float64, "benefit_high": pl.Float64,
         },
-    ).with_columns(
-        ((pl.col("benefit_low") <= pl.col("true_benefit")) & (pl.col("true_benefit") <= pl.col("benefit_high"))).alias("covers")
-    )
+    ).with_columns(covers("benefit_low", "true_benefit", "benefit_high"))
 
 
 def measure(warehouse: Path, truth_path: Path, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -107,8 +111,7 @@ def measure(warehouse: Path, truth_path: Path, seed: int) -> tuple[pl.DataFrame,
     planted = pl.read_csv(truth_path)
     truth = truth_for_estimates(planted)
     estimates = effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
-        pl.lit(seed).alias("seed"),
-        ((pl.col("ci_low") <= pl.col("true_effect_abs")) & (pl.col("true_effect_abs") <= pl.col("ci_high"))).alias("covers"),
+        pl.lit(seed).alias("seed"), covers("ci_low", "true_effect_abs", "ci_high")
     )
     graded = grades.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
         pl.lit(seed).alias("seed")
