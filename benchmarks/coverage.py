@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from roi_ledger import cli
+from pipelines import cli
 from roi_ledger.demo import generate_demo_business
 
 

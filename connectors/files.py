@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from roi_ledger.contract import DATASETS, FILE_SUFFIXES, ColumnType, Dataset
+from roi_ledger.contract import DATASETS, FILE_SUFFIXES, ColumnType, ContractError, DataInventory, Dataset
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
-
-
-class ContractError(ValueError):
-    """A data file breaks the contract as a whole (unreadable, required column missing)."""
 
 
 @dataclass(frozen=True)
@@ -36,16 +32,6 @@ class FileLoad:
     rows_loaded: int
     rows_rejected: int
     skipped: bool  # already loaded in an earlier run
-
-
-@dataclass
-class DataInventory:
-    """What a data directory holds, read without writing anything."""
-
-    files: dict[str, list[Path]] = field(default_factory=dict)
-    units: set[str] = field(default_factory=set)
-    split_values: dict[str, set[str]] = field(default_factory=dict)
-    kpi_metrics: set[str] = field(default_factory=set)
 
 
 def discover_files(data_dir: Path) -> dict[str, list[Path]]:

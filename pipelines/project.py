@@ -1,4 +1,10 @@
-"""The one place that knows where the dbt project is and makes sure its manifest exists."""
+"""The one place that knows where the dbt project is, and prepares its manifest at set-up.
+
+Dagster reads the dbt models from ``target/manifest.json``. It is built once at set-up
+(``./dev setup`` runs ``python -m pipelines.project``, which runs ``dbt parse`` when a model,
+macro or the project file changed since), not when the code location is imported; under
+``dagster dev`` it is rebuilt on change, as dagster-dbt's ``prepare_if_dev`` does.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,14 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # dbt's profile reads the file to build into from this variable (absolute paths only).
 BUILD_WAREHOUSE_VAR = "ROI_BUILD_WAREHOUSE"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
-def _manifest_is_stale(manifest: Path) -> bool:
+class DbtProjectNotPrepared(RuntimeError):
+    """The dbt manifest is missing or older than the models."""
+
+
+def manifest_is_stale(manifest: Path = MANIFEST) -> bool:
     """True on a fresh clone, or when a model, macro or the project file changed since."""
     if not manifest.exists():
         return True
@@ -25,15 +36,29 @@ def _manifest_is_stale(manifest: Path) -> bool:
     return any(path.stat().st_mtime > built for path in sources if path.is_file())
 
 
+def prepare() -> None:
+    """Build the manifest if it is stale (``dbt parse``: seconds; connects to nothing)."""
+    if not manifest_is_stale():
+        return
+    env = {**os.environ, BUILD_WAREHOUSE_VAR: os.environ.get(BUILD_WAREHOUSE_VAR, "/tmp/roi_ledger_parse.duckdb")}
+    subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        check=True,
+        env=env,
+    )
+
+
 @cache
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    if _manifest_is_stale(project.manifest_path):
-        # Parsing takes seconds and connects to nothing.
-        env = {**os.environ, BUILD_WAREHOUSE_VAR: os.environ.get(BUILD_WAREHOUSE_VAR, "/tmp/roi_ledger_parse.duckdb")}
-        subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-            check=True,
-            env=env,
+    if os.environ.get("DAGSTER_IS_DEV_CLI"):  # `dagster dev`: models may be edited as it runs
+        prepare()
+    if manifest_is_stale():
+        raise DbtProjectNotPrepared(
+            f"{MANIFEST} is missing or older than the dbt models: run ./dev setup "
+            "(or .venv/bin/python -m pipelines.project) to prepare the dbt project"
         )
-    return project
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+if __name__ == "__main__":
+    prepare()

@@ -1,98 +1,94 @@
-"""Where a run reads and writes: the one resource every asset shares.
+"""The one resource every step shares: this run's context and its warehouse.
 
-The warehouse an analyst queries (``ROI_WAREHOUSE``) is never opened for writing. A run
-builds into a private copy beside it and publishes it with an atomic rename when everything
-succeeded, so readers never block the nightly run, and a failed run leaves the last good
-results in place. One run at a time builds a warehouse (``pipelines.run_lock``).
+Whoever launches the nightly job gives it run config (``run_config``): the data directory,
+the register, the warehouse and the as-of date. ``roi run`` passes its flags; the schedule
+passes the date of its tick; a launch from the Dagster UI that leaves them out gets the
+code location's ``ROI_DATA_DIR``, ``ROI_CONFIG`` and ``ROI_WAREHOUSE`` and, for an empty as-of
+date, the last complete day before the run started. The resource then resolves the run's
+context once (``roi_ledger.run_context``): no step reads the clock, the environment or the
+register file again.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
-import duckdb
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import PrivateAttr
 
-from pipelines.run_lock import Holder, RunLock
-from roi_ledger.register import Register, load_register
+from pipelines.warehouse import Warehouse
+from roi_ledger.run_context import RunContext, resolve_run_context
+
+RESOURCE_KEY = "run"
+# Personal identifiers are hashed with this secret before they land. A secret, so it is read
+# from the environment and never passed as run config (which Dagster stores and shows).
+SALT_VAR = "ROI_PSEUDONYM_SALT"
 
 
-class RoiSettings(ConfigurableResource):
+class RunResource(ConfigurableResource):
+    """Where a run reads and writes, and as of which day."""
+
     data_dir: str
     config_path: str
     warehouse_path: str
+    as_of: str = ""  # YYYY-MM-DD; empty: the last complete day before the run started
+
+    _context: RunContext | None = PrivateAttr(default=None)
+    _salt: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._context = resolve_run_context(
+            Path(self.config_path),
+            Path(self.data_dir),
+            as_of=date.fromisoformat(self.as_of) if self.as_of else None,
+            started_at=run_started_at(context),
+        )
+        self._salt = os.environ.get(SALT_VAR) or None  # an empty salt is no salt
 
     @property
-    def data(self) -> Path:
-        return Path(self.data_dir).expanduser().resolve()
+    def context(self) -> RunContext:
+        if self._context is None:  # used outside a run (a direct call in a test)
+            self._context = resolve_run_context(
+                Path(self.config_path), Path(self.data_dir),
+                as_of=date.fromisoformat(self.as_of) if self.as_of else None,
+                started_at=datetime.now(timezone.utc),
+            )
+        return self._context
 
     @property
-    def config(self) -> Path:
-        return Path(self.config_path).expanduser().resolve()
+    def salt(self) -> str | None:
+        return self._salt
 
     @property
-    def warehouse(self) -> Path:
-        return Path(self.warehouse_path).expanduser().resolve()
-
-    @property
-    def build_warehouse(self) -> Path:
-        """The private file a run writes to before publishing."""
-        return self.warehouse.with_name(f".{self.warehouse.name}.build")
-
-    @property
-    def run_lock(self) -> RunLock:
-        """Held by the run building this warehouse, from ``start_build`` to ``publish``."""
-        return RunLock(self.warehouse.with_name(f".{self.warehouse.name}.lock"))
-
-    @property
-    def dbt_target(self) -> Path:
-        """Where dbt writes its run artifacts (compiled SQL, run results) for this warehouse."""
-        return self.warehouse.with_name(f".{self.warehouse.name}.dbt")
-
-    def as_of(self) -> date:
-        """The day data is cut off after (``ROI_AS_OF``, else today)."""
-        value = os.environ.get("ROI_AS_OF")
-        return date.fromisoformat(value) if value else date.today()
-
-    def register(self) -> Register:
-        return load_register(self.config)
-
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the build file (the run's only writer)."""
-        con = duckdb.connect(str(self.build_warehouse))
-        try:
-            yield con
-        finally:
-            con.close()
-
-    def start_build(self, run_id: str, run_finished: Callable[[str], bool] = lambda _: False) -> Holder | None:
-        """Take the run lock, then start the build file from the last published warehouse (or
-        empty). Returns the holder of a stale lock taken over, if any."""
-        self.build_warehouse.parent.mkdir(parents=True, exist_ok=True)
-        taken_over = self.run_lock.acquire(run_id, run_finished)
-        self.build_warehouse.unlink(missing_ok=True)
-        if self.warehouse.exists():
-            shutil.copyfile(self.warehouse, self.build_warehouse)
-        return taken_over
-
-    def publish(self, run_id: str) -> None:
-        """Replace the published warehouse with the build by an atomic rename (no second copy
-        is left on disk; the next run starts its build from the published file), and release
-        the lock."""
-        with self.connect() as con:
-            con.execute("checkpoint")
-        os.replace(self.build_warehouse, self.warehouse)
-        self.run_lock.release(run_id)
+    def warehouse(self) -> Warehouse:
+        return Warehouse(Path(self.warehouse_path).expanduser().resolve())
 
 
-def settings_from_environment() -> RoiSettings:
-    return RoiSettings(
+def run_started_at(context: InitResourceContext) -> datetime:
+    """When Dagster started this run (the same for every step, whichever process runs it)."""
+    record = context.instance.get_run_record_by_id(context.run_id) if context.instance and context.run_id else None
+    if record is not None and record.start_time:
+        return datetime.fromtimestamp(record.start_time, timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def run_config(*, data_dir: Path, config_path: Path, warehouse: Path, as_of: date | None) -> dict[str, Any]:
+    """The nightly job's run config for one business (absolute paths)."""
+    config = {
+        "data_dir": str(data_dir.expanduser().resolve()),
+        "config_path": str(config_path.expanduser().resolve()),
+        "warehouse_path": str(warehouse.expanduser().resolve()),
+        "as_of": as_of.isoformat() if as_of else "",
+    }
+    return {"resources": {RESOURCE_KEY: {"config": config}}}
+
+
+def resource_from_environment() -> RunResource:
+    """The resource a launch without run config gets: the code location's environment."""
+    return RunResource(
         data_dir=EnvVar("ROI_DATA_DIR"),
         config_path=EnvVar("ROI_CONFIG"),
         warehouse_path=EnvVar("ROI_WAREHOUSE"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 
 class ColumnType(str, Enum):
@@ -164,3 +165,17 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (ORDERS, TICKETS, HOURS, DEFE
 
 # Files a dataset may come in.
 FILE_SUFFIXES = (".csv", ".parquet")
+
+
+class ContractError(ValueError):
+    """A data file breaks the contract as a whole (unreadable, required column missing)."""
+
+
+@dataclass
+class DataInventory:
+    """What a data directory holds, read without writing anything (``connectors.files.inventory``)."""
+
+    files: dict[str, list[Path]] = field(default_factory=dict)
+    units: set[str] = field(default_factory=set)
+    split_values: dict[str, set[str]] = field(default_factory=dict)
+    kpi_metrics: set[str] = field(default_factory=set)

@@ -1,44 +1,28 @@
 """Check everything a run reads — the register, the catalogue and the data files — before any
 write. ``roi validate`` runs exactly this; ``roi run`` runs it first and stops on a problem.
+
+The register and catalogue arrive parsed in the run's context; what the data holds arrives as
+an inventory (``connectors.files.inventory``), so this module reads no file itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import polars as pl
 
-from connectors.files import ContractError, DataInventory, inventory
-from roi_ledger.catalogue import CatalogueError, MetricDefinition, catalogue_entries, known_metric_names, load_catalogue
-from roi_ledger.register import Register, RegisterError, check_against_data, load_register
+from roi_ledger.catalogue import CatalogueError, known_metric_names
+from roi_ledger.contract import ContractError, DataInventory
+from roi_ledger.register import Register, RegisterError, check_against_data
+from roi_ledger.run_context import RunContext
 
 InputError = (RegisterError, ContractError, CatalogueError)
 
 
-@dataclass(frozen=True)
-class ValidatedInputs:
-    register: Register
-    inventory: DataInventory
-    catalogue: list[MetricDefinition]
-    catalogue_entries: list[dict]
-    metrics: set[str]
-
-
-def validate_inputs(config: Path, data_dir: Path) -> ValidatedInputs:
-    """Raise one of ``InputError`` with a message naming file, initiative/row and field."""
-    register = load_register(config)
-    catalogue = load_catalogue(register.catalogue, source=str(config))
-    found = inventory(data_dir)
-    metrics = known_metric_names(catalogue, split_values=found.split_values, kpi_metrics=found.kpi_metrics)
-    check_against_data(register, str(config), units=found.units, metrics=metrics)
-    return ValidatedInputs(
-        register=register,
-        inventory=found,
-        catalogue=catalogue,
-        catalogue_entries=catalogue_entries(register.catalogue, source=str(config)),
-        metrics=metrics,
-    )
+def check_inputs(context: RunContext, found: DataInventory) -> set[str]:
+    """The metric names the register may use; raises ``RegisterError`` naming file,
+    initiative and field for a unit or metric the data does not have."""
+    metrics = known_metric_names(list(context.catalogue), split_values=found.split_values, kpi_metrics=found.kpi_metrics)
+    check_against_data(context.register, str(context.config_path), units=found.units, metrics=metrics)
+    return metrics
 
 
 def register_tables(register: Register) -> dict[str, pl.DataFrame]:
@@ -89,6 +73,13 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
     objectives = [
         {"objective_id": o.id} | o.model_dump(exclude={"id"}) for o in register.objectives
     ]
+    # Every claim-check threshold as it applies: the business's (initiative null), then each
+    # initiative's with its overrides. dbt reads the outlier cap shares from here.
+    thresholds = [
+        {"initiative_id": i.id if i else None, "threshold": name, "value": float(value)}
+        for i in [None, *register.initiatives]
+        for name, value in register.thresholds_for(i).model_dump().items()
+    ]
     business = register.business
     return {
         "register_business": pl.DataFrame(
@@ -99,6 +90,7 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
                     "timezone": business.timezone,
                     "loaded_hourly_cost": business.loaded_hourly_cost,
                     "discount_rate": business.discount_rate,
+                    "confidence_level": business.confidence_level,
                     **business.values.model_dump(),
                 }
             ],
@@ -109,12 +101,13 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
         "register_initiative_units": pl.DataFrame(units, schema=_UNIT_SCHEMA),
         "register_initiative_metrics": pl.DataFrame(metrics, schema=_METRIC_SCHEMA),
         "register_costs": pl.DataFrame(costs, schema=_COST_SCHEMA),
+        "register_claim_thresholds": pl.DataFrame(thresholds, schema=_THRESHOLD_SCHEMA),
     }
 
 
 _BUSINESS_SCHEMA = {
     "name": pl.String, "currency": pl.String, "timezone": pl.String, "loaded_hourly_cost": pl.Float64,
-    "discount_rate": pl.Float64, "cost_per_order_error": pl.Float64, "cost_per_defect_unit": pl.Float64,
+    "discount_rate": pl.Float64, "confidence_level": pl.Float64, "cost_per_order_error": pl.Float64, "cost_per_defect_unit": pl.Float64,
     "gross_margin": pl.Float64,
 }
 _OBJECTIVE_SCHEMA = {
@@ -130,6 +123,7 @@ _INITIATIVE_SCHEMA = {
 }
 _UNIT_SCHEMA = {"initiative_id": pl.String, "unit_id": pl.String, "role": pl.String, "phase": pl.Int64, "go_live": pl.Date}
 _METRIC_SCHEMA = {"initiative_id": pl.String, "metric": pl.String, "expected_change_pct": pl.Float64}
+_THRESHOLD_SCHEMA = {"initiative_id": pl.String, "threshold": pl.String, "value": pl.Float64}
 _COST_SCHEMA = {
     "initiative_id": pl.String, "kind": pl.String, "amount": pl.Float64,
     "on_date": pl.Date, "start_date": pl.Date, "end_date": pl.Date,

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from roi_ledger.claims.thresholds import ClaimThresholds
 
+# The level of every interval and test unless the business sets its own.
+DEFAULT_CONFIDENCE_LEVEL = 0.95
+
 
 class RegisterError(ValueError):
     """The register cannot be used; the message says where and why."""
@@ -41,6 +44,8 @@ class Business(_Strict):
     timezone: str
     loaded_hourly_cost: float | None = Field(default=None, ge=0)
     discount_rate: float = Field(default=0.08, ge=0, lt=1)
+    # The level of every interval and test: effects, money ranges, the claim checks' own tests.
+    confidence_level: float = Field(default=DEFAULT_CONFIDENCE_LEVEL, ge=0.5, lt=1)
     values: BusinessValues = BusinessValues()
 
     @field_validator("timezone")
@@ -270,16 +275,25 @@ def parse_register(text: str, source: str) -> Register:
         raise RegisterError("\n".join(lines)) from None
 
 
-def load_register(path: Path) -> Register:
+def read_register_text(path: Path) -> str:
+    """The register's text as it is on disk (line ends kept, so its hash is the file's)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise RegisterError(f"{path}: register file not found") from None
-    return parse_register(text, str(path))
+    except IsADirectoryError:
+        raise RegisterError(f"{path}: is a directory; give the register file (initiatives.yml)") from None
+    except UnicodeDecodeError as exc:
+        raise RegisterError(f"{path}: not UTF-8 text (byte {exc.start}): save the register as UTF-8") from None
 
 
-def register_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def load_register(path: Path) -> Register:
+    return parse_register(read_register_text(path), str(path))
+
+
+def register_hash(text: str) -> str:
+    """The SHA-256 of the register's text: which version of the business case a run used."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_against_data(

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import yaml
 
-from roi_ledger import cli
+from pipelines import cli
 
 
 @pytest.fixture(autouse=True, scope="session")

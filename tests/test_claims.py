@@ -98,7 +98,7 @@ def assess(series: pl.DataFrame, reg=None, as_of: date | None = None, capped=Non
         as_of=as_of or series["period_end"].max() - timedelta(days=1),
         catalogue=CATALOGUE,
         traits=traits,
-        capped_series=capped or (lambda metric: None),
+        capped_series=capped or (lambda metric, share: None),
     )
     grades, reasons = grade_claims(checks)
     return checks, grades
@@ -266,9 +266,27 @@ def test_outliers_fire_when_capping_extreme_records_moves_the_effect():
         .otherwise(pl.col("value"))
         .alias("value")
     )
-    checks, grades = assess(series, register(metrics=["order_fulfilment_hours"]), capped=lambda metric: capped)
+    values = capped.select("unit_id", "period_start", "value")
+    checks, grades = assess(series, register(metrics=["order_fulfilment_hours"]), capped=lambda metric, share: values)
     assert status(checks, "outliers") == "warn"
     assert grade(grades, metric="order_fulfilment_hours") == "suspicious"
+
+
+def test_outliers_cap_the_share_the_initiative_sets_not_the_business_default():
+    series = panel().with_columns(pl.lit("order_fulfilment_hours").alias("metric"), pl.col("value") * 100)
+    asked = []
+
+    def capped(metric: str, share: float) -> pl.DataFrame:
+        asked.append((metric, share))
+        return series.select("unit_id", "period_start", "value")
+
+    own = register(metrics=["order_fulfilment_hours"], claim_checks={"outlier_cap_share": 0.05})
+    checks, _ = assess(series, own, capped=capped)
+    assert asked == [("order_fulfilment_hours", 0.05)]
+    assert "5% of records" in checks.filter(pl.col("check_id") == "outliers")["message"][0]
+    asked.clear()
+    assess(series, register(metrics=["order_fulfilment_hours"]), capped=capped)
+    assert asked == [("order_fulfilment_hours", 0.01)]
 
 
 def test_trend_continuation_explains_a_naive_change_without_a_real_effect():

@@ -10,6 +10,7 @@ import pandas as pd
 import polars as pl
 import pytest
 import statsmodels.formula.api as smf
+from scipy import stats
 
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import estimate_effects
@@ -146,7 +147,9 @@ def test_placebo_in_space_gives_the_spread_of_placebo_effects():
     controls = shocks[1:]
     placebo = [c - (controls.sum() - c) / 11 for c in controls]
     se = float(np.std(placebo, ddof=1))
-    assert (did["ci_high"] - did["ci_low"]) / (2 * 1.96) == pytest.approx(se, rel=1e-6)
+    # the SE is estimated from the 12 placebos themselves: the interval is t with 11 df
+    assert "t with 11 df" in did["inference"]
+    assert (did["ci_high"] - did["ci_low"]) / (2 * stats.t.ppf(0.975, 11)) == pytest.approx(se, rel=1e-6)
     assert did["effect_abs"] == pytest.approx(shocks[0] - controls.mean(), abs=1e-9)
     assert math.isfinite(did["p_value"])
 

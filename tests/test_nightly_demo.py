@@ -12,8 +12,11 @@ import polars as pl
 import pytest
 import yaml
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pipelines import cli, resources
 from pipelines.run_lock import RunLock
-from roi_ledger import cli
 from roi_ledger.demo import generate_demo_business
 from tests.conftest import query
 
@@ -35,23 +38,109 @@ REFUND_RATE = {
 }
 
 
+# An initiative that caps its own share of records in the outliers check (docs/claims.md).
+OWN_CAP = ("complaint_triage", 0.05)
+
+
 def add_user_metric(config: Path) -> None:
     register = yaml.safe_load(config.read_text())
     register["catalogue"] = [REFUND_RATE]
     checks = next(i for i in register["initiatives"] if i["id"] == "pos_order_checks")
     checks["metrics"].append("refund_rate")
+    own = next(i for i in register["initiatives"] if i["id"] == OWN_CAP[0])
+    own["claim_checks"] = {**(own.get("claim_checks") or {}), "outlier_cap_share": OWN_CAP[1]}
     config.write_text(yaml.safe_dump(register, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
+    """The demo's nightly run, started one second before midnight the day after its data ends
+    and given no as-of date: the run must measure as of the day its data ends, in every step,
+    although the clock reads another day (today) while it runs."""
     business = generate_demo_business(tmp_path_factory.mktemp("demo"), seed=7, scale=SCALE)
     add_user_metric(business.config_path)
     warehouse = business.root / "warehouse.duckdb"
-    code = cli.run(business.data_dir, business.config_path, warehouse, business.as_of)
+    london = ZoneInfo("Europe/London")  # the demo business's timezone
+    started = datetime.combine(business.as_of + timedelta(days=1), time(23, 59, 59), london)
+    assert started.date() != datetime.now(london).date()  # the clock says otherwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(resources, "run_started_at", lambda context: started)
+        code = cli.run(business.data_dir, business.config_path, warehouse, as_of=None)
     assert code == cli.EXIT_OK
     truth = pl.read_csv(business.truth_path)
     return business, warehouse, truth
+
+
+def test_a_run_started_before_midnight_measures_one_day_throughout(demo_run):
+    business, warehouse, _ = demo_run
+    # the run's record, the money step (Python) and the metric series (dbt) agree on the day
+    assert query(warehouse, "select as_of from marts.runs")["as_of"].to_list() == [business.as_of]
+    assert set(query(warehouse, "select distinct as_of from marts.initiative_roi")["as_of"]) == {business.as_of}
+    last_period_end = query(warehouse, "select max(period_end) as e from marts.metric_series where period = 'week'")["e"][0]
+    assert last_period_end <= business.as_of + timedelta(days=1)
+
+
+def test_the_capped_series_is_the_records_capped_at_their_quantile_by_hand(demo_run):
+    _, warehouse, _ = demo_run
+    # hours_invoicing (a sum): every entry above the 99th percentile of the metric's entries
+    # up to the as-of day counts at that percentile
+    by_hand = query(
+        warehouse,
+        """
+        with entries as (
+            select unit_id, date_trunc('week', event_date)::date as period_start, hours
+            from intermediate.int_hours
+            where activity = 'invoicing' and event_date <= (select as_of from marts.runs)
+        ),
+        cap as (select quantile_cont(hours, 0.99) as c from entries)
+        select unit_id, period_start, sum(least(hours, c)) as value
+        from entries, cap group by all
+        """,
+    )
+    capped = query(
+        warehouse,
+        "select unit_id, period_start, value from intermediate.int_metric_values_capped "
+        "where metric = 'hours_invoicing' and cap_share = 0.01",
+    )
+    joined = by_hand.join(capped, on=["unit_id", "period_start"], suffix="_model")
+    assert joined.height == by_hand.height > 100
+    assert (joined["value"] - joined["value_model"]).abs().max() < 1e-9
+    # capping removes something: the capped weeks sum to less than the raw ones
+    raw = query(warehouse, "select sum(hours) as h from intermediate.int_hours where activity = 'invoicing'")["h"][0]
+    assert capped["value"].sum() < raw
+
+
+def test_an_initiatives_own_outlier_cap_share_is_the_one_its_check_uses(demo_run):
+    _, warehouse, _ = demo_run
+    initiative, share = OWN_CAP
+    shares = set(query(warehouse, "select distinct cap_share from intermediate.int_metric_values_capped")["cap_share"])
+    assert shares == {0.01, share}
+    # the median of the week's records, each capped at the 95th percentile of the metric's
+    # records: recomputed by hand for every unit-week
+    by_hand = query(
+        warehouse,
+        """
+        with records as (
+            select unit_id, date_trunc('week', event_date)::date as period_start, resolution_hours as x
+            from intermediate.int_tickets
+            where resolution_hours is not null and event_date <= (select as_of from marts.runs)
+        ),
+        cap as (select quantile_cont(x, 0.95) as c from records)
+        select unit_id, period_start, median(least(x, c)) as value from records, cap group by all
+        """,
+    )
+    capped = query(
+        warehouse,
+        f"select unit_id, period_start, value from intermediate.int_metric_values_capped "
+        f"where metric = 'ticket_resolution_hours' and cap_share = {share}",
+    )
+    joined = by_hand.join(capped, on=["unit_id", "period_start"], suffix="_model")
+    assert joined.height == by_hand.height and (joined["value"] - joined["value_model"]).abs().max() < 1e-9
+    message = query(
+        warehouse,
+        f"select message from marts.claim_checks where initiative_id = '{initiative}' and check_id = 'outliers'",
+    )["message"][0]
+    assert f"most extreme {share:.0%} of records" in message
 
 
 def primary(warehouse: Path) -> pl.DataFrame:

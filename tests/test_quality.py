@@ -220,17 +220,16 @@ def test_a_failing_critical_check_stops_downstream_assets(tmp_path, monkeypatch)
     from dagster import AssetCheckSeverity, AssetKey, AssetSpec, MaterializeResult, asset, materialize, multi_asset
 
     from pipelines.defs.quality import CRITICAL_CHECK, WARNING_CHECK, staging_quality_checks
-    from pipelines.resources import RoiSettings
+    from pipelines.resources import RESOURCE_KEY, RunResource
 
-    monkeypatch.setenv("ROI_AS_OF", AS_OF.isoformat())
     staging_keys = [AssetKey(["staging", f"stg_{name}"]) for name in DATASETS]
     summary_key = AssetKey(["marts", "ticket_summary"])
 
     def run(tickets: list[tuple], folder: str):
         @multi_asset(specs=[AssetSpec(key) for key in staging_keys])
-        def staging_models(settings: RoiSettings):
+        def staging_models(run: RunResource):
             """Stands in for dbt: stg_tickets from ``tickets``, the other models empty."""
-            with settings.connect() as con:
+            with run.warehouse.connect() as con:
                 create_stg_tickets(con, tickets)
                 for name in DATASETS:
                     if name != "tickets":
@@ -243,12 +242,16 @@ def test_a_failing_critical_check_stops_downstream_assets(tmp_path, monkeypatch)
             pass
 
         root = tmp_path / folder
-        settings = RoiSettings(
-            data_dir=str(root / "data"), config_path=str(root / "initiatives.yml"), warehouse_path=str(root / "warehouse.duckdb")
-        )
         root.mkdir()
+        (root / "initiatives.yml").write_text("business: {name: T, currency: EUR, timezone: UTC}\n")
+        run = RunResource(
+            data_dir=str(root / "data"),
+            config_path=str(root / "initiatives.yml"),
+            warehouse_path=str(root / "warehouse.duckdb"),
+            as_of=AS_OF.isoformat(),
+        )
         return materialize(
-            [staging_models, ticket_summary, staging_quality_checks], resources={"settings": settings}, raise_on_error=False
+            [staging_models, ticket_summary, staging_quality_checks], resources={RESOURCE_KEY: run}, raise_on_error=False
         )
 
     result = run(BROKEN_TICKETS, "broken")

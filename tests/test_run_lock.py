@@ -72,32 +72,42 @@ def test_a_lock_older_than_the_maximum_age_is_taken_over(lock):
     assert lock.acquire("run-2").run_id == "run-1"
 
 
-def test_the_failure_sensor_releases_the_lock_of_a_failed_run(tmp_path):
-    from dagster import DagsterInstance, build_run_status_sensor_context, job, op
+def test_the_failure_sensor_releases_the_lock_of_the_failed_runs_own_warehouse(tmp_path, monkeypatch):
+    from dagster import ConfigurableResource, DagsterInstance, build_run_status_sensor_context, job, op
 
     from pipelines.defs.publish import release_lock_of_failed_run
-    from pipelines.resources import RoiSettings
+    from pipelines.resources import RESOURCE_KEY, run_config
+    from pipelines.warehouse import Warehouse
 
-    @op
+    class StandIn(ConfigurableResource):  # the run resource's config shape, without its set-up
+        data_dir: str
+        config_path: str
+        warehouse_path: str
+        as_of: str = ""
+
+    @op(required_resource_keys={RESOURCE_KEY})
     def breaks():
         raise RuntimeError("a step failed")
 
-    @job
+    @job(resource_defs={RESOURCE_KEY: StandIn.configure_at_launch()})
     def nightly():
         breaks()
 
+    # the code location's ROI_WAREHOUSE names another warehouse: the run's own config wins
+    monkeypatch.setenv("ROI_WAREHOUSE", str(tmp_path / "other.duckdb"))
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
     instance = DagsterInstance.ephemeral()
-    result = nightly.execute_in_process(instance=instance, raise_on_error=False)
-    settings = RoiSettings(data_dir=str(tmp_path), config_path=str(tmp_path / "initiatives.yml"), warehouse_path=str(tmp_path / "warehouse.duckdb"))
-    settings.run_lock.acquire(result.run_id)
+    config = run_config(data_dir=tmp_path, config_path=tmp_path / "initiatives.yml", warehouse=warehouse.path, as_of=None)
+    result = nightly.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+    warehouse.run_lock.acquire(result.run_id)
     context = build_run_status_sensor_context(
         sensor_name="release_lock_of_failed_run",
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
     ).for_run_failure()
-    release_lock_of_failed_run(context, settings=settings)
-    assert not settings.run_lock.path.exists()
+    release_lock_of_failed_run(context)
+    assert not warehouse.run_lock.path.exists()
 
 
 def test_a_lock_just_created_by_another_run_is_read_once_it_is_written(lock):

@@ -1,8 +1,102 @@
 {#-
     Turning var('metric_catalogue') (entries shaped as in roi_ledger/catalogue/metrics.yml)
-    into SQL. int_metric_values calls metric_ctes() once per entry; metric_catalogue (the mart)
-    calls catalogue_rows().
+    into SQL. int_metric_values calls metric_ctes() once per entry; int_metric_values_capped
+    once per entry and outlier cap share; metric_catalogue (the mart) calls catalogue_rows().
 -#}
+
+
+{#- The CTEs every metric is computed from: <dataset>_records (int_<dataset> + period_start),
+    <dataset>_coverage, unit_weeks, unit_spans, calendar_bounds, calendar. With through_as_of,
+    records after the as-of day are left out. Emits a trailing comma. -#}
+{% macro metric_inputs(through_as_of=false) -%}
+{% for dataset in event_datasets() %}
+{{ dataset }}_records as (
+
+    select
+        *,
+        {{ week_start('event_date') }} as period_start
+
+    from {{ ref('int_' ~ dataset) }}
+    {%- if through_as_of %}
+    where event_date <= {{ as_of_date() }}
+    {%- endif %}
+
+),
+
+{{ dataset }}_coverage as (
+
+    select
+        min(period_start) as first_week,
+        max(period_start) as last_week
+
+    from {{ dataset }}_records
+
+),
+{% endfor %}
+unit_weeks as (
+{% for dataset in event_datasets() %}
+    select unit_id, period_start from {{ dataset }}_records
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+{%- endfor %}
+
+),
+
+unit_spans as (
+
+    select
+        unit_id,
+        min(period_start) as first_week
+
+    from unit_weeks
+    group by unit_id
+
+),
+
+calendar_bounds as (
+
+    select
+        min(period_start) as first_week,
+        max(period_start) as last_week
+
+    from unit_weeks
+
+),
+
+calendar as (
+
+    -- every Monday from the first to the last week with a record (up to 4096 weeks, ~78 years)
+    select
+        cast({{ dbt.dateadd('day', '7 * (series.generated_number - 1)', 'calendar_bounds.first_week') }} as date) as period_start
+
+    from ({{ dbt.generate_series(4096) }}) as series
+    cross join calendar_bounds
+    where {{ dbt.dateadd('day', '7 * (series.generated_number - 1)', 'calendar_bounds.first_week') }}
+        <= calendar_bounds.last_week
+
+),
+{%- endmacro %}
+
+
+{#- The outlier cap shares the claim checks use (raw.register_claim_thresholds), as SQL
+    literals; while dbt only parses, the documented default. -#}
+{% macro outlier_cap_shares() -%}
+    {%- if not execute -%}
+        {{ return(['0.01']) }}
+    {%- endif -%}
+    {%- set shares = run_query(
+        "select distinct cast(value as " ~ dbt.type_string() ~ ") from " ~ source('raw', 'register_claim_thresholds')
+        ~ " where threshold = 'outlier_cap_share' order by 1"
+    ).columns[0].values() -%}
+    {{ return(shares | list) }}
+{%- endmacro %}
+
+
+{#- A record value capped at the (1 - cap) quantile of the values it is compared with. -#}
+{% macro capped_value(value, cap_value) -%}
+    case when {{ value }} > {{ cap_value }} then {{ cap_value }} else {{ value }} end
+{%- endmacro %}
 
 
 {#- The entries of var('metric_catalogue'), checked. A malformed entry stops the build with
@@ -85,17 +179,53 @@
 {#-
     The CTEs of one metric, named <prefix>_*, ending with `<prefix>` itself:
     (unit_id, metric, period_start, value, volume), one row per unit and week (Monday).
-    Expects in scope: <dataset>_records (int_<dataset> + period_start), <dataset>_coverage
-    (first_week, last_week over all units), unit_spans (unit_id, first_week), calendar
-    (period_start: every Monday from the first to the last week with any record).
-    Emits a trailing comma.
+    Expects in scope the CTEs of metric_inputs(): <dataset>_records (int_<dataset> +
+    period_start), <dataset>_coverage (first_week, last_week over all units), unit_spans
+    (unit_id, first_week), calendar (every Monday from the first to the last week with any
+    record). With cap (a share such as 0.01), the records above the (1 - cap) quantile of the
+    metric's records count at that quantile: the series the outliers claim check re-estimates
+    on (sum, mean, median and the numerator of ratio metrics). Emits a trailing comma.
 -#}
-{% macro metric_ctes(m, prefix) -%}
+{% macro metric_ctes(m, prefix, cap=none) -%}
 {%- set agg = m['aggregation'] -%}
 {%- if agg == 'ratio' -%}
 {%- set scale = m.get('scale', 1) -%}
 {%- for side in ['numerator', 'denominator'] %}
 {%- set part = m[side] %}
+{%- if cap is not none and side == 'numerator' %}
+{{ prefix }}_numerator_records as (
+
+    select
+        unit_id,
+        period_start,
+        {{ part['expression'] }} as record_value
+
+    from {{ part['dataset'] }}_records
+    where {{ _filter_sql([part.get('filter'), m.get('filter')]) }}
+
+),
+
+{{ prefix }}_numerator_cap as (
+
+    select percentile_cont({{ 1 - (cap | float) }}) within group (order by record_value) as cap_value
+    from {{ prefix }}_numerator_records
+
+),
+
+{{ prefix }}_numerator as (
+
+    -- the numerator's records above the cap count at the cap
+    select
+        records.unit_id,
+        records.period_start,
+        sum({{ capped_value('records.record_value', 'cap.cap_value') }}) as amount
+
+    from {{ prefix }}_numerator_records as records
+    cross join {{ prefix }}_numerator_cap as cap
+    group by records.unit_id, records.period_start
+
+),
+{%- else %}
 {{ prefix }}_{{ side }} as (
 
     select
@@ -108,6 +238,7 @@
     group by unit_id, period_start
 
 ),
+{%- endif %}
 {% endfor %}
 {{ prefix }}_keys as (
 
@@ -165,7 +296,7 @@
     'count': ('count(metric_input)', 'count(*)'),
 } -%}
 {%- set split_sql = slugify(split_by) if split_by else 'cast(null as ' ~ dbt.type_string() ~ ')' %}
-{{ prefix }}_records as (
+{{ prefix }}_{{ 'uncapped' if cap is not none else 'records' }} as (
 
     select
         unit_id,
@@ -177,6 +308,35 @@
     where {{ _filter_sql([m.get('filter')]) }}
 
 ),
+{%- if cap is not none %}
+
+{{ prefix }}_cap as (
+
+    -- per value of split_by (each is its own metric), over every unit's records
+    select
+        split_value,
+        percentile_cont({{ 1 - (cap | float) }}) within group (order by metric_input) as cap_value
+
+    from {{ prefix }}_uncapped
+    group by split_value
+
+),
+
+{{ prefix }}_records as (
+
+    -- records above the cap count at the cap
+    select
+        uncapped.unit_id,
+        uncapped.period_start,
+        uncapped.split_value,
+        {{ capped_value('uncapped.metric_input', 'cap.cap_value') }} as metric_input
+
+    from {{ prefix }}_uncapped as uncapped
+    inner join {{ prefix }}_cap as cap
+        on coalesce(uncapped.split_value, '') = coalesce(cap.split_value, '')
+
+),
+{%- endif %}
 
 {{ prefix }}_aggregated as (
 

@@ -1,6 +1,7 @@
 """Claims: check every measured effect and initiative, grade them, and show the checks in the
 Dagster UI as asset checks on ``marts/claim_checks``."""
 
+import polars as pl
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -9,75 +10,89 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    Definitions,
     MaterializeResult,
     multi_asset,
     multi_asset_check,
 )
 
-from pipelines.resources import RoiSettings
-from roi_ledger.catalogue import definition_of, load_catalogue, metric_traits
-from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS
+from pipelines.resources import RunResource
+from pipelines.warehouse import INTERMEDIATE, replace_table
+from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
 from roi_ledger.claims.engine import run_claim_checks
 from roi_ledger.claims.grading import grade_claims
-from roi_ledger.claims.records import capped_series
 
 CLAIM_TABLES = {
-    "claim_check_results": "Every claim check on every initiative x metric and initiative (published as marts.claim_checks).",
-    "claim_grades": "A grade per initiative x metric and per initiative (published as marts.claim_reliability).",
-    "claim_grade_reasons": "The checks behind each grade, one row each (published as marts.claim_reliability_reasons).",
+    "claim_checks": "Every claim check on every initiative x metric and initiative (published as marts.claim_checks).",
+    "claim_reliability": "A grade per initiative x metric and per initiative (published as marts.claim_reliability).",
+    "claim_reliability_reasons": "The checks behind each grade, one row each (published as marts.claim_reliability_reasons).",
+    "claim_check_definitions": "The registered claim checks (published as marts.claim_check_definitions).",
 }
+# The series the outliers check re-estimates on, built by dbt (models/intermediate).
+CAPPED_SERIES = "intermediate.int_metric_values_capped"
 
 
 @multi_asset(
     specs=[
         AssetSpec(
-            ["estimates", table],
+            [INTERMEDIATE, table],
             group_name="claims",
             description=description,
-            deps=[AssetKey(["estimates", "effect_estimates"]), AssetKey(["marts", "metric_series"])],
+            deps=[
+                AssetKey([INTERMEDIATE, "initiative_effects"]),
+                AssetKey(["marts", "metric_series"]),
+                AssetKey(["intermediate", "int_metric_values_capped"]),
+            ],
         )
         for table, description in CLAIM_TABLES.items()
     ],
 )
-def claim_check_results(context: AssetExecutionContext, settings: RoiSettings):
+def claim_check_results(context: AssetExecutionContext, run: RunResource):
     """Run every claim check and grade the claims (roi_ledger.claims)."""
-    register = settings.register()
-    as_of = settings.as_of()
-    catalogue = load_catalogue(register.catalogue, source=str(settings.config))
-    with settings.connect() as con:
+    run_context = run.context
+    with run.warehouse.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
-        estimates = con.sql("select * from intermediate.effect_estimates").pl()
-        traits = metric_traits(catalogue, set(series["metric"].unique().to_list()))
+        estimates = con.sql(f"select * from {INTERMEDIATE}.initiative_effects").pl()
 
-        def capped(metric: str):
-            definition = definition_of(catalogue, metric)
-            if definition is None:
-                return None
-            share = register.thresholds_for(None).outlier_cap_share
-            return capped_series(con, series.filter(series["metric"] == metric), definition, metric, as_of=as_of, cap_share=share)
+        def capped(metric: str, share: float) -> pl.DataFrame:
+            return con.execute(
+                f"select unit_id, period_start, value from {CAPPED_SERIES} where metric = ? and cap_share = ?",
+                [metric, share],
+            ).pl()
 
         problems: list[str] = []
         checks = run_claim_checks(
-            register, series, estimates, as_of=as_of, catalogue=catalogue, traits=traits, capped_series=capped, problems=problems
+            run_context.register,
+            series,
+            estimates,
+            as_of=run_context.as_of,
+            catalogue=list(run_context.catalogue),
+            traits=run_context.traits(set(series["metric"].unique().to_list())),
+            capped_series=capped,
+            problems=problems,
         )
         grades, reasons = grade_claims(checks)
-        frames = {"claim_check_results": checks, "claim_grades": grades, "claim_grade_reasons": reasons}
+        frames = {
+            "claim_checks": checks,
+            "claim_reliability": grades,
+            "claim_reliability_reasons": reasons,
+            "claim_check_definitions": definitions_frame(),
+        }
         for name, frame in frames.items():
-            con.register("frame", frame.to_arrow())
-            con.execute(f"create or replace table intermediate.{name} as select * from frame")
-            con.unregister("frame")
+            replace_table(con, f"{INTERMEDIATE}.{name}", frame)
     for problem in problems:
         context.log.warning(problem)
     fired = checks.filter(checks["status"].is_in(["warn", "fail"]))
     yield MaterializeResult(
-        asset_key=AssetKey(["estimates", "claim_check_results"]),
+        asset_key=AssetKey([INTERMEDIATE, "claim_checks"]),
         metadata={"checks": checks.height, "fired": fired.height, "check_errors": len(problems)},
     )
     yield MaterializeResult(
-        asset_key=AssetKey(["estimates", "claim_grades"]),
+        asset_key=AssetKey([INTERMEDIATE, "claim_reliability"]),
         metadata={f"grade_{g}": int((grades["grade"] == g).sum()) for g in ("reliable", "needs_more_data", "suspicious", "unreliable")},
     )
-    yield MaterializeResult(asset_key=AssetKey(["estimates", "claim_grade_reasons"]), metadata={"rows": reasons.height})
+    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height})
+    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]), metadata={"checks": frames["claim_check_definitions"].height})
 
 
 CLAIMS_MART = AssetKey(["marts", "claim_checks"])
@@ -90,11 +105,11 @@ CHECK_IDS = [c.check_id for c in METRIC_CHECKS + INITIATIVE_CHECKS]
         for check_id in CHECK_IDS
     ],
 )
-def claim_health_checks(context: AssetCheckExecutionContext, settings: RoiSettings):
+def claim_health_checks(context: AssetCheckExecutionContext, run: RunResource):
     """Each claim check as a Dagster asset check: it passes when no claim fails it, and lists
     the claims that warn or fail. Claim checks never block a run: the numbers are published
     with their grades, not hidden."""
-    with settings.connect() as con:
+    with run.warehouse.connect() as con:
         checks = con.sql("select * from marts.claim_checks").pl()
     for check_id in CHECK_IDS:
         rows = checks.filter(checks["check_id"] == check_id)
@@ -108,3 +123,6 @@ def claim_health_checks(context: AssetCheckExecutionContext, settings: RoiSettin
             severity=AssetCheckSeverity.WARN,
             metadata={"claims_checked": rows.height, "warn_or_fail": fired.height, "claims": ", ".join(claims) or "none"},
         )
+
+
+defs = Definitions(assets=[claim_check_results], asset_checks=[claim_health_checks])

@@ -1,44 +1,56 @@
 """Effects: estimate every live initiative's effect on its metrics from the metric series."""
 
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Definitions, MaterializeResult, multi_asset
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
-
-from pipelines.resources import RoiSettings
+from pipelines.resources import RunResource
+from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.contract import DATASETS
-from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.effects import estimate_effects
+from roi_ledger.effects.registry import methods_frame
 
-EFFECTS_TABLE = "intermediate.effect_estimates"
+EFFECT_TABLES = {
+    "initiative_effects": "Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
+    "estimation_methods": "The registered estimators, most preferred first (published as marts.estimation_methods).",
+}
 
 
-@asset(
-    key=["estimates", "effect_estimates"],
-    group_name="effects",
-    # The staging models are listed so that a failing critical input-quality check on any of
-    # them (docs/quality.md) holds back the estimates and everything after them.
-    deps=[
-        AssetKey(["marts", "metric_series"]),
-        AssetKey(["raw", "register_initiatives"]),
-        *[AssetKey(["staging", f"stg_{name}"]) for name in DATASETS],
+@multi_asset(
+    specs=[
+        AssetSpec(
+            [INTERMEDIATE, table],
+            group_name="effects",
+            description=description,
+            # The staging models are listed so that a failing critical input-quality check on any
+            # of them (docs/quality.md) holds back the estimates and everything after them.
+            deps=[
+                AssetKey(["marts", "metric_series"]),
+                AssetKey(["raw", "register_initiatives"]),
+                *[AssetKey(["staging", f"stg_{name}"]) for name in DATASETS],
+            ],
+        )
+        for table, description in EFFECT_TABLES.items()
     ],
-    description="Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
 )
-def effect_estimates(context: AssetExecutionContext, settings: RoiSettings) -> MaterializeResult:
-    register = settings.register()
-    with settings.connect() as con:
+def effect_estimates(context: AssetExecutionContext, run: RunResource):
+    """Estimate every effect with every method that applies (roi_ledger.effects)."""
+    run_context = run.context
+    problems: list[str] = []
+    with run.warehouse.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
-        problems: list[str] = []
-        catalogue = load_catalogue(register.catalogue, source=str(settings.config))
-        traits = metric_traits(catalogue, set(series["metric"].unique().to_list()))
-        estimates = estimate_effects(register, series, problems, traits)
-        for problem in problems:
-            context.log.warning(problem)
-        con.register("estimates", estimates.to_arrow())
-        con.execute("create schema if not exists intermediate")
-        con.execute(f"create or replace table {EFFECTS_TABLE} as select * from estimates")
-        con.unregister("estimates")
+        traits = run_context.traits(set(series["metric"].unique().to_list()))
+        estimates = estimate_effects(run_context.register, series, problems, traits)
+        methods = methods_frame()
+        replace_table(con, f"{INTERMEDIATE}.initiative_effects", estimates)
+        replace_table(con, f"{INTERMEDIATE}.estimation_methods", methods)
+    for problem in problems:
+        context.log.warning(problem)
     primary = estimates.filter(estimates["is_primary"])
-    context.log.info(f"{estimates.height} estimates, {primary.height} primary")
-    return MaterializeResult(
-        metadata={"estimates": estimates.height, "primary": primary.height, "estimator_failures": len(problems)}
+    context.log.info(f"{estimates.height} estimates, {primary.height} primary, at {run_context.confidence_level:.0%}")
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, "initiative_effects"]),
+        metadata={"estimates": estimates.height, "primary": primary.height, "estimator_failures": len(problems)},
     )
+    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "estimation_methods"]), metadata={"methods": methods.height})
+
+
+defs = Definitions(assets=[effect_estimates])

@@ -1,51 +1,56 @@
 """Ingest: check the inputs, then land the register and every dataset into ``raw``."""
 
-
-import os
 from datetime import datetime, timezone
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, DagsterInstance, MaterializeResult, asset, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    DagsterInstance,
+    Definitions,
+    MaterializeResult,
+    asset,
+    multi_asset,
+)
 
-from connectors.files import discover_files, ensure_raw_schema, land_dataset
-from pipelines.resources import RoiSettings
+from connectors.files import discover_files, ensure_raw_schema, inventory, land_dataset
+from pipelines.resources import RunResource
 from roi_ledger.contract import DATASETS
-from roi_ledger.inputs import register_tables, validate_inputs
+from roi_ledger.inputs import check_inputs, register_tables
 
 GROUP = "ingest"
-SALT_VAR = "ROI_PSEUDONYM_SALT"
-REGISTER_TABLES = (
-    "register_business",
-    "register_objectives",
-    "register_initiatives",
-    "register_initiative_units",
-    "register_initiative_metrics",
-    "register_costs",
-)
+REGISTER_TABLES = {
+    "register_business": "The business: currency, timezone, discount rate, confidence level, values.",
+    "register_objectives": "The business objectives initiatives serve.",
+    "register_initiatives": "One row per initiative: status, go-live, owner, expected benefit, feasibility.",
+    "register_initiative_units": "The treated units (by phase) and declared comparison units of each initiative.",
+    "register_initiative_metrics": "The metrics each initiative is measured on, with the expected change.",
+    "register_costs": "Every cost in the register, one-off or monthly.",
+    "register_claim_thresholds": "Every claim-check threshold as it applies to the business and to each initiative.",
+}
 
 
 @multi_asset(
-    specs=[
-        AssetSpec(["raw", table], group_name=GROUP, description=f"The initiative register: {table.removeprefix('register_').replace('_', ' ')}.")
-        for table in REGISTER_TABLES
-    ],
+    specs=[AssetSpec(["raw", table], group_name=GROUP, description=description) for table, description in REGISTER_TABLES.items()],
 )
-def initiative_register(context: AssetExecutionContext, settings: RoiSettings):
-    """Validate register and data first (nothing is written if they fail), start the build
-    file from the last published warehouse, and write the register as tables."""
-    inputs = validate_inputs(settings.config, settings.data)
-    stale = settings.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
+def initiative_register(context: AssetExecutionContext, run: RunResource):
+    """Check the register against the data first (nothing is written if they disagree), start
+    the build file from the last published warehouse, and write the register as tables."""
+    check_inputs(run.context, inventory(run.context.data_dir))
+    stale = run.warehouse.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
     if stale is not None:
         context.log.warning(f"took over the lock of {stale.describe()}, which is no longer running")
-    with settings.connect() as con:
+    register = run.context.register
+    with run.warehouse.connect() as con:
         ensure_raw_schema(con)
-        for name, frame in register_tables(inputs.register).items():
+        for name, frame in register_tables(register).items():
             con.register("frame", frame.to_arrow())
             con.execute(f"create or replace table raw.{name} as select * from frame")
             con.unregister("frame")
             yield MaterializeResult(asset_key=AssetKey(["raw", name]), metadata={"rows": frame.height})
     context.log.info(
-        f"register {settings.config}: {len(inputs.register.initiatives)} initiatives, "
-        f"{len(inputs.register.objectives)} objectives"
+        f"register {run.context.config_path}: {len(register.initiatives)} initiatives, "
+        f"{len(register.objectives)} objectives; as of {run.context.as_of}"
     )
 
 
@@ -65,10 +70,9 @@ def raw_dataset_asset(name: str):
         description=f"{dataset.description} Append-only; rows that break the contract go to raw.rejected_rows.",
         metadata={"columns": ", ".join(dataset.column_names)},
     )
-    def _land(context: AssetExecutionContext, settings: RoiSettings) -> MaterializeResult:
-        files = discover_files(settings.data).get(name, [])
-        register = settings.register()
-        with settings.connect() as con:
+    def _land(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
+        files = discover_files(run.context.data_dir).get(name, [])
+        with run.warehouse.connect() as con:
             ensure_raw_schema(con)
             loads = land_dataset(
                 con,
@@ -76,8 +80,8 @@ def raw_dataset_asset(name: str):
                 files,
                 load_id=context.run_id,
                 loaded_at=datetime.now(timezone.utc),
-                timezone=register.business.timezone,
-                salt=os.environ.get(SALT_VAR) or None,  # an empty salt is no salt
+                timezone=run.context.timezone,
+                salt=run.salt,
             )
         for load in loads:
             state = "already loaded, skipped" if load.skipped else f"{load.rows_loaded} loaded, {load.rows_rejected} rejected"
@@ -94,4 +98,4 @@ def raw_dataset_asset(name: str):
     return _land
 
 
-raw_datasets = [raw_dataset_asset(name) for name in DATASETS]
+defs = Definitions(assets=[initiative_register, *(raw_dataset_asset(name) for name in DATASETS)])

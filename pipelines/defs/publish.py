@@ -3,13 +3,15 @@ release the run lock of a run that failed instead."""
 
 
 import json
+import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     DefaultSensorStatus,
+    Definitions,
     MaterializeResult,
     RunFailureSensorContext,
     asset,
@@ -17,8 +19,9 @@ from dagster import (
 )
 
 from connectors.files import discover_files, file_hash
-from pipelines.resources import RoiSettings
-from roi_ledger.register import register_hash
+from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
+from pipelines.resources import RESOURCE_KEY, RunResource
+from pipelines.warehouse import Warehouse
 
 RUNS_DDL = """
 create table if not exists marts.runs (
@@ -36,12 +39,12 @@ create table if not exists marts.runs (
 """
 
 
-def input_files(con, settings: RoiSettings, run_id: str) -> pl.DataFrame:
+def input_files(con, run: RunResource, run_id: str) -> pl.DataFrame:
     """The files in the data directory now, with their hashes and the rows each loaded."""
     present = pl.DataFrame(
         [
             {"dataset": dataset, "source_file": str(path), "content_hash": file_hash(path)}
-            for dataset, paths in discover_files(settings.data).items()
+            for dataset, paths in discover_files(run.context.data_dir).items()
             for path in paths
         ],
         schema={"dataset": pl.String, "source_file": pl.String, "content_hash": pl.String},
@@ -64,45 +67,50 @@ def input_files(con, settings: RoiSettings, run_id: str) -> pl.DataFrame:
         con.unregister("present")
 
 
-def publish_asset(upstream: list[AssetKey]):
-    @asset(key=["marts", "runs"], group_name="publish", deps=upstream)
-    def runs(context: AssetExecutionContext, settings: RoiSettings) -> MaterializeResult:
-        """One row per successful run: as_of, timing, the register's hash and every input file
-        with its hash and row counts. Written last, then the warehouse is published."""
-        record = context.instance.get_run_record_by_id(context.run_id)
-        started = (record.start_time if record and record.start_time else None)
-        started_at = datetime.fromtimestamp(started, timezone.utc) if started else None
-        with settings.connect() as con:
-            con.execute("create schema if not exists marts")
-            con.execute(RUNS_DDL)
-            files = input_files(con, settings, context.run_id)
-            this_run = files.filter(files["loaded_this_run"])
-            con.execute(
-                "insert or replace into marts.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    context.run_id,
-                    settings.as_of(),
-                    started_at,
-                    datetime.now(timezone.utc),
-                    str(settings.config),
-                    register_hash(settings.config),
-                    str(settings.data),
-                    json.dumps(files.to_dicts(), default=str),
-                    int(this_run["rows_loaded"].sum()),
-                    int(this_run["rows_rejected"].sum()),
-                ],
-            )
-        settings.publish(context.run_id)
-        context.log.info(f"published {settings.warehouse}")
-        return MaterializeResult(metadata={"warehouse": str(settings.warehouse)})
-
-    return runs
+@asset(key=["marts", "runs"], group_name="publish", deps=[*dbt_results_layer.keys, *dbt_metrics_layer.keys])
+def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
+    """One row per successful run: as_of, timing, the register's hash and every input file
+    with its hash and row counts. Written last, then the warehouse is published."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = (record.start_time if record and record.start_time else None)
+    started_at = datetime.fromtimestamp(started, timezone.utc) if started else None
+    run_context = run.context
+    with run.warehouse.connect() as con:
+        con.execute("create schema if not exists marts")
+        con.execute(RUNS_DDL)
+        files = input_files(con, run, context.run_id)
+        this_run = files.filter(files["loaded_this_run"])
+        con.execute(
+            "insert or replace into marts.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                context.run_id,
+                run_context.as_of,
+                started_at,
+                datetime.now(timezone.utc),
+                str(run_context.config_path),
+                run_context.register_sha256,
+                str(run_context.data_dir),
+                json.dumps(files.to_dicts(), default=str),
+                int(this_run["rows_loaded"].sum()),
+                int(this_run["rows_rejected"].sum()),
+            ],
+        )
+    run.warehouse.publish(context.run_id)
+    context.log.info(f"published {run.warehouse.path}")
+    return MaterializeResult(metadata={"warehouse": str(run.warehouse.path), "as_of": str(run_context.as_of)})
 
 
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)
-def release_lock_of_failed_run(context: RunFailureSensorContext, settings: RoiSettings) -> None:
+def release_lock_of_failed_run(context: RunFailureSensorContext) -> None:
     """A failed run never publishes, so it does not release the warehouse's run lock itself:
     release it here, so the next run need not wait for the lock to go stale (needs the Dagster
-    daemon, which ``dagster dev`` starts; ``roi run`` releases the lock itself)."""
-    if settings.run_lock.release(context.dagster_run.run_id):
-        context.log.info(f"released the run lock of failed run {context.dagster_run.run_id}")
+    daemon, which ``dagster dev`` starts; ``roi run`` releases the lock itself). The warehouse
+    is the failed run's own, from its run config, else the code location's ``ROI_WAREHOUSE``."""
+    failed = context.dagster_run
+    config = failed.run_config.get("resources", {}).get(RESOURCE_KEY, {}).get("config", {})
+    path = config.get("warehouse_path") or os.environ.get("ROI_WAREHOUSE")
+    if path and Warehouse(Path(path).expanduser().resolve()).run_lock.release(failed.run_id):
+        context.log.info(f"released the run lock of failed run {failed.run_id}")
+
+
+defs = Definitions(assets=[runs], sensors=[release_lock_of_failed_run])

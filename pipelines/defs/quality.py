@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from dagster import (
     AssetCheckExecutionContext,
+    Definitions,
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
@@ -25,8 +26,9 @@ from dagster import (
     multi_asset_check,
 )
 
-from connectors.files import ContractError, discover_files
-from pipelines.resources import RoiSettings
+from connectors.files import discover_files
+from pipelines.resources import RunResource
+from roi_ledger.contract import ContractError
 from roi_ledger.quality import ExpectationResult, Status, Suite, SuiteResult, load_suites, validate_suites
 from roi_ledger.quality.messages import requirement, subject
 
@@ -76,10 +78,10 @@ def quality_check_specs(suites: list[Suite]) -> list[AssetCheckSpec]:
     return specs
 
 
-def datasets_with_files(settings: RoiSettings) -> set[str]:
+def datasets_with_files(run: RunResource) -> set[str]:
     """The datasets the data directory has files for (empty when it cannot be read)."""
     try:
-        return set(discover_files(settings.data))
+        return set(discover_files(run.context.data_dir))
     except ContractError:
         return set()
 
@@ -126,17 +128,17 @@ def _results_table(results: tuple[ExpectationResult, ...]) -> str:
 
 
 def run_quality_checks(
-    context: AssetCheckExecutionContext, settings: RoiSettings, suites: list[Suite]
+    context: AssetCheckExecutionContext, run: RunResource, suites: list[Suite]
 ) -> Iterator[AssetCheckResult]:
     selected: set[AssetCheckKey] = set(context.selected_asset_check_keys)
     chosen = [s for s in suites if {key.asset_key for key in selected} & {suite_asset_key(s)}]
     if not chosen:
         return
     results = validate_suites(
-        settings.build_warehouse,
+        run.warehouse.build_file,
         chosen,
-        as_of=settings.as_of(),
-        datasets_with_files=datasets_with_files(settings),
+        as_of=run.context.as_of,
+        datasets_with_files=datasets_with_files(run),
     )
     for suite, suite_result in zip(chosen, results, strict=True):
         for critical in (True, False):
@@ -158,11 +160,13 @@ def quality_checks(layer: str):
         can_subset=True,
         description=f"Great Expectations suites on the {layer} tables (expectations/{layer}_*.yml).",
     )
-    def _quality_checks(context: AssetCheckExecutionContext, settings: RoiSettings):
-        yield from run_quality_checks(context, settings, suites)
+    def _quality_checks(context: AssetCheckExecutionContext, run: RunResource):
+        yield from run_quality_checks(context, run, suites)
 
     return _quality_checks
 
 
 raw_quality_checks = quality_checks("raw")
 staging_quality_checks = quality_checks("staging")
+
+defs = Definitions(asset_checks=[raw_quality_checks, staging_quality_checks])

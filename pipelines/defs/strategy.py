@@ -1,10 +1,9 @@
 """Strategy: the objectives scorecard, alignment, portfolio priorities and rollout phases."""
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Definitions, MaterializeResult, multi_asset
 
-from pipelines.defs.money import hourly_cost_by_unit
-from pipelines.resources import RoiSettings
-from roi_ledger.catalogue import load_catalogue
+from pipelines.resources import RunResource
+from pipelines.warehouse import INTERMEDIATE, replace_table, unit_hourly_costs
 from roi_ledger.strategy.objectives import objective_progress
 from roi_ledger.strategy.portfolio import initiative_alignment, portfolio_priorities
 from roi_ledger.strategy.rollout import rollout_phases
@@ -21,36 +20,40 @@ STRATEGY_TABLES = {
 @multi_asset(
     specs=[
         AssetSpec(
-            ["estimates", table],
+            [INTERMEDIATE, table],
             group_name="strategy",
             description=description,
-            deps=[AssetKey(["estimates", "initiative_roi"]), AssetKey(["estimates", "effect_estimates"]), AssetKey(["marts", "metric_series"])],
+            deps=[
+                AssetKey([INTERMEDIATE, "initiative_roi"]),
+                AssetKey([INTERMEDIATE, "initiative_effects"]),
+                AssetKey(["marts", "metric_series"]),
+                AssetKey(["intermediate", "int_unit_hourly_cost"]),
+            ],
         )
         for table, description in STRATEGY_TABLES.items()
     ],
 )
-def strategy(context: AssetExecutionContext, settings: RoiSettings):
+def strategy(context: AssetExecutionContext, run: RunResource):
     """Judge objectives, alignment and proposals against what was measured (roi_ledger.strategy)."""
-    register = settings.register()
-    catalogue = load_catalogue(register.catalogue, source=str(settings.config))
-    as_of = settings.as_of()
-    with settings.connect() as con:
+    run_context = run.context
+    register, catalogue, as_of = run_context.register, list(run_context.catalogue), run_context.as_of
+    with run.warehouse.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
-        estimates = con.sql("select * from intermediate.effect_estimates").pl()
-        roi = con.sql("select * from intermediate.money_initiative_roi").pl()
-        hourly = hourly_cost_by_unit(con)
+        estimates = con.sql(f"select * from {INTERMEDIATE}.initiative_effects").pl()
+        roi = con.sql(f"select * from {INTERMEDIATE}.initiative_roi").pl()
         progress, contributions = objective_progress(register, series, estimates, catalogue, as_of)
         frames = {
             "objective_progress": progress,
             "objective_contributions": contributions,
             "initiative_alignment": initiative_alignment(register, estimates, set(series["metric"].unique().to_list())),
             "portfolio_priorities": portfolio_priorities(register, roi, catalogue),
-            "rollout_phases": rollout_phases(register, series, estimates, catalogue, as_of, hourly),
+            "rollout_phases": rollout_phases(register, series, estimates, catalogue, as_of, unit_hourly_costs(con)),
         }
         for name, frame in frames.items():
-            con.register("frame", frame.to_arrow())
-            con.execute(f"create or replace table intermediate.strategy_{name} as select * from frame")
-            con.unregister("frame")
+            replace_table(con, f"{INTERMEDIATE}.{name}", frame)
     for name, frame in frames.items():
-        yield MaterializeResult(asset_key=AssetKey(["estimates", name]), metadata={"rows": frame.height})
+        yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, name]), metadata={"rows": frame.height})
     context.log.info(f"{progress.height} objectives, {frames['portfolio_priorities'].height} proposals")
+
+
+defs = Definitions(assets=[strategy])

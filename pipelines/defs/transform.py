@@ -1,25 +1,25 @@
-"""Transform: dbt builds the warehouse in two layers with the Python estimators between them.
+"""Transform: dbt builds the warehouse in two layers with the Python steps between them.
 
-Layer ``metrics``: staging, intermediate and the metric series. Layer ``results``: the marts
-built on the effect estimates. Each dbt model is a Dagster asset keyed ``[schema, name]``,
-so the lineage reads like the warehouse.
+Layer ``metrics``: staging, intermediate and the metric series, with what the Python steps read
+besides (the capped series, the hourly costs). Layer ``results``: the marts built on what the
+Python steps wrote. Each dbt model is a Dagster asset keyed ``[schema, name]`` and each source
+``[source, table]``, so the lineage reads like the warehouse.
 """
-
 
 import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Definitions
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.project import BUILD_WAREHOUSE_VAR, DBT_EXECUTABLE, dbt_project
-from pipelines.resources import RoiSettings
-from roi_ledger.catalogue import catalogue_entries
+from pipelines.resources import RunResource
+from roi_ledger.run_context import RunContext
 
-# Everything upstream of the metric series is the first layer.
-METRICS_LAYER = "+metric_series +metric_catalogue"
+# Everything the Python steps read is the first layer.
+METRICS_LAYER = "+metric_series +metric_catalogue +int_metric_values_capped +int_unit_hourly_cost"
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -35,20 +35,20 @@ class WarehouseTranslator(DagsterDbtTranslator):
 TRANSLATOR = WarehouseTranslator()
 
 
-def dbt_vars(settings: RoiSettings) -> dict[str, Any]:
-    register = settings.register()
+def dbt_vars(run_context: RunContext) -> dict[str, Any]:
+    """What the dbt models need to know of the run (dbt_project.yml documents each)."""
     return {
-        "as_of": settings.as_of().isoformat(),
-        "timezone": register.business.timezone,
-        "metric_catalogue": catalogue_entries(register.catalogue, source=str(settings.config)),
+        "as_of": run_context.as_of.isoformat(),
+        "timezone": run_context.timezone,
+        "metric_catalogue": list(run_context.catalogue_entries),
     }
 
 
-def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, settings: RoiSettings):
-    os.environ[BUILD_WAREHOUSE_VAR] = str(settings.build_warehouse)
-    args = ["build", "--vars", json.dumps(dbt_vars(settings))]
+def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
+    os.environ[BUILD_WAREHOUSE_VAR] = str(run.warehouse.build_file)
+    args = ["build", "--vars", json.dumps(dbt_vars(run.context))]
     # dbt's run artifacts go beside the build file, so two warehouses can build at once.
-    yield from dbt.cli(args, context=context, target_path=settings.dbt_target).stream()
+    yield from dbt.cli(args, context=context, target_path=run.warehouse.dbt_target).stream()
 
 
 @dbt_assets(
@@ -58,8 +58,8 @@ def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, settings: RoiSe
     name="dbt_metrics_layer",
     dagster_dbt_translator=TRANSLATOR,
 )
-def dbt_metrics_layer(context: AssetExecutionContext, dbt: DbtCliResource, settings: RoiSettings):
-    yield from run_dbt(context, dbt, settings)
+def dbt_metrics_layer(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
+    yield from run_dbt(context, dbt, run)
 
 
 @dbt_assets(
@@ -69,13 +69,17 @@ def dbt_metrics_layer(context: AssetExecutionContext, dbt: DbtCliResource, setti
     name="dbt_results_layer",
     dagster_dbt_translator=TRANSLATOR,
 )
-def dbt_results_layer(context: AssetExecutionContext, dbt: DbtCliResource, settings: RoiSettings):
-    yield from run_dbt(context, dbt, settings)
+def dbt_results_layer(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
+    yield from run_dbt(context, dbt, run)
 
 
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
-        project_dir=dbt_project(),
-        profiles_dir=str(dbt_project().profiles_dir),
-        dbt_executable=DBT_EXECUTABLE,
-    )
+defs = Definitions(
+    assets=[dbt_metrics_layer, dbt_results_layer],
+    resources={
+        "dbt": DbtCliResource(
+            project_dir=dbt_project(),
+            profiles_dir=str(dbt_project().profiles_dir),
+            dbt_executable=DBT_EXECUTABLE,
+        )
+    },
+)

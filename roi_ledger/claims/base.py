@@ -19,6 +19,7 @@ import polars as pl
 from roi_ledger.catalogue import MetricDefinition, MetricTraits
 from roi_ledger.claims.thresholds import ClaimThresholds
 from roi_ledger.effects.panel import Panel, build_panel
+from roi_ledger.effects.registry import estimator_of
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.register import Initiative, Register
 
@@ -81,8 +82,8 @@ class MetricClaim:
     as_of: date
     traits: dict[str, MetricTraits]
     definition: MetricDefinition | None  # None for a KPI
-    estimators: dict[str, Callable[[Panel], EffectEstimate | None]]
-    capped_series: Callable[[str], pl.DataFrame | None] = lambda metric: None
+    # (metric, cap share) -> the series with the top share of records capped (``outliers``)
+    capped_series: Callable[[str, float], pl.DataFrame | None] = lambda metric, share: None
 
     @cached_property
     def primary(self) -> dict | None:
@@ -98,6 +99,17 @@ class MetricClaim:
         return self.primary["method"] if self.primary else None
 
     @property
+    def confidence(self) -> float:
+        """The business's confidence level: of the estimates' intervals and of the checks' own."""
+        return self.register.business.confidence_level
+
+    @property
+    def significance(self) -> float:
+        """1 - the confidence level: the size of a test that matches the intervals (rounded, so
+        that 95% gives 0.05, not 0.050000000000000044)."""
+        return round(1 - self.confidence, 12)
+
+    @property
     def good_direction(self) -> str | None:
         return self.definition.good_direction if self.definition else None
 
@@ -105,17 +117,35 @@ class MetricClaim:
         self, *, series: pl.DataFrame | None = None, method: str | None = None, **initiative_changes
     ) -> EffectEstimate | None:
         """Run the primary (or another) method again on changed data or a changed initiative."""
-        method = method or self.method
-        if method is None or method not in self.estimators:
+        registered = estimator_of(method or self.method or "")
+        if registered is None:
             return None
         initiative = self.initiative.model_copy(update=initiative_changes) if initiative_changes else self.initiative
         panel = build_panel(self.register, initiative, self.metric, self.series if series is None else series, self.traits)
         if panel is None:
             return None
-        from roi_ledger.effects import to_metric_units
+        from roi_ledger.effects import run_estimator
 
-        try:
-            estimate = self.estimators[method](panel)
-        except Exception:  # a re-estimate that cannot be made is not applicable, not a crash
-            return None
-        return None if estimate is None else to_metric_units(estimate, panel)
+        # A re-estimate that cannot be made is not applicable, not a crash (no problems list).
+        return run_estimator(registered, panel, self.confidence)
+
+
+DEFINITION_SCHEMA = {"check_id": pl.String, "level": pl.String, "check_class": pl.String, "description": pl.String}
+
+
+def definitions_frame() -> pl.DataFrame:
+    """Every registered check, in the order they run (published as ``marts.claim_check_definitions``)."""
+    from roi_ledger.claims import checks  # noqa: F401 - importing registers the checks
+
+    return pl.DataFrame(
+        [
+            {
+                "check_id": c.check_id,
+                "level": c.level,
+                "check_class": c.check_class.value,
+                "description": " ".join((c.run.__doc__ or c.check_id).split()),
+            }
+            for c in METRIC_CHECKS + INITIATIVE_CHECKS
+        ],
+        schema=DEFINITION_SCHEMA,
+    )

@@ -12,7 +12,6 @@ from roi_ledger.catalogue import MetricDefinition, MetricTraits, definition_of
 from roi_ledger.claims import checks  # noqa: F401 - importing registers the checks
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, NOT_APPLICABLE, MetricClaim
 from roi_ledger.claims.grading import grade_claims
-from roi_ledger.effects import ESTIMATORS, METHOD_OF
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.register import Register
 
@@ -47,12 +46,11 @@ def run_claim_checks(
     as_of: date,
     catalogue: list[MetricDefinition],
     traits: dict[str, MetricTraits],
-    capped_series: Callable[[str], pl.DataFrame | None] = lambda metric: None,
+    capped_series: Callable[[str, float], pl.DataFrame | None] = lambda metric, share: None,
     problems: list[str] | None = None,
 ) -> pl.DataFrame:
     """One row per initiative x metric x check (metric null for initiative-level checks)."""
     problems = problems if problems is not None else []
-    estimators = {METHOD_OF[estimator]: estimator for estimator in ESTIMATORS}
     by_metric = {key[0]: frame for key, frame in series.partition_by("metric", as_dict=True).items()}
     rows: list[dict] = []
     for initiative in register.measured_initiatives:
@@ -70,7 +68,6 @@ def run_claim_checks(
                 as_of=as_of,
                 traits=traits,
                 definition=definition_of(catalogue, metric),
-                estimators=estimators,
                 capped_series=capped_series,
             )
             for check in METRIC_CHECKS:

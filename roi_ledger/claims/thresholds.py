@@ -58,8 +58,8 @@ class ClaimThresholds(BaseModel):
     max_outlier_sensitivity: float = Field(0.25, ge=0)
     # novelty_decay: second-half effect below this share of the first-half effect
     min_effect_retention: float = Field(0.5, ge=0)
-    # significance used by ci_covers_zero's companions (control spillover)
-    alpha: float = Field(0.05, gt=0, lt=1)
+    # ci_covers_zero and the control-spillover test use the business's confidence level
+    # (business.confidence_level), like every interval: they have no threshold of their own.
 
     def min_pre(self, period: str) -> int:
         return getattr(self, f"min_pre_{period}s")

@@ -6,39 +6,23 @@ Dagster asset in ``pipelines/defs/effects.py`` only reads the series and writes 
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Callable
+import pkgutil
 from dataclasses import replace
 
 import polars as pl
 
 from roi_ledger.catalogue import MetricTraits
-from roi_ledger.effects import before_after, did, its, staggered
-from roi_ledger.effects.before_after import estimate_before_after
-from roi_ledger.effects.did import estimate_difference_in_differences
-from roi_ledger.effects.its import estimate_interrupted_time_series
 from roi_ledger.effects.panel import POST, PRE, Panel, build_panel
+from roi_ledger.effects.registry import Estimator, estimators
 from roi_ledger.effects.result import EffectEstimate, to_frame
-from roi_ledger.effects.staggered import estimate_staggered_did
 from roi_ledger.register import Register
 
-Estimator = Callable[[Panel], EffectEstimate | None]
-
-# In order of preference: the first that gives an estimate is primary (docs/effects.md).
-# staggered_did applies only to phased rollouts; did needs control units with data before
-# and after; its needs enough history; before_after is the naive fallback.
-ESTIMATORS: list[Estimator] = [
-    estimate_staggered_did,
-    estimate_difference_in_differences,
-    estimate_interrupted_time_series,
-    estimate_before_after,
-]
-METHOD_OF: dict[Estimator, str] = {
-    estimate_staggered_did: staggered.METHOD,
-    estimate_difference_in_differences: did.METHOD,
-    estimate_interrupted_time_series: its.METHOD,
-    estimate_before_after: before_after.METHOD,
-}
+# Every module of this package is imported, so an estimator registers itself by being here
+# (``roi_ledger.effects.registry``): adding one is adding a module.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def estimate_effects(
@@ -47,7 +31,8 @@ def estimate_effects(
     problems: list[str] | None = None,
     traits: dict[str, MetricTraits] | None = None,
 ) -> pl.DataFrame:
-    """Every estimator's row for every live or retired initiative x metric the data allows.
+    """Every estimator's row for every live or retired initiative x metric the data allows,
+    with intervals at the business's confidence level.
 
     ``traits`` (from the catalogue) says which metrics are modelled on the log scale and which
     datasets each comes from (see ``build_panel``). An estimator that fails on one panel does
@@ -55,6 +40,7 @@ def estimate_effects(
     """
     traits = traits or {}
     problems = problems if problems is not None else []
+    confidence = register.business.confidence_level
     estimates: list[EffectEstimate] = []
     by_metric = series.partition_by("metric", as_dict=True)
     for initiative in register.measured_initiatives:
@@ -66,16 +52,30 @@ def estimate_effects(
             if panel is None:
                 continue
             rows = []
-            for estimate in ESTIMATORS:
-                try:
-                    row = estimate(panel)
-                except Exception as exc:  # one method failing must not hide the others
-                    problems.append(f"{initiative.id} x {metric}: {estimate.__name__} failed: {exc}")
-                    continue
+            for method in estimators():
+                row = run_estimator(method, panel, confidence, problems)
                 if row is not None:
-                    rows.append(to_metric_units(row, panel))
+                    rows.append(row)
             estimates += mark_primary(rows)
     return to_frame(estimates)
+
+
+def run_estimator(
+    method: Estimator, panel: Panel, confidence: float, problems: list[str] | None = None
+) -> EffectEstimate | None:
+    """One method's estimate in the metric's own units, or None when it does not apply to the
+    panel's design, has too little data, or fails (the failure is added to ``problems``)."""
+    if not method.applies_to(panel):
+        return None
+    try:
+        estimate = method.estimate(panel, confidence)
+    except Exception as exc:  # one method failing must not hide the others
+        if problems is not None:
+            problems.append(f"{panel.initiative.id} x {panel.metric}: {method.method} failed: {exc}")
+        return None
+    if estimate is None:
+        return None
+    return replace(to_metric_units(estimate, panel), method=method.method, confidence_level=confidence)
 
 
 def to_metric_units(estimate: EffectEstimate, panel: Panel) -> EffectEstimate:
@@ -106,7 +106,7 @@ def to_metric_units(estimate: EffectEstimate, panel: Panel) -> EffectEstimate:
 
 
 def mark_primary(rows: list[EffectEstimate]) -> list[EffectEstimate]:
-    """The first row in ESTIMATORS order with an interval is primary; else the first row."""
+    """The first row in order of preference with an interval is primary; else the first row."""
     if not rows:
         return rows
     primary = next((r for r in rows if r.ci_low is not None), rows[0])

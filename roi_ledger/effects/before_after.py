@@ -10,12 +10,15 @@ import numpy as np
 from scipy import stats
 
 from roi_ledger.effects.panel import POST, PRE, Panel
+from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
+from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate
 
 METHOD = "before_after"
 
 
-def estimate_before_after(panel: Panel) -> EffectEstimate | None:
+@estimator(METHOD, preference=40, uses_comparison_units=False)
+def estimate_before_after(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
     """Mean of the treated unit-periods after minus before, with a Welch t interval.
 
     The interval treats unit-periods as independent, which they are not (autocorrelation,
@@ -31,7 +34,7 @@ def estimate_before_after(panel: Panel) -> EffectEstimate | None:
     ci_low = ci_high = p_value = None
     if len(before) >= 2 and len(after) >= 2 and (np.var(before) + np.var(after)) > 0:
         test = stats.ttest_ind(after, before, equal_var=False)
-        interval = test.confidence_interval(0.95)
+        interval = test.confidence_interval(confidence)
         ci_low, ci_high, p_value = float(interval.low), float(interval.high), float(test.pvalue)
     return EffectEstimate(
         initiative_id=panel.initiative.id,

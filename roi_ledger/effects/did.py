@@ -35,7 +35,9 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
-from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
+from roi_ledger.effects.registry import estimator
+from roi_ledger.effects.result import EffectEstimate, t_quantile
 from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
 from roi_ledger.effects.robust import fit_ar1, panel_noise
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
@@ -155,13 +157,13 @@ def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, se
     )
 
 
-def cluster_interval(frame: pl.DataFrame, spec: Specification) -> Interval:
+def cluster_interval(frame: pl.DataFrame, spec: Specification, confidence: float) -> Interval:
     model = twfe(frame, spec, cluster=True)
     clusters = frame["unit_id"].n_unique()
     effect, se = float(model.params["treated_after"]), float(model.bse["treated_after"])
     if not math.isfinite(se) or se <= 0:
         return Interval(effect, None, None, None, "cluster-robust SE not computable")
-    quantile = stats.t.ppf(0.975, clusters - 1)
+    quantile = t_quantile(confidence, clusters - 1)
     p_value = float(2 * stats.t.sf(abs(effect / se), clusters - 1))
     return Interval(
         effect, effect - quantile * se, effect + quantile * se, p_value,
@@ -169,32 +171,38 @@ def cluster_interval(frame: pl.DataFrame, spec: Specification) -> Interval:
     )
 
 
-def placebo_interval(frame: pl.DataFrame, n_treated: int, spec: Specification) -> Interval:
+def placebo_interval(frame: pl.DataFrame, n_treated: int, spec: Specification, confidence: float) -> Interval:
     effect = float(twfe(frame, spec).params["treated_after"])
     placebos = placebo_effects(frame, n_treated, spec)
     se = float(np.std(placebos, ddof=1))
     p_value = float((np.sum(np.abs(placebos) >= abs(effect)) + 1) / (len(placebos) + 1))
+    # The SE is itself estimated from the placebos: t with one degree of freedom fewer than
+    # there are of them, as for any standard deviation of a sample.
+    quantile = t_quantile(confidence, len(placebos) - 1)
     return Interval(
-        effect, effect - 1.96 * se, effect + 1.96 * se, p_value,
-        f"placebo in space over {len(placebos)} sets of control units (SE = spread of placebo effects)",
+        effect, effect - quantile * se, effect + quantile * se, p_value,
+        f"placebo in space over {len(placebos)} sets of control units (SE = spread of placebo effects, "
+        f"t with {len(placebos) - 1} df)",
     )
 
 
-def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specification) -> Interval:
+def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specification, confidence: float) -> Interval:
     noise = pooled_noise(frame, spec)
     model = difference_series_model(difference_series(frame, treated_units), spec, autocorrelated=True, noise=noise)
     pooled = (
         f"rho {model.rho:.2f} on {model.share:.0%} of the noise, pooled over {frame['unit_id'].n_unique()} units, "
         if noise is not None else ""
     )
-    low, high = model.conf_int(0.05).loc["after"]
+    low, high = model.conf_int(1 - confidence).loc["after"]
     return Interval(
         float(model.params["after"]), float(low), float(high), float(model.pvalues["after"]),
         f"treated-minus-control series, {AR1_DESCRIPTION} ({pooled}t with {model.df_resid:.0f} df)",
     )
 
 
-def estimate_difference_in_differences(panel: Panel) -> EffectEstimate | None:
+@estimator(METHOD, preference=20, uses_comparison_units=True)
+def estimate_difference_in_differences(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
+    """Two-way fixed-effects difference-in-differences against the comparison units."""
     frame = did_frame(panel)
     treated_units = sorted(frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list())
     control_units = frame.filter(pl.col("treated") == 0)["unit_id"].unique().to_list()
@@ -212,13 +220,13 @@ def estimate_difference_in_differences(panel: Panel) -> EffectEstimate | None:
 
     note = ""
     if n_treated >= MIN_CLUSTERS_PER_ARM and n_control >= MIN_CLUSTERS_PER_ARM:
-        interval = cluster_interval(frame, spec)
+        interval = cluster_interval(frame, spec, confidence)
     elif n_treated <= MAX_PLACEBO_TREATED and n_control >= MIN_PLACEBO_CONTROLS:
-        interval = placebo_interval(frame, n_treated, spec)
+        interval = placebo_interval(frame, n_treated, spec, confidence)
     elif pre_periods >= MIN_SERIES_PERIODS and post_periods >= 2 and not staggered:
-        interval = series_interval(frame, treated_units, spec)
+        interval = series_interval(frame, treated_units, spec, confidence)
     else:
-        interval = cluster_interval(frame, spec)
+        interval = cluster_interval(frame, spec, confidence)
         note = f"only {n_treated} treated and {n_control} control units: the interval is rough"
     interval = replace(interval, inference=interval.inference + spec.describe())
 

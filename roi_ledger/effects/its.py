@@ -21,7 +21,9 @@ import polars as pl
 from scipy import stats
 
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
-from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
+from roi_ledger.effects.registry import estimator
+from roi_ledger.effects.result import EffectEstimate, t_quantile
 from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
 from roi_ledger.effects.robust import fit_ar1_arrays
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
@@ -62,23 +64,24 @@ def treated_series(panel: Panel) -> pl.DataFrame:
     )
 
 
-def estimate_interrupted_time_series(panel: Panel) -> EffectEstimate | None:
+@estimator(METHOD, preference=30, uses_comparison_units=False)
+def estimate_interrupted_time_series(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
     """The segmented regression on the treated units' mean; for a phased rollout, one per
     go-live cohort (units going live together), combined (``combine_cohorts``)."""
     if not panel.is_staggered:
-        fitted = cohort_its(panel)
+        fitted = cohort_its(panel, confidence)
         return fitted[0] if fitted else None
     cohorts = panel.treated.group_by("go_live").agg(pl.col("unit_id").unique()).sort("go_live")
     fits = []
     for units in cohorts["unit_id"].to_list():
         cohort = replace(panel, frame=panel.frame.filter((pl.col("role") != TREATED) | pl.col("unit_id").is_in(units)))
-        fitted = cohort_its(cohort)
+        fitted = cohort_its(cohort, confidence)
         if fitted is not None:
             fits.append(fitted)
-    return combine_cohorts(fits) if fits else None
+    return combine_cohorts(fits, confidence) if fits else None
 
 
-def combine_cohorts(fits: list[tuple[EffectEstimate, int]]) -> EffectEstimate:
+def combine_cohorts(fits: list[tuple[EffectEstimate, int]], confidence: float) -> EffectEstimate:
     """Cohort effects averaged with weights proportional to their treated unit-periods after
     go-live. Without comparison units nothing removes the business-wide shocks the cohorts
     share, so their errors are not independent: the standard error is the weighted sum of the
@@ -87,11 +90,11 @@ def combine_cohorts(fits: list[tuple[EffectEstimate, int]]) -> EffectEstimate:
     estimates = [estimate for estimate, _ in fits]
     size = np.array([e.n_treated_units * e.post_periods for e in estimates], dtype=float)
     weight = size / size.sum()
-    se = float(sum(w * (e.ci_high - e.ci_low) / (2 * stats.t.ppf(0.975, df)) for w, (e, df) in zip(weight, fits)))
+    se = float(sum(w * (e.ci_high - e.ci_low) / (2 * t_quantile(confidence, df)) for w, (e, df) in zip(weight, fits)))
     df = min(df for _, df in fits)
     effect = float(sum(w * e.effect_abs for w, e in zip(weight, estimates)))
     observed = float(sum(w * e.observed_value for w, e in zip(weight, estimates)))
-    quantile = stats.t.ppf(0.975, df)
+    quantile = t_quantile(confidence, df)
     first = estimates[0]
     return replace(
         first,
@@ -113,7 +116,7 @@ def combine_cohorts(fits: list[tuple[EffectEstimate, int]]) -> EffectEstimate:
     )
 
 
-def cohort_its(panel: Panel) -> tuple[EffectEstimate, int] | None:
+def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | None:
     """The segmented regression on the treated units' mean per period (one go-live date), and
     its residual degrees of freedom."""
     series = treated_series(panel)
@@ -135,7 +138,7 @@ def cohort_its(panel: Panel) -> tuple[EffectEstimate, int] | None:
     weights[names.index("slope")] = float(np.mean(since_go_live[after]))
     test = model.t_test(weights)
     effect = float(np.squeeze(test.effect))
-    low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=0.05)))
+    low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=1 - confidence)))
     observed = float(post["value"].mean())
     note = "" if seasonal else "no seasonal adjustment: the before window is shorter than a year"
     estimate = EffectEstimate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 import polars as pl
+from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,8 @@ class EffectEstimate:
 
     ``effect_abs`` is observed minus counterfactual, in the metric's own units (a rate as a
     fraction, hours per week, ...), averaged over treated unit-periods of the after window;
-    ``ci_low``/``ci_high`` are its 95% interval and ``inference`` says how they were obtained.
+    ``ci_low``/``ci_high`` are its interval at ``confidence_level`` (the business's, 95% by
+    default) and ``inference`` says how they were obtained.
     """
 
     initiative_id: str
@@ -34,6 +36,7 @@ class EffectEstimate:
     inference: str
     note: str = ""
     is_primary: bool = False
+    confidence_level: float | None = None  # set by estimate_effects for every row
 
     @property
     def effect_pct(self) -> float | None:
@@ -68,8 +71,14 @@ SCHEMA = {
     "inference": pl.String,
     "note": pl.String,
     "is_primary": pl.Boolean,
+    "confidence_level": pl.Float64,
     "effect_pct": pl.Float64,
 }
+
+
+def t_quantile(confidence: float, df: float) -> float:
+    """The two-sided Student's t quantile of a ``confidence`` interval with ``df`` degrees of freedom."""
+    return float(stats.t.ppf(0.5 + confidence / 2, df))
 
 
 def to_frame(estimates: list[EffectEstimate]) -> pl.DataFrame:

@@ -25,7 +25,9 @@ import polars as pl
 from scipy import stats
 
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED, Panel
-from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
+from roi_ledger.effects.registry import PHASED_ROLLOUT, estimator
+from roi_ledger.effects.result import EffectEstimate, t_quantile
 
 METHOD = "staggered_did"
 MIN_NEVER_TREATED = 1
@@ -91,7 +93,9 @@ def group_aggregated_att(frame: pl.DataFrame, ramp: int):
 COMPARISON_WORDS = {"nevertreated": "never-treated", "notyettreated": "not-yet-treated"}
 
 
-def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
+@estimator(METHOD, preference=10, uses_comparison_units=True, designs=[PHASED_ROLLOUT])
+def estimate_staggered_did(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
+    """Callaway & Sant'Anna group-time effects for a rollout in phases, against never-treated units."""
     if not panel.is_staggered:
         return None
     frame, ramp = cohort_panel(panel)
@@ -110,7 +114,7 @@ def estimate_staggered_did(panel: Panel) -> EffectEstimate | None:
     units = frame["unit_id"].n_unique()
     if math.isfinite(se) and se > 0 and units > 1:
         se *= math.sqrt(units / (units - 1))
-        quantile = stats.t.ppf(0.975, units - 1)
+        quantile = t_quantile(confidence, units - 1)
         low, high = effect - quantile * se, effect + quantile * se
         p_value = float(2 * stats.t.sf(abs(effect / se), units - 1))
 

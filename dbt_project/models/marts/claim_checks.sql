@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'claim_check_results') }}
+    select * from {{ source('intermediate', 'claim_checks') }}
 
 ),
 

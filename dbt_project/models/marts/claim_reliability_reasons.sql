@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'claim_grade_reasons') }}
+    select * from {{ source('intermediate', 'claim_reliability_reasons') }}
 
 ),
 

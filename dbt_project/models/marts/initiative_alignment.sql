@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'initiative_alignment') }}
+    select * from {{ source('intermediate', 'initiative_alignment') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'effect_estimates') }}
+    select * from {{ source('intermediate', 'initiative_effects') }}
 
 ),
 
@@ -30,6 +30,7 @@ final as (
         effect_pct,
         ci_low,
         ci_high,
+        confidence_level,
         p_value,
         inference,
         note,

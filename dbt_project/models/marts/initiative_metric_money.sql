@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'initiative_metric_money') }}
+    select * from {{ source('intermediate', 'initiative_metric_money') }}
 
 ),
 

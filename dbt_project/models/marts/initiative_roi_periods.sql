@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'initiative_roi_periods') }}
+    select * from {{ source('intermediate', 'initiative_roi_periods') }}
 
 ),
 

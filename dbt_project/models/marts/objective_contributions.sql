@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'objective_contributions') }}
+    select * from {{ source('intermediate', 'objective_contributions') }}
 
 ),
 

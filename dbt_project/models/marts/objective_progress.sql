@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'objective_progress') }}
+    select * from {{ source('intermediate', 'objective_progress') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'portfolio_priorities') }}
+    select * from {{ source('intermediate', 'portfolio_priorities') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('estimates', 'rollout_phases') }}
+    select * from {{ source('intermediate', 'rollout_phases') }}
 
 ),
 

@@ -1,3 +1,6 @@
-"""The claim checks, grouped by what they look at. Importing this package registers them all."""
+"""The claim checks, grouped by what they look at. Importing this package registers them all,
+in the order they run and are reported (docs/claims.md): is there enough data, is the number
+clear, does the comparison hold, could something else explain it, is it robust, and finally
+the initiative's own governance."""
 
-from roi_ledger.claims.checks import context, data, design, governance, robustness, statistics  # noqa: F401
+from roi_ledger.claims.checks import data, statistics, design, context, robustness, governance  # noqa: F401, I001

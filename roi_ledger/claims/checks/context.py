@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from roi_ledger.claims.base import NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
-from roi_ledger.claims.checks.design import CONTROL_METHODS
+from roi_ledger.effects.registry import comparison_methods
 from roi_ledger.effects.robust import fit_ar1
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
@@ -81,7 +81,7 @@ def volume_shift(claim: MetricClaim) -> CheckResult:
 @claim_check("control_contamination", check_class=CheckClass.SUSPICION)
 def control_contamination(claim: MetricClaim) -> CheckResult:
     """Comparison units treated by another initiative, or moving with the initiative's go-live."""
-    if claim.panel is None or claim.method not in CONTROL_METHODS:
+    if claim.panel is None or claim.method not in comparison_methods():
         return CheckResult(NOT_APPLICABLE, "The estimate does not rest on comparison units.")
     controls = set(claim.panel.units(CONTROL))
     touched = _others_touching(claim, controls, same_metric=True)
@@ -105,12 +105,12 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     seasonal = can_adjust(claim.panel.period, int((series["after"] == 0).sum()), spare=3)
     model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas(), period="t")
     shift, p_value = float(model.params["after"]), float(model.pvalues["after"])
-    if p_value < claim.thresholds.alpha and np.sign(shift) == np.sign(effect):
+    if p_value < claim.significance and np.sign(shift) == np.sign(effect):
         return CheckResult(
             WARN,
             "The comparison units themselves changed at go-live in the same direction: the initiative may "
             "have spilled over to them, and the effect may be understated or mismeasured.",
             p_value,
-            claim.thresholds.alpha,
+            claim.significance,
         )
-    return CheckResult(PASS, "The comparison units were untouched and did not shift at go-live.", p_value, claim.thresholds.alpha)
+    return CheckResult(PASS, "The comparison units were untouched and did not shift at go-live.", p_value, claim.significance)

@@ -11,10 +11,10 @@ import statsmodels.formula.api as smf
 from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
 from roi_ledger.effects.did import Specification, did_frame, pooled_noise
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
+from roi_ledger.effects.registry import comparison_methods
 from roi_ledger.effects.robust import fit_ar1
 from roi_ledger.effects.seasons import PERIOD_DAYS, PERIODS_PER_YEAR, can_adjust, period_number, season_of
 
-CONTROL_METHODS = ("did", "staggered_did")
 MAX_PLACEBO_DATES = 6
 SEASON_MIX_DIFFERENCE = 0.25  # total-variation distance between the windows' seasons
 MATERIAL_DRIFT = 0.5  # a pre-trend carrying on this share of the effect or more is material
@@ -35,7 +35,7 @@ def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.
 def pre_trend(claim: MetricClaim) -> CheckResult:
     """Treated and control units already drifting apart before go-live (a test of the slope
     of the treated-minus-control series in the before window)."""
-    if claim.panel is None or claim.method not in CONTROL_METHODS or claim.panel.control.is_empty():
+    if claim.panel is None or claim.method not in comparison_methods() or claim.panel.control.is_empty():
         return CheckResult(NOT_APPLICABLE, "The estimate does not rest on control units.")
     pre = claim.panel.frame.filter(pl.col("window") == PRE).drop_nulls("value")
     means = pre.group_by("period_start", "role").agg(pl.col("value").mean()).pivot(on="role", index="period_start", values="value")
@@ -222,7 +222,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
     if seasonal is False:
         return CheckResult(PASS, "The windows cover different seasons, but the metric shows no seasonal pattern.", difference, SEASON_MIX_DIFFERENCE)
     inference = claim.primary["inference"] or ""
-    adjusted = claim.method in CONTROL_METHODS or "season" in inference
+    adjusted = claim.method in comparison_methods() or "season" in inference
     if seasonal is None and not adjusted:
         return CheckResult(WARN, "The before and after windows cover different seasons and there is too little history to tell whether that matters.", difference, SEASON_MIX_DIFFERENCE)
     if not adjusted:
@@ -267,7 +267,7 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
     )
     earlier = pre.filter(pl.col("recent") == 0)
     seasonal = (
-        claim.method not in CONTROL_METHODS
+        claim.method not in comparison_methods()
         and can_adjust(claim.panel.period, earlier.height, spare=3)
         and set(pre["season"]) <= set(earlier["season"])
     )
@@ -292,7 +292,7 @@ def _pre_window_series(claim: MetricClaim) -> pl.DataFrame:
     units' mean (metric levels), minus the comparison units' mean when the estimate rests on
     them."""
     treated = treated_means(claim, PRE, "level")
-    if claim.method not in CONTROL_METHODS or claim.panel.control.is_empty():
+    if claim.method not in comparison_methods() or claim.panel.control.is_empty():
         return treated
     control = (
         claim.panel.control.filter(pl.col("window") == PRE).drop_nulls("level")

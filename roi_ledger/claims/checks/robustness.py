@@ -12,20 +12,21 @@ from roi_ledger.effects.panel import POST
 
 @claim_check("outliers", check_class=CheckClass.SUSPICION)
 def outliers(claim: MetricClaim) -> CheckResult:
-    """The effect changes sign or moves by more than a quarter when the top 1% of records are capped."""
+    """The effect changes sign or moves by more than a quarter when the top share of records
+    (the initiative's ``outlier_cap_share``, 1% by default) is capped."""
     row = claim.primary
     if row is None or not row["effect_abs"] or claim.definition is None or claim.definition.aggregation in ("rate", "count"):
         return CheckResult(NOT_APPLICABLE, "A count or a share of records has no extreme values to cap.")
-    capped = claim.capped_series(claim.metric)
+    share = claim.thresholds.outlier_cap_share
+    capped = claim.capped_series(claim.metric, share)
     if capped is None or capped.is_empty():
         return CheckResult(NOT_APPLICABLE, "The records behind this metric are not available to cap.")
-    estimate = claim.reestimate(series=capped)
+    estimate = claim.reestimate(series=with_capped_values(claim.series, capped))
     if estimate is None or estimate.effect_abs is None:
         return CheckResult(NOT_APPLICABLE, "The effect could not be re-estimated on capped records.")
     real = row["effect_abs"]
     moved = abs(estimate.effect_abs - real) / abs(real)
     limit = claim.thresholds.max_outlier_sensitivity
-    share = claim.thresholds.outlier_cap_share
     if estimate.effect_abs * real < 0 or moved > limit:
         return CheckResult(
             WARN,
@@ -35,6 +36,18 @@ def outliers(claim: MetricClaim) -> CheckResult:
             limit,
         )
     return CheckResult(PASS, f"Capping the most extreme {share:.0%} of records moves the effect by only {moved:.0%}.", moved, limit)
+
+
+def with_capped_values(series: pl.DataFrame, capped: pl.DataFrame) -> pl.DataFrame:
+    """``series`` with each unit-period's value replaced by its capped value (``capped``:
+    unit_id, period_start, value), where both have one."""
+    joined = series.join(capped.rename({"value": "capped"}), on=["unit_id", "period_start"], how="left")
+    return joined.with_columns(
+        pl.when(pl.col("capped").is_not_null() & pl.col("value").is_not_null())
+        .then(pl.col("capped"))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    ).drop("capped")
 
 
 @claim_check("novelty_decay", check_class=CheckClass.SUSPICION)

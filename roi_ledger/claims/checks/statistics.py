@@ -7,7 +7,8 @@ from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass,
 
 @claim_check("ci_covers_zero", check_class=CheckClass.DATA)
 def ci_covers_zero(claim: MetricClaim) -> CheckResult:
-    """The effect's 95% interval includes zero: the data cannot tell it from no effect."""
+    """The effect's interval (at the business's confidence level) includes zero: the data
+    cannot tell it from no effect."""
     row = claim.primary
     if row is None or row["effect_abs"] is None:
         return CheckResult(NOT_APPLICABLE, "No estimate to judge.")
@@ -15,14 +16,15 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
         return CheckResult(FAIL, "The estimate has no interval, so how sure we can be is unknown.")
     covers = row["ci_low"] <= 0 <= row["ci_high"]
     interval = f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+    level = f"{claim.confidence:.0%}"
     if covers:
         return CheckResult(
             WARN,
-            f"The 95% range of the effect, {interval}, includes zero: the data cannot yet tell it apart from no change.",
+            f"The {level} range of the effect, {interval}, includes zero: the data cannot yet tell it apart from no change.",
             row["p_value"],
-            0.05,
+            claim.significance,
         )
-    return CheckResult(PASS, f"The 95% range of the effect, {interval}, excludes zero.", row["p_value"], 0.05)
+    return CheckResult(PASS, f"The {level} range of the effect, {interval}, excludes zero.", row["p_value"], claim.significance)
 
 
 @claim_check("practically_zero", check_class=CheckClass.INFO)

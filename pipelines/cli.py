@@ -4,7 +4,9 @@
     roi validate --data DIR --config FILE
     roi demo [--out DIR] [--seed N] [--scale X]
 
-Arguments default to ``ROI_DATA_DIR``, ``ROI_CONFIG``, ``ROI_WAREHOUSE`` and ``ROI_AS_OF``.
+Arguments default to ``ROI_DATA_DIR``, ``ROI_CONFIG``, ``ROI_WAREHOUSE`` and ``ROI_AS_OF``;
+without an as-of date a run measures up to the last complete day in the business's timezone.
+``roi run`` hands its arguments to the nightly job as run config (``pipelines.resources``).
 Exit codes: 0 success, 1 the run failed (the published warehouse is untouched), 2 the inputs
 are invalid (nothing was written).
 """
@@ -16,7 +18,7 @@ import os
 import sys
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID_INPUT = 0, 1, 2
@@ -38,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
                 "--as-of",
                 type=date.fromisoformat,
                 default=os.environ.get("ROI_AS_OF") or None,
-                help="use data up to this day, YYYY-MM-DD (ROI_AS_OF; default today)",
+                help="use data up to this day, YYYY-MM-DD (ROI_AS_OF; default: yesterday in the business's timezone)",
             )
 
     inputs(commands.add_parser("run", help="run the nightly job once, in this process"), warehouse=True)
@@ -63,14 +65,18 @@ def _require(args: argparse.Namespace, *names: str) -> None:
 
 
 def validate(data: Path, config: Path) -> int:
-    from roi_ledger.inputs import InputError, validate_inputs
+    from connectors.files import inventory
+    from roi_ledger.inputs import InputError, check_inputs
+    from roi_ledger.run_context import resolve_run_context
 
     try:
-        inputs = validate_inputs(config, data)
+        context = resolve_run_context(config, data, as_of=None, started_at=datetime.now(timezone.utc))
+        found = inventory(context.data_dir)
+        check_inputs(context, found)
     except InputError as exc:
         print(f"invalid input:\n{exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
-    identifying = sorted({"orders", "hours"} & set(inputs.inventory.files))
+    identifying = sorted({"orders", "hours"} & set(found.files))
     if identifying and not os.environ.get("ROI_PSEUDONYM_SALT"):
         print(
             f"invalid input:\n{data}: {' and '.join(identifying)} carry customer or employee ids, which are "
@@ -78,10 +84,11 @@ def validate(data: Path, config: Path) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID_INPUT
-    files = sum(len(paths) for paths in inputs.inventory.files.values())
+    files = sum(len(paths) for paths in found.files.values())
+    register = context.register
     print(
-        f"ok: {config} ({len(inputs.register.initiatives)} initiatives, {len(inputs.register.objectives)} objectives); "
-        f"{data}: {files} files in {len(inputs.inventory.files)} datasets, {len(inputs.inventory.units)} units"
+        f"ok: {config} ({len(register.initiatives)} initiatives, {len(register.objectives)} objectives); "
+        f"{data}: {files} files in {len(found.files)} datasets, {len(found.units)} units"
     )
     return EXIT_OK
 
@@ -91,40 +98,34 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
     code = validate(data, config)
     if code != EXIT_OK:
         return code
-    os.environ.update(
-        ROI_DATA_DIR=str(data.resolve()),
-        ROI_CONFIG=str(config.resolve()),
-        ROI_WAREHOUSE=str(warehouse.resolve()),
-    )
-    if as_of is not None:
-        os.environ["ROI_AS_OF"] = as_of.isoformat()
     warnings.filterwarnings("ignore")
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
+    from pipelines.resources import run_config
+    from pipelines.warehouse import Warehouse
 
-    log_path = warehouse.resolve().with_name(f"{warehouse.name}.run.log")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"running the nightly job (as of {as_of or date.today()}); log: {log_path}")
+    store = Warehouse(warehouse.expanduser().resolve())
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    # The run fixes its own as-of date when none is given: the last complete day before it starts.
+    print(f"running the nightly job (as of {as_of or 'yesterday'}); log: {store.run_log}")
+    config_of_run = run_config(data_dir=data, config_path=config, warehouse=store.path, as_of=as_of)
     # dbt's and Dagster's output go to the log file; the terminal gets the outcome.
-    with log_path.open("w") as log, redirect_stdout(log), redirect_stderr(log):
+    with store.run_log.open("w") as log, redirect_stdout(log), redirect_stderr(log):
         result = defs.get_job_def("nightly").execute_in_process(
             instance=DagsterInstance.ephemeral(),
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={**config_of_run, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     if not result.success:
-        from pipelines.resources import RoiSettings
-
-        settings = RoiSettings(data_dir=str(data), config_path=str(config), warehouse_path=str(warehouse.resolve()))
-        settings.run_lock.release(result.run_id)  # a failed run does not publish, so release here
+        store.run_lock.release(result.run_id)  # a failed run does not publish, so release here
         for event in result.all_events:
             if event.is_step_failure:
                 error = event.step_failure_data.error
                 while error is not None and error.cause is not None:
                     error = error.cause  # the error the step raised, not Dagster's wrapper
                 print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
-        print(f"run failed (details in {log_path}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
+        print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
         return EXIT_RUN_FAILED
     print_results(warehouse.resolve())
     return EXIT_OK

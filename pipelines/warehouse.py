@@ -1,0 +1,95 @@
+"""Where a run writes, and how its work becomes the warehouse people read.
+
+The warehouse an analyst queries is never opened for writing. A run builds into a private copy
+beside it (``.<name>.build``) and publishes it with an atomic rename when everything succeeded,
+so readers never block the nightly run and a failed run leaves the last good results in place.
+One run at a time builds a warehouse (``pipelines.run_lock``). See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.run_lock import Holder, RunLock
+
+# The schema the Python steps write to, between the two dbt layers (dbt's source `intermediate`).
+INTERMEDIATE = "intermediate"
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Write ``frame`` as ``schema.table``, replacing what was there (its polars schema kept)."""
+    schema = table.split(".")[0]
+    con.execute(f"create schema if not exists {schema}")
+    con.register("frame", frame.to_arrow())
+    try:
+        con.execute(f"create or replace table {table} as select * from frame")
+    finally:
+        con.unregister("frame")
+
+
+def unit_hourly_costs(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Each unit's loaded hourly cost, as dbt's ``intermediate.int_unit_hourly_cost`` has it."""
+    return dict(con.sql(f"select unit_id, hourly_cost from {INTERMEDIATE}.int_unit_hourly_cost").fetchall())
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """The published DuckDB file and the files a run keeps beside it."""
+
+    path: Path  # absolute: dbt's profile resolves relative paths from where dbt runs
+
+    @property
+    def build_file(self) -> Path:
+        """The private file a run writes to before publishing."""
+        return self.path.with_name(f".{self.path.name}.build")
+
+    @property
+    def run_lock(self) -> RunLock:
+        """Held by the run building this warehouse, from ``start_build`` to ``publish``."""
+        return RunLock(self.path.with_name(f".{self.path.name}.lock"))
+
+    @property
+    def dbt_target(self) -> Path:
+        """Where dbt writes its run artifacts (compiled SQL, run results) for this warehouse."""
+        return self.path.with_name(f".{self.path.name}.dbt")
+
+    @property
+    def run_log(self) -> Path:
+        """Where ``roi run`` writes dbt's and Dagster's output."""
+        return self.path.with_name(f"{self.path.name}.run.log")
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the build file (the run's only writer)."""
+        con = duckdb.connect(str(self.build_file))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def start_build(self, run_id: str, run_finished: Callable[[str], bool] = lambda _: False) -> Holder | None:
+        """Take the run lock, then start the build file from the last published warehouse (or
+        empty). Returns the holder of a stale lock taken over, if any."""
+        self.build_file.parent.mkdir(parents=True, exist_ok=True)
+        taken_over = self.run_lock.acquire(run_id, run_finished)
+        self.build_file.unlink(missing_ok=True)
+        if self.path.exists():
+            shutil.copyfile(self.path, self.build_file)
+        return taken_over
+
+    def publish(self, run_id: str) -> None:
+        """Replace the published warehouse with the build by an atomic rename (no second copy
+        is left on disk; the next run starts its build from the published file), and release
+        the lock."""
+        with self.connect() as con:
+            con.execute("checkpoint")
+        os.replace(self.build_file, self.path)
+        self.run_lock.release(run_id)
