@@ -32,7 +32,9 @@ import polars as pl
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from roi_ledger import demo
+from roi_ledger.demo import answer_key, sampling
+from roi_ledger.demo import register as demo_register
+from roi_ledger.demo import world as demo_world
 from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.effects.did import (
     Specification,
@@ -51,7 +53,7 @@ def weekly_series(world, hours: pl.DataFrame, activity: str, metric: str) -> pl.
     """``metric_series`` rows for ``hours_<activity>``: hours per unit and week, 0 for a week
     without entries, and ``days``: the days the unit had any entry that week."""
     starts = world.cal.days[::7].astype("datetime64[D]")
-    grid = pl.DataFrame({"period_start": starts}).join(pl.DataFrame({"unit_id": demo.UNIT_IDS}), how="cross")
+    grid = pl.DataFrame({"period_start": starts}).join(pl.DataFrame({"unit_id": demo_world.UNIT_IDS}), how="cross")
     weekly = hours.with_columns(pl.col("work_date").dt.truncate("1w").alias("period_start"))
     value = weekly.filter(pl.col("activity") == activity).group_by("unit_id", "period_start").agg(pl.col("hours").sum().alias("value"))
     days = weekly.group_by("unit_id", "period_start").agg(pl.col("work_date").n_unique().alias("days"))
@@ -114,28 +116,28 @@ def main() -> None:
     warnings.simplefilter("ignore")
     metric = f"hours_{args.activity}"
 
-    world = demo._build_world(demo.DEFAULT_END, args.world, args.scale)
-    expected = demo._expected(world, frozenset(world.rollouts))
+    world = demo_world._build_world(demo_world.DEFAULT_END, args.world, args.scale)
+    expected = demo_world._expected(world, frozenset(world.rollouts))
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "initiatives.yml"
-        config.write_text(demo._register_text(world), encoding="utf-8")
+        config.write_text(demo_register._register_text(world), encoding="utf-8")
         register = load_register(config)
     initiative = next(i for i in register.initiatives if i.id == args.initiative)
     traits = metric_traits(load_catalogue(), {m for i in register.initiatives for m in i.metrics} | {metric})
-    truth = demo._truth(world).filter((pl.col("initiative_id") == args.initiative) & (pl.col("metric") == metric))
+    truth = answer_key._truth(world).filter((pl.col("initiative_id") == args.initiative) & (pl.col("metric") == metric))
     true_effect = float(truth["true_effect_abs"][0])
     spec = Specification(seasonal=True)
 
     # Noise-free: the expected hours themselves, through the same difference-series model.
-    values, starts, _ = demo._metric_series(world, expected, metric)
+    values, starts, _ = answer_key._metric_series(world, expected, metric)
     noiseless = pl.DataFrame(
         {
-            "unit_id": np.repeat(demo.UNIT_IDS, values.shape[1]),
+            "unit_id": np.repeat(demo_world.UNIT_IDS, values.shape[1]),
             "period_start": np.tile(np.asarray(starts, dtype="datetime64[D]"), values.shape[0]),
             "value": values.ravel(),
         }
     )
-    template = weekly_series(world, demo._sample_hours(world, expected, demo._stream(args.world, "hours")), args.activity, metric)
+    template = weekly_series(world, sampling._sample_hours(world, expected, demo_world._stream(args.world, "hours")), args.activity, metric)
     series = template.drop("value").join(noiseless, on=["unit_id", "period_start"])
     frame = did_frame(build_panel(register, initiative, metric, series, traits))
     treated = sorted(frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list())
@@ -145,7 +147,7 @@ def main() -> None:
 
     rows = []
     for draw in range(args.first_draw, args.first_draw + args.draws):
-        hours = demo._sample_hours(world, expected, demo._stream(draw, "hours"))
+        hours = sampling._sample_hours(world, expected, demo_world._stream(draw, "hours"))
         series = weekly_series(world, hours, args.activity, metric)
         panel = build_panel(register, initiative, metric, series.drop("days"), traits)
         published = estimate_difference_in_differences(panel)

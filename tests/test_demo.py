@@ -19,7 +19,8 @@ import polars as pl
 import pytest
 import yaml
 
-from roi_ledger import demo as demo_module
+from roi_ledger.demo import answer_key, sampling
+from roi_ledger.demo import world as demo_world
 from roi_ledger.contract import DATASETS
 from roi_ledger.demo import DEFAULT_END, DemoBusiness, generate_demo_business
 
@@ -235,12 +236,11 @@ DRAWS = 3  # hours streams averaged: the paired differences still carry the abse
 def _sampled_weekly_hours(world, expected, draw: int = 0) -> np.ndarray:
     """(units, weeks, activities) hours as the time sheets record them, drawn from ``expected``;
     the same ``draw`` gives the same absences and entry noise."""
-    m = demo_module
-    hours = m._sample_hours(world, expected, np.random.default_rng([7, 4, draw]))
-    unit = hours["unit_id"].replace_strict(m.UNIT_IDS, range(len(m.UNIT_IDS))).to_numpy()
-    activity = hours["activity"].replace_strict(m.ACTIVITIES, range(len(m.ACTIVITIES)))
+    hours = sampling._sample_hours(world, expected, np.random.default_rng([7, 4, draw]))
+    unit = hours["unit_id"].replace_strict(demo_world.UNIT_IDS, range(len(demo_world.UNIT_IDS))).to_numpy()
+    activity = hours["activity"].replace_strict(demo_world.ACTIVITIES, range(len(demo_world.ACTIVITIES)))
     day = (hours["work_date"].to_numpy() - world.cal.days[0]).astype("timedelta64[D]").astype(int)
-    out = np.zeros((len(m.UNIT_IDS), world.cal.n_weeks, len(m.ACTIVITIES)))
+    out = np.zeros((len(demo_world.UNIT_IDS), world.cal.n_weeks, len(demo_world.ACTIVITIES)))
     np.add.at(out, (unit, day // 7, activity.to_numpy()), hours["hours"].to_numpy())
     return out
 
@@ -248,9 +248,8 @@ def _sampled_weekly_hours(world, expected, draw: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def hours_world() -> tuple:
     """The demo's world, its expected values with every initiative, and its truth table."""
-    m = demo_module
-    world = m._build_world(DEFAULT_END, 7, SCALE)
-    return world, m._expected(world, frozenset(world.rollouts)), m._truth(world)
+    world = demo_world._build_world(DEFAULT_END, 7, SCALE)
+    return world, demo_world._expected(world, frozenset(world.rollouts)), answer_key._truth(world)
 
 
 @pytest.mark.parametrize("level", [None, 0.004, 0.013, 0.37])
@@ -285,22 +284,21 @@ def test_truth_is_the_effect_on_the_sampled_hours(
 ) -> None:
     """Draw the time sheets with and without the row's initiatives from the same random
     stream: the realised after-window difference must be truth.csv's effect."""
-    m = demo_module
     world, with_all, truth = hours_world
-    spec = next(s for s in m._TRUTH if (s.row_id, s.metric) == (row_id, metric))
-    without = m._expected(world, frozenset(world.rollouts) - set(spec.initiatives))
+    spec = next(s for s in demo_world._TRUTH if (s.row_id, s.metric) == (row_id, metric))
+    without = demo_world._expected(world, frozenset(world.rollouts) - set(spec.initiatives))
     diff = sum(
         _sampled_weekly_hours(world, with_all, k) - _sampled_weekly_hours(world, without, k)
         for k in range(DRAWS)
     ) / DRAWS
     if metric == "hours_per_order":
-        completed = world.cal.weekly_sum(with_all.orders * m._completed_p(world, with_all.error_p))
+        completed = world.cal.weekly_sum(with_all.orders * demo_world._completed_p(world, with_all.error_p))
         weekly = np.divide(
             diff.sum(axis=2), completed, out=np.zeros_like(completed), where=completed > 0
         )
     else:
-        weekly = diff[:, :, m.ACTIVITIES.index(metric.removeprefix("hours_"))]
-    mask, _ = m._after_window(world, spec, world.cal.week_starts, 7)
+        weekly = diff[:, :, demo_world.ACTIVITIES.index(metric.removeprefix("hours_"))]
+    mask, _ = answer_key._after_window(world, spec, world.cal.week_starts, 7)
     true = truth.filter((pl.col("initiative_id") == row_id) & (pl.col("metric") == metric))
     assert weekly[mask].mean() == pytest.approx(true["true_effect_abs"].item(), rel=0.04)
 
@@ -595,9 +593,8 @@ def test_true_benefit_prices_like_the_catalogue_and_register(register: dict) -> 
     agree with catalogue/metrics.yml, and its values are the register's."""
     from roi_ledger.catalogue import definition_of, load_catalogue
 
-    m = demo_module
-    assert register["business"]["values"] == m.BUSINESS_VALUES
-    assert register["business"]["loaded_hourly_cost"] == m.LOADED_HOURLY_COST
+    assert register["business"]["values"] == demo_world.BUSINESS_VALUES
+    assert register["business"]["loaded_hourly_cost"] == demo_world.LOADED_HOURLY_COST
     value_of_kind = {
         "order_errors": "cost_per_order_error",
         "defect_units": "cost_per_defect_unit",
@@ -605,9 +602,9 @@ def test_true_benefit_prices_like_the_catalogue_and_register(register: dict) -> 
         "hours": "hourly_cost",
     }
     catalogue = load_catalogue()
-    for spec in m._TRUTH:
+    for spec in demo_world._TRUTH:
         definition = definition_of(catalogue, spec.metric)
-        rule = m._money_rule(spec.metric)
+        rule = answer_key._money_rule(spec.metric)
         if definition is None or definition.money.kind == "none":
             assert rule is None, spec.metric
             continue
