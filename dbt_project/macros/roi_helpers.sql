@@ -54,12 +54,13 @@
     '{{ (value | string).replace("'", "''") }}'
 {%- endmacro %}
 
-{#- lower-case, every character outside [a-z0-9] turned into '_' (names of split_by metrics). -#}
+{#- Trimmed, lower-case, every character outside [a-z0-9] turned into '_' (names of split_by
+    metrics). The same rule as SLUG_SQL in roi_ledger/catalogue, word for word (tested). -#}
 {% macro slugify(expr) -%}
     {{ return(adapter.dispatch('slugify')(expr)) }}
 {%- endmacro %}
 {% macro default__slugify(expr) -%}
-    regexp_replace(lower(cast({{ expr }} as {{ dbt.type_string() }})), '[^a-z0-9]', '_', 'g')
+    regexp_replace(lower(trim(cast({{ expr }} as {{ dbt.type_string() }}))), '[^a-z0-9]', '_', 'g')
 {%- endmacro %}
 
 {#- The datasets catalogue metrics are computed from (each has an int_<dataset> model). -#}

@@ -109,9 +109,17 @@ class MetricDefinition(_Strict):
         return SPLIT_PLACEHOLDER.sub(slug(value), self.name)
 
 
+# The metric-name form of a data value (a split_by metric's name part), as SQL: the one rule,
+# which dbt's `slugify` macro (dbt_project/macros/roi_helpers.sql) renders in the same words
+# (a test holds them equal). Trimmed, lower case, anything outside [a-z0-9] becomes '_'.
+SLUG_SQL = "regexp_replace(lower(trim({value})), '[^a-z0-9]', '_', 'g')"
+
+
 def slug(value: str) -> str:
-    """The metric-name form of a data value: lower case, anything else becomes '_'."""
-    return re.sub(r"[^a-z0-9]", "_", value.strip().lower())
+    """``value`` as dbt names the metric made from it, computed by the same SQL."""
+    import duckdb
+
+    return duckdb.execute(f"select {SLUG_SQL.format(value='?')}", [value]).fetchone()[0]
 
 
 @cache
