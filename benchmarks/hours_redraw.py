@@ -32,10 +32,10 @@ import polars as pl
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.demo import answer_key, sampling
 from roi_ledger.demo import register as demo_register
 from roi_ledger.demo import world as demo_world
-from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.effects.did import (
     Specification,
     did_frame,

@@ -18,7 +18,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from roi_ledger.contract import DATASETS, FILE_SUFFIXES, ColumnType, ContractError, DataInventory, Dataset
+from roi_ledger.contract import (
+    DATASETS,
+    FILE_SUFFIXES,
+    ColumnType,
+    ContractError,
+    DataInventory,
+    Dataset,
+)
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")

@@ -8,7 +8,17 @@ warehouse: ``pipelines.resources``). See docs/architecture.md.
 
 from dagster import Definitions
 
-from pipelines.defs import claims, effects, ingest, money, publish, quality, schedule, strategy, transform
+from pipelines.defs import (
+    claims,
+    effects,
+    ingest,
+    money,
+    publish,
+    quality,
+    schedule,
+    strategy,
+    transform,
+)
 from pipelines.resources import RESOURCE_KEY, resource_from_environment
 
 defs = Definitions.merge(

@@ -21,9 +21,21 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from roi_ledger.catalogue import MetricDefinition, MetricTraits, catalogue_entries, load_catalogue, metric_traits
+from roi_ledger.catalogue import (
+    MetricDefinition,
+    MetricTraits,
+    catalogue_entries,
+    load_catalogue,
+    metric_traits,
+)
 from roi_ledger.claims.thresholds import ClaimThresholds
-from roi_ledger.register import Initiative, Register, parse_register, read_register_text, register_hash
+from roi_ledger.register import (
+    Initiative,
+    Register,
+    parse_register,
+    read_register_text,
+    register_hash,
+)
 
 
 def last_complete_day(moment: datetime, timezone: str) -> date:

@@ -19,10 +19,9 @@ import polars as pl
 import pytest
 import yaml
 
-from roi_ledger.demo import answer_key, sampling
-from roi_ledger.demo import world as demo_world
 from roi_ledger.contract import DATASETS
-from roi_ledger.demo import DEFAULT_END, DemoBusiness, generate_demo_business
+from roi_ledger.demo import DEFAULT_END, DemoBusiness, answer_key, generate_demo_business, sampling
+from roi_ledger.demo import world as demo_world
 
 SCALE = 0.1
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")

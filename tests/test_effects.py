@@ -312,7 +312,7 @@ def test_staggered_interval_carries_the_small_sample_correction_for_few_units():
     # moderndid's unit-level (cluster-robust) SE is widened by sqrt(G / (G - 1)) and the
     # interval uses t with G - 1 = 3 degrees of freedom, as the DiD's CR1 interval does.
     from roi_ledger.effects.panel import build_panel
-    from roi_ledger.effects.staggered import group_aggregated_att, cohort_panel
+    from roi_ledger.effects.staggered import cohort_panel, group_aggregated_att
 
     rng = np.random.default_rng(4)
     weeks = 26

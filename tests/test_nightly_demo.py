@@ -6,14 +6,13 @@ The warehouse is built once for this module (``demo_run``); each test reads it.
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
 import yaml
-
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from pipelines import cli, resources
 from pipelines.run_lock import RunLock

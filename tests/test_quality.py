@@ -14,7 +14,14 @@ import pytest
 
 from connectors.files import ensure_raw_schema
 from roi_ledger.contract import DATASETS
-from roi_ledger.quality import Status, SuiteError, load_suite, load_suites, validate_suites, validate_table
+from roi_ledger.quality import (
+    Status,
+    SuiteError,
+    load_suite,
+    load_suites,
+    validate_suites,
+    validate_table,
+)
 from roi_ledger.quality.gx_duckdb import DUCKDB_DIALECT, UPSTREAM_ISSUES, duckdb_datasource
 
 AS_OF = date(2026, 3, 31)
@@ -217,7 +224,15 @@ def test_gx_still_needs_the_duckdb_workaround(tmp_path, monkeypatch):
 
 
 def test_a_failing_critical_check_stops_downstream_assets(tmp_path, monkeypatch):
-    from dagster import AssetCheckSeverity, AssetKey, AssetSpec, MaterializeResult, asset, materialize, multi_asset
+    from dagster import (
+        AssetCheckSeverity,
+        AssetKey,
+        AssetSpec,
+        MaterializeResult,
+        asset,
+        materialize,
+        multi_asset,
+    )
 
     from pipelines.defs.quality import CRITICAL_CHECK, WARNING_CHECK, staging_quality_checks
     from pipelines.resources import RESOURCE_KEY, RunResource

@@ -3,7 +3,7 @@ one confidence level everywhere, and estimators found in one registry."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,7 +14,13 @@ from scipy import stats
 
 from pipelines.defs.schedule import business_timezone, nightly_schedule
 from roi_ledger.effects import estimate_effects
-from roi_ledger.effects.registry import comparison_methods, estimator, estimators, methods_frame, unregister
+from roi_ledger.effects.registry import (
+    comparison_methods,
+    estimator,
+    estimators,
+    methods_frame,
+    unregister,
+)
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.run_context import last_complete_day, resolve_run_context
 from tests.test_effects import register, weekly

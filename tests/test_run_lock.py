@@ -73,7 +73,13 @@ def test_a_lock_older_than_the_maximum_age_is_taken_over(lock):
 
 
 def test_the_failure_sensor_releases_the_lock_of_the_failed_runs_own_warehouse(tmp_path, monkeypatch):
-    from dagster import ConfigurableResource, DagsterInstance, build_run_status_sensor_context, job, op
+    from dagster import (
+        ConfigurableResource,
+        DagsterInstance,
+        build_run_status_sensor_context,
+        job,
+        op,
+    )
 
     from pipelines.defs.publish import release_lock_of_failed_run
     from pipelines.resources import RESOURCE_KEY, run_config

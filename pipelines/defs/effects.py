@@ -1,6 +1,13 @@
 """Effects: estimate every live initiative's effect on its metrics from the metric series."""
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Definitions, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Definitions,
+    MaterializeResult,
+    multi_asset,
+)
 
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table

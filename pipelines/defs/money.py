@@ -1,6 +1,13 @@
 """Money: benefit, ROI, payback and NPV from the primary effects and the register's costs."""
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Definitions, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Definitions,
+    MaterializeResult,
+    multi_asset,
+)
 
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table, unit_hourly_costs

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 
 from dagster import (
     AssetCheckExecutionContext,
-    Definitions,
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    Definitions,
     MetadataValue,
     multi_asset_check,
 )
@@ -29,7 +29,14 @@ from dagster import (
 from connectors.files import discover_files
 from pipelines.resources import RunResource
 from roi_ledger.contract import ContractError
-from roi_ledger.quality import ExpectationResult, Status, Suite, SuiteResult, load_suites, validate_suites
+from roi_ledger.quality import (
+    ExpectationResult,
+    Status,
+    Suite,
+    SuiteResult,
+    load_suites,
+    validate_suites,
+)
 from roi_ledger.quality.messages import requirement, subject
 
 CRITICAL_CHECK = "quality_critical"

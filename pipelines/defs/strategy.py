@@ -1,6 +1,13 @@
 """Strategy: the objectives scorecard, alignment, portfolio priorities and rollout phases."""
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Definitions, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Definitions,
+    MaterializeResult,
+    multi_asset,
+)
 
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table, unit_hourly_costs

@@ -12,19 +12,18 @@ from roi_ledger.demo.sampling import (
     _hourly_rates,
 )
 from roi_ledger.demo.world import (
+    _TRUTH,
     ACTIVITIES,
     BUSINESS_VALUES,
     LOADED_HOURLY_COST,
-    UNITS,
     UNIT_IDS,
+    UNITS,
+    _completed_p,
     _Expected,
-    _TRUTH,
+    _expected,
     _TruthSpec,
     _World,
-    _completed_p,
-    _expected,
 )
-
 
 # --- Truth -----------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from roi_ledger.demo.world import (
     _World,
 )
 
-
 # --- The register ------------------------------------------------------------------------
 
 # The register, a YAML file with $placeholders for the dates of the period (string.Template).

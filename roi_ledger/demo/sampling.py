@@ -21,15 +21,14 @@ from roi_ledger.demo.world import (
     REFUND_IF_ERROR,
     REOPEN_RATE,
     SHOP,
-    UNITS,
     UNIT_IDS,
+    UNITS,
     WEBSHOP,
     YEARLY_PAY_RISE,
     _Calendar,
     _Expected,
     _World,
 )
-
 
 # --- Sampling records from the expected values ------------------------------------------
 

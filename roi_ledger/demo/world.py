@@ -13,7 +13,6 @@ from datetime import date, timedelta
 
 import numpy as np
 
-
 # --- Planted effects: the answers ROI Ledger should find ----------------------------------
 # Hours effects are per unit-week at scale 1; they shrink with the workforce at other scales.
 POS_ORDER_CHECKS_ERROR_CUT = 0.02  # absolute drop in each order's probability of an error

@@ -10,9 +10,9 @@ import numpy as np
 from scipy import stats
 
 from roi_ledger.effects.panel import POST, PRE, Panel
-from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 
 METHOD = "before_after"
 

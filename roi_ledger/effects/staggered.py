@@ -25,9 +25,9 @@ import polars as pl
 from scipy import stats
 
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED, Panel
-from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 from roi_ledger.effects.registry import PHASED_ROLLOUT, estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
+from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 
 METHOD = "staggered_did"
 MIN_NEVER_TREATED = 1

@@ -8,7 +8,12 @@ import polars as pl
 
 from roi_ledger.catalogue import MetricDefinition, MetricTraits, definition_of
 from roi_ledger.effects.panel import build_panel
-from roi_ledger.money.benefit import BENEFIT_SCHEMA, attribute_shared_claims, money_rule, unit_period_benefits
+from roi_ledger.money.benefit import (
+    BENEFIT_SCHEMA,
+    attribute_shared_claims,
+    money_rule,
+    unit_period_benefits,
+)
 from roi_ledger.money.roi import choose_counted_metrics, initiative_roi
 from roi_ledger.register import Register
 

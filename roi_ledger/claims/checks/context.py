@@ -7,10 +7,18 @@ import math
 import numpy as np
 import polars as pl
 
-from roi_ledger.claims.base import NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.claims.base import (
+    NOT_APPLICABLE,
+    PASS,
+    WARN,
+    CheckClass,
+    CheckResult,
+    MetricClaim,
+    claim_check,
+)
+from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.registry import comparison_methods
 from roi_ledger.effects.robust import fit_ar1
-from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 
 

@@ -6,7 +6,16 @@ from datetime import timedelta
 
 import polars as pl
 
-from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.claims.base import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    WARN,
+    CheckClass,
+    CheckResult,
+    MetricClaim,
+    claim_check,
+)
 from roi_ledger.effects.panel import POST, PRE
 from roi_ledger.effects.seasons import PERIOD_DAYS
 

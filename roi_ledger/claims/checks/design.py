@@ -8,12 +8,27 @@ import numpy as np
 import polars as pl
 import statsmodels.formula.api as smf
 
-from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.claims.base import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    WARN,
+    CheckClass,
+    CheckResult,
+    MetricClaim,
+    claim_check,
+)
 from roi_ledger.effects.did import Specification, did_frame, pooled_noise
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.registry import comparison_methods
 from roi_ledger.effects.robust import fit_ar1
-from roi_ledger.effects.seasons import PERIOD_DAYS, PERIODS_PER_YEAR, can_adjust, period_number, season_of
+from roi_ledger.effects.seasons import (
+    PERIOD_DAYS,
+    PERIODS_PER_YEAR,
+    can_adjust,
+    period_number,
+    season_of,
+)
 
 MAX_PLACEBO_DATES = 6
 SEASON_MIX_DIFFERENCE = 0.25  # total-variation distance between the windows' seasons

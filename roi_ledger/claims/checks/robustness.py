@@ -6,7 +6,15 @@ from datetime import timedelta
 
 import polars as pl
 
-from roi_ledger.claims.base import NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.claims.base import (
+    NOT_APPLICABLE,
+    PASS,
+    WARN,
+    CheckClass,
+    CheckResult,
+    MetricClaim,
+    claim_check,
+)
 from roi_ledger.effects.panel import POST
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from roi_ledger.claims.base import FAIL, NOT_APPLICABLE, PASS, WARN, CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.claims.base import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    WARN,
+    CheckClass,
+    CheckResult,
+    MetricClaim,
+    claim_check,
+)
 
 
 @claim_check("ci_covers_zero", check_class=CheckClass.DATA)
