@@ -45,7 +45,7 @@ from roi_ledger.effects.did import (
     pooled_noise,
 )
 from roi_ledger.effects.panel import build_panel
-from roi_ledger.effects.robust import fit_ar1, panel_noise
+from roi_ledger.effects.ar1_errors import fit_ar1, panel_noise
 from roi_ledger.register import load_register
 
 

@@ -19,7 +19,7 @@ standard error is badly wrong with few clusters:
   control series regressed on the after window (and seasons) by OLS, with errors that allow
   for AR(1) noise, because such series wobble slowly; the noise's ``rho`` is estimated from
   every unit's fixed-effects residuals pooled, not from the one difference series
-  (``roi_ledger.effects.robust``);
+  (``roi_ledger.effects.ar1_errors``);
 - otherwise the CR1 interval, with a note that it rests on few clusters.
 """
 
@@ -37,8 +37,8 @@ from scipy import stats
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
-from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
-from roi_ledger.effects.robust import fit_ar1, panel_noise
+from roi_ledger.effects.ar1_errors import DESCRIPTION as AR1_DESCRIPTION
+from roi_ledger.effects.ar1_errors import fit_ar1, panel_noise
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 

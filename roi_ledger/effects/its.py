@@ -9,7 +9,7 @@ with seasonality as season-of-year dummies (week of year, month or quarter), use
 the before window covers at least a full year plus a few periods for the other terms. The effect is the
 average over the after window of ``level + slope*(t - t0)`` — observed minus the extrapolated
 pre-trend — and its interval allows for autocorrelated noise: OLS with AR(1)-noise errors
-(``roi_ledger.effects.robust``).
+(``roi_ledger.effects.ar1_errors``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from scipy import stats
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
-from roi_ledger.effects.robust import DESCRIPTION as AR1_DESCRIPTION
-from roi_ledger.effects.robust import fit_ar1_arrays
+from roi_ledger.effects.ar1_errors import DESCRIPTION as AR1_DESCRIPTION
+from roi_ledger.effects.ar1_errors import fit_ar1_arrays
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 

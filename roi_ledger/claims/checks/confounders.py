@@ -1,4 +1,5 @@
-"""What else was going on: other initiatives, changed volumes, contaminated comparisons."""
+"""Confounders: what else was going on at go-live: other initiatives, changed volumes, contaminated
+comparisons."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from roi_ledger.claims.base import (
 )
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.registry import comparison_methods
-from roi_ledger.effects.robust import fit_ar1
+from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 
 
