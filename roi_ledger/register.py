@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from roi_ledger.claims.thresholds import ClaimThresholds
 
@@ -28,8 +28,24 @@ class RegisterError(ValueError):
 
 
 class _Strict(BaseModel):
-    # Unknown keys are errors: a typo (`go_live_date`) must not silently drop a setting.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are errors: a typo (`go_live_date`) must not silently drop a setting; and no
+    # number is infinite or NaN (`amount: .inf` would make every total infinite).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# The years a date in the register may fall in: a cost "dated 1900" or a go-live in 2999 is a
+# typo, and a calendar stretched over centuries makes every weekly series that long.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+MAX_RAMP_UP_DAYS = 365
+
+
+def _plausible(value: date | None) -> date | None:
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{value} is outside the years {FIRST_YEAR}-{LAST_YEAR} (a typo?)")
+    return value
+
+
+PlausibleDate = Annotated[date, AfterValidator(_plausible)]
 
 
 class BusinessValues(_Strict):
@@ -40,13 +56,20 @@ class BusinessValues(_Strict):
 
 class Business(_Strict):
     name: str
-    currency: str = Field(min_length=3, max_length=3)
+    currency: str
     timezone: str
     loaded_hourly_cost: float | None = Field(default=None, ge=0)
     discount_rate: float = Field(default=0.08, ge=0, lt=1)
     # The level of every interval and test: effects, money ranges, the claim checks' own tests.
     confidence_level: float = Field(default=DEFAULT_CONFIDENCE_LEVEL, ge=0.5, lt=1)
     values: BusinessValues = BusinessValues()
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
+            raise ValueError(f"{value!r} is not a currency code: use the three capital letters of ISO 4217, such as GBP or EUR")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -63,7 +86,7 @@ class Objective(_Strict):
     statement: str
     metric: str | None = None
     target_change_pct: float | None = None
-    deadline: date | None = None
+    deadline: PlausibleDate | None = None
     owner: str | None = None
 
 
@@ -77,15 +100,15 @@ class Status(str, Enum):
 class OneOffCost(_Strict):
     kind: Literal["one_off"]
     amount: float = Field(ge=0)
-    date: date
+    date: PlausibleDate
     note: str | None = None
 
 
 class MonthlyCost(_Strict):
     kind: Literal["monthly"]
     amount: float = Field(ge=0)
-    start: date
-    end: date | None = None
+    start: PlausibleDate
+    end: PlausibleDate | None = None
     note: str | None = None
 
     @model_validator(mode="after")
@@ -99,7 +122,7 @@ Cost = Annotated[OneOffCost | MonthlyCost, Field(discriminator="kind")]
 
 
 class Expected(_Strict):
-    annual_benefit: float | None = None
+    annual_benefit: float | None = Field(default=None, ge=0)
     changes: dict[str, float] = Field(default_factory=dict)
 
 
@@ -112,7 +135,7 @@ class Feasibility(_Strict):
 
 class Phase(_Strict):
     units: list[str] = Field(min_length=1)
-    go_live: date
+    go_live: PlausibleDate
 
 
 class Initiative(_Strict):
@@ -121,11 +144,11 @@ class Initiative(_Strict):
     status: Status
     objective: str | None = None
     owner: str | None = None
-    retired_on: date | None = None
-    go_live: date | None = None
+    retired_on: PlausibleDate | None = None
+    go_live: PlausibleDate | None = None
     treated_units: list[str] | None = None
     phases: list[Phase] | None = None
-    ramp_up_days: int = Field(default=0, ge=0)
+    ramp_up_days: int = Field(default=0, ge=0, le=MAX_RAMP_UP_DAYS)
     control_units: list[str] | None = None
     metrics: list[str] = Field(min_length=1)
     costs: list[Cost] | None = None
@@ -147,6 +170,10 @@ class Initiative(_Strict):
             raise ValueError("phases must list at least one phase")
         if self.retired_on is not None and self.retired_on < self.first_go_live:
             raise ValueError("retired_on is before go_live")
+        if self.status is Status.RETIRED and self.retired_on is None:
+            raise ValueError("a retired initiative needs retired_on, the day it stopped")
+        if self.status is not Status.RETIRED and self.retired_on is not None:
+            raise ValueError(f"retired_on is set but status is {self.status.value}: set status retired, or remove retired_on")
         treated = self.all_treated_units
         if len(set(treated)) != len(treated):
             raise ValueError("a unit appears in more than one phase")
@@ -212,6 +239,7 @@ class Register(_Strict):
                 if item.id in seen:
                     raise ValueError(f"{kind} id {item.id!r} appears twice")
                 seen.add(item.id)
+        self._no_circular_comparisons()
         objective_ids = {o.id for o in self.objectives}
         for initiative in self.initiatives:
             if initiative.objective is not None and initiative.objective not in objective_ids:
@@ -220,6 +248,24 @@ class Register(_Strict):
                     f"{initiative.objective!r} (known: {', '.join(sorted(objective_ids)) or 'none'})"
                 )
         return self
+
+    def _no_circular_comparisons(self) -> None:
+        """Two initiatives on a shared metric, each comparing against the other's treated
+        units: each credits the other's effect to itself (or cancels it), so neither can be
+        measured."""
+        for i, first in enumerate(self.initiatives):
+            for second in self.initiatives[i + 1 :]:
+                if not set(first.metrics) & set(second.metrics):
+                    continue
+                one_way = set(first.control_units or []) & set(second.all_treated_units)
+                other_way = set(second.control_units or []) & set(first.all_treated_units)
+                if one_way and other_way:
+                    raise ValueError(
+                        f"initiatives {first.id!r} and {second.id!r} each compare against the other's treated units "
+                        f"({', '.join(sorted(one_way))} and {', '.join(sorted(other_way))}) on "
+                        f"{', '.join(sorted(set(first.metrics) & set(second.metrics)))}: neither effect can be told "
+                        "apart; give each comparison units that neither initiative reached"
+                    )
 
     def initiative(self, initiative_id: str) -> Initiative:
         return next(i for i in self.initiatives if i.id == initiative_id)
@@ -238,14 +284,27 @@ def _describe_location(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
         if loc[1] < len(items) and isinstance(items[loc[1]], dict):
             item_id = items[loc[1]].get("id")
         who = f'{loc[0][:-1]} "{item_id}"' if item_id else f"{loc[0][:-1]} #{loc[1] + 1}"
-        rest = ".".join(str(p) for p in loc[2:] if not str(p).startswith(("OneOff", "Monthly")))
+        rest = ".".join(str(p) for p in loc[2:] if str(p) not in ("one_off", "monthly") and not str(p).startswith(("OneOff", "Monthly")))
         return f"{who}, field {rest}" if rest else who
     return "field " + ".".join(str(p) for p in loc) if loc else "top level"
 
 
 class _DatesAsText(yaml.SafeLoader):
     """YAML loader that leaves dates as text, so a bad date reaches pydantic (which names the
-    field) instead of crashing the YAML parser."""
+    field) instead of crashing the YAML parser, and refuses a key given twice in one mapping
+    (plain YAML keeps the last, silently dropping the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping (lines {seen[key]} and {line}): keep one", key_node.start_mark
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 _DatesAsText.yaml_implicit_resolvers = {
@@ -294,6 +353,19 @@ def load_register(path: Path) -> Register:
 def register_hash(text: str) -> str:
     """The SHA-256 of the register's text: which version of the business case a run used."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_against_today(register: Register, source: str, today: date) -> None:
+    """A ``live`` initiative whose go-live is still to come is a status not yet true: it would
+    be measured on an after window that has not begun. Raises naming the initiative."""
+    problems = [
+        f'{source}: initiative "{i.id}", field status: live, but it goes live on {i.first_go_live}, after today '
+        f"({today}): set status approved until it does"
+        for i in register.initiatives
+        if i.status is Status.LIVE and i.first_go_live > today
+    ]
+    if problems:
+        raise RegisterError("\n".join(problems))
 
 
 def check_against_data(

@@ -32,6 +32,7 @@ from roi_ledger.claims.thresholds import ClaimThresholds
 from roi_ledger.register import (
     Initiative,
     Register,
+    check_against_today,
     parse_register,
     read_register_text,
     register_hash,
@@ -91,6 +92,7 @@ def resolve_run_context(
     config_path, data_dir = config_path.expanduser().resolve(), data_dir.expanduser().resolve()
     text = read_register_text(config_path)
     register = parse_register(text, str(config_path))
+    check_against_today(register, str(config_path), started_at.astimezone(ZoneInfo(register.business.timezone)).date())
     entries = catalogue_entries(register.catalogue, source=str(config_path))
     return RunContext(
         as_of=as_of if as_of is not None else last_complete_day(started_at, register.business.timezone),

@@ -70,3 +70,50 @@ def test_units_and_metrics_are_checked_against_the_data():
 def test_not_yaml_is_a_clear_error():
     with pytest.raises(RegisterError, match="initiatives.yml: not valid YAML"):
         parse_register("business: [", "initiatives.yml")
+
+
+# --- rules a user would expect (docs/register.md "What the register refuses") --------------
+
+ONE = """business: {name: T, currency: EUR, timezone: UTC}
+initiatives:
+  - id: a
+    name: A
+    status: live
+    go_live: 2025-01-06
+    treated_units: [u1]
+    metrics: [m]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (ONE.replace("    status: live\n", "    status: live\n    status: proposed\n"), "key 'status' appears twice"),
+        (ONE.replace("status: live", "status: retired"), 'initiative "a": a retired initiative needs retired_on'),
+        (ONE + "    retired_on: 2025-06-01\n", 'initiative "a": retired_on is set but status is live'),
+        (ONE + "    costs: [{kind: one_off, amount: .inf, date: 2025-01-01}]\n", "field costs.0.amount: Input should be a finite number"),
+        (ONE + "    expected: {annual_benefit: -5}\n", "field expected.annual_benefit: Input should be greater than or equal to 0"),
+        (ONE.replace("EUR", "$$$"), "field business.currency: '$$$' is not a currency code"),
+        (ONE + "    ramp_up_days: 100000\n", "field ramp_up_days: Input should be less than or equal to 365"),
+        (ONE + "    costs: [{kind: one_off, amount: 5, date: 1900-01-01}]\n", "field costs.0.date: 1900-01-01 is outside the years 1970-2100"),
+        (ONE.replace("go_live: 2025-01-06", "go_live: 2999-01-06"), "2999-01-06 is outside the years"),
+        (
+            ONE + "    control_units: [u2]\n  - id: b\n    name: B\n    status: live\n    go_live: 2025-01-06\n"
+            "    treated_units: [u2]\n    control_units: [u1]\n    metrics: [m]\n",
+            "initiatives 'a' and 'b' each compare against the other's treated units",
+        ),
+    ],
+)
+def test_the_register_refuses_nonsense_naming_the_field(text, message):
+    with pytest.raises(RegisterError) as refused:
+        parse_register(text, "r.yml")
+    assert message in str(refused.value) and str(refused.value).startswith("r.yml")
+
+
+def test_a_live_initiative_cannot_go_live_after_today():
+    from roi_ledger.register import check_against_today
+
+    register = parse_register(ONE.replace("go_live: 2025-01-06", "go_live: 2030-01-07"), "r.yml")
+    with pytest.raises(RegisterError, match='initiative "a", field status: live, but it goes live on 2030-01-07'):
+        check_against_today(register, "r.yml", date(2026, 12, 1))
+    check_against_today(register, "r.yml", date(2030, 1, 7))  # the day it goes live
