@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -42,53 +42,101 @@ class FileLoad:
 
 
 def discover_files(data_dir: Path) -> dict[str, list[Path]]:
-    """Map each dataset present in ``data_dir`` to its files (``orders.csv``, ``orders/``...)."""
+    """Map each dataset present in ``data_dir`` to its files (``orders.csv``, ``orders/``...),
+    in the order they land: a dataset's own file first, then its folder's files by name.
+
+    A data file must be a regular file inside the data folder: a pipe or device named like
+    one is refused (it would hang or be skipped without a word), and so is a link to a file
+    elsewhere, which is never read (it could point at any file on the machine)."""
     if not data_dir.is_dir():
         raise ContractError(f"{data_dir}: data directory not found")
+    root = data_dir.resolve()
     found: dict[str, list[Path]] = {}
     for name in DATASETS:
-        files = [data_dir / f"{name}{suffix}" for suffix in FILE_SUFFIXES]
-        files = [f for f in files if f.is_file()]
+        candidates = [data_dir / f"{name}{suffix}" for suffix in FILE_SUFFIXES]
         folder = data_dir / name
         if folder.is_dir():
-            files += sorted(f for f in folder.iterdir() if f.suffix in FILE_SUFFIXES and f.is_file())
+            candidates += sorted(f for f in folder.iterdir() if f.suffix in FILE_SUFFIXES)
+        files = [f for f in candidates if _is_data_file(f, root)]
         if files:
             found[name] = files
     return found
 
 
-def file_columns(path: Path) -> list[str]:
+def _is_data_file(path: Path, root: Path) -> bool:
+    if not path.exists() and not path.is_symlink():
+        return False
+    if path.is_symlink() and not path.resolve().is_relative_to(root):
+        raise ContractError(f"{path}: is a link to a file outside the data folder; copy the file into the folder instead")
+    if not path.is_file():
+        raise ContractError(f"{path}: is not a regular file (a pipe, a device or a folder?); data files must be CSV or Parquet files")
+    return True
+
+
+def unreadable(path: Path, exc: Exception) -> ContractError:
+    """A message for a file that cannot be read, which never quotes the file: a reader's own
+    error often does (a line holding a customer's e-mail address), and messages end up in logs.
+    Only a line number it names is kept."""
+    where = re.search(r"\b(?:line|row)\s+(\d+)", str(exc))
+    kind = "Parquet" if path.suffix == ".parquet" else "CSV (comma-separated, UTF-8, one header row)"
+    at = f" near line {where.group(1)}" if where else ""
+    return ContractError(f"{path}: cannot read the file as {kind}{at} ({type(exc).__name__}); see docs/data-contract.md")
+
+
+def file_schema(path: Path) -> dict[str, pl.DataType]:
+    """The file's columns and (for Parquet) their types; CSV columns are text."""
     try:
         if path.suffix == ".parquet":
-            return list(pl.read_parquet_schema(path))
-        return pl.read_csv(path, n_rows=0, infer_schema=False).columns
+            return dict(pl.read_parquet_schema(path))
+        columns = pl.read_csv(path, n_rows=0, infer_schema=False).columns
     except Exception as exc:  # polars raises several types for unreadable files
-        raise ContractError(f"{path}: cannot read the file: {exc}") from None
+        raise unreadable(path, exc) from None
+    # polars renames a repeated header name to <name>_duplicated_<n>: which of the two
+    # columns holds the data would be a guess
+    repeated = sorted({m.group(1) for c in columns if (m := DUPLICATED.fullmatch(c)) and m.group(1) in columns})
+    if repeated:
+        raise ContractError(f"{path}: the header names column(s) {', '.join(repeated)} more than once; keep one of each")
+    return dict.fromkeys(columns, pl.String())
+
+
+DUPLICATED = re.compile(r"(.+)_duplicated_\d+")
 
 
 def check_columns(dataset: Dataset, path: Path) -> None:
-    present = file_columns(path)
-    missing = [c for c in dataset.column_names if c not in present]
+    schema = file_schema(path)
+    missing = [c for c in dataset.column_names if c not in schema]
     if missing:
         raise ContractError(
             f"{path}: dataset {dataset.name} is missing required column(s) {', '.join(missing)} "
-            f"(found: {', '.join(present) or 'no columns'}; see docs/data-contract.md)"
+            f"(found: {', '.join(schema) or 'no columns'}; see docs/data-contract.md)"
+        )
+    nested = [c for c in dataset.column_names if schema[c].is_nested() or schema[c] == pl.Binary]
+    if nested:
+        raise ContractError(
+            f"{path}: column(s) {', '.join(nested)} hold lists, structures or binary data, not single values "
+            "(one value per cell is expected; see docs/data-contract.md)"
         )
 
 
+def _scan(path: Path, columns: list[str]) -> pl.LazyFrame:
+    if path.suffix == ".parquet":
+        return pl.scan_parquet(path).select(columns)
+    return pl.scan_csv(path, infer_schema=False).select(columns)
+
+
 def read_as_text(dataset: Dataset, path: Path) -> pl.DataFrame:
-    """The contract columns of a file as text, with ``_source_row`` (1 = first data row)."""
+    """The contract columns of a file as text, with ``_source_row`` (1 = first data row).
+    A line with no value at all (a blank line) is no record and is left out; the others keep
+    their position."""
     check_columns(dataset, path)
     columns = dataset.column_names
     try:
-        if path.suffix == ".parquet":
-            frame = pl.read_parquet(path, columns=columns)
-        else:
-            frame = pl.read_csv(path, columns=columns, infer_schema=False)
+        frame = _scan(path, columns).with_columns(pl.col(c).cast(pl.String) for c in columns).collect()
     except Exception as exc:
-        raise ContractError(f"{path}: cannot read the file: {exc}") from None
-    frame = frame.select(pl.col(c).cast(pl.String) for c in columns)
-    return frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
+        raise unreadable(path, exc) from None
+    numbered = frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
+    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns)
+    return numbered.filter(~blank)
 
 
 def inventory(data_dir: Path) -> DataInventory:
@@ -100,7 +148,10 @@ def inventory(data_dir: Path) -> DataInventory:
         for path in paths:
             check_columns(dataset, path)
             wanted = ["unit_id"] + (["activity"] if name == "hours" else []) + (["metric"] if name == "kpis" else [])
-            frame = read_as_text(dataset, path).select(wanted).unique()
+            try:  # streamed: only the distinct values are held, however large the file
+                frame = _scan(path, wanted).cast(pl.String).unique().collect(engine="streaming")
+            except Exception as exc:
+                raise unreadable(path, exc) from None
             result.units.update(u.strip() for u in frame["unit_id"].drop_nulls() if u.strip())
             if name == "hours":
                 values = {a.strip() for a in frame["activity"].drop_nulls() if a.strip()}
@@ -160,6 +211,19 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# What a date or a timestamp looks like: ISO 8601 with a real time of day (no 24:00) and an
+# offset that exists (-14:00 to +14:00). DuckDB also reads words ('epoch', 'infinity') and
+# impossible clocks, which must not land as dates.
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+TIMESTAMP_PATTERN = (
+    DATE_PATTERN + r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
+    r"(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?"
+)
+# The years a business's records may fall in: a record dated year 1 is a broken export, and
+# would stretch every weekly series over two thousand years.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+
+
 def _typed_expression(column: str, kind: ColumnType) -> str:
     text = f"nullif(trim({column}), '')"
     if kind is ColumnType.TEXT:
@@ -173,14 +237,23 @@ def _typed_expression(column: str, kind: ColumnType) -> str:
         )
     if kind is ColumnType.INTEGER:
         # '4.0' is a whole number; '4.5' is not
-        return f"case when try_cast({text} as double) = round(try_cast({text} as double)) then try_cast(try_cast({text} as double) as bigint) end"
-    return f"try_cast({text} as {kind.value})"
+        number = f"try_cast({text} as double)"
+        return f"case when isfinite({number}) and {number} = round({number}) then try_cast({number} as bigint) end"
+    if kind is ColumnType.NUMBER:
+        # NaN sorts above every number and Inf passes '>= 0': neither is a measurement
+        return f"case when isfinite(try_cast({text} as double)) then try_cast({text} as double) end"
+    pattern = DATE_PATTERN if kind is ColumnType.DATE else TIMESTAMP_PATTERN
+    value = f"try_cast({text} as {kind.value})"
+    return (
+        f"case when regexp_full_match({text}, {_quote(pattern)}) "
+        f"and year({value}) between {FIRST_YEAR} and {LAST_YEAR} then {value} end"
+    )
 
 
 _TYPE_WORDS = {
-    ColumnType.TIMESTAMP: "a timestamp",
-    ColumnType.DATE: "a date (YYYY-MM-DD)",
-    ColumnType.NUMBER: "a number",
+    ColumnType.TIMESTAMP: f"a timestamp (YYYY-MM-DD HH:MM[:SS][+HH:MM], years {FIRST_YEAR}-{LAST_YEAR})",
+    ColumnType.DATE: f"a date (YYYY-MM-DD, years {FIRST_YEAR}-{LAST_YEAR})",
+    ColumnType.NUMBER: "a finite number",
     ColumnType.INTEGER: "a whole number",
     ColumnType.BOOLEAN: "true or false",
 }
@@ -194,7 +267,15 @@ def typing_sql(dataset: Dataset, staged: str) -> str:
         text = f"nullif(trim(s.{c.name}), '')"
         if not c.nullable:
             reasons.append(f"case when {text} is null then '{c.name} is empty' end")
-        if c.type is not ColumnType.TEXT:
+        if c.type is ColumnType.TEXT:
+            # a tab, line break or NUL inside a value: an id made of tabs, or a broken export
+            reasons.append(
+                f"case when regexp_matches(s.{c.name}, '[[:cntrl:]]') then "
+                f"'{c.name} contains a control character (a tab, line break or NUL byte)' end"
+            )
+        elif c.pseudonymise:
+            reasons.append(f"case when {text} is not null and t.{c.name} is null then '{c.name} cannot be read' end")
+        else:
             reasons.append(
                 f"case when {text} is not null and t.{c.name} is null then "
                 f"'{c.name}: cannot read \"' || {text} || '\" as {_TYPE_WORDS[c.type]}' end"
@@ -311,15 +392,19 @@ def land_dataset(
     timezone: str,
     salt: str | None,
 ) -> list[FileLoad]:
-    """Land every new file of one dataset in one transaction: all of them, or none."""
+    """Land every new file of one dataset in one transaction: all of them, or none.
+
+    Files land in the order given (``discover_files``: by name), each a microsecond after the
+    one before, so where two files of one run carry the same key the later file's version is
+    the latest (staging keeps the latest ``_loaded_at``)."""
     dataset = DATASETS[dataset_name]
     ensure_raw_schema(con)
     con.execute(f"set TimeZone = {_quote(timezone)}")  # naive timestamps are business-local
     con.execute("begin transaction")
     try:
         results = [
-            land_file(con, dataset, path, load_id=load_id, loaded_at=loaded_at, salt=salt)
-            for path in files
+            land_file(con, dataset, path, load_id=load_id, loaded_at=loaded_at + timedelta(microseconds=n), salt=salt)
+            for n, path in enumerate(files)
         ]
     except BaseException:
         con.execute("rollback")
