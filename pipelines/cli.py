@@ -77,7 +77,16 @@ def validate(data: Path, config: Path) -> int:
         print(f"invalid input:\n{exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
     identifying = sorted({"orders", "hours"} & set(found.files))
-    if identifying and not os.environ.get("ROI_PSEUDONYM_SALT"):
+    salt = os.environ.get("ROI_PSEUDONYM_SALT")
+    if salt:
+        from roi_ledger.privacy import SaltError, check_salt_strength
+
+        try:
+            check_salt_strength(salt)
+        except SaltError as exc:
+            print(f"invalid input:\n{exc}", file=sys.stderr)
+            return EXIT_INVALID_INPUT
+    if identifying and not salt:
         print(
             f"invalid input:\n{data}: {' and '.join(identifying)} carry customer or employee ids, which are "
             "hashed before they land: set ROI_PSEUDONYM_SALT to a long random secret (keep it stable)",
@@ -107,6 +116,10 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
 
     store = Warehouse(warehouse.expanduser().resolve())
     store.path.parent.mkdir(parents=True, exist_ok=True)
+    busy = store.run_lock.live_holder()
+    if busy is not None:  # say so before touching the running run's log
+        print(f"run refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     # The run fixes its own as-of date when none is given: the last complete day before it starts.
     print(f"running the nightly job (as of {as_of or 'yesterday'}); log: {store.run_log}")
     config_of_run = run_config(data_dir=data, config_path=config, warehouse=store.path, as_of=as_of)

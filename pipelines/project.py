@@ -18,6 +18,8 @@ from dagster_dbt import DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# What the pipeline runs: dbt through a launcher that dies with the run (pipelines/dbt_child.py).
+DBT_CHILD_EXECUTABLE = str(Path(sys.executable).with_name("roi-dbt"))
 # dbt's profile reads the file to build into from this variable (absolute paths only).
 BUILD_WAREHOUSE_VAR = "ROI_BUILD_WAREHOUSE"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"

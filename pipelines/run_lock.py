@@ -68,6 +68,19 @@ class RunLock:
         except (FileNotFoundError, ValueError, TypeError):
             return None
 
+    def live_holder(self) -> Holder | None:
+        """The holder, if a run that is still alive holds the lock (a look, not a promise: the
+        run itself takes the lock with ``acquire``)."""
+        holder = self.holder()
+        return holder if holder is not None and not self._stale(holder, lambda _: False) else None
+
+    def busy_message(self, holder: Holder) -> str:
+        return (
+            f"another run is building this warehouse: {holder.describe()} holds {self.path}. "
+            "This run stops so the two do not overwrite each other; if that run is dead, "
+            "delete the file."
+        )
+
     def acquire(self, run_id: str, run_finished: Callable[[str], bool] = lambda _: False) -> Holder | None:
         """Take the lock for ``run_id``; return the stale holder taken over, if any.
 
@@ -83,11 +96,7 @@ class RunLock:
                 if holder is not None and holder.run_id == run_id:
                     return None  # this run already holds it (a re-executed step)
                 if holder is not None and not self._stale(holder, run_finished):
-                    raise WarehouseBusy(
-                        f"another run is building this warehouse: {holder.describe()} holds {self.path}. "
-                        "This run stops so the two do not overwrite each other; if that run is dead, "
-                        "delete the file."
-                    ) from None
+                    raise WarehouseBusy(self.busy_message(holder)) from None
                 if holder is None and not self._unreadable_and_old():
                     time.sleep(RETRY_WAIT_SECONDS)  # being written by the run that just created it
                     continue

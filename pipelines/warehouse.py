@@ -52,6 +52,11 @@ class Warehouse:
         return self.path.with_name(f".{self.path.name}.build")
 
     @property
+    def build_journal(self) -> Path:
+        """DuckDB's write-ahead log of the build file."""
+        return self.build_file.with_name(f"{self.build_file.name}.wal")
+
+    @property
     def run_lock(self) -> RunLock:
         """Held by the run building this warehouse, from ``start_build`` to ``publish``."""
         return RunLock(self.path.with_name(f".{self.path.name}.lock"))
@@ -80,7 +85,12 @@ class Warehouse:
         empty). Returns the holder of a stale lock taken over, if any."""
         self.build_file.parent.mkdir(parents=True, exist_ok=True)
         taken_over = self.run_lock.acquire(run_id, run_finished)
-        self.build_file.unlink(missing_ok=True)
+        # A killed run leaves its build file and, beside it, DuckDB's journal of the writes it
+        # had not checkpointed. Both go: a journal replayed into a fresh copy of the published
+        # file would publish the dead run's writes (a "ghost" row in marts.runs), or fail every
+        # later run once the published file has changed ("Failure while replaying WAL").
+        for leftover in (self.build_file, self.build_journal):
+            leftover.unlink(missing_ok=True)
         if self.path.exists():
             shutil.copyfile(self.path, self.build_file)
         return taken_over

@@ -11,10 +11,11 @@ import polars as pl
 
 from roi_ledger.catalogue import CatalogueError, known_metric_names
 from roi_ledger.contract import ContractError, DataInventory
+from roi_ledger.privacy import SaltError
 from roi_ledger.register import Register, RegisterError, check_against_data
 from roi_ledger.run_context import RunContext
 
-InputError = (RegisterError, ContractError, CatalogueError)
+InputError = (RegisterError, ContractError, CatalogueError, SaltError)
 
 
 def check_inputs(context: RunContext, found: DataInventory) -> set[str]:

@@ -17,7 +17,7 @@ from pipelines import cli
 def _salt(tmp_path_factory) -> None:
     import os
 
-    os.environ.setdefault("ROI_PSEUDONYM_SALT", "test-salt")
+    os.environ.setdefault("ROI_PSEUDONYM_SALT", "test-salt-of-the-suite-0123456789")
 
 
 RunPipeline = Callable[..., Path]

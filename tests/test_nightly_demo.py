@@ -401,11 +401,14 @@ def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
     lock = RunLock(warehouse.with_name(f".{warehouse.name}.lock"))
     assert not lock.path.exists()  # the runs before this one released it
     stamp = warehouse.stat().st_mtime_ns
+    log = warehouse.with_name(f"{warehouse.name}.run.log")
+    log_before = log.read_bytes()
     lock.acquire("another-run")  # held by this (live) test process
     try:
         assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_RUN_FAILED
         assert "another run is building this warehouse: run another-run" in capsys.readouterr().err
         assert warehouse.stat().st_mtime_ns == stamp
+        assert log.read_bytes() == log_before  # the running run's log is left alone
         assert lock.holder().run_id == "another-run"  # the stopped run left the other's lock alone
     finally:
         lock.release("another-run")
@@ -441,3 +444,23 @@ def test_the_duckdb_command_line_reads_the_published_warehouse(demo_run):
         capture_output=True, text=True, check=True,
     ).stdout
     assert int(out.splitlines()[1]) > 10
+
+
+def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp_path):
+    """docs/reliability.md: kill -9 anywhere, then rerun: the marts of an uninterrupted run, no
+    ghost run, no process left. One random kill per test run; benchmarks/kill_recovery.py kills
+    twenty times."""
+    import importlib.util
+    import random
+    import time
+
+    spec = importlib.util.spec_from_file_location("kill_recovery", Path(__file__).parents[1] / "benchmarks" / "kill_recovery.py")
+    kill_recovery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kill_recovery)
+    business, reference, _ = demo_run
+    seed = int(time.time())
+    delay = random.Random(seed).uniform(1.0, 80.0)  # the demo's run takes about 100 s here
+    kill = kill_recovery.kill_and_recover(
+        business.data_dir, business.config_path, tmp_path / "warehouse.duckdb", business.as_of.isoformat(), delay, reference
+    )
+    assert kill.recovered, f"killed after {delay:.1f} s (seed {seed}) in {kill.step}: {kill.problems}"

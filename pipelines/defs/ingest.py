@@ -17,6 +17,7 @@ from connectors.files import discover_files, ensure_raw_schema, inventory, land_
 from pipelines.resources import RunResource
 from roi_ledger.contract import DATASETS
 from roi_ledger.inputs import check_inputs, register_tables
+from roi_ledger.privacy import check_same_salt, check_salt_strength, salt_fingerprint
 
 GROUP = "ingest"
 REGISTER_TABLES = {
@@ -43,6 +44,8 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
     register = run.context.register
     with run.warehouse.connect() as con:
         ensure_raw_schema(con)
+        if run.salt is not None:
+            remember_salt(con, run.salt, str(run.warehouse.path))
         for name, frame in register_tables(register).items():
             con.register("frame", frame.to_arrow())
             con.execute(f"create or replace table raw.{name} as select * from frame")
@@ -52,6 +55,17 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
         f"register {run.context.config_path}: {len(register.initiatives)} initiatives, "
         f"{len(register.objectives)} objectives; as of {run.context.as_of}"
     )
+
+
+def remember_salt(con, salt: str, warehouse: str) -> None:
+    """Refuse a weak salt, or one other than the salt this warehouse's identifiers were hashed
+    with; remember a new warehouse's (its fingerprint, never the salt: roi_ledger.privacy)."""
+    check_salt_strength(salt)
+    con.execute("create table if not exists raw.salt_fingerprint (fingerprint varchar, recorded_at timestamptz)")
+    recorded = con.execute("select fingerprint from raw.salt_fingerprint order by recorded_at limit 1").fetchone()
+    check_same_salt(salt, recorded[0] if recorded else None, warehouse)
+    if recorded is None:
+        con.execute("insert into raw.salt_fingerprint values (?, ?)", [salt_fingerprint(salt), datetime.now(timezone.utc)])
 
 
 def run_has_finished(instance: DagsterInstance, run_id: str) -> bool:

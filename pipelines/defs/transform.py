@@ -14,7 +14,8 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, Definitions
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.project import BUILD_WAREHOUSE_VAR, DBT_EXECUTABLE, dbt_project
+from pipelines.dbt_child import PARENT_VAR
+from pipelines.project import BUILD_WAREHOUSE_VAR, DBT_CHILD_EXECUTABLE, dbt_project
 from pipelines.resources import RunResource
 from roi_ledger.run_context import RunContext
 
@@ -46,6 +47,7 @@ def dbt_vars(run_context: RunContext) -> dict[str, Any]:
 
 def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
     os.environ[BUILD_WAREHOUSE_VAR] = str(run.warehouse.build_file)
+    os.environ[PARENT_VAR] = str(os.getpid())  # dbt dies with this process (pipelines/dbt_child.py)
     args = ["build", "--vars", json.dumps(dbt_vars(run.context))]
     # dbt's run artifacts go beside the build file, so two warehouses can build at once.
     yield from dbt.cli(args, context=context, target_path=run.warehouse.dbt_target).stream()
@@ -79,7 +81,7 @@ defs = Definitions(
         "dbt": DbtCliResource(
             project_dir=dbt_project(),
             profiles_dir=str(dbt_project().profiles_dir),
-            dbt_executable=DBT_EXECUTABLE,
+            dbt_executable=DBT_CHILD_EXECUTABLE,
         )
     },
 )

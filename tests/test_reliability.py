@@ -1,0 +1,231 @@
+"""Nothing lost, nothing let in (docs/reliability.md): a killed run's leftovers, impossible
+values, files that are not what they seem, messages that keep personal data out, the salt."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from connectors.files import discover_files, inventory, land_dataset, read_as_text
+from pipelines.warehouse import Warehouse
+from roi_ledger.contract import DATASETS, ContractError
+from roi_ledger.privacy import SaltError, check_same_salt, check_salt_strength, salt_fingerprint
+from roi_ledger.register import RegisterError, load_register
+
+SALT = "a-salt-for-the-reliability-tests"
+ORDER_HEADER = "order_id,unit_id,ordered_at,fulfilled_at,amount,status,has_error,customer_id"
+GOOD_ORDER = "o1,shop_a,2025-06-01 10:00,2025-06-01 11:30,12.5,completed,false,C1"
+
+
+def land(con, dataset: str, files: list[Path]):
+    return land_dataset(
+        con, dataset, files, load_id="run-1", loaded_at=datetime(2026, 1, 1, tzinfo=timezone.utc), timezone="UTC", salt=SALT
+    )
+
+
+def rejected(con) -> dict[int, str]:
+    return dict(con.execute("select source_row, reason from raw.rejected_rows order by 1").fetchall())
+
+
+# --- a killed run leaves nothing that the next run takes in ----------------------------------
+
+
+def test_a_killed_runs_journal_is_not_replayed_into_the_next_build(tmp_path):
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("create schema marts; create table marts.runs (run_id varchar)")
+        con.execute("insert into marts.runs values ('published-run')")
+    warehouse.start_build("dead-run")
+    # the dead run writes its row and is killed before a checkpoint: its journal stays behind
+    script = (
+        "import duckdb, os; con = duckdb.connect(os.environ['BUILD']); "
+        "con.execute(\"insert into marts.runs values ('ghost')\"); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", script], env={**os.environ, "BUILD": str(warehouse.build_file)}, check=True)
+    assert warehouse.build_journal.exists()
+    warehouse.run_lock.path.unlink()  # its holder is gone (the takeover rules are tested in test_run_lock)
+    warehouse.start_build("next-run")
+    assert not warehouse.build_journal.exists()
+    with warehouse.connect() as con:
+        assert con.execute("select run_id from marts.runs").fetchall() == [("published-run",)]
+
+
+def test_dbt_started_by_the_pipeline_dies_with_the_run(tmp_path):
+    launcher = Path(sys.executable).with_name("roi-dbt")
+    assert launcher.exists(), "roi-dbt is installed with the project (pyproject [project.scripts])"
+    parent = (
+        "import os, subprocess, sys, time; "
+        "env = {**os.environ, 'ROI_DBT_TARGET': '/bin/sleep', 'ROI_DBT_PARENT_PID': str(os.getpid())}; "
+        f"child = subprocess.Popen([{str(launcher)!r}, '60'], env=env); print(child.pid, flush=True); time.sleep(60)"
+    )
+    run = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    child = int(run.stdout.readline())
+    time.sleep(0.5)  # the launcher has become sleep
+    assert Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"/bin/sleep")
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        state = Path(f"/proc/{child}/stat").read_text().split()[2] if Path(f"/proc/{child}/stat").exists() else "X"
+        if state == "Z":  # dead, waiting for init to reap it
+            break
+        time.sleep(0.1)
+    stat = Path(f"/proc/{child}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] == "Z"
+
+
+# --- impossible values are rejected with the field named -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ordered_at", "amount", "order_id", "field"),
+    [
+        ("-infinity", "1", "o1", "ordered_at"),
+        ("epoch", "1", "o1", "ordered_at"),
+        ("0001-01-01 10:00", "1", "o1", "ordered_at"),
+        ("2025-06-01 10:00+25:00", "1", "o1", "ordered_at"),
+        ("2025-06-01 24:00", "1", "o1", "ordered_at"),
+        ("2025-06-01 10:00", "NaN", "o1", "amount"),
+        ("2025-06-01 10:00", "Inf", "o1", "amount"),
+        ("2025-06-01 10:00", "1e309", "o1", "amount"),
+        ("2025-06-01 10:00", "1", "\t\t", "order_id"),
+        ("2025-06-01 10:00", "1", "o\x001", "order_id"),
+    ],
+)
+def test_an_impossible_value_is_rejected_naming_its_field(tmp_path, ordered_at, amount, order_id, field):
+    path = tmp_path / "orders.csv"
+    path.write_text(f"{ORDER_HEADER}\n{order_id},shop_a,{ordered_at},,{amount},completed,false,C1\n{GOOD_ORDER}\n")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        [load] = land(con, "orders", [path])
+        assert (load.rows_loaded, load.rows_rejected) == (1, 1)
+        assert rejected(con)[1].startswith(field)
+
+
+def test_plausible_timestamps_still_land(tmp_path):
+    path = tmp_path / "orders.csv"
+    stamps = ["2025-06-01", "2025-06-01 10:00", "2025-06-01T10:00:00Z", "2025-06-01 10:00:00.123+02:00", "2025-06-01 23:59:59-08"]
+    rows = [f"o{i},shop_a,{s},,1,completed,false,C1" for i, s in enumerate(stamps)]
+    path.write_text("\n".join([ORDER_HEADER, *rows]) + "\n")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        [load] = land(con, "orders", [path])
+        assert (load.rows_loaded, load.rows_rejected) == (len(stamps), 0), rejected(con)
+
+
+def test_a_blank_line_is_no_record_and_the_others_keep_their_line_numbers(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(f"{ORDER_HEADER}\n{GOOD_ORDER}\n\n,,,,,,,\no2,shop_a,never,,1,completed,false,C1\n")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        [load] = land(con, "orders", [path])
+        assert (load.rows_loaded, load.rows_rejected) == (1, 1)
+        assert list(rejected(con)) == [4]  # rows count every line after the header, blank ones too
+
+
+def test_the_later_file_of_one_run_wins_a_key_both_carry(tmp_path):
+    folder = tmp_path / "data" / "orders"
+    folder.mkdir(parents=True)
+    (folder / "orders_2026-01.csv").write_text(f"{ORDER_HEADER}\n{GOOD_ORDER}\n")
+    (folder / "orders_2026-02.csv").write_text(f"{ORDER_HEADER}\n{GOOD_ORDER.replace('12.5', '99')}\n")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        land(con, "orders", discover_files(tmp_path / "data")["orders"])
+        # staging keeps the latest _loaded_at (then the latest row): the February file's version
+        latest = con.execute(
+            "select amount from raw.orders order by _loaded_at desc, _source_row desc limit 1"
+        ).fetchone()[0]
+        assert latest == 99
+
+
+# --- files that are not what they seem ---------------------------------------------------------
+
+
+def test_a_pipe_named_like_a_dataset_is_refused_not_skipped(tmp_path):
+    os.mkfifo(tmp_path / "orders.csv")
+    with pytest.raises(ContractError, match="not a regular file"):
+        discover_files(tmp_path)
+
+
+def test_a_link_to_a_file_outside_the_data_folder_is_never_read(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    secret = tmp_path / "elsewhere.csv"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (data / "orders.csv").symlink_to(secret)
+    with pytest.raises(ContractError, match="outside the data folder") as refused:
+        discover_files(data)
+    assert "root:x" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # CR-only line ends: one long line holding everyone's data
+        f"{ORDER_HEADER}\r{GOOD_ORDER.replace('C1', 'ann@example.com')}\r o2,shop_a,+44 7700 900123",
+        # a stray quote
+        f'{ORDER_HEADER}\n"o1,shop_a,2025-06-01 10:00,,1,completed,false,bob@example.com\no2,x,"y\n',
+    ],
+)
+def test_an_unreadable_file_is_refused_without_quoting_its_content(tmp_path, content):
+    path = tmp_path / "orders.csv"
+    path.write_text(content)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        try:
+            loads = land(con, "orders", [path])
+        except ContractError as exc:
+            message = str(exc)
+            assert "@" not in message and "7700" not in message and str(path) in message
+        else:  # read after all: then every line is accounted for, nothing is quoted in a log
+            assert sum(load.rows_loaded + load.rows_rejected for load in loads) >= 1
+
+
+def test_a_repeated_header_column_is_refused(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(f"{ORDER_HEADER},amount\n{GOOD_ORDER},13\n")
+    with pytest.raises(ContractError, match="amount more than once"):
+        read_as_text(DATASETS["orders"], path)
+
+
+@pytest.mark.parametrize("column", [pl.Series("amount", [[1.0]]), pl.Series("amount", [b"\x00\x01"])])
+def test_a_parquet_column_of_lists_or_bytes_is_refused_with_a_message(tmp_path, column):
+    frame = pl.DataFrame({c: ["x"] for c in DATASETS["orders"].column_names}).with_columns(column)
+    frame.write_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(ContractError, match="amount hold lists, structures or binary data"):
+        inventory(tmp_path)
+
+
+# --- the register refuses nonsense ----------------------------------------------------------------
+
+
+def test_a_register_that_is_not_utf8_text_or_is_a_folder_is_refused_with_a_message(tmp_path):
+    latin = tmp_path / "initiatives.yml"
+    latin.write_bytes("business: {name: Caf\xe9, currency: EUR, timezone: UTC}\n".encode("latin-1"))
+    with pytest.raises(RegisterError, match="not UTF-8"):
+        load_register(latin)
+    with pytest.raises(RegisterError, match="is a directory"):
+        load_register(tmp_path)
+
+
+# --- the salt ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("salt", [" ", "a", "aaaaaaaaaaaaaaaaaaaaaaaa", "abcabcabcabcabcabc", "short-but-mixed"])
+def test_a_weak_salt_is_refused(salt):
+    with pytest.raises(SaltError, match="too weak"):
+        check_salt_strength(salt)
+
+
+def test_the_warehouse_remembers_its_salt_by_fingerprint_and_refuses_another():
+    check_salt_strength(SALT)
+    fingerprint = salt_fingerprint(SALT)
+    assert SALT not in fingerprint and len(fingerprint) == 64
+    check_same_salt(SALT, fingerprint, "w.duckdb")
+    check_same_salt(SALT, None, "w.duckdb")  # a new warehouse
+    with pytest.raises(SaltError, match="second identity"):
+        check_same_salt(SALT + "x", fingerprint, "w.duckdb")
