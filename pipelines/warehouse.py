@@ -35,6 +35,22 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
         con.unregister("frame")
 
 
+# What the Python steps' tables were called before each took its mart's name. A warehouse
+# built before keeps them (each build starts from the published file); dropped, so that no
+# analyst reads a copy that no longer changes.
+RENAMED_TABLES = (
+    "effect_estimates", "claim_check_results", "claim_grades", "claim_grade_reasons",
+    "money_initiative_roi", "money_initiative_roi_periods", "money_initiative_metric_money",
+    "strategy_objective_progress", "strategy_objective_contributions", "strategy_initiative_alignment",
+    "strategy_portfolio_priorities", "strategy_rollout_phases",
+)
+
+
+def drop_renamed_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name in RENAMED_TABLES:
+        con.execute(f"drop table if exists {INTERMEDIATE}.{name}")
+
+
 def unit_hourly_costs(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Each unit's loaded hourly cost, as dbt's ``intermediate.int_unit_hourly_cost`` has it."""
     return dict(con.sql(f"select unit_id, hourly_cost from {INTERMEDIATE}.int_unit_hourly_cost").fetchall())

@@ -414,6 +414,18 @@ def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
         lock.release("another-run")
 
 
+def test_a_run_with_another_salt_stops_before_landing_anything(demo_run, capsys, monkeypatch):
+    business, warehouse, _ = demo_run
+    stamp = warehouse.stat().st_mtime_ns
+    monkeypatch.setenv("ROI_PSEUDONYM_SALT", "another-salt-altogether-0123456789")
+    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_RUN_FAILED
+    err = capsys.readouterr().err
+    assert "is not the salt" in err and "another-salt" not in err  # the salt itself is never printed
+    assert warehouse.stat().st_mtime_ns == stamp
+    fingerprint = query(warehouse, "select fingerprint from raw.salt_fingerprint")["fingerprint"].to_list()
+    assert len(fingerprint) == 1 and len(fingerprint[0]) == 64
+
+
 def test_broken_register_stops_before_writing(demo_run, tmp_path, capsys):
     business, warehouse, _ = demo_run
     stamp = warehouse.stat().st_mtime_ns
@@ -452,10 +464,12 @@ def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp
     twenty times."""
     import importlib.util
     import random
+    import sys
     import time
 
     spec = importlib.util.spec_from_file_location("kill_recovery", Path(__file__).parents[1] / "benchmarks" / "kill_recovery.py")
     kill_recovery = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = kill_recovery  # its dataclass looks its module up there
     spec.loader.exec_module(kill_recovery)
     business, reference, _ = demo_run
     seed = int(time.time())

@@ -93,6 +93,42 @@ calendar as (
 {%- endmacro %}
 
 
+{#- The metrics' CTEs unioned: blocks is a list of (cte name, cap share or none); with
+    with_cap the rows carry cap_share. No blocks: an empty table of the right shape. -#}
+{% macro metric_union(blocks, with_cap=false) -%}
+{%- for block, share in blocks %}
+    select
+        unit_id,
+        metric,
+        period_start,
+        {%- if with_cap %}
+        cast({{ share }} as {{ type_double() }}) as cap_share,
+        {%- endif %}
+        value,
+        volume
+
+    from {{ block }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+{%- else %}
+    -- no metrics: an empty table of the right shape
+    select
+        cast(null as {{ dbt.type_string() }}) as unit_id,
+        cast(null as {{ dbt.type_string() }}) as metric,
+        cast(null as date) as period_start,
+        {%- if with_cap %}
+        cast(null as {{ type_double() }}) as cap_share,
+        {%- endif %}
+        cast(null as {{ type_double() }}) as value,
+        cast(null as {{ type_double() }}) as volume
+
+    from calendar_bounds
+    where 1 = 0
+{%- endfor %}
+{%- endmacro %}
+
+
 {#- A record value capped at the (1 - cap) quantile of the values it is compared with. -#}
 {% macro capped_value(value, cap_value) -%}
     case when {{ value }} > {{ cap_value }} then {{ cap_value }} else {{ value }} end

@@ -15,6 +15,7 @@ from dagster import (
 
 from connectors.files import discover_files, ensure_raw_schema, inventory, land_dataset
 from pipelines.resources import RunResource
+from pipelines.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS
 from roi_ledger.inputs import check_inputs, register_tables
 from roi_ledger.privacy import check_same_salt, check_salt_strength, salt_fingerprint
@@ -44,6 +45,7 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
     register = run.context.register
     with run.warehouse.connect() as con:
         ensure_raw_schema(con)
+        drop_renamed_tables(con)
         if run.salt is not None:
             remember_salt(con, run.salt, str(run.warehouse.path))
         for name, frame in register_tables(register).items():

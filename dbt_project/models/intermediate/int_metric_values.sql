@@ -9,23 +9,11 @@ with
 {{ metric_ctes(m, 'metric_' ~ loop.index) }}
 {% endfor %}
 unioned as (
-{% for m in metrics %}
-    select * from metric_{{ loop.index }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-{%- else %}
-    -- no metrics in the catalogue: an empty table of the right shape
-    select
-        cast(null as {{ dbt.type_string() }}) as unit_id,
-        cast(null as {{ dbt.type_string() }}) as metric,
-        cast(null as date) as period_start,
-        cast(null as {{ type_double() }}) as value,
-        cast(null as {{ type_double() }}) as volume
-
-    from calendar_bounds
-    where 1 = 0
+{%- set blocks = [] %}
+{%- for m in metrics %}
+{%- do blocks.append(('metric_' ~ loop.index, none)) %}
 {%- endfor %}
+{{ metric_union(blocks) }}
 
 ),
 

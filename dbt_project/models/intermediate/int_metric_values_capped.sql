@@ -24,32 +24,7 @@ unioned as (
 {%- do blocks.append(('capped_' ~ share_index ~ '_' ~ loop.index, share)) %}
 {%- endfor %}
 {%- endfor %}
-{%- for block, share in blocks %}
-    select
-        unit_id,
-        metric,
-        period_start,
-        cast({{ share }} as {{ type_double() }}) as cap_share,
-        value,
-        volume
-
-    from {{ block }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-{%- else %}
-    -- no metric with records to cap: an empty table of the right shape
-    select
-        cast(null as {{ dbt.type_string() }}) as unit_id,
-        cast(null as {{ dbt.type_string() }}) as metric,
-        cast(null as date) as period_start,
-        cast(null as {{ type_double() }}) as cap_share,
-        cast(null as {{ type_double() }}) as value,
-        cast(null as {{ type_double() }}) as volume
-
-    from calendar_bounds
-    where 1 = 0
-{%- endfor %}
+{{ metric_union(blocks, with_cap=true) }}
 
 ),
 
