@@ -128,7 +128,7 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
         result = defs.get_job_def("nightly").execute_in_process(
             instance=DagsterInstance.ephemeral(),
             raise_on_error=False,
-            run_config={**config_of_run, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={**config_of_run, "loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}},
         )
     if not result.success:
         store.run_lock.release(result.run_id)  # a failed run does not publish, so release here
@@ -145,41 +145,34 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
 
 
 def print_results(warehouse: Path) -> None:
-    """The morning summary: each initiative's measured effects with their grades, and its money."""
+    """The morning summary in plain words (roi_ledger.report.summary), and how to query the rest."""
     import duckdb
 
+    from roi_ledger.report.summary import paragraphs, portfolio_sentence
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        print("\nMeasured effect per initiative and metric (primary method; marts.initiative_effects):")
-        con.sql(
-            """
-            select e.initiative_id, e.metric, e.method,
-                   round(e.effect_abs, 4) as effect,
-                   round(e.effect_pct, 1) as effect_pct,
-                   '[' || round(e.ci_low, 4) || ', ' || round(e.ci_high, 4) || ']' as ci_95,
-                   r.grade
-            from marts.initiative_effects as e
-            left join marts.claim_reliability as r
-              on r.initiative_id = e.initiative_id and r.metric = e.metric
-            where e.is_primary
-            order by e.initiative_id, e.metric
-            """
-        ).show(max_width=220, max_rows=200)
-        print("Money per initiative (marts.initiative_roi):")
-        con.sql(
-            """
-            select initiative_id, currency,
-                   round(cost_to_date) as cost,
-                   round(benefit_to_date) as benefit,
-                   '[' || round(benefit_ci_low) || ', ' || round(benefit_ci_high) || ']' as benefit_95,
-                   round(roi, 2) as roi,
-                   payback_date,
-                   round(realisation_rate, 2) as realised,
-                   grade
-            from marts.initiative_roi
-            order by roi desc nulls last
-            """
-        ).show(max_width=220, max_rows=200)
-    print(f"warehouse: {warehouse}\n  query it: duckdb -readonly {warehouse} -c 'select * from marts.initiative_roi'")
+        def table(name: str):
+            return con.sql(f"select * from marts.{name}").pl()
+
+        portfolio = table("portfolio_roi")
+        found = paragraphs(
+            table("initiative_roi"),
+            table("initiative_effects"),
+            table("initiative_metric_money"),
+            table("claim_reliability_reasons"),
+            table("metric_catalogue"),
+        )
+    if portfolio.height:
+        print("\n" + portfolio_sentence(portfolio.row(0, named=True)))
+    for paragraph in found:
+        print(f"\n{paragraph.title}")
+        for line in paragraph.lines:
+            print(f"  {line}")
+    duckdb_cli = Path(sys.executable).with_name("duckdb")
+    print(
+        f"\nwarehouse: {warehouse}\n  query it: {duckdb_cli} -readonly {warehouse} "
+        "-c 'select * from marts.initiative_roi'"
+    )
 
 
 def demo(out: Path, seed: int, scale: float) -> int:

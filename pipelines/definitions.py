@@ -6,7 +6,7 @@ the nightly job and its schedule. Every step shares one resource, the run (its c
 warehouse: ``pipelines.resources``). See docs/architecture.md.
 """
 
-from dagster import Definitions
+from dagster import Definitions, colored_console_logger
 
 from pipelines.defs import (
     claims,
@@ -19,6 +19,7 @@ from pipelines.defs import (
     strategy,
     transform,
 )
+from pipelines.progress import progress_logger
 from pipelines.resources import RESOURCE_KEY, resource_from_environment
 
 defs = Definitions.merge(
@@ -31,5 +32,9 @@ defs = Definitions.merge(
     strategy.defs,
     publish.defs,
     schedule.defs,
-    Definitions(resources={RESOURCE_KEY: resource_from_environment()}),
+    Definitions(
+        resources={RESOURCE_KEY: resource_from_environment()},
+        # Dagster's console logger, and the terminal progress `roi run` switches on
+        loggers={"console": colored_console_logger, "progress": progress_logger},
+    ),
 )

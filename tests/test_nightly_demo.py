@@ -387,10 +387,19 @@ def test_runs_records_inputs_with_hashes_and_counts(demo_run):
     assert all(len(h) == 64 for h in files["content_hash"])
 
 
-def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path):
+def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capfd):
     business, warehouse, _ = demo_run
     before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]
     assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
+    out, err = capfd.readouterr()
+    # progress a step at a time while it runs, then the summary in words
+    assert "done   landed the orders" in err and "done   published the warehouse" in err
+    assert "Self-service tills: the data support this claim." in out
+    assert "Not valued in money (a strategic measure with no price set)" in out
+    festive = out.split("Festive upsell widget in the webshop:")[1].split("\n\n")[0]
+    assert "No payback date" in festive and "pays back in" not in festive
+    hint = next(line for line in out.splitlines() if "query it:" in line).split("query it: ")[1]
+    assert subprocess.run(hint, shell=True, capture_output=True, text=True).returncode == 0  # works as printed
     assert query(warehouse, "select count(*) as n from raw.orders")["n"][0] == before
     assert query(warehouse, "select count(*) as n from marts.runs")["n"][0] == 2
     assert not warehouse.with_name(f".{warehouse.name}.build").exists()  # renamed, not copied

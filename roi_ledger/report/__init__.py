@@ -1,0 +1,1 @@
+"""What the owner reads: the published marts turned into plain sentences (``summary``)."""
