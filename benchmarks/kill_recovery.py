@@ -46,12 +46,15 @@ class Kill:
 
 
 def roi_run(data: Path, config: Path, warehouse: Path, as_of: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [ROI, "run", "--data", str(data), "--config", str(config), "--warehouse", str(warehouse), "--as-of", as_of],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)},
-    )
+    """``roi run`` in its own process; what it prints goes to ``<warehouse>.roi.out``."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with warehouse.with_name(f"{warehouse.name}.roi.out").open("a") as out:
+        return subprocess.Popen(
+            [ROI, "run", "--data", str(data), "--config", str(config), "--warehouse", str(warehouse), "--as-of", as_of],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)},
+        )
 
 
 def last_step(log: Path) -> str:
@@ -99,7 +102,7 @@ def kill_and_recover(data: Path, config: Path, warehouse: Path, as_of: str, dela
     problems = [f"process {pid} of the killed run still running" for pid in processes_of(build)]
     rerun = roi_run(data, config, warehouse, as_of)
     if rerun.wait() != 0:
-        return Kill(delay, step, False, (*problems, f"the rerun failed (see {log})"))
+        return Kill(delay, step, False, (*problems, f"the rerun failed (see {warehouse}.roi.out and {log})"))
     problems += marts_differences(reference, warehouse)
     return Kill(delay, step, not problems, tuple(problems))
 
