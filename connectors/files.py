@@ -135,7 +135,8 @@ def read_as_text(dataset: Dataset, path: Path) -> pl.DataFrame:
     except Exception as exc:
         raise unreadable(path, exc) from None
     numbered = frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
-    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns)
+    # empty as the typing reads it: nothing but spaces (a tab is a value, and is rejected)
+    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars(" ") == "") for c in columns)
     return numbered.filter(~blank)
 
 

@@ -129,6 +129,16 @@ def test_a_blank_line_is_no_record_and_the_others_keep_their_line_numbers(tmp_pa
         assert list(rejected(con)) == [4]  # rows count every line after the header, blank ones too
 
 
+def test_a_line_whose_only_value_is_a_tab_is_a_rejected_row_not_a_blank_one(tmp_path):
+    # found by tests/test_generated_input.py: stripping every kind of whitespace took it for blank
+    path = tmp_path / "kpis.csv"
+    path.write_text("unit_id,period_start,metric,value\nu1,2025-06-02,score,1\n,,\t\t,\n")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        [load] = land(con, "kpis", [path])
+        assert (load.rows_loaded, load.rows_rejected) == (1, 1)
+        assert "metric contains a control character" in rejected(con)[2]
+
+
 def test_the_later_file_of_one_run_wins_a_key_both_carry(tmp_path):
     folder = tmp_path / "data" / "orders"
     folder.mkdir(parents=True)
