@@ -36,6 +36,7 @@ from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.demo import answer_key, sampling
 from roi_ledger.demo import register as demo_register
 from roi_ledger.demo import world as demo_world
+from roi_ledger.effects.ar1_errors import fit_ar1, panel_noise
 from roi_ledger.effects.did import (
     Specification,
     did_frame,
@@ -45,7 +46,6 @@ from roi_ledger.effects.did import (
     pooled_noise,
 )
 from roi_ledger.effects.panel import build_panel
-from roi_ledger.effects.ar1_errors import fit_ar1, panel_noise
 from roi_ledger.register import load_register
 
 

@@ -103,7 +103,7 @@ def validate(data: Path, config: Path) -> int:
 
 
 def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
-    """Validate, then run the nightly job in this process and print the result table."""
+    """Validate, then run the nightly job in this process and print the summary in words."""
     code = validate(data, config)
     if code != EXIT_OK:
         return code

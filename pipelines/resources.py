@@ -50,12 +50,8 @@ class RunResource(ConfigurableResource):
 
     @property
     def context(self) -> RunContext:
-        if self._context is None:  # used outside a run (a direct call in a test)
-            self._context = resolve_run_context(
-                Path(self.config_path), Path(self.data_dir),
-                as_of=date.fromisoformat(self.as_of) if self.as_of else None,
-                started_at=datetime.now(timezone.utc),
-            )
+        if self._context is None:
+            raise RuntimeError("the run resource is resolved when a run starts (setup_for_execution)")
         return self._context
 
     @property

@@ -51,6 +51,7 @@ class RunContext:
     """Everything a step of the run needs to know about the run itself."""
 
     as_of: date
+    started_at: datetime  # when the run started (its as-of date's default comes from it)
     register: Register
     catalogue: tuple[MetricDefinition, ...]
     # The catalogue as plain entries: what dbt generates the metric series from.
@@ -96,6 +97,7 @@ def resolve_run_context(
     entries = catalogue_entries(register.catalogue, source=str(config_path))
     return RunContext(
         as_of=as_of if as_of is not None else last_complete_day(started_at, register.business.timezone),
+        started_at=started_at,
         register=register,
         catalogue=tuple(load_catalogue(register.catalogue, source=str(config_path))),
         catalogue_entries=tuple(entries),

@@ -14,8 +14,8 @@ from scipy import stats
 
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import estimate_effects
-from roi_ledger.effects.panel import POST, PRE, RAMP, control_units, label_windows
 from roi_ledger.effects.ar1_errors import ar1_covariance, ar1_rho, fit_ar1, panel_lags, panel_noise
+from roi_ledger.effects.panel import POST, PRE, RAMP, control_units, label_windows
 from roi_ledger.register import parse_register
 
 MONDAY = date(2024, 1, 1)

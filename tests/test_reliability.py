@@ -18,7 +18,7 @@ import pytest
 from connectors.files import discover_files, inventory, land_dataset, read_as_text
 from pipelines.warehouse import Warehouse
 from roi_ledger.contract import DATASETS, ContractError
-from roi_ledger.privacy import SaltError, check_same_salt, check_salt_strength, salt_fingerprint
+from roi_ledger.privacy import SaltError, check_salt_strength, check_same_salt, salt_fingerprint
 from roi_ledger.register import RegisterError, load_register
 
 SALT = "a-salt-for-the-reliability-tests"

@@ -18,7 +18,7 @@ from pipelines.resources import RunResource
 from pipelines.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS
 from roi_ledger.inputs import check_inputs, register_tables
-from roi_ledger.privacy import check_same_salt, check_salt_strength, salt_fingerprint
+from roi_ledger.privacy import check_salt_strength, check_same_salt, salt_fingerprint
 
 GROUP = "ingest"
 REGISTER_TABLES = {

@@ -71,9 +71,6 @@ def input_files(con, run: RunResource, run_id: str) -> pl.DataFrame:
 def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
     """One row per successful run: as_of, timing, the register's hash and every input file
     with its hash and row counts. Written last, then the warehouse is published."""
-    record = context.instance.get_run_record_by_id(context.run_id)
-    started = (record.start_time if record and record.start_time else None)
-    started_at = datetime.fromtimestamp(started, timezone.utc) if started else None
     run_context = run.context
     with run.warehouse.connect() as con:
         con.execute("create schema if not exists marts")
@@ -85,7 +82,7 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
             [
                 context.run_id,
                 run_context.as_of,
-                started_at,
+                run_context.started_at,
                 datetime.now(timezone.utc),
                 str(run_context.config_path),
                 run_context.register_sha256,

@@ -34,11 +34,11 @@ import polars as pl
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from roi_ledger.effects.ar1_errors import DESCRIPTION as AR1_DESCRIPTION
+from roi_ledger.effects.ar1_errors import fit_ar1, panel_noise
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
-from roi_ledger.effects.ar1_errors import DESCRIPTION as AR1_DESCRIPTION
-from roi_ledger.effects.ar1_errors import fit_ar1, panel_noise
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 

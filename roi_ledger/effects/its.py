@@ -20,11 +20,11 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from roi_ledger.effects.ar1_errors import DESCRIPTION as AR1_DESCRIPTION
+from roi_ledger.effects.ar1_errors import fit_ar1_arrays
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
-from roi_ledger.effects.ar1_errors import DESCRIPTION as AR1_DESCRIPTION
-from roi_ledger.effects.ar1_errors import fit_ar1_arrays
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 

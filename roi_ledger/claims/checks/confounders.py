@@ -17,9 +17,9 @@ from roi_ledger.claims.base import (
     MetricClaim,
     claim_check,
 )
+from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.registry import comparison_methods
-from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.seasons import can_adjust, period_number, season_of
 
 

@@ -18,10 +18,10 @@ from roi_ledger.claims.base import (
     MetricClaim,
     claim_check,
 )
+from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.did import Specification, did_frame, pooled_noise
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.registry import comparison_methods
-from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.seasons import (
     PERIOD_DAYS,
     PERIODS_PER_YEAR,
