@@ -64,19 +64,24 @@ def _require(args: argparse.Namespace, *names: str) -> None:
         sys.exit(f"roi {args.command}: missing {flags} (or the ROI_* environment variable)")
 
 
-def validate(data: Path, config: Path) -> int:
+def validate(data: Path, config: Path, *, pull_sample: int | None = 200, report: bool = True) -> int:
+    """Read every source as the run would — files in full, databases and APIs a sample of
+    ``pull_sample`` records — and say what would load, what would be rejected and why, and which
+    files no source reads. Writes nothing."""
     from connectors.files import inventory
+    from connectors.sources import ignored_files, load_sources
     from roi_ledger.inputs import InputError, check_inputs
     from roi_ledger.run_context import resolve_run_context
 
     try:
         context = resolve_run_context(config, data, as_of=None, started_at=datetime.now(timezone.utc))
-        found = inventory(context.data_dir)
+        sources = load_sources(context.data_dir)
+        found = inventory(context.data_dir, sources, pull_sample=pull_sample)
         check_inputs(context, found)
     except InputError as exc:
         print(f"invalid input:\n{exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
-    identifying = sorted({"orders", "hours"} & set(found.files))
+    identifying = sorted({"orders", "hours"} & (set(found.files) | found.pulled))
     salt = os.environ.get("ROI_PSEUDONYM_SALT")
     if salt:
         from roi_ledger.privacy import SaltError, check_salt_strength
@@ -97,14 +102,30 @@ def validate(data: Path, config: Path) -> int:
     register = context.register
     print(
         f"ok: {config} ({len(register.initiatives)} initiatives, {len(register.objectives)} objectives); "
-        f"{data}: {files} files in {len(found.files)} datasets, {len(found.units)} units"
+        f"{data}: {len(sources)} sources, {files} files in {len(found.files)} datasets, {len(found.units)} units"
     )
+    if report:
+        print_source_report(found, ignored_files(context.data_dir, sources), sampled=pull_sample)
     return EXIT_OK
+
+
+def print_source_report(found, ignored, *, sampled: int | None) -> None:
+    """Per file (or pull): rows that would load and be rejected, the reasons with example rows."""
+    reasons: dict[str, list[tuple]] = {}
+    for dataset, origin, reason, rows, examples in found.rejections:
+        reasons.setdefault(origin, []).append((reason, rows, examples))
+    for dataset, origin, loaded, rejected in found.loads:
+        sample = " (a sample)" if origin not in {str(p) for ps in found.files.values() for p in ps} and sampled else ""
+        print(f"  {origin} -> {dataset}{sample}: {loaded + rejected} rows, {loaded} would load, {rejected} would be rejected")
+        for reason, rows, examples in reasons.get(origin, [])[:8]:
+            print(f"      {rows} x {reason} (rows {', '.join(map(str, examples))}{', ...' if rows > len(examples) else ''})")
+    for path, why in ignored:
+        print(f"  ignored: {path}: {why}")
 
 
 def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
     """Validate, then run the nightly job in this process and print the summary in words."""
-    code = validate(data, config)
+    code = validate(data, config, pull_sample=None, report=False)
     if code != EXIT_OK:
         return code
     warnings.filterwarnings("ignore")

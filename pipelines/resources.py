@@ -38,6 +38,7 @@ class RunResource(ConfigurableResource):
 
     _context: RunContext | None = PrivateAttr(default=None)
     _salt: str | None = PrivateAttr(default=None)
+    _sources: dict | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._context = resolve_run_context(
@@ -53,6 +54,15 @@ class RunResource(ConfigurableResource):
         if self._context is None:
             raise RuntimeError("the run resource is resolved when a run starts (setup_for_execution)")
         return self._context
+
+    @property
+    def sources(self) -> dict:
+        """Where each dataset comes from: the data folder's sources.yml (connectors.sources)."""
+        if self._sources is None:
+            from connectors.sources import load_sources
+
+            self._sources = load_sources(self.context.data_dir)
+        return self._sources
 
     @property
     def salt(self) -> str | None:

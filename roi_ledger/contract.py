@@ -164,7 +164,7 @@ KPIS = Dataset(
 DATASETS: dict[str, Dataset] = {d.name: d for d in (ORDERS, TICKETS, HOURS, DEFECTS, KPIS)}
 
 # Files a dataset may come in.
-FILE_SUFFIXES = (".csv", ".parquet")
+FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".json", ".jsonl", ".xlsx")
 
 
 class ContractError(ValueError):
@@ -179,3 +179,9 @@ class DataInventory:
     units: set[str] = field(default_factory=set)
     split_values: dict[str, set[str]] = field(default_factory=dict)
     kpi_metrics: set[str] = field(default_factory=set)
+    # datasets (partly) pulled from a database or an API: their units are known only once pulled
+    pulled: set[str] = field(default_factory=set)
+    # (dataset, file, rows loaded, rows rejected) per file, and the rejections grouped by
+    # (dataset, file, reason, rows, first row numbers)
+    loads: list[tuple] = field(default_factory=list)
+    rejections: list[tuple] = field(default_factory=list)

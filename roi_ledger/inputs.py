@@ -22,7 +22,13 @@ def check_inputs(context: RunContext, found: DataInventory) -> set[str]:
     """The metric names the register may use; raises ``RegisterError`` naming file,
     initiative and field for a unit or metric the data does not have."""
     metrics = known_metric_names(list(context.catalogue), split_values=found.split_values, kpi_metrics=found.kpi_metrics)
-    check_against_data(context.register, str(context.config_path), units=found.units, metrics=metrics)
+    # A dataset pulled from a database or an API is known only once pulled: its units (and the
+    # activities and KPI names it brings) are not checked before the run.
+    complete = not found.pulled
+    check_against_data(
+        context.register, str(context.config_path), units=found.units if complete else None,
+        metrics=metrics if complete or not ({"hours", "kpis"} & found.pulled) else None,
+    )
     return metrics
 
 

@@ -380,8 +380,8 @@ def check_against_data(
     register: Register,
     source: str,
     *,
-    units: set[str],
-    metrics: set[str],
+    units: set[str] | None,
+    metrics: set[str] | None,
 ) -> None:
     """Cross-check the register against what the data holds and the catalogue knows.
 
@@ -389,9 +389,11 @@ def check_against_data(
     metric the catalogue does not know.
     """
     problems: list[str] = []
-    known_units = ", ".join(sorted(units)) or "none"
+    known_units = ", ".join(sorted(units or ())) or "none"
 
     def unknown_units(initiative: Initiative, field: str, listed: list[str]) -> None:
+        if units is None:  # not known before the run (a pulled dataset)
+            return
         for unit in listed:
             if unit not in units:
                 problems.append(
@@ -404,13 +406,13 @@ def check_against_data(
         unknown_units(initiative, field, initiative.all_treated_units)
         unknown_units(initiative, "control_units", initiative.control_units or [])
         for metric in initiative.metrics:
-            if metric not in metrics:
+            if metrics is not None and metric not in metrics:
                 problems.append(
                     f'{source}: initiative "{initiative.id}", field metrics: unknown metric '
                     f"{metric!r} (see docs/metrics.md for the catalogue)"
                 )
         for metric in (initiative.expected.changes if initiative.expected else {}):
-            if metric not in metrics:
+            if metrics is not None and metric not in metrics:
                 problems.append(
                     f'{source}: initiative "{initiative.id}", field expected.changes: unknown '
                     f"metric {metric!r}"

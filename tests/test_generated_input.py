@@ -38,7 +38,7 @@ BAD = {
     ColumnType.TEXT: st.sampled_from(["\t\t", "a\x00b", "line\nbreak", "tab\tbed"]),
     ColumnType.TIMESTAMP: st.sampled_from(
         ["-infinity", "infinity", "epoch", "0001-01-01 10:00", "2025-06-01 24:00", "2025-06-01 10:00+25:00",
-         "2025-13-01", "yesterday", "2025/06/01 10:00", "3000-01-01"]
+         "2025-13-01", "yesterday", "2025/13/01 10:00", "3000-01-01"]
     ),
     ColumnType.DATE: st.sampled_from(["0001-01-01", "2025-02-30", "epoch", "01/06/2025", "2025-06-01 10:00", "9999-12-31"]),
     ColumnType.NUMBER: st.sampled_from(["NaN", "nan", "Inf", "-inf", "1e309", "twelve", "1,5", "--1"]),
@@ -114,11 +114,15 @@ def is_blank(row: dict) -> bool:
 def check_every_row_accounted_for(dataset_name: str, generated, suffix: str) -> None:
     load, reasons = land_generated(dataset_name, generated, suffix)
     assert load.rows_loaded + load.rows_rejected == sum(not is_blank(row) for row, _ in generated)
-    for number, (row, broken) in enumerate(generated, start=1):
+    number = 0  # the row's line after the header (CSV: a quoted line break makes a record two lines)
+    for row, broken in generated:
+        number += 1
+        lines = 1 + (sum(value.count("\n") for value in row.values()) if suffix == ".csv" else 0)
         if broken and not is_blank(row):
             BAD_ROWS[dataset_name, suffix] = BAD_ROWS.get((dataset_name, suffix), 0) + 1
             assert number in reasons, f"row {number} breaks {sorted(broken)} but landed"
             assert any(reasons[number].startswith(field) or f"; {field}" in reasons[number] for field in broken), reasons[number]
+        number += lines - 1
     for reason in reasons.values():
         assert any(c in reason for c in DATASETS[dataset_name].column_names), reason
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.files import ContractError, inventory, land_dataset
+from connectors.files import inventory, land_dataset
+from roi_ledger.contract import ContractError
 
 ORDERS = """order_id,unit_id,ordered_at,fulfilled_at,amount,status,has_error,customer_id,customer_name
 o1,shop_a,2025-06-01 10:00,2025-06-01 11:30,12.5,completed,false,C1,Ann Example

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from connectors.files import discover_files, inventory, land_dataset, read_as_text
+from connectors.files import discover_files, inventory, land_dataset, read_file
 from pipelines.warehouse import Warehouse
 from roi_ledger.contract import DATASETS, ContractError
 from roi_ledger.privacy import SaltError, check_salt_strength, check_same_salt, salt_fingerprint
@@ -199,7 +199,7 @@ def test_a_repeated_header_column_is_refused(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(f"{ORDER_HEADER},amount\n{GOOD_ORDER},13\n")
     with pytest.raises(ContractError, match="amount more than once"):
-        read_as_text(DATASETS["orders"], path)
+        read_file(path)
 
 
 @pytest.mark.parametrize("column", [pl.Series("amount", [[1.0]]), pl.Series("amount", [b"\x00\x01"])])

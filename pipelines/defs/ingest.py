@@ -13,7 +13,10 @@ from dagster import (
     multi_asset,
 )
 
-from connectors.files import discover_files, ensure_raw_schema, inventory, land_dataset
+from connectors.files import inventory, land_files
+from connectors.landing import ensure_raw_schema
+from connectors.pull import land_pulled
+from connectors.sources import FilesSource, source_files
 from pipelines.resources import RunResource
 from pipelines.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS
@@ -38,7 +41,7 @@ REGISTER_TABLES = {
 def initiative_register(context: AssetExecutionContext, run: RunResource):
     """Check the register against the data first (nothing is written if they disagree), start
     the build file from the last published warehouse, and write the register as tables."""
-    check_inputs(run.context, inventory(run.context.data_dir))
+    check_inputs(run.context, inventory(run.context.data_dir, run.sources))
     stale = run.warehouse.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
     if stale is not None:
         context.log.warning(f"took over the lock of {stale.describe()}, which is no longer running")
@@ -83,31 +86,53 @@ def raw_dataset_asset(name: str):
         key=["raw", name],
         group_name=GROUP,
         deps=[AssetKey(["raw", "register_initiatives"])],
-        description=f"{dataset.description} Append-only; rows that break the contract go to raw.rejected_rows.",
+        description=(
+            f"{dataset.description} Landed from every source of the dataset (sources.yml); append-only; "
+            "rows that break the contract go to raw.rejected_rows."
+        ),
         metadata={"columns": ", ".join(dataset.column_names)},
     )
     def _land(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
-        files = discover_files(run.context.data_dir).get(name, [])
+        sources = {source_name: s for source_name, s in run.sources.items() if s.dataset == name}
+        loaded_at = datetime.now(timezone.utc)
+        loads = []
         with run.warehouse.connect() as con:
             ensure_raw_schema(con)
-            loads = land_dataset(
-                con,
-                name,
-                files,
-                load_id=context.run_id,
-                loaded_at=datetime.now(timezone.utc),
-                timezone=run.context.timezone,
-                salt=run.salt,
-            )
+            con.execute(f"set TimeZone = '{run.context.timezone}'")  # naive timestamps are business-local
+            con.execute("begin transaction")  # every source of the dataset, or none
+            try:
+                for source_name, source in sources.items():
+                    if isinstance(source, FilesSource):
+                        files = source_files(run.context.data_dir, source)
+                        loads += land_files(con, source_name, source, name, files, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt)
+                    else:
+                        loads.append(land_pulled(con, source_name, source, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt))
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
         for load in loads:
             state = "already loaded, skipped" if load.skipped else f"{load.rows_loaded} loaded, {load.rows_rejected} rejected"
             context.log.info(f"{load.source_file}: {state}")
+        per_source = {
+            source_name: {
+                "rows_read": sum(x.rows_read for x in loads if x.source == source_name),
+                "rows_loaded": sum(x.rows_loaded for x in loads if x.source == source_name),
+                "rows_rejected": sum(x.rows_rejected for x in loads if x.source == source_name),
+                "rows_unchanged": sum(x.rows_unchanged for x in loads if x.source == source_name),
+            }
+            for source_name in sources
+        }
         return MaterializeResult(
             metadata={
-                "files": len(files),
+                "sources": ", ".join(sources) or "none",
+                "files": sum(1 for x in loads if x.content_hash is not None),
                 "files_skipped": sum(load.skipped for load in loads),
+                "rows_read": sum(load.rows_read for load in loads),
                 "rows_loaded": sum(load.rows_loaded for load in loads),
                 "rows_rejected": sum(load.rows_rejected for load in loads),
+                "rows_unchanged": sum(load.rows_unchanged for load in loads),
+                "per_source": per_source,
             }
         )
 

@@ -18,7 +18,8 @@ from dagster import (
     run_failure_sensor,
 )
 
-from connectors.files import discover_files, file_hash
+from connectors.files import file_hash
+from connectors.sources import FilesSource, source_files
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
 from pipelines.resources import RESOURCE_KEY, RunResource
 from pipelines.warehouse import Warehouse
@@ -43,9 +44,9 @@ def input_files(con, run: RunResource, run_id: str) -> pl.DataFrame:
     """The files in the data directory now, with their hashes and the rows each loaded."""
     present = pl.DataFrame(
         [
-            {"dataset": dataset, "source_file": str(path), "content_hash": file_hash(path)}
-            for dataset, paths in discover_files(run.context.data_dir).items()
-            for path in paths
+            {"dataset": source.dataset, "source_file": str(path), "content_hash": file_hash(path)}
+            for source in run.sources.values() if isinstance(source, FilesSource)
+            for path in source_files(run.context.data_dir, source)
         ],
         schema={"dataset": pl.String, "source_file": pl.String, "content_hash": pl.String},
     )

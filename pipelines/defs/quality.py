@@ -26,7 +26,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from connectors.files import discover_files
+from connectors.sources import FilesSource, source_files
 from pipelines.resources import RunResource
 from roi_ledger.contract import ContractError
 from roi_ledger.quality import (
@@ -86,9 +86,12 @@ def quality_check_specs(suites: list[Suite]) -> list[AssetCheckSpec]:
 
 
 def datasets_with_files(run: RunResource) -> set[str]:
-    """The datasets the data directory has files for (empty when it cannot be read)."""
+    """The datasets that have a source with data (empty when the sources cannot be read)."""
     try:
-        return set(discover_files(run.context.data_dir))
+        return {
+            s.dataset for s in run.sources.values()
+            if not isinstance(s, FilesSource) or source_files(run.context.data_dir, s)
+        }
     except ContractError:
         return set()
 

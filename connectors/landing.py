@@ -1,0 +1,370 @@
+"""Land a source's records into DuckDB's ``raw`` schema: typed, checked, nothing dropped.
+
+Every source — a file, a database table, an API — arrives here as a table of text columns named
+as the source names them. It is mapped onto the contract (``connectors.mapping``), typed and
+checked in SQL; each record either lands in ``raw.<dataset>`` (with its origin, position and load
+time) or in ``raw.rejected_rows`` with every reason — so ``loaded + rejected = records read``.
+People's identifiers are replaced by a salted hash before anything is written. A record identical
+to the latest version of its key already held is not written again, so pulling the same records
+twice changes nothing; a changed record lands as the key's new latest version (a refund, a
+reopened ticket), which staging keeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from connectors.mapping import (
+    column_expressions,
+    mapping_sql,
+    quote_identifier,
+    reformat,
+    sniff_formats,
+)
+from connectors.readers import Malformed
+from roi_ledger.contract import DATASETS, ColumnType, ContractError, Dataset
+
+TRUE_WORDS = ("true", "t", "1", "yes", "y")
+FALSE_WORDS = ("false", "f", "0", "no", "n")
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one file or one pull of a source did."""
+
+    source: str
+    dataset: str
+    source_file: str  # the file, or the source and endpoint a pull read
+    content_hash: str | None
+    rows_loaded: int
+    rows_rejected: int
+    skipped: bool = False  # a file already loaded in an earlier run
+    rows_unchanged: int = 0  # of rows_loaded: identical to the latest version already held
+    rows_folded: int = 0  # rows that belong to a record read from an earlier row (line items)
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows_loaded + self.rows_rejected
+
+
+# --- the raw schema -------------------------------------------------------------------------
+
+METADATA_COLUMNS = (
+    ("_load_id", "VARCHAR"),
+    ("_source_file", "VARCHAR"),
+    ("_source_row", "BIGINT"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+)
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``raw`` and every dataset table, so downstream models work when a dataset is absent."""
+    con.execute("create schema if not exists raw")
+    for dataset in DATASETS.values():
+        columns = [f"{c.name} {c.type.value}" for c in dataset.columns]
+        columns += [f"{name} {kind}" for name, kind in METADATA_COLUMNS]
+        con.execute(f"create table if not exists raw.{dataset.name} ({', '.join(columns)})")
+    con.execute(
+        """
+        create table if not exists raw.rejected_rows (
+            _load_id varchar, dataset varchar, source_file varchar, source_row bigint,
+            reason varchar, record json, _loaded_at timestamptz
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists raw.loaded_files (
+            _load_id varchar, dataset varchar, source_file varchar, content_hash varchar,
+            rows_loaded bigint, rows_rejected bigint, _loaded_at timestamptz
+        )
+        """
+    )
+    # where each pulled source stopped: the next night asks only for what came after
+    con.execute(
+        """
+        create table if not exists raw.source_cursors (
+            source varchar, cursor_field varchar, cursor_value varchar, _load_id varchar,
+            _loaded_at timestamptz
+        )
+        """
+    )
+
+
+def last_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    row = con.execute(
+        "select cursor_value from raw.source_cursors where source = ? order by _loaded_at desc limit 1", [source]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def remember_cursor(con, source: str, field: str, value: str, *, load_id: str, loaded_at: datetime) -> None:
+    con.execute("insert into raw.source_cursors values (?, ?, ?, ?, ?)", [source, field, value, load_id, loaded_at])
+
+
+# --- typing and checking rows, in SQL ---------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# What a date or a timestamp looks like: ISO 8601 with a real time of day (no 24:00) and an
+# offset that exists (-14:00 to +14:00), written with or without a space before it (Shopify
+# writes '2024-01-01 03:20:00 +0000'). DuckDB also reads words ('epoch', 'infinity') and
+# impossible clocks, which must not land as dates.
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+TIMESTAMP_PATTERN = (
+    DATE_PATTERN + r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
+    r" ?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?"
+)
+# The years a business's records may fall in: a record dated year 1 is a broken export, and
+# would stretch every weekly series over two thousand years.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+
+
+def _typed_expression(column: str, kind: ColumnType) -> str:
+    text = f"nullif(trim({column}), '')"
+    if kind is ColumnType.TEXT:
+        return text
+    if kind is ColumnType.BOOLEAN:
+        true_words = ", ".join(map(_quote, TRUE_WORDS))
+        false_words = ", ".join(map(_quote, FALSE_WORDS))
+        return (
+            f"case when lower({text}) in ({true_words}) then true "
+            f"when lower({text}) in ({false_words}) then false end"
+        )
+    if kind is ColumnType.INTEGER:
+        # '4.0' is a whole number; '4.5' is not
+        number = f"try_cast({text} as double)"
+        return f"case when isfinite({number}) and {number} = round({number}) then try_cast({number} as bigint) end"
+    if kind is ColumnType.NUMBER:
+        # NaN sorts above every number and Inf passes '>= 0': neither is a measurement
+        return f"case when isfinite(try_cast({text} as double)) then try_cast({text} as double) end"
+    pattern = DATE_PATTERN if kind is ColumnType.DATE else TIMESTAMP_PATTERN
+    # DuckDB reads '+0000' but not ' +0000': the space before an offset goes
+    readable = text if kind is ColumnType.DATE else rf"regexp_replace({text}, ' (Z|[+-]\d\d(:?\d\d)?)$', '\1')"
+    value = f"try_cast({readable} as {kind.value})"
+    return (
+        f"case when regexp_full_match({text}, {_quote(pattern)}) "
+        f"and year({value}) between {FIRST_YEAR} and {LAST_YEAR} then {value} end"
+    )
+
+
+_TYPE_WORDS = {
+    ColumnType.TIMESTAMP: f"a timestamp (YYYY-MM-DD HH:MM[:SS][+HH:MM], years {FIRST_YEAR}-{LAST_YEAR})",
+    ColumnType.DATE: f"a date (YYYY-MM-DD, years {FIRST_YEAR}-{LAST_YEAR})",
+    ColumnType.NUMBER: "a finite number",
+    ColumnType.INTEGER: "a whole number",
+    ColumnType.BOOLEAN: "true or false",
+}
+
+
+def typing_sql(dataset: Dataset, staged: str) -> str:
+    """SQL selecting typed columns and a ``_reason`` (null when the row is fine) from ``staged``."""
+    typed = [f"{_typed_expression(c.name, c.type)} as {c.name}" for c in dataset.columns]
+    reasons: list[str] = []
+    for c in dataset.columns:
+        text = f"nullif(trim(s.{c.name}), '')"
+        if not c.nullable:
+            reasons.append(f"case when {text} is null then '{c.name} is empty' end")
+        if c.type is ColumnType.TEXT:
+            # a tab, line break or NUL inside a value: an id made of tabs, or a broken export
+            reasons.append(
+                f"case when regexp_matches(s.{c.name}, '[[:cntrl:]]') then "
+                f"'{c.name} contains a control character (a tab, line break or NUL byte)' end"
+            )
+        elif c.pseudonymise:
+            reasons.append(f"case when {text} is not null and t.{c.name} is null then '{c.name} cannot be read' end")
+        else:
+            reasons.append(
+                f"case when {text} is not null and t.{c.name} is null then "
+                f"'{c.name}: cannot read \"' || {text} || '\" as {_TYPE_WORDS[c.type]}' end"
+            )
+        if c.check:
+            predicate = _scope(c.check, "v", f"t.{c.name}")
+            reasons.append(
+                f"case when t.{c.name} is not null and not ({predicate}) then "
+                f"'{c.name} ' || cast(t.{c.name} as varchar) || ' {c.check_reason}' end"
+            )
+    for predicate, reason in dataset.row_rules:
+        scoped = predicate
+        for c in dataset.columns:
+            scoped = _scope(scoped, c.name, f"t.{c.name}")
+        reasons.append(f"case when not coalesce({scoped}, true) then {_quote(reason)} end")
+    reason_list = ", ".join(reasons)
+    return f"""
+        with typed as (
+            select _source_row, {', '.join(typed)} from {staged}
+        )
+        select t.*, {', '.join(f's.{c.name} as _text_{c.name}' for c in dataset.columns)},
+            nullif(concat_ws('; ', {reason_list}), '') as _reason
+        from typed as t
+        join {staged} as s using (_source_row)
+    """
+
+
+def _scope(predicate: str, name: str, replacement: str) -> str:
+    """Replace the identifier ``name`` (not inside another word) in a SQL predicate."""
+    return re.sub(rf"(?<![\w.']){re.escape(name)}(?![\w'])", replacement, predicate)
+
+
+# --- landing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How a source's fields become the contract's columns (``connectors.sources`` fields)."""
+
+    columns: dict
+    one_record_per: str | None = None
+    decimal: str | None = None
+    date_format: str | None = None
+    timestamp_format: str | None = None
+
+    @classmethod
+    def of(cls, source) -> Mapping:
+        return cls(
+            columns=dict(source.columns),
+            one_record_per=source.one_record_per,
+            decimal=source.decimal,
+            date_format=source.date_format,
+            timestamp_format=source.timestamp_format,
+        )
+
+
+IDENTITY = Mapping(columns={})
+
+
+def stage(con: duckdb.DuckDBPyConnection, columns: list[str], batches: Iterable[pl.DataFrame]) -> int:
+    """Copy a source's text records into the temp table ``source_rows``; the number of rows."""
+    definition = ", ".join(f"{quote_identifier(c)} varchar" for c in columns)
+    con.execute(f"create or replace temp table source_rows ({definition}{', ' if columns else ''}_source_row bigint)")
+    for batch in batches:
+        con.register("source_batch", batch.to_arrow())
+        try:
+            con.execute("insert into source_rows by name select * from source_batch")
+        finally:
+            con.unregister("source_batch")
+    return con.execute("select count(*) from source_rows").fetchone()[0]
+
+
+def land_staged(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    columns: list[str],
+    mapping: Mapping,
+    *,
+    source: str,
+    origin: str,
+    where: str,
+    malformed: list[Malformed],
+    load_id: str,
+    loaded_at: datetime,
+    salt: str | None,
+    content_hash: str | None = None,
+) -> Load:
+    """Map, type, check and land the records of ``source_rows`` (inside the caller's transaction)."""
+    expressions = column_expressions(
+        dataset, mapping.columns, columns, where=where, decimal=mapping.decimal,
+        date_format=mapping.date_format, timestamp_format=mapping.timestamp_format,
+    )
+    if mapping.one_record_per and mapping.one_record_per not in columns:
+        raise ContractError(f"{where}: one_record_per names {mapping.one_record_per!r}, which the source does not have")
+    try:
+        con.execute(f"create or replace temp table staged as {mapping_sql('source_rows', expressions, one_record_per=mapping.one_record_per)}")
+    except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException) as exc:
+        first_line = str(exc).splitlines()[0]
+        raise ContractError(f"{where}: a column mapping cannot be evaluated on this source ({first_line}); see docs/sources.md") from None
+    # A date column in another notation than ISO (05/01/2024) is read in the one common format
+    # that reads all of it; the declared format wins where there is one.
+    declared = {name for name, spec in mapping.columns.items() if spec.format}
+    declared |= {c.name for c in dataset.columns if (c.type is ColumnType.DATE and mapping.date_format) or (c.type is ColumnType.TIMESTAMP and mapping.timestamp_format)}
+    for name, fmt in sniff_formats(con, "staged", dataset, where).items():
+        if name not in declared:
+            column = quote_identifier(name)
+            con.execute(f"update staged set {column} = {reformat(column, fmt, dataset.column(name).type)}")
+    folded = con.execute("select (select count(*) from source_rows) - (select count(*) from staged)").fetchone()[0]
+    con.execute(f"create or replace temp table checked as {typing_sql(dataset, 'staged')}")
+
+    pseudonymised = [c.name for c in dataset.columns if c.pseudonymise]
+    if pseudonymised and salt is None:
+        has_ids = con.execute(
+            f"select count(*) from checked where {' or '.join(f'{c} is not null' for c in pseudonymised)}"
+        ).fetchone()[0]
+        if has_ids:
+            raise ContractError(
+                f"{where}: {', '.join(pseudonymised)} must be pseudonymised, but ROI_PSEUDONYM_SALT "
+                "is not set (set it to a long random secret and keep it stable across runs)"
+            )
+    for column in pseudonymised:
+        con.execute(
+            f"update checked set {column} = sha256(? || {column}), _text_{column} = sha256(? || {column}) "
+            f"where {column} is not null",
+            [salt, salt],
+        )
+
+    names = dataset.column_names
+    column_list = ", ".join(names)
+    key = list(dataset.key)
+    same_key = " and ".join(f"l.{k} = c.{k}" for k in key)
+    same_content = " and ".join(f"l.{c} is not distinct from c.{c}" for c in names)
+    # The latest version of each key this source sends again; a record equal to it is held already.
+    con.execute(
+        f"""
+        create or replace temp table unchanged as
+        select c._source_row from checked as c
+        join (
+            select r.* from raw.{dataset.name} as r
+            semi join (select distinct {', '.join(key)} from checked where _reason is null) as k
+                on {' and '.join(f"r.{k} = k.{k}" for k in key)}
+            qualify row_number() over (partition by {', '.join(f'r.{k}' for k in key)} order by r._loaded_at desc, r._source_row desc) = 1
+        ) as l on {same_key} and {same_content}
+        where c._reason is null
+        """
+    )
+    con.execute(
+        f"""
+        insert into raw.{dataset.name} ({column_list}, _load_id, _source_file, _source_row, _loaded_at)
+        select {column_list}, ?, ?, _source_row, ? from checked
+        where _reason is null and _source_row not in (select _source_row from unchanged)
+        order by _source_row
+        """,
+        [load_id, origin, loaded_at],
+    )
+    record = ", ".join(f"{_quote(c)}, _text_{c}" for c in names)
+    # The rejected record keeps the text as received, so the owner can see what was wrong;
+    # identifiers of people are already hashed.
+    con.execute(
+        f"""
+        insert into raw.rejected_rows
+        select ?, ?, ?, _source_row, _reason, json_object({record}), ?
+        from checked where _reason is not null order by _source_row
+        """,
+        [load_id, dataset.name, origin, loaded_at],
+    )
+    # A line that is no record keeps its number and reason, not its text: it may hold a
+    # customer's name or address in fields that are never loaded.
+    if malformed:
+        con.executemany(
+            "insert into raw.rejected_rows values (?, ?, ?, ?, ?, json_object('fields', ?, 'characters', ?), ?)",
+            [[load_id, dataset.name, origin, m.row, m.reason, m.fields, m.characters, loaded_at] for m in malformed],
+        )
+    loaded, rejected = con.execute(
+        "select count(*) filter (where _reason is null), count(*) filter (where _reason is not null) from checked"
+    ).fetchone()
+    unchanged = con.execute("select count(*) from unchanged").fetchone()[0]
+    rejected += len(malformed)
+    con.execute(
+        "insert into raw.loaded_files values (?, ?, ?, ?, ?, ?, ?)",
+        [load_id, dataset.name, origin, content_hash, loaded, rejected, loaded_at],
+    )
+    for table in ("checked", "staged", "unchanged", "source_rows"):
+        con.execute(f"drop table if exists {table}")
+    return Load(source, dataset.name, origin, content_hash, loaded, rejected, rows_unchanged=unchanged, rows_folded=folded)

@@ -1,0 +1,197 @@
+"""Ready-made sources for the tools small businesses keep their records in (docs/sources.md).
+
+A preset maps a tool's own fields onto the contract, once for its CSV export (``kind: files``) and
+once for its API (``kind: rest_api``, read with dlt's ``rest_api`` source: the endpoint, its
+pagination and incremental cursor as the tool's public API documentation describes them). A
+source names the preset and adds what is the business's own — the file's path, the base URL, the
+environment variables holding its token — and may override any column::
+
+    sources:
+      shop_orders: {preset: shopify, path: exports/orders_export*.csv}
+      shop_api:    {preset: shopify, kind: rest_api, base_url: https://my-shop.myshopify.com}
+
+Where a tool has no field for a contract column (Shopify has no "order had an error"), the
+preset fills a neutral constant and the docs say so; override it from a tag or a note field.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from roi_ledger.contract import ContractError
+
+# Shopify: the order export (Admin > Orders > Export: one row per line item, order fields on the
+# first) and the REST Admin API's orders endpoint (Link-header pagination, updated_at_min).
+_SHOPIFY_STATUS = {
+    "paid": "completed", "partially_paid": "completed", "authorized": "completed", "pending": "completed",
+    "partially_refunded": "completed", "refunded": "refunded", "voided": "cancelled",
+}
+SHOPIFY = {
+    "dataset": "orders",
+    "files": {
+        "one_record_per": "Name",
+        "columns": {
+            "order_id": "Name",
+            "unit_id": {"sql": "coalesce(nullif(trim(\"Location\"), ''), nullif(trim(\"Source\"), ''), 'online')"},
+            "ordered_at": "Created at",
+            "fulfilled_at": "Fulfilled at",
+            "amount": "Total",
+            "status": {
+                "sql": "case when nullif(trim(\"Cancelled at\"), '') is not null then 'voided' else \"Financial Status\" end",
+                "map": _SHOPIFY_STATUS,
+            },
+            "has_error": {"constant": False},
+            "customer_id": "Email",
+        },
+    },
+    "rest_api": {
+        "client": {
+            "paginator": "header_link",
+            "auth": {"type": "api_key", "name": "X-Shopify-Access-Token", "location": "header", "api_key": {"env": "SHOPIFY_ACCESS_TOKEN"}},
+        },
+        "resource": {
+            "endpoint": {"path": "admin/api/2024-10/orders.json", "params": {"status": "any", "limit": 250}, "data_selector": "orders"},
+        },
+        "cursor": "updated_at",
+        "cursor_param": "updated_at_min",
+        "columns": {
+            "order_id": "name",
+            "unit_id": {"sql": "coalesce(location_id, source_name, 'online')"},
+            "ordered_at": "created_at",
+            "fulfilled_at": {"sql": "json_extract_string(fulfillments, '$[0].created_at')"},
+            "amount": "total_price",
+            "status": {"sql": "case when cancelled_at is not null then 'voided' else financial_status end", "map": _SHOPIFY_STATUS},
+            "has_error": {"constant": False},
+            "customer_id": {"sql": "coalesce(customer__id, email)"},
+        },
+    },
+}
+
+# Zendesk: the ticket export (Reporting > Export, CSV) and the incremental ticket export API
+# (cursor based, start_time in Unix seconds) with its metric sets sideloaded.
+_CSAT = {"good": 5, "bad": 1}
+ZENDESK = {
+    "dataset": "tickets",
+    "files": {
+        "columns": {
+            "ticket_id": "Id",
+            "unit_id": {"sql": "coalesce(nullif(trim(\"Group\"), ''), 'support')"},
+            "opened_at": "Created at",
+            "first_response_at": {
+                "sql": "strftime(try_cast(\"Created at\" as timestamp) + to_minutes(try_cast(\"First reply time in minutes\" as bigint)), '%Y-%m-%d %H:%M:%S')"
+            },
+            "resolved_at": "Solved at",
+            "reopened": {"sql": "case when try_cast(\"Reopens\" as bigint) > 0 then 'true' when try_cast(\"Reopens\" as bigint) = 0 then 'false' end"},
+            "csat": {"column": "Satisfaction Score", "map": _CSAT, "otherwise": None},
+        },
+    },
+    "rest_api": {
+        "client": {
+            "paginator": {"type": "cursor", "cursor_path": "after_cursor", "cursor_param": "cursor", "stop_after_empty_page": True},
+            "auth": {"type": "bearer", "token": {"env": "ZENDESK_OAUTH_TOKEN"}},
+        },
+        "resource": {
+            "endpoint": {"path": "api/v2/incremental/tickets/cursor.json", "params": {"include": "metric_sets"}, "data_selector": "tickets"},
+        },
+        "sideload": {"data_selector": "metric_sets", "key": "ticket_id", "joins": "id", "prefix": "metric_set"},
+        "cursor": "updated_at",
+        "cursor_param": "start_time",
+        "cursor_format": "unix",
+        "initial_value": "2000-01-01T00:00:00Z",
+        "columns": {
+            "ticket_id": "id",
+            "unit_id": {"sql": "coalesce(group_id, 'support')"},
+            "opened_at": "created_at",
+            "first_response_at": {
+                "sql": "strftime(try_cast(created_at as timestamptz) + to_minutes(try_cast(metric_set__reply_time_in_minutes__calendar as bigint)), '%Y-%m-%d %H:%M:%S%z')"
+            },
+            "resolved_at": "metric_set__solved_at",
+            "reopened": {"sql": "case when try_cast(metric_set__reopens as bigint) > 0 then 'true' when try_cast(metric_set__reopens as bigint) = 0 then 'false' end"},
+            "csat": {"column": "satisfaction_rating__score", "map": _CSAT, "otherwise": None},
+        },
+    },
+}
+
+# Harvest: the detailed time report export (CSV, no entry id: one is made from the row) and the
+# v2 API's time entries (links.next pagination, updated_since).
+HARVEST = {
+    "dataset": "hours",
+    "files": {
+        "columns": {
+            "entry_id": {"generated": "row_hash"},
+            "unit_id": "Project",
+            "employee_id": {"sql": "concat_ws(' ', \"First Name\", \"Last Name\")"},
+            "work_date": "Date",
+            "activity": "Task",
+            "hours": "Hours",
+            "hourly_cost": "Cost Rate",
+        },
+    },
+    "rest_api": {
+        "client": {
+            "base_url": "https://api.harvestapp.com/",
+            "paginator": {"type": "json_link", "next_url_path": "links.next"},
+            "auth": {"type": "bearer", "token": {"env": "HARVEST_ACCESS_TOKEN"}},
+            "headers": {"Harvest-Account-Id": {"env": "HARVEST_ACCOUNT_ID"}, "User-Agent": "ROI Ledger"},
+        },
+        "resource": {"endpoint": {"path": "v2/time_entries", "params": {"per_page": 2000}, "data_selector": "time_entries"}},
+        "cursor": "updated_at",
+        "cursor_param": "updated_since",
+        "columns": {
+            "entry_id": "id",
+            "unit_id": "project__name",
+            "employee_id": "user__id",
+            "work_date": "spent_date",
+            "activity": "task__name",
+            "hours": "hours",
+            "hourly_cost": "cost_rate",
+        },
+    },
+}
+
+# Clockify: the detailed report export (CSV). Its dates follow the workspace's format: the
+# typing sniffs day/month against month/day, or the source says date_format.
+CLOCKIFY = {
+    "dataset": "hours",
+    "files": {
+        "columns": {
+            "entry_id": {"generated": "row_hash"},
+            "unit_id": "Project",
+            "employee_id": "Email",
+            "work_date": "Start Date",
+            "activity": {"sql": "coalesce(nullif(trim(\"Task\"), ''), 'general')"},
+            "hours": "Duration (decimal)",
+        },
+    },
+}
+
+PRESETS: dict[str, dict[str, Any]] = {"shopify": SHOPIFY, "zendesk": ZENDESK, "harvest": HARVEST, "clockify": CLOCKIFY}
+
+
+def apply_preset(spec: dict, where: str) -> dict:
+    """A source's settings over its preset's: the source's own keys win, its ``columns`` and
+    ``client``/``resource`` settings are merged key by key."""
+    name = spec.get("preset")
+    if name is None:
+        return spec
+    preset = PRESETS.get(name)
+    if preset is None:
+        raise ContractError(f"{where}: unknown preset {name!r} (presets: {', '.join(PRESETS)})")
+    kind = spec.get("kind", "files")
+    base = preset.get(kind)
+    if base is None:
+        kinds = [k for k in ("files", "sql", "rest_api") if k in preset]
+        raise ContractError(f"{where}: preset {name!r} has no {kind} source (it has: {', '.join(kinds)})")
+    merged = _merge({"dataset": preset["dataset"], "kind": kind, **copy.deepcopy(base)}, spec)
+    return merged
+
+
+def _merge(base: dict, override: dict) -> dict:
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict) and set(value) != {"env"}:
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = value
+    return result

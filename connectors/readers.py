@@ -1,0 +1,344 @@
+"""Read a data file as text records, whatever its format: CSV/TSV, Parquet, JSON, JSON lines, Excel.
+
+Every reader yields batches of records with their position in the file (``_source_row``: 1 = the
+first record after the header) and every column as text, so that one mapping and one typing step
+(``connectors.mapping``, ``connectors.landing``) serve every format. A line that cannot be a
+record — a field too many or too few, an unbalanced quote, bytes that are not text in the file's
+encoding — is returned as a :class:`Malformed` line with its number and reason, not a refused file:
+the good lines load. A file is refused whole (``ContractError``) only when it cannot be read as a
+whole: binary where text is expected, no header, an unreadable Parquet or Excel file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from roi_ledger.contract import ContractError
+
+BATCH_ROWS = 100_000
+# A quoted field may hold line breaks; a record spanning more lines than this is an unbalanced
+# quote, and only its first line is rejected (the rest are read again as records).
+MAX_LINES_PER_RECORD = 50
+FORMATS = ("csv", "tsv", "parquet", "json", "jsonl", "xlsx")
+SUFFIX_FORMATS = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".json": "json",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx",
+}
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A line that is no record: kept as a rejected row with its number and reason."""
+
+    row: int  # as ``_source_row``: 1 = the first line after the header
+    reason: str
+    fields: int | None = None
+    characters: int = 0
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    delimiter: str = ","
+    quote: str = '"'
+    encoding: str = "utf-8"
+    header_row: int = 1  # the line holding the column names (lines above it are skipped)
+
+
+@dataclass
+class TextFile:
+    """A file read as text records: its columns, batches of records and its malformed lines."""
+
+    path: Path
+    columns: list[str]
+    batches: Iterator[pl.DataFrame]
+    malformed: list[Malformed] = field(default_factory=list)
+    # columns whose values are lists, structures or bytes (Parquet): never mapped to a contract column
+    nested: set[str] = field(default_factory=set)
+    delimiter: str | None = None  # a delimited text file's
+
+
+def file_format(path: Path, declared: str | None = None) -> str | None:
+    return declared or SUFFIX_FORMATS.get(path.suffix.lower())
+
+
+def unreadable(path: Path, exc: Exception, kind: str) -> ContractError:
+    """A message for a file that cannot be read, which never quotes the file: a reader's own
+    error often does (a line holding a customer's e-mail address), and messages end up in logs.
+    Only a line number it names is kept."""
+    where = re.search(r"\b(?:line|row)\s+(\d+)", str(exc))
+    at = f" near line {where.group(1)}" if where else ""
+    return ContractError(f"{path}: cannot read the file as {kind}{at} ({type(exc).__name__}); see docs/sources.md")
+
+
+def sniff_dialect(path: Path, *, delimiter: str | None, encoding: str, header_row: int = 1) -> CsvDialect:
+    """The file's delimiter (declared, else sniffed from its first 64 KiB: comma, semicolon, tab
+    or pipe, whichever splits the header and the lines after it the same way)."""
+    if delimiter is None:
+        sample = _head(path, encoding, 1 << 16)
+        lines = [line for line in sample.splitlines()[header_row - 1 :] if line.strip()][:20]
+        delimiter = ","
+        if lines:
+            best = max(
+                (",", ";", "\t", "|"),
+                key=lambda d: (_consistent(lines, d), lines[0].count(d)),
+            )
+            if lines[0].count(best):
+                delimiter = best
+    return CsvDialect(delimiter=delimiter, encoding=encoding, header_row=header_row)
+
+
+def _consistent(lines: list[str], delimiter: str) -> int:
+    counts = [len(next(csv.reader([line], delimiter=delimiter), [])) for line in lines]
+    return sum(count == counts[0] for count in counts) if counts[0] > 1 else 0
+
+
+def _head(path: Path, encoding: str, size: int) -> str:
+    with path.open("rb") as handle:
+        return handle.read(size).decode(_python_encoding(encoding), errors="replace")
+
+
+def _python_encoding(encoding: str) -> str:
+    # a UTF-8 file may start with a byte-order mark (Excel writes one): it is not part of the header
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def read_csv(path: Path, dialect: CsvDialect) -> TextFile:
+    """A delimited text file, read line by line with Python's csv module so that a malformed line
+    is a rejected row: a record must have the header's number of fields. Blank lines are no
+    records (they keep their place in the numbering)."""
+    lines = _numbered_lines(path, dialect)
+    header = None
+    for number, line in lines:
+        if line is None:
+            raise ContractError(f"{path}: line {number} is not {dialect.encoding} text; set the source's encoding (see docs/sources.md)")
+        if number >= dialect.header_row and line.strip():
+            if "\x00" in line:
+                raise ContractError(f"{path}: is not a text file (its header holds NUL bytes); a CSV file is expected")
+            if "\r" in line.rstrip("\r\n"):
+                raise ContractError(f"{path}: its lines end in a lone carriage return (CR); save it with ordinary line ends (LF or CRLF)")
+            header = next(csv.reader([line], delimiter=dialect.delimiter, quotechar=dialect.quote), [])
+            break
+    if header is None:
+        raise ContractError(f"{path}: the file is empty (no header row)")
+    columns = [name.strip() for name in header]
+    _refuse_repeated(path, columns)
+    text = TextFile(path=path, columns=columns, batches=iter(()), delimiter=dialect.delimiter)
+    first_data_line = number + 1
+    text.batches = _csv_batches(lines, columns, dialect, text.malformed, first_data_line)
+    return text
+
+
+def _numbered_lines(path: Path, dialect: CsvDialect) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) for every physical line; text is None for a line that is not valid
+    in the file's encoding. Line ends are \\n or \\r\\n (a lone \\r is a character, not a break)."""
+    encoding = _python_encoding(dialect.encoding)
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode(encoding)
+            except UnicodeDecodeError:
+                yield number, None
+
+
+def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed], first_line: int):
+    width = len(columns)
+    offset = first_line - 1  # _source_row = line number - lines before the first record
+    rows: list[list[str]] = []
+    positions: list[int] = []
+    pending: list[tuple[int, str]] = []  # the lines of a record with an open quote
+    quote = dialect.quote
+
+    def parse(text: str) -> list[str] | None:
+        try:
+            return next(csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=quote, strict=False), [])
+        except csv.Error:
+            return None
+
+    def emit(start: int, text: str) -> None:
+        fields = parse(text)
+        if fields is None:
+            malformed.append(Malformed(start - offset, f"line {start} cannot be split into fields", None, len(text)))
+        elif all(not f.strip(" ") for f in fields):
+            return  # every field empty: no record
+        elif len(fields) == width:
+            rows.append(fields)
+            positions.append(start - offset)
+        else:
+            malformed.append(
+                Malformed(start - offset, f"line {start} has {len(fields)} fields, the header has {width}", len(fields), len(text))
+            )
+
+    def flush_pending() -> None:
+        """An open quote that never closed (within the limit): reject its first line, read the rest again."""
+        nonlocal pending
+        start, text = pending[0]
+        malformed.append(Malformed(start - offset, f"line {start} opens a quote that is never closed", None, len(text)))
+        rest, pending = pending[1:], []
+        for number, line in rest:
+            feed(number, line)
+
+    def feed(number: int, line: str | None) -> None:
+        nonlocal pending
+        if line is None:
+            if pending:
+                flush_pending()
+            malformed.append(Malformed(number - offset, f"line {number} is not valid {dialect.encoding} text"))
+            return
+        if pending:
+            pending.append((number, line))
+            joined = "".join(text for _, text in pending)
+            if joined.count(quote) % 2 == 0:
+                fields = parse(joined)
+                if fields is not None and len(fields) == width:
+                    emit(pending[0][0], joined)
+                    pending = []
+                else:
+                    flush_pending()
+            elif len(pending) > MAX_LINES_PER_RECORD:
+                flush_pending()
+            return
+        if not line.strip(" \r\n"):
+            return  # a blank line: no record
+        if line.count(quote) % 2:
+            pending = [(number, line)]
+            return
+        emit(number, line)
+
+    for number, line in lines:
+        feed(number, line)
+        if len(rows) >= BATCH_ROWS:
+            yield _frame(columns, rows, positions)
+            rows, positions = [], []
+    while pending:
+        flush_pending()
+    if rows:
+        yield _frame(columns, rows, positions)
+
+
+def _frame(columns: list[str], rows: list[list[str]], positions: list[int]) -> pl.DataFrame:
+    data = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+    frame = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(len(columns))})
+    frame.columns = columns
+    return frame.with_columns(pl.Series("_source_row", positions, dtype=pl.Int64))
+
+
+def _refuse_repeated(path: Path, columns: list[str]) -> None:
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ContractError(f"{path}: the header names column(s) {', '.join(repeated)} more than once; keep one of each")
+
+
+def read_parquet(path: Path) -> TextFile:
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception as exc:  # polars raises several types for unreadable files
+        raise unreadable(path, exc, "Parquet") from None
+    nested = {name for name, kind in schema.items() if kind.is_nested() or kind == pl.Binary}
+    plain = [name for name in schema if name not in nested]
+
+    def batches() -> Iterator[pl.DataFrame]:
+        try:
+            frame = pl.scan_parquet(path).select(plain).with_columns(pl.col(plain).cast(pl.String)).collect()
+        except Exception as exc:
+            raise unreadable(path, exc, "Parquet") from None
+        yield frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
+
+    return TextFile(path=path, columns=list(schema), batches=batches(), nested=nested)
+
+
+def read_excel(path: Path, sheet: str | None) -> TextFile:
+    try:
+        frame = pl.read_excel(path, sheet_name=sheet, infer_schema_length=0) if sheet else pl.read_excel(path, infer_schema_length=0)
+    except Exception as exc:
+        raise unreadable(path, exc, "an Excel workbook (.xlsx)") from None
+    frame = frame.with_columns(pl.all().cast(pl.String))
+    columns = [str(c).strip() for c in frame.columns]
+    frame.columns = columns
+    numbered = frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
+    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars(" ") == "") for c in columns) if columns else pl.lit(False)
+    return TextFile(path=path, columns=columns, batches=iter([numbered.filter(~blank)]))
+
+
+def read_json(path: Path, *, lines: bool, encoding: str) -> TextFile:
+    """A JSON array of objects, or JSON lines (one object per line; a line that is not an object
+    is a malformed line). Nested objects become columns ``a__b`` (dlt's convention); lists stay
+    JSON text."""
+    malformed: list[Malformed] = []
+    records: list[dict[str, str | None]] = []
+    positions: list[int] = []
+    python_encoding = _python_encoding(encoding)
+    if lines:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    value = json.loads(raw.decode(python_encoding))
+                except (UnicodeDecodeError, ValueError):
+                    malformed.append(Malformed(number, f"line {number} is not a JSON object", characters=len(raw)))
+                    continue
+                if not isinstance(value, dict):
+                    malformed.append(Malformed(number, f"line {number} is not a JSON object", characters=len(raw)))
+                    continue
+                records.append(flatten(value))
+                positions.append(number)
+    else:
+        try:
+            value = json.loads(path.read_bytes().decode(python_encoding))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise unreadable(path, exc, "JSON (an array of objects)") from None
+        if isinstance(value, dict):  # {"orders": [...]}: the one list it holds
+            lists = [v for v in value.values() if isinstance(v, list)]
+            value = lists[0] if len(lists) == 1 else None
+        if not isinstance(value, list):
+            raise ContractError(f"{path}: a JSON file must hold an array of objects (or one object holding one array)")
+        for number, item in enumerate(value, start=1):
+            if isinstance(item, dict):
+                records.append(flatten(item))
+                positions.append(number)
+            else:
+                malformed.append(Malformed(number, f"item {number} is not a JSON object"))
+    frame = records_frame(records, positions)
+    return TextFile(path=path, columns=[c for c in frame.columns if c != "_source_row"], batches=iter([frame]), malformed=malformed)
+
+
+def flatten(record: dict, prefix: str = "") -> dict[str, str | None]:
+    """A JSON object as flat text columns: nested objects joined with ``__``, lists as JSON text."""
+    flat: dict[str, str | None] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}__"))
+        else:
+            flat[name] = as_text(value)
+    return flat
+
+
+def as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def records_frame(records: list[dict[str, str | None]], positions: list[int]) -> pl.DataFrame:
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    frame = pl.DataFrame(
+        {c: [record.get(c) for record in records] for c in columns}, schema=dict.fromkeys(columns, pl.String)
+    )
+    return frame.with_columns(pl.Series("_source_row", positions, dtype=pl.Int64))
