@@ -170,8 +170,9 @@ PRESETS: dict[str, dict[str, Any]] = {"shopify": SHOPIFY, "zendesk": ZENDESK, "h
 
 
 def apply_preset(spec: dict, where: str) -> dict:
-    """A source's settings over its preset's: the source's own keys win, its ``columns`` and
-    ``client``/``resource`` settings are merged key by key."""
+    """A source's settings over its preset's: the source's own keys win; ``client`` and
+    ``resource`` settings are merged key by key, and each column the source maps replaces the
+    preset's mapping of that column."""
     name = spec.get("preset")
     if name is None:
         return spec
@@ -183,7 +184,9 @@ def apply_preset(spec: dict, where: str) -> dict:
     if base is None:
         kinds = [k for k in ("files", "sql", "rest_api") if k in preset]
         raise ContractError(f"{where}: preset {name!r} has no {kind} source (it has: {', '.join(kinds)})")
-    merged = _merge({"dataset": preset["dataset"], "kind": kind, **copy.deepcopy(base)}, spec)
+    merged = _merge({"dataset": preset["dataset"], "kind": kind, **copy.deepcopy(base)}, {k: v for k, v in spec.items() if k != "columns"})
+    # a column the source maps replaces the preset's mapping of it whole
+    merged["columns"] = {**merged.get("columns", {}), **(spec.get("columns") or {})}
     return merged
 
 
