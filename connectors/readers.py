@@ -251,9 +251,18 @@ def read_parquet(path: Path) -> TextFile:
             frame = pl.scan_parquet(path).select(plain).with_columns(pl.col(plain).cast(pl.String)).collect()
         except Exception as exc:
             raise unreadable(path, exc, "Parquet") from None
-        yield frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
+        yield _without_blanks(frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64)), plain)
 
     return TextFile(path=path, columns=list(schema), batches=batches(), nested=nested)
+
+
+def _without_blanks(numbered: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """A row with no value at all (empty as the typing reads it: nothing but spaces) is no
+    record; the others keep their position."""
+    if not columns:
+        return numbered
+    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars(" ") == "") for c in columns)
+    return numbered.filter(~blank)
 
 
 def read_excel(path: Path, sheet: str | None) -> TextFile:
@@ -265,8 +274,7 @@ def read_excel(path: Path, sheet: str | None) -> TextFile:
     columns = [str(c).strip() for c in frame.columns]
     frame.columns = columns
     numbered = frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
-    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars(" ") == "") for c in columns) if columns else pl.lit(False)
-    return TextFile(path=path, columns=columns, batches=iter([numbered.filter(~blank)]))
+    return TextFile(path=path, columns=columns, batches=iter([_without_blanks(numbered, columns)]))
 
 
 def read_json(path: Path, *, lines: bool, encoding: str) -> TextFile:

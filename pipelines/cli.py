@@ -159,10 +159,38 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
                 while error is not None and error.cause is not None:
                     error = error.cause  # the error the step raised, not Dagster's wrapper
                 print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
+        print_top_rejections(store.build_file, result.run_id)
         print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
         return EXIT_RUN_FAILED
     print_results(warehouse.resolve())
     return EXIT_OK
+
+
+def print_top_rejections(build_file: Path, run_id: str, limit: int = 5) -> None:
+    """The failed night's most frequent rejection reasons, from its unpublished build file (a
+    failed check on the inputs is most often explained by them)."""
+    import duckdb
+
+    if not build_file.exists():
+        return
+    try:
+        with duckdb.connect(str(build_file), read_only=True) as con:
+            rows = con.execute(
+                """
+                with reasons as (
+                    select dataset, unnest(string_split(reason, '; ')) as reason from raw.rejected_rows where _load_id = ?
+                )
+                select dataset, regexp_replace(reason, '"[^"]*"', '"…"') as reason, count(*) as n
+                from reasons group by all order by n desc limit ?
+                """,
+                [run_id, limit],
+            ).fetchall()
+    except duckdb.Error:
+        return  # the run failed before it landed anything
+    if rows:
+        print("rows rejected this run, most frequent reasons (all in raw.rejected_rows):", file=sys.stderr)
+        for dataset, reason, n in rows:
+            print(f"  {n} x {dataset}: {reason}", file=sys.stderr)
 
 
 def print_results(warehouse: Path) -> None:

@@ -187,3 +187,18 @@ def test_without_a_sources_file_an_export_not_named_after_a_dataset_is_listed_as
     shutil.copy(EXPORTS / "shopify_orders_export.csv", folder / "orders_export.csv")
     [(path, why)] = ignored_files(folder, load_sources(folder))
     assert path.name == "orders_export.csv" and "not named after a dataset" in why
+
+
+def test_a_failed_run_prints_its_most_frequent_rejection_reasons(tmp_path, capsys):
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as con:
+        ensure_raw_schema(con)
+        con.execute(
+            "insert into raw.rejected_rows (_load_id, dataset, reason) values "
+            "('run-9', 'orders', 'ordered_at: cannot read \"x@example.com\" as a timestamp; amount is empty'), "
+            "('run-9', 'orders', 'ordered_at: cannot read \"soon\" as a timestamp'), ('run-8', 'orders', 'status is empty')"
+        )
+    cli.print_top_rejections(build, "run-9")
+    err = capsys.readouterr().err
+    assert '2 x orders: ordered_at: cannot read "…" as a timestamp' in err and "1 x orders: amount is empty" in err
+    assert "status" not in err and "@" not in err  # this run's only, no value quoted

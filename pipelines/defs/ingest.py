@@ -16,7 +16,7 @@ from dagster import (
 from connectors.files import inventory, land_files
 from connectors.landing import ensure_raw_schema
 from connectors.pull import land_pulled
-from connectors.sources import FilesSource, source_files
+from connectors.sources import FilesSource, ignored_files, source_files
 from pipelines.resources import RunResource
 from pipelines.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS
@@ -42,6 +42,8 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
     """Check the register against the data first (nothing is written if they disagree), start
     the build file from the last published warehouse, and write the register as tables."""
     check_inputs(run.context, inventory(run.context.data_dir, run.sources))
+    for path, why in ignored_files(run.context.data_dir, run.sources):
+        context.log.warning(f"{path}: not read ({why})")
     stale = run.warehouse.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
     if stale is not None:
         context.log.warning(f"took over the lock of {stale.describe()}, which is no longer running")
