@@ -121,3 +121,16 @@ def test_a_missing_secret_is_named_not_guessed(tmp_path, server, monkeypatch):
     ensure_raw_schema(con)
     with pytest.raises(Exception, match="ZENDESK_OAUTH_TOKEN is not set"):
         land_pulled(con, "support", sources["support"], load_id="x", loaded_at=datetime.now(timezone.utc), salt=SALT)
+
+
+def test_validate_reads_a_sample_of_each_api_and_writes_nothing(tmp_path, server, secrets):
+    from connectors.files import inventory
+
+    data = tmp_path / "data"
+    sources_file(data, server.url)
+    found = inventory(data, pull_sample=2)
+    assert found.pulled == {"orders", "tickets", "hours"}
+    loads = {origin.split(":")[0]: (loaded, rejected) for _, origin, loaded, rejected in found.loads}
+    assert loads == {"shop": (2, 0), "support": (2, 0), "time": (2, 0)}
+    assert {"web", "shop_a"} <= found.units
+    assert sorted(p.name for p in data.iterdir()) == ["sources.yml"]

@@ -202,3 +202,18 @@ def test_a_failed_run_prints_its_most_frequent_rejection_reasons(tmp_path, capsy
     err = capsys.readouterr().err
     assert '2 x orders: ordered_at: cannot read "…" as a timestamp' in err and "1 x orders: amount is empty" in err
     assert "status" not in err and "@" not in err  # this run's only, no value quoted
+
+
+def test_json_lines_keep_their_line_numbers_and_nested_fields_flatten(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "defects.jsonl").write_text(
+        '{"defect_id": "d1", "unit_id": "line_1", "detected_at": "2024-01-01T10:00:00Z", "units_affected": 2, "cost": null}\n'
+        "\n"
+        '{"defect_id": "d2", "unit_id": "line_1", "detected_at": "2024-01-02T10:00:00Z", "units_affected": 1\n'
+        '{"defect_id": "d3", "unit_id": "line_2", "detected_at": "2024-01-03T10:00:00Z", "units_affected": 4, "cost": 9.5}\n'
+    )
+    con = duckdb.connect()
+    [load] = land_all(con, folder)["defects"]
+    assert (load.rows_loaded, load.rows_rejected) == (2, 1)
+    assert reasons(con, "defects") == {3: "line 3 is not a JSON object"}
