@@ -101,7 +101,7 @@ class FilesSource(_Source):
 class SqlSource(_Source):
     kind: Literal["sql"]
     connection_env: str  # the environment variable holding the SQLAlchemy connection string
-    table: str
+    table: str  # a table or a view (a query is pulled as a view of it)
     schema_: str | None = Field(default=None, alias="schema")
     cursor: str | None = None  # a column that grows when a row is added or changed
 

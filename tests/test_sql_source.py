@@ -28,7 +28,7 @@ def postgres():
 def app_db(postgres, monkeypatch):
     engine = sa.create_engine(postgres.url)
     with engine.begin() as db:
-        db.execute(sa.text("drop table if exists quality_issues"))
+        db.execute(sa.text("drop table if exists quality_issues cascade"))
         db.execute(sa.text(
             "create table quality_issues (id serial primary key, line text, found_at timestamptz, pieces int, "
             "repair_cost numeric(10, 2), inspector_email text, updated_at timestamptz not null)"
@@ -115,3 +115,20 @@ def test_a_failed_pull_leaves_the_cursor_where_it_was(tmp_path, app_db, postgres
     con.execute("rollback")
     assert "hunter2-secret" not in str(failed.value)
     assert last_cursor(con, "factory_db") == before
+
+
+def test_a_query_is_pulled_as_a_view(tmp_path, app_db):
+    add(app_db, row("line_1", 0, 3, 0), row("line_2", 1, 0, 1))
+    with app_db.begin() as db:
+        db.execute(sa.text("create or replace view counted_issues as select id, line, found_at, pieces, updated_at from quality_issues where pieces > 0"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "sources.yml").write_text(
+        "sources:\n  factory_db: {kind: sql, dataset: defects, connection_env: DEFECTS_DB_URL, table: counted_issues, cursor: updated_at,\n"
+        "    columns: {defect_id: id, unit_id: line, detected_at: found_at, units_affected: pieces}}\n"
+    )
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    load = night(con, load_sources(data)["factory_db"], 1)
+    assert (load.rows_loaded, load.rows_rejected) == (1, 0)
+    assert con.execute("select unit_id, cost from raw.defects").fetchall() == [("line_1", None)]
