@@ -87,6 +87,36 @@ class Warehouse:
         """Where ``roi run`` writes dbt's and Dagster's output."""
         return self.path.with_name(f"{self.path.name}.run.log")
 
+    @property
+    def parquet_dir(self) -> Path:
+        """The published marts as Parquet, one file per table, for tools that do not read DuckDB."""
+        return self.path.with_name(f"{self.path.stem}-parquet")
+
+    def export_parquet(self, run_id: str) -> Path:
+        """Write every table of ``marts`` in the build file as Parquet into a folder of this run's,
+        beside the published one (``publish_parquet`` swaps it in once the warehouse is published)."""
+        staging = self.path.with_name(f".{self.parquet_dir.name}.{run_id}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        with self.connect() as con:
+            tables = [t for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()]
+            for table in tables:
+                target = str(staging / f"{table}.parquet").replace("'", "''")
+                con.execute(f"copy (select * from marts.{table}) to '{target}' (format parquet)")
+        return staging
+
+    def publish_parquet(self, staging: Path) -> None:
+        """Put this run's Parquet folder in place of the last one: the old one is moved aside first,
+        so a reader sees a whole folder, the old or the new."""
+        old = self.path.with_name(f".{self.parquet_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.parquet_dir.exists():
+            os.replace(self.parquet_dir, old)
+        os.replace(staging, self.parquet_dir)
+        shutil.rmtree(old, ignore_errors=True)
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file (the run's only writer)."""
@@ -107,6 +137,8 @@ class Warehouse:
         # later run once the published file has changed ("Failure while replaying WAL").
         for leftover in (self.build_file, self.build_journal):
             leftover.unlink(missing_ok=True)
+        for leftover in self.path.parent.glob(f".{self.parquet_dir.name}.*"):  # a killed run's Parquet export
+            shutil.rmtree(leftover, ignore_errors=True)
         if self.path.exists():
             shutil.copyfile(self.path, self.build_file)
         return taken_over

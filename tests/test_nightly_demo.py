@@ -387,6 +387,16 @@ def test_runs_records_inputs_with_hashes_and_counts(demo_run):
     assert all(len(h) == 64 for h in files["content_hash"])
 
 
+def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run):
+    _, warehouse, _ = demo_run
+    tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")["table_name"]
+    folder = warehouse.with_name(f"{warehouse.stem}-parquet")
+    assert sorted(p.stem for p in folder.glob("*.parquet")) == sorted(tables)
+    for table in ("initiative_roi", "initiative_effects", "runs"):
+        assert pl.read_parquet(folder / f"{table}.parquet").height == query(warehouse, f"select count(*) as n from marts.{table}")["n"][0]
+    assert not list(warehouse.parent.glob(f".{folder.name}.*"))  # swapped in, nothing left beside it
+
+
 def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capfd):
     business, warehouse, _ = demo_run
     before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]

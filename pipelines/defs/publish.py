@@ -93,9 +93,13 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
                 int(this_run["rows_rejected"].sum()),
             ],
         )
+    parquet = run.warehouse.export_parquet(context.run_id)
     run.warehouse.publish(context.run_id)
-    context.log.info(f"published {run.warehouse.path}")
-    return MaterializeResult(metadata={"warehouse": str(run.warehouse.path), "as_of": str(run_context.as_of)})
+    run.warehouse.publish_parquet(parquet)
+    context.log.info(f"published {run.warehouse.path} (and its marts as Parquet in {run.warehouse.parquet_dir})")
+    return MaterializeResult(
+        metadata={"warehouse": str(run.warehouse.path), "parquet": str(run.warehouse.parquet_dir), "as_of": str(run_context.as_of)}
+    )
 
 
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)
