@@ -397,6 +397,25 @@ def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run
     assert not list(warehouse.parent.glob(f".{folder.name}.*"))  # swapped in, nothing left beside it
 
 
+def test_dbt_docs_describe_the_published_tables_without_holding_the_warehouse(demo_run, tmp_path):
+    import json
+
+    import duckdb
+
+    from pipelines.dbt_docs import generate
+
+    _, warehouse, _ = demo_run
+    site = generate(warehouse, tmp_path / "docs")
+    assert {"index.html", "manifest.json", "catalog.json"} <= {p.name for p in site.iterdir()}
+    catalog = json.loads((site / "catalog.json").read_text())
+    roi = catalog["nodes"]["model.roi_ledger.initiative_roi"]
+    assert roi["metadata"]["schema"] == "marts" and "benefit_to_date" in roi["columns"]
+    manifest = json.loads((site / "manifest.json").read_text())
+    assert manifest["nodes"]["model.roi_ledger.initiative_roi"]["description"]
+    with duckdb.connect(str(warehouse)):  # nothing holds the published file
+        pass
+
+
 def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capfd):
     business, warehouse, _ = demo_run
     before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]
