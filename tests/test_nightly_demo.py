@@ -387,6 +387,29 @@ def test_runs_records_inputs_with_hashes_and_counts(demo_run):
     assert all(len(h) == 64 for h in files["content_hash"])
 
 
+def test_every_primary_estimate_is_drawn_with_its_counterfactual(demo_run):
+    _, warehouse, _ = demo_run
+    drawn = query(
+        warehouse,
+        """
+        select e.initiative_id, e.metric,
+               count(*) filter (where s.series = 'treated') as treated,
+               count(*) filter (where s.series = 'counterfactual') as counterfactual,
+               max(abs(c.value - (s.value - e.effect_abs))) filter (where s.series = 'treated' and c.value is not null) as off
+        from marts.initiative_effects as e
+        left join marts.counterfactual_series as s using (initiative_id, metric)
+        left join marts.counterfactual_series as c
+            on c.initiative_id = s.initiative_id and c.metric = s.metric and c.period_start = s.period_start
+            and c.series = 'counterfactual'
+        where e.is_primary and e.effect_abs is not null
+        group by all
+        """,
+    )
+    assert drawn.height > 5
+    assert (drawn["treated"] > 0).all() and (drawn["counterfactual"] > 0).all()
+    assert drawn["off"].max() < 1e-9  # after go-live: observed minus the effect, period by period
+
+
 def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run):
     _, warehouse, _ = demo_run
     tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")["table_name"]

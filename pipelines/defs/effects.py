@@ -14,10 +14,12 @@ from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.contract import DATASETS
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects.registry import methods_frame
+from roi_ledger.effects.series import counterfactual_series
 
 EFFECT_TABLES = {
     "initiative_effects": "Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
     "estimation_methods": "The registered estimators, most preferred first (published as marts.estimation_methods).",
+    "counterfactual_series": "Each primary estimate's treated, comparison and counterfactual series (published as marts.counterfactual_series).",
 }
 
 
@@ -49,6 +51,8 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource):
         methods = methods_frame()
         replace_table(con, f"{INTERMEDIATE}.initiative_effects", estimates)
         replace_table(con, f"{INTERMEDIATE}.estimation_methods", methods)
+        pictures = counterfactual_series(run_context.register, series, estimates, traits)
+        replace_table(con, f"{INTERMEDIATE}.counterfactual_series", pictures)
     for problem in problems:
         context.log.warning(problem)
     primary = estimates.filter(estimates["is_primary"])
@@ -58,6 +62,7 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource):
         metadata={"estimates": estimates.height, "primary": primary.height, "estimator_failures": len(problems)},
     )
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "estimation_methods"]), metadata={"methods": methods.height})
+    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "counterfactual_series"]), metadata={"rows": pictures.height})
 
 
 defs = Definitions(assets=[effect_estimates])

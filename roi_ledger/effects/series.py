@@ -1,0 +1,106 @@
+"""Each primary estimate's picture over time, in long format for charts (``marts.counterfactual_series``).
+
+Per initiative x metric and period, three series in the metric's own units:
+
+- ``treated``: the mean of the treated units, as observed;
+- ``comparison``: the mean of the comparison units, shifted by the average gap between treated and
+  comparison units before go-live — the path the treated units would have taken had they kept
+  moving with the comparison units (difference-in-differences' counterfactual; absent with no
+  comparison units);
+- ``counterfactual``: after go-live and ramp-up, what the primary estimate says the treated units
+  would have shown without the initiative — observed minus the estimated effect, with the
+  interval's ends as ``value_low``/``value_high``. The estimate is the average effect over the
+  post window, so this is the observed series moved by that average, not a period-by-period fit.
+
+A period's ``stage`` is ``pre`` or ``post`` when every treated unit is in that window; a period in
+which units of a phased rollout differ (or in the ramp-up) is ``ramp``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from roi_ledger.catalogue import MetricTraits
+from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED, Panel, build_panel
+from roi_ledger.register import Register
+
+SCHEMA = {
+    "initiative_id": pl.String,
+    "metric": pl.String,
+    "method": pl.String,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "stage": pl.String,  # pre, ramp or post (``window`` is a word SQL reserves)
+    "series": pl.String,
+    "value": pl.Float64,
+    "value_low": pl.Float64,
+    "value_high": pl.Float64,
+}
+
+
+def panel_series(panel: Panel, method: str, effect: float | None, ci_low: float | None, ci_high: float | None) -> pl.DataFrame:
+    """The three series of one panel and its primary estimate (see the module's docstring)."""
+    frame = panel.frame
+    treated = (
+        frame.filter(pl.col("role") == TREATED)
+        .group_by("period_start", "period_end")
+        .agg(
+            pl.col("level").mean().alias("treated"),
+            pl.when(pl.col("window").eq(PRE).all()).then(pl.lit(PRE))
+            .when(pl.col("window").eq(POST).all()).then(pl.lit(POST))
+            .otherwise(pl.lit("ramp")).alias("stage"),
+        )
+    )
+    control = frame.filter(pl.col("role") == CONTROL).group_by("period_start").agg(pl.col("level").mean().alias("control"))
+    wide = treated.join(control, on="period_start", how="left").sort("period_start")
+    pre = wide.filter((pl.col("stage") == PRE) & pl.col("control").is_not_null())
+    gap = (pre["treated"] - pre["control"]).mean() if pre.height else None
+    def after_go_live_less(amount: float | None) -> pl.Expr:
+        if amount is None:
+            return pl.lit(None, pl.Float64)
+        return pl.when(pl.col("stage") == POST).then(pl.col("treated") - amount)
+
+    wide = wide.with_columns(
+        (pl.col("control") + gap).alias("comparison") if gap is not None else pl.lit(None, pl.Float64).alias("comparison"),
+        after_go_live_less(effect).alias("counterfactual"),
+        after_go_live_less(ci_high).alias("counterfactual_low"),  # the larger effect leaves the lower path
+        after_go_live_less(ci_low).alias("counterfactual_high"),
+    )
+    keys = ["period_start", "period_end", "stage"]
+    parts = [
+        wide.select(*keys, pl.lit("treated").alias("series"), pl.col("treated").alias("value"), pl.lit(None, pl.Float64).alias("value_low"), pl.lit(None, pl.Float64).alias("value_high")),
+        wide.filter(pl.col("comparison").is_not_null()).select(
+            *keys, pl.lit("comparison").alias("series"), pl.col("comparison").alias("value"), pl.lit(None, pl.Float64).alias("value_low"), pl.lit(None, pl.Float64).alias("value_high")
+        ),
+        wide.filter(pl.col("counterfactual").is_not_null()).select(
+            *keys, pl.lit("counterfactual").alias("series"), pl.col("counterfactual").alias("value"),
+            pl.col("counterfactual_low").alias("value_low"), pl.col("counterfactual_high").alias("value_high"),
+        ),
+    ]
+    return (
+        pl.concat(parts)
+        .with_columns(
+            pl.lit(panel.initiative.id).alias("initiative_id"), pl.lit(panel.metric).alias("metric"), pl.lit(method).alias("method")
+        )
+        .select(list(SCHEMA))
+        .cast(SCHEMA)
+        .sort("series", "period_start")
+    )
+
+
+def counterfactual_series(
+    register: Register, series: pl.DataFrame, estimates: pl.DataFrame, traits: dict[str, MetricTraits] | None = None
+) -> pl.DataFrame:
+    """The series of every primary estimate (``estimate_effects``' rows with ``is_primary``)."""
+    by_metric = series.partition_by("metric", as_dict=True)
+    initiatives = {i.id: i for i in register.initiatives}
+    parts = []
+    for row in estimates.filter(pl.col("is_primary")).iter_rows(named=True):
+        metric_series = by_metric.get((row["metric"],))
+        initiative = initiatives.get(row["initiative_id"])
+        if metric_series is None or initiative is None:
+            continue
+        panel = build_panel(register, initiative, row["metric"], metric_series, traits)
+        if panel is not None:
+            parts.append(panel_series(panel, row["method"], row["effect_abs"], row["ci_low"], row["ci_high"]))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=SCHEMA)
