@@ -153,14 +153,21 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
         )
     if not result.success:
         store.run_lock.release(result.run_id)  # a failed run does not publish, so release here
+        reasons = []
         for event in result.all_events:
             if event.is_step_failure:
                 error = event.step_failure_data.error
                 while error is not None and error.cause is not None:
                     error = error.cause  # the error the step raised, not Dagster's wrapper
-                print(f"step {event.step_key} failed: {error.message.strip() if error else ''}", file=sys.stderr)
+                reasons.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
+                print(reasons[-1], file=sys.stderr)
         print_top_rejections(store.build_file, result.run_id)
         print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
+        from pipelines.notify import Failure, notify_failure
+
+        sent = notify_failure(Failure("; ".join(reasons) or "the run stopped", str(store.path), result.run_id))
+        if sent:
+            print(f"told by {' and '.join(sent)}", file=sys.stderr)
         return EXIT_RUN_FAILED
     print_results(warehouse.resolve())
     return EXIT_OK

@@ -21,6 +21,7 @@ from dagster import (
 from connectors.files import file_hash
 from connectors.sources import FilesSource, source_files
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
+from pipelines.notify import Failure, notify_failure
 from pipelines.resources import RESOURCE_KEY, RunResource
 from pipelines.warehouse import Warehouse
 
@@ -105,14 +106,18 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)
 def release_lock_of_failed_run(context: RunFailureSensorContext) -> None:
     """A failed run never publishes, so it does not release the warehouse's run lock itself:
-    release it here, so the next run need not wait for the lock to go stale (needs the Dagster
-    daemon, which ``dagster dev`` starts; ``roi run`` releases the lock itself). The warehouse
-    is the failed run's own, from its run config, else the code location's ``ROI_WAREHOUSE``."""
+    release it here, so the next run need not wait for the lock to go stale, and send the failure
+    notice (``pipelines.notify``). Needs the Dagster daemon, which ``dagster dev`` starts; ``roi
+    run`` releases the lock and sends the notice itself. The warehouse is the failed run's own,
+    from its run config, else the code location's ``ROI_WAREHOUSE``."""
     failed = context.dagster_run
     config = failed.run_config.get("resources", {}).get(RESOURCE_KEY, {}).get("config", {})
     path = config.get("warehouse_path") or os.environ.get("ROI_WAREHOUSE")
     if path and Warehouse(Path(path).expanduser().resolve()).run_lock.release(failed.run_id):
         context.log.info(f"released the run lock of failed run {failed.run_id}")
+    # and someone hears of it (pipelines/notify.py: e-mail and/or webhook from the environment)
+    reason = context.failure_event.message if context.failure_event else "the run stopped"
+    notify_failure(Failure(reason, path or "(the code location's warehouse)", failed.run_id))
 
 
 defs = Definitions(assets=[runs], sensors=[release_lock_of_failed_run])
