@@ -224,9 +224,12 @@ def print_results(warehouse: Path) -> None:
         print(f"\n{paragraph.title}")
         for line in paragraph.lines:
             print(f"  {line}")
+    from pipelines.warehouse import Warehouse
+
     duckdb_cli = Path(sys.executable).with_name("duckdb")
+    report = Warehouse(warehouse).report_file
     print(
-        f"\nwarehouse: {warehouse}\n  query it: {duckdb_cli} -readonly {warehouse} "
+        f"\nmorning report: {report}\nwarehouse: {warehouse}\n  query it: {duckdb_cli} -readonly {warehouse} "
         "-c 'select * from marts.initiative_roi'"
     )
 

@@ -88,6 +88,11 @@ class Warehouse:
         return self.path.with_name(f"{self.path.name}.run.log")
 
     @property
+    def report_file(self) -> Path:
+        """The morning report of the last published run (roi_ledger.report.html)."""
+        return self.path.with_name(f"{self.path.stem}-report.html")
+
+    @property
     def parquet_dir(self) -> Path:
         """The published marts as Parquet, one file per table, for tools that do not read DuckDB."""
         return self.path.with_name(f"{self.path.stem}-parquet")
@@ -139,6 +144,8 @@ class Warehouse:
             leftover.unlink(missing_ok=True)
         for leftover in self.path.parent.glob(f".{self.parquet_dir.name}.*"):  # a killed run's Parquet export
             shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in self.path.parent.glob(f".{self.report_file.name}.*"):  # and its unpublished report
+            leftover.unlink(missing_ok=True)
         if self.path.exists():
             shutil.copyfile(self.path, self.build_file)
         return taken_over

@@ -5,11 +5,13 @@ The warehouse is built once for this module (``demo_run``); each test reads it.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import polars as pl
 import pytest
 import yaml
@@ -17,6 +19,7 @@ import yaml
 from pipelines import cli, resources
 from pipelines.run_lock import RunLock
 from roi_ledger.demo import generate_demo_business
+from roi_ledger.report.summary import money
 from tests.conftest import query
 
 pytestmark = pytest.mark.e2e
@@ -423,8 +426,6 @@ def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run
 def test_dbt_docs_describe_the_published_tables_without_holding_the_warehouse(demo_run, tmp_path):
     import json
 
-    import duckdb
-
     from pipelines.dbt_docs import generate
 
     _, warehouse, _ = demo_run
@@ -539,3 +540,70 @@ def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp
         business.data_dir, business.config_path, tmp_path / "warehouse.duckdb", business.as_of.isoformat(), delay, reference
     )
     assert kill.recovered, f"killed after {delay:.1f} s (seed {seed}) in {kill.step}: {kill.problems}"
+
+# --- the morning report, as a person sees it: opened in a real headless Chromium (the system's
+# `chromium`, driven by Playwright), it makes no network request, every chart is drawn with data,
+# and the figures on the page are the marts' figures.
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+
+@pytest.fixture(scope="module")
+def report_page(demo_run):
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "the report tests need the system's chromium (./dev test installs it: apt-get install chromium)"
+    _, warehouse, _ = demo_run
+    report = warehouse.with_name(f"{warehouse.stem}-report.html")
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+        )
+        tab = browser.new_page(viewport={"width": 1200, "height": 900})
+        tab.on("request", lambda request: requests.append(request.url))
+        tab.goto(report.as_uri())
+        tab.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
+        yield tab, requests, warehouse
+        browser.close()
+
+
+def test_the_report_makes_no_network_request(report_page):
+    _, requests, warehouse = report_page
+    assert requests and all(url.startswith(("file://", "data:", "blob:")) for url in requests), requests
+
+
+def test_every_chart_is_drawn_and_has_data(report_page):
+    tab, _, _ = report_page
+    charts = tab.evaluate(
+        """() => [...document.querySelectorAll('figure.chart')].map(f => {
+               const plot = f.querySelector('.js-plotly-plot');
+               return {title: f.dataset.chart, traces: plot ? plot.data.length : 0,
+                       points: plot ? plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0,
+                       drawn: plot ? plot.querySelectorAll('.main-svg').length : 0};
+           })"""
+    )
+    assert len(charts) >= 10
+    assert all(c["traces"] > 0 and c["points"] > 0 and c["drawn"] > 0 for c in charts), [c for c in charts if not c["points"]]
+    assert any(c["title"] == "Prioritisation matrix" for c in charts)
+
+
+def test_the_figures_on_the_page_are_the_marts(report_page):
+    tab, _, warehouse = report_page
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        p = con.sql("select * from marts.portfolio_roi").pl().row(0, named=True)
+        names = [n for (n,) in con.execute("select name from marts.initiative_roi").fetchall()]
+    tile = lambda key: tab.inner_text(f'[data-mart="portfolio_roi.{key}"]')  # noqa: E731
+    assert tile("benefit_to_date") == money(p["benefit_to_date"], p["currency"])
+    assert tile("cost_to_date") == money(p["cost_to_date"], p["currency"])
+    assert tile("n_reliable") == f"{p['n_reliable']} of {p['n_initiatives']}"
+    text = tab.inner_text("main")
+    assert all(name in text for name in names)
+    # an owner's page: no internal column names, no ROI of -100% for what has no money value
+    assert "benefit_to_date" not in text and "effect_abs" not in text and "-100%" not in text
+    tills = tab.inner_text("#self_checkout")
+    assert "Not valued in money" in tills and "paid back" not in tills
+    festive = tab.inner_text("#festive_upsell_widget")
+    assert "No payback date" in festive

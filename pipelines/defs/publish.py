@@ -13,6 +13,7 @@ from dagster import (
     DefaultSensorStatus,
     Definitions,
     MaterializeResult,
+    MetadataValue,
     RunFailureSensorContext,
     asset,
     run_failure_sensor,
@@ -94,13 +95,34 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
                 int(this_run["rows_rejected"].sum()),
             ],
         )
+        report = morning_report(con)
     parquet = run.warehouse.export_parquet(context.run_id)
+    pending_report = run.warehouse.report_file.with_name(f".{run.warehouse.report_file.name}.{context.run_id}")
+    pending_report.write_text(report.html, encoding="utf-8")
     run.warehouse.publish(context.run_id)
     run.warehouse.publish_parquet(parquet)
-    context.log.info(f"published {run.warehouse.path} (and its marts as Parquet in {run.warehouse.parquet_dir})")
-    return MaterializeResult(
-        metadata={"warehouse": str(run.warehouse.path), "parquet": str(run.warehouse.parquet_dir), "as_of": str(run_context.as_of)}
+    os.replace(pending_report, run.warehouse.report_file)  # the report of the warehouse now published
+    context.log.info(
+        f"published {run.warehouse.path}; morning report {run.warehouse.report_file}; marts as Parquet in {run.warehouse.parquet_dir}"
     )
+    return MaterializeResult(
+        metadata={
+            "warehouse": MetadataValue.path(str(run.warehouse.path)),
+            "report": MetadataValue.url(run.warehouse.report_file.as_uri()),
+            "report_charts": report.charts,
+            "parquet": MetadataValue.path(str(run.warehouse.parquet_dir)),
+            "as_of": str(run_context.as_of),
+        }
+    )
+
+
+def morning_report(con):
+    """The morning report from the build's marts, before it is published (roi_ledger.report.html)."""
+    from roi_ledger.report.html import MARTS, build_report
+
+    tables = {name: con.sql(f"select * from marts.{name}").pl() for name in MARTS}
+    business = con.execute("select name from raw.register_business").fetchone()[0]
+    return build_report(tables, business)
 
 
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)

@@ -1,0 +1,266 @@
+"""The morning report: one self-contained HTML page an owner reads (docs/report.md).
+
+Written by every run beside the warehouse from the published marts: the portfolio in words and
+figures, what changed since the last run, per initiative its metric over time against the
+counterfactual, its cumulative benefit against cost, its grade with every reason in plain words,
+the objectives scorecard and the prioritisation matrix. Charts are plotly's, with plotly.js
+embedded once in the page: the file makes no network request, and reads the same when e-mailed.
+Every figure comes from a mart; the words are ``roi_ledger.report.summary``'s.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+
+from roi_ledger.report.summary import GRADE_WORDS, money, number, paragraphs, portfolio_sentence
+
+MARTS = (
+    "portfolio_roi", "initiative_roi", "initiative_roi_history", "initiative_roi_periods", "initiative_effects",
+    "initiative_metric_money", "claim_reliability_reasons", "metric_catalogue", "counterfactual_series",
+    "objective_progress", "portfolio_priorities", "runs",
+)
+STATUS_WORDS = {
+    "achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "missed": "missed",
+    "not_measurable": "not measurable yet",
+}
+QUADRANT_WORDS = {"quick_win": "quick win", "major_project": "major project", "fill_in": "fill-in", "avoid": "avoid"}
+# The quadrant lines of marts.portfolio_priorities (roi_ledger/strategy/portfolio.py, docs/strategy.md)
+HIGH_IMPACT, HIGH_FEASIBILITY = 1.5, 3.0
+COLOURS = {"treated": "#1f5f8b", "comparison": "#8a8a8a", "counterfactual": "#d9822b", "benefit": "#2e8b57", "cost": "#b03a2e"}
+
+
+@dataclass(frozen=True)
+class Report:
+    html: str
+    charts: int
+
+
+def _escape(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _date(day: date | None) -> str:
+    return f"{day:%d %B %Y}".lstrip("0") if day else "—"
+
+
+class _Charts:
+    """plotly figures as HTML fragments: the first carries plotly.js, the others reuse it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, figure: go.Figure, title: str) -> str:
+        figure.update_layout(
+            title=title, height=340, margin={"l": 50, "r": 20, "t": 50, "b": 40}, template="plotly_white",
+            legend={"orientation": "h", "y": -0.2},
+        )
+        fragment = pio.to_html(
+            figure, full_html=False, include_plotlyjs=self.count == 0, config={"displaylogo": False, "responsive": True},
+        )
+        self.count += 1
+        return f'<figure class="chart" data-chart="{_escape(title)}">{fragment}</figure>'
+
+
+def series_figure(series: pl.DataFrame, go_live: date | None, label: str) -> go.Figure:
+    """The metric over time: treated beside the comparison and the counterfactual band."""
+    figure = go.Figure()
+    counterfactual = series.filter(pl.col("series") == "counterfactual").sort("period_start")
+    if counterfactual.height:
+        figure.add_trace(go.Scatter(
+            x=counterfactual["period_start"].to_list() + counterfactual["period_start"].reverse().to_list(),
+            y=counterfactual["value_high"].to_list() + counterfactual["value_low"].reverse().to_list(),
+            fill="toself", fillcolor="rgba(217,130,43,0.18)", line={"width": 0}, name="without it: range", hoverinfo="skip",
+        ))
+    names = {"treated": "observed", "comparison": "comparison units (shifted)", "counterfactual": "without it (estimate)"}
+    for name in ("comparison", "counterfactual", "treated"):
+        rows = series.filter(pl.col("series") == name).sort("period_start")
+        if rows.height:
+            figure.add_trace(go.Scatter(
+                x=rows["period_start"].to_list(), y=rows["value"].to_list(), name=names[name], mode="lines",
+                line={"color": COLOURS[name], "dash": "dot" if name == "comparison" else "solid", "width": 2.5 if name == "treated" else 1.8},
+            ))
+    ramp = series.filter(pl.col("stage") == "ramp")
+    if ramp.height:
+        figure.add_vrect(x0=ramp["period_start"].min(), x1=ramp["period_end"].max(), fillcolor="#eeeeee", line_width=0,
+                         annotation_text="ramp-up", annotation_position="bottom right")
+    if go_live is not None:
+        figure.add_vline(x=go_live, line_dash="dash", line_color="#444444")
+        figure.add_annotation(x=go_live, y=1.04, yref="paper", text="go-live", showarrow=False)
+    figure.update_yaxes(title_text=label)
+    return figure
+
+
+def money_figure(periods: pl.DataFrame, currency: str, payback: date | None) -> go.Figure:
+    """Cumulative benefit (with its range) against cumulative cost, and the payback point."""
+    rows = periods.sort("period_start")
+    x = rows["period_start"].to_list()
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(
+        x=x + x[::-1], y=rows["cumulative_benefit_high"].to_list() + rows["cumulative_benefit_low"].reverse().to_list(),
+        fill="toself", fillcolor="rgba(46,139,87,0.18)", line={"width": 0}, name="benefit: range", hoverinfo="skip",
+    ))
+    figure.add_trace(go.Scatter(x=x, y=rows["cumulative_benefit"].to_list(), name="benefit so far", line={"color": COLOURS["benefit"]}))
+    figure.add_trace(go.Scatter(x=x, y=rows["cumulative_cost"].to_list(), name="spent so far", line={"color": COLOURS["cost"]}))
+    if payback is not None:
+        at = rows.filter(pl.col("period_start") <= payback).tail(1)
+        if at.height:
+            figure.add_trace(go.Scatter(x=[payback], y=at["cumulative_cost"].to_list(), mode="markers+text", text=["paid back"],
+                                        textposition="top center", marker={"size": 11, "color": "#222222"}, name="payback"))
+    figure.update_yaxes(title_text=currency)
+    return figure
+
+
+def matrix_figure(priorities: pl.DataFrame) -> go.Figure:
+    """Impact (track-record-discounted benefit ÷ cost) against feasibility, with the quadrants."""
+    rows = priorities.filter(pl.col("impact_score").is_not_null() & pl.col("feasibility_score").is_not_null())
+    figure = go.Figure(go.Scatter(
+        x=rows["feasibility_score"].to_list(), y=rows["impact_score"].to_list(), mode="markers+text",
+        text=rows["name"].to_list(), textposition="top center", marker={"size": 12, "color": COLOURS["treated"]},
+        customdata=rows["discounted_net_annual_value"].to_list(),
+        hovertemplate="%{text}<br>feasibility %{x:.1f}, impact %{y:.2f}<br>net value a year, discounted: %{customdata:,.0f}<extra></extra>",
+        name="initiatives",
+    ))
+    figure.add_hline(y=HIGH_IMPACT, line_dash="dot", line_color="#999999")
+    figure.add_vline(x=HIGH_FEASIBILITY, line_dash="dot", line_color="#999999")
+    for x, y, word in ((4.6, 0.97, "quick wins"), (1.4, 0.97, "major projects"), (4.6, 0.03, "fill-ins"), (1.4, 0.03, "avoid")):
+        figure.add_annotation(x=x, y=y, yref="paper", text=word, showarrow=False, font={"color": "#777777"})
+    figure.update_xaxes(title_text="feasibility (1 hard … 5 easy)", range=[0.8, 5.2])
+    figure.update_yaxes(title_text="impact (discounted benefit ÷ cost)")
+    return figure
+
+
+def changes_since_last_run(history: pl.DataFrame, as_of: date) -> list[str]:
+    """Grades that moved and claims that are new, against the previous run's as-of day."""
+    earlier = history.filter(pl.col("as_of") < as_of)
+    if earlier.is_empty():
+        return ["This is the first run: nothing to compare with yet."]
+    previous_day = earlier["as_of"].max()
+    before = dict(earlier.filter(pl.col("as_of") == previous_day).select("initiative_id", "grade").iter_rows())
+    now = history.filter(pl.col("as_of") == as_of)
+    lines = []
+    for row in now.sort("name").iter_rows(named=True):
+        old = before.get(row["initiative_id"])
+        if row["initiative_id"] not in before:
+            lines.append(f"New: {row['name']} ({GRADE_WORDS.get(row['grade'] or 'needs_more_data')}).")
+        elif old != row["grade"]:
+            lines.append(
+                f"{row['name']}: was “{GRADE_WORDS.get(old or 'needs_more_data')}”, now “{GRADE_WORDS.get(row['grade'] or 'needs_more_data')}”."
+            )
+    return lines or [f"No grade changed since the run as of {_date(previous_day)}."]
+
+
+def build_report(tables: dict[str, pl.DataFrame], business: str) -> Report:
+    """The page, from the marts (``MARTS``) of one published warehouse."""
+    charts = _Charts()
+    roi, portfolio = tables["initiative_roi"], tables["portfolio_roi"]
+    currency = portfolio["currency"][0] if portfolio.height else ""
+    as_of = portfolio["as_of"][0] if portfolio.height else None
+    catalogue = tables["metric_catalogue"]
+    labels = dict(zip(catalogue["metric"], catalogue["label"]))
+    found = {p.initiative_id: p for p in paragraphs(
+        roi, tables["initiative_effects"], tables["initiative_metric_money"], tables["claim_reliability_reasons"], catalogue,
+    )}
+    runs = tables["runs"].sort("ended_at") if tables["runs"].height else tables["runs"]
+    parts = [f"<h1>Morning report — {_escape(business)}</h1>", f'<p class="as-of">Measured up to {_date(as_of)}.</p>']
+    if portfolio.height:
+        p = portfolio.row(0, named=True)
+        net = (p["benefit_to_date"] or 0) - (p["cost_to_date"] or 0)
+        parts.append(f'<p class="lead" data-figure="portfolio">{_escape(portfolio_sentence(p))}</p>')
+        parts.append(
+            '<div class="tiles">'
+            f'<div class="tile"><b data-mart="portfolio_roi.benefit_to_date">{_escape(money(p["benefit_to_date"], currency))}</b>'
+            f'benefit so far<br><small>between {_escape(money(p["benefit_ci_low"], currency))} and {_escape(money(p["benefit_ci_high"], currency))}</small></div>'
+            f'<div class="tile"><b data-mart="portfolio_roi.cost_to_date">{_escape(money(p["cost_to_date"], currency))}</b>spent so far</div>'
+            f'<div class="tile"><b data-mart="portfolio_roi.net">{_escape(money(net, currency))}</b>net so far</div>'
+            f'<div class="tile"><b data-mart="portfolio_roi.n_reliable">{p["n_reliable"]} of {p["n_initiatives"]}</b>claims the data support</div>'
+            "</div>"
+        )
+    parts.append("<h2>Since the last run</h2><ul>")
+    parts += [f"<li>{_escape(line)}</li>" for line in changes_since_last_run(tables["initiative_roi_history"], as_of)] if as_of else []
+    if runs.height:
+        last = runs.row(-1, named=True)
+        rejected = last["rows_rejected"] or 0
+        parts.append(
+            f"<li>{last['rows_loaded']:,} new rows landed; "
+            + (f"{rejected:,} rows were rejected and kept with their reasons in raw.rejected_rows.</li>" if rejected else "none was rejected.</li>")
+        )
+    parts.append("</ul>")
+
+    parts.append("<h2>Initiative by initiative</h2>")
+    series = tables["counterfactual_series"]
+    periods = tables["initiative_roi_periods"]
+    money_by = tables["initiative_metric_money"]
+    for initiative_id, paragraph in found.items():
+        row = roi.filter(pl.col("initiative_id") == initiative_id).row(0, named=True)
+        grade = row["grade"] or "needs_more_data"
+        parts.append(f'<section class="initiative grade-{_escape(grade)}" id="{_escape(initiative_id)}">')
+        parts.append(f"<h3>{_escape(paragraph.title)}</h3><ul>")
+        parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
+        parts.append("</ul>")
+        drawn = series.filter(pl.col("initiative_id") == initiative_id)
+        for (metric,), one in drawn.partition_by("metric", as_dict=True).items() if drawn.height else []:
+            label = labels.get(metric, metric)
+            parts.append(charts(series_figure(one, row["first_go_live"], label), f"{row['name']}: {label}"))
+        valued = money_by.filter((pl.col("initiative_id") == initiative_id) & pl.col("valued")).height > 0
+        mine = periods.filter(pl.col("initiative_id") == initiative_id)
+        if valued and mine.height:
+            payback = row["payback_date"] if grade == "reliable" else None  # no payback point while unreliable
+            parts.append(charts(money_figure(mine, currency, payback), f"{row['name']}: benefit against cost"))
+        parts.append("</section>")
+
+    objectives = tables["objective_progress"]
+    if objectives.height:
+        parts.append("<h2>Objectives</h2><table><tr><th>objective</th><th>measured on</th><th>before</th><th>now</th>"
+                     "<th>target</th><th>change</th><th>status</th></tr>")
+        for o in objectives.iter_rows(named=True):
+            change = f"{o['change_pct']:+.1f}%" if o["change_pct"] is not None else "—"
+            target = f"{o['target_change_pct']:+.0f}% by {_date(o['deadline'])}" if o["target_change_pct"] is not None else "—"
+            parts.append(
+                f"<tr><td>{_escape(o['statement'])}</td><td>{_escape(labels.get(o['metric'], o['metric']))}</td>"
+                f"<td>{_number(o['baseline_value'])}</td><td>{_number(o['current_value'])}</td><td>{_escape(target)}</td>"
+                f"<td>{change}</td><td class=\"status-{_escape(o['status'])}\">{_escape(STATUS_WORDS.get(o['status'], o['status']))}</td></tr>"
+            )
+        parts.append("</table>")
+    priorities = tables["portfolio_priorities"]
+    if priorities.height:
+        parts.append("<h2>What to do next</h2><p>Proposed and approved initiatives by impact — their business case "
+                     "discounted by how well this business's past initiatives delivered theirs — and feasibility.</p>")
+        parts.append(charts(matrix_figure(priorities), "Prioritisation matrix"))
+        parts.append("<table><tr><th>initiative</th><th>quadrant</th><th>net value a year, discounted</th></tr>")
+        for r in priorities.sort("discounted_net_annual_value", descending=True, nulls_last=True).iter_rows(named=True):
+            parts.append(f"<tr><td>{_escape(r['name'])}</td><td>{_escape(QUADRANT_WORDS.get(r['quadrant'], r['quadrant'] or '—'))}</td>"
+                         f"<td>{_escape(money(r['discounted_net_annual_value'], currency))}</td></tr>")
+        parts.append("</table>")
+    parts.append('<p class="foot">Every figure comes from the published tables (marts.*) of the warehouse; '
+                 "how each is made: docs/money.md, docs/claims.md, docs/effects.md.</p>")
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Morning report — {_escape(business)} — {_date(as_of)}</title><style>{STYLE}</style></head>"
+        f"<body><main>{''.join(parts)}</main></body></html>"
+    )
+    return Report(page, charts.count)
+
+
+def _number(value: float | None) -> str:
+    return number(value) if value is not None else "—"
+
+
+STYLE = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#222;margin:0;background:#fafafa}
+main{max-width:980px;margin:0 auto;padding:24px}
+h1{margin-bottom:4px}.as-of{color:#666;margin-top:0}.lead{font-size:1.1em}
+.tiles{display:flex;gap:12px;flex-wrap:wrap}.tile{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 16px;min-width:180px}
+.tile b{display:block;font-size:1.4em}
+section.initiative{background:#fff;border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;padding:4px 16px 12px;margin:16px 0}
+.grade-reliable{border-left-color:#2e8b57!important}.grade-suspicious,.grade-unreliable{border-left-color:#b03a2e!important}
+.grade-needs_more_data{border-left-color:#d9a02b!important}
+table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #ddd;padding:6px 8px;text-align:left}
+figure.chart{margin:8px 0}.foot{color:#666;font-size:.9em}
+.status-at_risk,.status-missed{color:#b03a2e}.status-on_track,.status-achieved{color:#2e8b57}
+"""
