@@ -5,8 +5,10 @@ The warehouse is built once for this module (``demo_run``); each test reads it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import time as clock
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -607,3 +609,70 @@ def test_the_figures_on_the_page_are_the_marts(report_page):
     assert "Not valued in money" in tills and "paid back" not in tills
     festive = tab.inner_text("#festive_upsell_widget")
     assert "No payback date" in festive
+
+
+# --- the live dashboard: read-only on the published warehouse, sees a new run, blocks nothing --
+
+
+@pytest.fixture(scope="module")
+def dashboard(demo_run):
+    import socket
+    import sys
+    import urllib.request
+
+    _, warehouse, _ = demo_run
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = Path(cli.__file__).with_name("dashboard.py")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("streamlit")), "run", str(app), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--", "--warehouse", str(warehouse)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = clock.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    break
+        except OSError:
+            if clock.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            clock.sleep(0.5)
+    yield url, warehouse
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    url, warehouse = dashboard
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        p = con.sql("select * from marts.portfolio_roi").pl().row(0, named=True)
+    backup = warehouse.with_name("dashboard-test-backup.duckdb")
+    shutil.copyfile(warehouse, backup)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        tab = browser.new_page(viewport={"width": 1300, "height": 1000})
+        tab.goto(url)
+        tab.get_by_text(money(p["benefit_to_date"], p["currency"])).first.wait_for(timeout=60_000)
+        tab.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        # open in the browser, the dashboard holds nothing: the warehouse can be written and replaced
+        with duckdb.connect(str(warehouse)) as writer:
+            writer.execute("select 1")
+        newer = warehouse.with_name("next-run.duckdb")
+        shutil.copyfile(warehouse, newer)
+        with duckdb.connect(str(newer)) as con:
+            con.execute("update marts.portfolio_roi set benefit_to_date = 12345")
+        os.replace(newer, warehouse)  # what a publish does
+        try:
+            tab.reload()
+            tab.get_by_text(money(12345, p["currency"])).first.wait_for(timeout=60_000)
+        finally:
+            os.replace(backup, warehouse)
+            browser.close()
