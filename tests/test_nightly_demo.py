@@ -415,6 +415,16 @@ def test_every_primary_estimate_is_drawn_with_its_counterfactual(demo_run):
     assert drawn["off"].max() < 1e-9  # after go-live: observed minus the effect, period by period
 
 
+def test_every_published_table_and_column_carries_its_description(demo_run):
+    _, warehouse, _ = demo_run
+    bare_columns = query(
+        warehouse, "select table_name, column_name from duckdb_columns() where schema_name = 'marts' and coalesce(comment, '') = ''"
+    )
+    assert bare_columns.height == 0, bare_columns.rows()
+    bare_tables = query(warehouse, "select table_name from duckdb_tables() where schema_name = 'marts' and coalesce(comment, '') = ''")
+    assert bare_tables.height == 0, bare_tables.rows()
+
+
 def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run):
     _, warehouse, _ = demo_run
     tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")["table_name"]
@@ -552,24 +562,31 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def report_page(demo_run):
+def browser():
+    """One headless Chromium for the module's page tests (Playwright's sync API allows one at a time)."""
     from playwright.sync_api import sync_playwright
 
-    assert CHROMIUM, "the report tests need the system's chromium (./dev test installs it: apt-get install chromium)"
-    _, warehouse, _ = demo_run
-    report = warehouse.with_name(f"{warehouse.stem}-report.html")
-    requests: list[str] = []
+    assert CHROMIUM, "the page tests need the system's chromium (./dev test installs it: apt-get install chromium)"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
+        launched = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
         )
-        tab = browser.new_page(viewport={"width": 1200, "height": 900})
-        tab.on("request", lambda request: requests.append(request.url))
-        tab.goto(report.as_uri())
-        tab.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
-        yield tab, requests, warehouse
-        browser.close()
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def report_page(demo_run, browser):
+    _, warehouse, _ = demo_run
+    report = warehouse.with_name(f"{warehouse.stem}-report.html")
+    requests: list[str] = []
+    tab = browser.new_page(viewport={"width": 1200, "height": 900})
+    tab.on("request", lambda request: requests.append(request.url))
+    tab.goto(report.as_uri())
+    tab.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
+    yield tab, requests, warehouse
+    tab.close()
 
 
 def test_the_report_makes_no_network_request(report_page):
@@ -648,17 +665,14 @@ def dashboard(demo_run):
     server.wait(timeout=30)
 
 
-def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(dashboard):
-    from playwright.sync_api import sync_playwright
-
+def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(dashboard, browser):
     url, warehouse = dashboard
     with duckdb.connect(str(warehouse), read_only=True) as con:
         p = con.sql("select * from marts.portfolio_roi").pl().row(0, named=True)
     backup = warehouse.with_name("dashboard-test-backup.duckdb")
     shutil.copyfile(warehouse, backup)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        tab = browser.new_page(viewport={"width": 1300, "height": 1000})
+    tab = browser.new_page(viewport={"width": 1300, "height": 1000})
+    try:
         tab.goto(url)
         tab.get_by_text(money(p["benefit_to_date"], p["currency"])).first.wait_for(timeout=60_000)
         tab.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
@@ -670,9 +684,8 @@ def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(dashboard)
         with duckdb.connect(str(newer)) as con:
             con.execute("update marts.portfolio_roi set benefit_to_date = 12345")
         os.replace(newer, warehouse)  # what a publish does
-        try:
-            tab.reload()
-            tab.get_by_text(money(12345, p["currency"])).first.wait_for(timeout=60_000)
-        finally:
-            os.replace(backup, warehouse)
-            browser.close()
+        tab.reload()
+        tab.get_by_text(money(12345, p["currency"])).first.wait_for(timeout=60_000)
+    finally:
+        os.replace(backup, warehouse)
+        tab.close()

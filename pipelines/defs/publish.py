@@ -40,6 +40,20 @@ create table if not exists marts.runs (
     rows_rejected bigint
 )
 """
+# What DuckDB shows for the table the publish step writes itself (dbt's persist_docs does the rest).
+RUNS_COMMENTS = {
+    None: "One row per successful run: when, as of which day, the register's hash and every input file.",
+    "run_id": "The Dagster run.",
+    "as_of": "The last day the run measured.",
+    "started_at": "When the run started (UTC).",
+    "ended_at": "When the run finished (UTC).",
+    "register_file": "The register (initiatives.yml) the run read.",
+    "register_hash": "SHA-256 of the register file as read.",
+    "data_dir": "The data folder the run read.",
+    "input_files": "Every input file with its dataset, SHA-256 hash and the rows it loaded and rejected (JSON).",
+    "rows_loaded": "Rows the run landed into raw (all datasets).",
+    "rows_rejected": "Rows the run rejected, each kept in raw.rejected_rows with its reason.",
+}
 
 
 def input_files(con, run: RunResource, run_id: str) -> pl.DataFrame:
@@ -78,6 +92,9 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
     with run.warehouse.connect() as con:
         con.execute("create schema if not exists marts")
         con.execute(RUNS_DDL)
+        for column, comment in RUNS_COMMENTS.items():
+            target = "table marts.runs" if column is None else f"column marts.runs.{column}"
+            con.execute(f"comment on {target} is '{comment.replace(chr(39), chr(39) * 2)}'")
         files = input_files(con, run, context.run_id)
         this_run = files.filter(files["loaded_this_run"])
         con.execute(
