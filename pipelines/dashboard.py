@@ -117,7 +117,9 @@ def main() -> None:
             ),
             hide_index=True,
         )
-    st.caption(f"{path} — published {p['as_of']:%d %B %Y}; refresh the page after the nightly run to see it.")
+    runs = tables["runs"]
+    finished = f"; last run finished {runs['ended_at'].max():%Y-%m-%d %H:%M:%S %Z}" if runs.height else ""
+    st.caption(f"{path} — measured up to {p['as_of']:%d %B %Y}{finished}. Reload the page after a run to see it.")
 
 
 if __name__ == "__main__":  # streamlit runs the file as __main__
