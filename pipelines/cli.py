@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
 
     inputs(commands.add_parser("run", help="run the nightly job once, in this process"), warehouse=True)
     inputs(commands.add_parser("validate", help="check the register and the data files; writes nothing"), warehouse=False)
+    forget = commands.add_parser("forget", help="erase a customer's or an employee's rows from the warehouse (docs/privacy.md)")
+    forget.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
+    forget.add_argument("--customer", action="append", default=[], metavar="ID", help="a customer id as the data has it (repeatable)")
+    forget.add_argument("--employee", action="append", default=[], metavar="ID", help="an employee id as the data has it (repeatable)")
     demo = commands.add_parser("demo", help="generate the demo business and run the nightly job on it")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo's data and warehouse")
     demo.add_argument("--seed", type=int, default=7)
@@ -253,7 +257,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         _require(args, "data", "config", "warehouse")
         return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of)
+    if args.command == "forget":
+        _require(args, "warehouse")
+        return forget(Path(args.warehouse), customers=args.customer, employees=args.employee)
     return demo(args.out, args.seed, args.scale)
+
+
+def forget(warehouse: Path, *, customers: list[str], employees: list[str]) -> int:
+    """Erase people's rows from the warehouse (pipelines.forget); prints what was removed, never who."""
+    from pipelines.forget import forget as erase
+    from pipelines.warehouse import Warehouse
+    from roi_ledger.privacy import SaltError
+
+    if not customers and not employees:
+        sys.exit("roi forget: name at least one --customer or --employee")
+    salt = os.environ.get("ROI_PSEUDONYM_SALT")
+    if not salt:
+        print("roi forget: set ROI_PSEUDONYM_SALT to the salt the warehouse's identifiers were hashed with", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    store = Warehouse(warehouse.expanduser().resolve())
+    busy = store.run_lock.live_holder()
+    if busy is not None:
+        print(f"roi forget refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    try:
+        removed = erase(store, salt=salt, customers=customers, employees=employees)
+    except (SaltError, FileNotFoundError) as exc:
+        print(f"roi forget: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    people = len(customers) + len(employees)
+    rows = sum(removed.values())
+    print(f"erased {rows} rows of {people} {'person' if people == 1 else 'people'} from {store.path} (recorded in raw.erasures):")
+    for table, n in sorted(removed.items()):
+        print(f"  {table}: {n}")
+    print("The next run rebuilds every result from what remains; remove them from the source exports too.")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

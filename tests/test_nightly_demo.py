@@ -425,6 +425,41 @@ def test_every_published_table_and_column_carries_its_description(demo_run):
     assert bare_tables.height == 0, bare_tables.rows()
 
 
+def test_forget_erases_a_customer_everywhere_and_the_next_run_succeeds(demo_run, tmp_path, capsys):
+    business, published, _ = demo_run
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published, warehouse)
+    customer = pl.read_parquet(business.data_dir / "orders.parquet")["customer_id"].drop_nulls()[0]
+    salt = os.environ["ROI_PSEUDONYM_SALT"]
+    with duckdb.connect() as con:
+        hashed = con.execute("select sha256(? || ?)", [salt, customer]).fetchone()[0]
+
+    def holders() -> list[str]:
+        """Every table and column whose text holds the person's hash."""
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            columns = con.execute(
+                "select schema_name, table_name, column_name from duckdb_columns() where data_type in ('VARCHAR', 'JSON') "
+                "and table_name in (select table_name from duckdb_tables())"
+            ).fetchall()
+            return [
+                f"{s}.{t}.{c}" for s, t, c in columns
+                if con.execute(f'select count(*) from "{s}"."{t}" where cast("{c}" as varchar) like ?', [f"%{hashed}%"]).fetchone()[0]
+            ]
+
+    assert "raw.orders.customer_id" in holders()
+    assert cli.main(["forget", "--warehouse", str(warehouse), "--customer", customer]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "raw.orders" in out and customer not in out and hashed not in out
+    assert holders() == []
+    assert hashed.encode() not in warehouse.read_bytes()  # not in the file's free blocks either
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        erasure = con.sql("select * from raw.erasures").pl()
+    assert erasure["kind"].to_list() == ["customer"] and erasure["rows_removed"][0] > 0
+    assert customer not in str(erasure.rows()) and hashed not in str(erasure.rows())
+    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
+    assert holders() == []
+
+
 def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run):
     _, warehouse, _ = demo_run
     tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")["table_name"]

@@ -1,0 +1,105 @@
+"""``roi forget``: erase a customer's or an employee's rows from the warehouse (docs/privacy.md).
+
+People's identifiers are stored only as ``sha256(salt || id)``. Given the identifier and the salt,
+the erasure removes every row carrying that hash — from every table of every schema with a
+``customer_id`` or ``employee_id`` column (raw, intermediate), and from ``raw.rejected_rows`` —
+then writes the warehouse afresh into a new file, so the deleted rows do not linger in the file's
+free blocks, and publishes it like a run: under the run lock, by an atomic rename. The erasure is
+recorded in ``raw.erasures`` with its time, kind and row counts — never the identifier or its hash.
+Files already loaded are never landed again (they are known by content), so the next run
+rebuilds every result from what remains; an export that still holds the person would bring them
+back, so remove them at the source as well.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from uuid import uuid4
+
+import duckdb
+
+from pipelines.warehouse import Warehouse
+from roi_ledger.privacy import check_salt_strength, check_same_salt
+
+ID_COLUMNS = {"customer": "customer_id", "employee": "employee_id"}
+
+
+def forget(warehouse: Warehouse, *, salt: str, customers: list[str], employees: list[str]) -> dict[str, int]:
+    """Erase the people's rows; the rows removed per table (``schema.table``)."""
+    check_salt_strength(salt)
+    if not warehouse.path.is_file():
+        raise FileNotFoundError(f"{warehouse.path}: no published warehouse")
+    run_id = f"forget-{uuid4()}"
+    warehouse.start_build(run_id)
+    try:
+        removed = _erase(warehouse, run_id, salt, {"customer": customers, "employee": employees})
+        _rewrite(warehouse)
+    except BaseException:
+        warehouse.build_file.unlink(missing_ok=True)
+        warehouse.run_lock.release(run_id)
+        raise
+    warehouse.publish(run_id)
+    return removed
+
+
+def _erase(warehouse: Warehouse, run_id: str, salt: str, people: dict[str, list[str]]) -> dict[str, int]:
+    removed: dict[str, int] = {}
+    with warehouse.connect() as con:
+        recorded = con.execute("select fingerprint from raw.salt_fingerprint order by recorded_at limit 1").fetchone()
+        check_same_salt(salt, recorded[0] if recorded else None, str(warehouse.path))  # another salt would erase no one
+        con.execute("create table if not exists raw.erasures (erased_at timestamptz, kind varchar, people bigint, rows_removed bigint, _load_id varchar)")
+        con.execute("begin transaction")
+        for kind, ids in people.items():
+            if not ids:
+                continue
+            column = ID_COLUMNS[kind]
+            con.execute("create or replace temp table erased (hash varchar)")
+            con.executemany("insert into erased select sha256(? || ?)", [[salt, person] for person in ids])
+            tables = con.execute(
+                """
+                select c.table_schema, c.table_name from information_schema.columns as c
+                join information_schema.tables as t using (table_schema, table_name)
+                where c.column_name = ? and t.table_type = 'BASE TABLE' order by 1, 2
+                """,
+                [column],
+            ).fetchall()
+            total = 0
+            for schema, table in tables:
+                n = con.execute(f'delete from "{schema}"."{table}" where {column} in (select hash from erased)').fetchone()[0]
+                removed[f"{schema}.{table}"] = removed.get(f"{schema}.{table}", 0) + n
+                total += n
+            n = con.execute(
+                f"delete from raw.rejected_rows where json_extract_string(record, '$.{column}') in (select hash from erased)"
+            ).fetchone()[0]
+            removed["raw.rejected_rows"] = removed.get("raw.rejected_rows", 0) + n
+            total += n
+            con.execute(
+                "insert into raw.erasures values (?, ?, ?, ?, ?)", [datetime.now(timezone.utc), kind, len(ids), total, run_id]
+            )
+            con.execute("drop table erased")
+        con.execute("commit")
+    return removed
+
+
+def _rewrite(warehouse: Warehouse) -> None:
+    """Copy the build into a new file (schemas, tables, views, their comments), leaving the deleted
+    rows behind, and put it in the build's place."""
+    fresh = warehouse.build_file.with_name(f"{warehouse.build_file.name}.fresh")
+    fresh.unlink(missing_ok=True)
+    with duckdb.connect(str(fresh)) as con:
+        target = con.execute("select current_database()").fetchone()[0]
+        con.execute(f"attach '{warehouse.build_file}' as source (read_only)")
+        con.execute(f'copy from database source to "{target}"')
+        comments = con.execute(
+            """
+            select 'table', schema_name, table_name, null, comment from duckdb_tables() where database_name = 'source' and comment is not null
+            union all
+            select 'column', schema_name, table_name, column_name, comment from duckdb_columns() where database_name = 'source' and comment is not null
+            """
+        ).fetchall()
+        for kind, schema, table, column, comment in comments:
+            target = f'"{schema}"."{table}"' + (f'."{column}"' if column else "")
+            con.execute(f"comment on {kind} {target} is '{comment.replace(chr(39), chr(39) * 2)}'")
+        con.execute("detach source")
+        con.execute("checkpoint")
+    fresh.replace(warehouse.build_file)
