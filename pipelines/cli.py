@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
     forget.add_argument("--customer", action="append", default=[], metavar="ID", help="a customer id as the data has it (repeatable)")
     forget.add_argument("--employee", action="append", default=[], metavar="ID", help="an employee id as the data has it (repeatable)")
+    explain = commands.add_parser("explain", help="trace every number of an initiative's claim to its inputs")
+    explain.add_argument("initiative")
+    explain.add_argument("metric", nargs="?", default=None)
+    explain.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
     demo = commands.add_parser("demo", help="generate the demo business and run the nightly job on it")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo's data and warehouse")
     demo.add_argument("--seed", type=int, default=7)
@@ -257,6 +261,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         _require(args, "data", "config", "warehouse")
         return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of)
+    if args.command == "explain":
+        _require(args, "warehouse")
+        from pipelines.explain import explain
+
+        try:
+            print(explain(Path(args.warehouse).expanduser().resolve(), args.initiative, args.metric))
+        except KeyError as exc:
+            print(f"roi explain: {exc.args[0]}", file=sys.stderr)
+            return EXIT_INVALID_INPUT
+        return EXIT_OK
     if args.command == "forget":
         _require(args, "warehouse")
         return forget(Path(args.warehouse), customers=args.customer, employees=args.employee)

@@ -460,6 +460,21 @@ def test_forget_erases_a_customer_everywhere_and_the_next_run_succeeds(demo_run,
     assert holders() == []
 
 
+def test_roi_explain_traces_a_claim_to_its_tables_with_the_marts_numbers(demo_run, capsys):
+    _, warehouse, _ = demo_run
+    assert cli.main(["explain", "auto_invoicing", "hours_invoicing", "--warehouse", str(warehouse)]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    for table in ("marts.runs", "marts.metric_catalogue", "marts.metric_series", "marts.initiative_effects",
+                  "marts.claim_checks", "marts.initiative_metric_money", "marts.initiative_roi"):
+        assert table in out
+    [e] = query(warehouse, "select * from marts.initiative_effects where initiative_id = 'auto_invoicing' and is_primary").to_dicts()
+    assert f"{e['effect_abs']:,.4g}" in out and f"[{e['ci_low']:,.4g}, {e['ci_high']:,.4g}]" in out
+    checks = query(warehouse, "select check_id from marts.claim_checks where initiative_id = 'auto_invoicing'")["check_id"]
+    assert all(f" {c}: observed" in out for c in checks)
+    assert cli.main(["explain", "no_such_thing", "--warehouse", str(warehouse)]) == cli.EXIT_INVALID_INPUT
+    assert "measured: " in capsys.readouterr().err
+
+
 def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run):
     _, warehouse, _ = demo_run
     tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")["table_name"]

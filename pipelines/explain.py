@@ -1,0 +1,113 @@
+"""``roi explain INITIATIVE [METRIC]``: every number of a claim, traced to where it comes from.
+
+Read from the published warehouse only (read-only, closed at once): the input files and rows →
+the metric's series → the method, windows and units → the effect and its interval → every claim
+check with its threshold and observed value → the money: how a unit of the metric is valued and
+the benefit → cost, ROI, payback. Each step names the table where it can be queried.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def explain(warehouse: Path, initiative: str, metric: str | None = None) -> str:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        def rows(sql: str, *params) -> pl.DataFrame:
+            return con.execute(sql, list(params)).pl()
+
+        roi = rows("select * from marts.initiative_roi where initiative_id = ?", initiative)
+        if roi.is_empty():
+            known = ", ".join(r[0] for r in con.execute("select initiative_id from marts.initiative_roi order by 1").fetchall())
+            raise KeyError(f"no measured initiative {initiative!r} in {warehouse} (measured: {known or 'none'})")
+        effects = rows("select * from marts.initiative_effects where initiative_id = ? order by metric, is_primary desc, method", initiative)
+        metrics = [metric] if metric else sorted(set(effects["metric"]))
+        if metric and metric not in set(effects["metric"]):
+            raise KeyError(f"initiative {initiative!r} has no estimate for metric {metric!r} (its metrics: {', '.join(sorted(set(effects['metric'])))})")
+        catalogue = rows("select * from marts.metric_catalogue")
+        checks = rows("select * from marts.claim_checks where initiative_id = ? order by metric nulls first, check_id", initiative)
+        money = rows("select * from marts.initiative_metric_money where initiative_id = ?", initiative)
+        grades = rows("select * from marts.claim_reliability where initiative_id = ?", initiative)
+        runs = rows("select * from marts.runs order by ended_at desc limit 1")
+        series = rows(
+            "select metric, count(distinct unit_id) as units, count(*) as points, min(period_start) as first, max(period_start) as last "
+            "from marts.metric_series group by metric"
+        )
+    r = roi.row(0, named=True)
+    out = [f"{r['name']} ({initiative}) — as of {r['as_of']}, grade {r['grade']}", ""]
+    if runs.height:
+        run = runs.row(0, named=True)
+        files = json.loads(run["input_files"]) if isinstance(run["input_files"], str) else run["input_files"] or []
+        out.append(f"1. Inputs (marts.runs, raw.loaded_files; rejected rows in raw.rejected_rows) — run {run['run_id']}:")
+        for f in files:
+            out.append(f"   {f['dataset']}: {f['source_file']} ({f['rows_loaded']} rows loaded, {f['rows_rejected']} rejected; sha256 {f['content_hash'][:12]}…)")
+    for m in metrics:
+        label = catalogue.filter(pl.col("metric") == m)
+        entry = label.row(0, named=True) if label.height else {}
+        s = series.filter(pl.col("metric") == m)
+        out += ["", f"== {entry.get('label') or m} ({m}) =="]
+        if entry:
+            out.append(
+                f"2. Metric (marts.metric_catalogue): {entry.get('aggregation')} of {entry.get('expression') or entry.get('dataset')} "
+                f"from {entry.get('dataset')}, per unit and {entry.get('period')}"
+                + (f", where {entry['filter']}" if entry.get("filter") else "")
+            )
+        if s.height:
+            x = s.row(0, named=True)
+            out.append(f"   Series (marts.metric_series): {x['points']} unit-periods, {x['units']} units, {x['first']} to {x['last']}")
+        mine = effects.filter(pl.col("metric") == m)
+        primary = mine.filter(pl.col("is_primary"))
+        for e in primary.iter_rows(named=True):
+            out.append(
+                f"3. Method (marts.initiative_effects, primary): {e['method']} — {e['pre_periods']} periods before, {e['post_periods']} after "
+                f"(ramp-up left out), {e['n_treated_units']} treated and {e['n_control_units']} comparison units; inference: {e['inference']}"
+            )
+            out.append(
+                f"4. Effect: {_fmt(e['effect_abs'])} per unit and {e['period']} ({_fmt(e['effect_pct'])}%), "
+                f"{e['confidence_level']:.0%} interval [{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}], p = {_fmt(e['p_value'])}; "
+                f"observed {_fmt(e['observed_value'])} against a counterfactual of {_fmt(e['counterfactual_value'])}"
+                + (f". Note: {e['note']}" if e["note"] else "")
+            )
+        others = mine.filter(~pl.col("is_primary"))
+        if others.height:
+            out.append("   Other methods: " + "; ".join(f"{o['method']} {_fmt(o['effect_abs'])} [{_fmt(o['ci_low'])}, {_fmt(o['ci_high'])}]" for o in others.iter_rows(named=True)))
+        out.append("5. Claim checks (marts.claim_checks; thresholds in raw.register_claim_thresholds):")
+        for c in checks.filter((pl.col("metric") == m) | pl.col("metric").is_null()).iter_rows(named=True):
+            counts = "" if c["counts_toward_grade"] else " (informational)"
+            out.append(f"   {c['status']:<14} {c['check_id']}: observed {_fmt(c['observed'])}, threshold {_fmt(c['threshold'])}{counts} — {c['message']}")
+        g = grades.filter(pl.col("metric") == m)
+        if g.height:
+            out.append(f"   Grade (marts.claim_reliability): {g['grade'][0]}")
+        mm = money.filter(pl.col("metric") == m)
+        for x in mm.iter_rows(named=True):
+            if x["valued"]:
+                out.append(
+                    f"6. Money (marts.initiative_metric_money): pool {x['pool']}, valued by {x['value_source']}; "
+                    f"{'counted' if x['counted'] else 'not counted (another metric of the pool is)'}"
+                    + (f", shared with {x['shared_with']} ({_fmt(x['share'])})" if x["shared_with"] else "")
+                    + f"; benefit {_fmt(x['benefit'])} [{_fmt(x['benefit_low'])}, {_fmt(x['benefit_high'])}] {r['currency']}"
+                )
+            else:
+                out.append(f"6. Money: not valued ({x['value_source']})")
+    out += [
+        "",
+        f"7. ROI (marts.initiative_roi; per month in marts.initiative_roi_periods): cost to date {_fmt(r['cost_to_date'])}, "
+        f"benefit to date {_fmt(r['benefit_to_date'])} [{_fmt(r['benefit_ci_low'])}, {_fmt(r['benefit_ci_high'])}] {r['currency']}; "
+        f"ROI = (benefit − cost) ÷ cost = {_fmt(r['roi'])} [{_fmt(r['roi_ci_low'])}, {_fmt(r['roi_ci_high'])}]; "
+        f"payback {r['payback_date'] or 'not yet'}, projected {r['projected_payback_date'] or '—'}; NPV {_fmt(r['npv'])} to {r['npv_horizon_end']}; "
+        f"realisation {_fmt(r['realisation_rate'])} of the business case ({_fmt(r['expected_annual_benefit'])} a year expected, "
+        f"{_fmt(r['annual_run_rate'])} run rate). How: docs/money.md.",
+    ]
+    return "\n".join(out)
