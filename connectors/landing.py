@@ -21,9 +21,14 @@ import duckdb
 import polars as pl
 
 from connectors.mapping import (
+    DATE_PATTERN,
+    FIRST_YEAR,
+    LAST_YEAR,
+    TIMESTAMP_PATTERN,
     column_expressions,
     mapping_sql,
     quote_identifier,
+    quote_literal,
     reformat,
     sniff_formats,
 )
@@ -111,31 +116,13 @@ def remember_cursor(con, source: str, field: str, value: str, *, load_id: str, l
 # --- typing and checking rows, in SQL ---------------------------------------------------------
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-# What a date or a timestamp looks like: ISO 8601 with a real time of day (no 24:00) and an
-# offset that exists (-14:00 to +14:00), written with or without a space before it (Shopify
-# writes '2024-01-01 03:20:00 +0000'). DuckDB also reads words ('epoch', 'infinity') and
-# impossible clocks, which must not land as dates.
-DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
-TIMESTAMP_PATTERN = (
-    DATE_PATTERN + r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
-    r" ?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?"
-)
-# The years a business's records may fall in: a record dated year 1 is a broken export, and
-# would stretch every weekly series over two thousand years.
-FIRST_YEAR, LAST_YEAR = 1970, 2100
-
-
 def _typed_expression(column: str, kind: ColumnType) -> str:
     text = f"nullif(trim({column}), '')"
     if kind is ColumnType.TEXT:
         return text
     if kind is ColumnType.BOOLEAN:
-        true_words = ", ".join(map(_quote, TRUE_WORDS))
-        false_words = ", ".join(map(_quote, FALSE_WORDS))
+        true_words = ", ".join(map(quote_literal, TRUE_WORDS))
+        false_words = ", ".join(map(quote_literal, FALSE_WORDS))
         return (
             f"case when lower({text}) in ({true_words}) then true "
             f"when lower({text}) in ({false_words}) then false end"
@@ -152,7 +139,7 @@ def _typed_expression(column: str, kind: ColumnType) -> str:
     readable = text if kind is ColumnType.DATE else rf"regexp_replace({text}, ' (Z|[+-]\d\d(:?\d\d)?)$', '\1')"
     value = f"try_cast({readable} as {kind.value})"
     return (
-        f"case when regexp_full_match({text}, {_quote(pattern)}) "
+        f"case when regexp_full_match({text}, {quote_literal(pattern)}) "
         f"and year({value}) between {FIRST_YEAR} and {LAST_YEAR} then {value} end"
     )
 
@@ -197,7 +184,7 @@ def typing_sql(dataset: Dataset, staged: str) -> str:
         scoped = predicate
         for c in dataset.columns:
             scoped = _scope(scoped, c.name, f"t.{c.name}")
-        reasons.append(f"case when not coalesce({scoped}, true) then {_quote(reason)} end")
+        reasons.append(f"case when not coalesce({scoped}, true) then {quote_literal(reason)} end")
     reason_list = ", ".join(reasons)
     return f"""
         with typed as (
@@ -286,10 +273,9 @@ def land_staged(
     # that reads all of it; the declared format wins where there is one.
     declared = {name for name, spec in mapping.columns.items() if spec.format}
     declared |= {c.name for c in dataset.columns if (c.type is ColumnType.DATE and mapping.date_format) or (c.type is ColumnType.TIMESTAMP and mapping.timestamp_format)}
-    for name, fmt in sniff_formats(con, "staged", dataset, where).items():
-        if name not in declared:
-            column = quote_identifier(name)
-            con.execute(f"update staged set {column} = {reformat(column, fmt, dataset.column(name).type)}")
+    for name, fmt in sniff_formats(con, "staged", dataset, declared=declared).items():
+        column = quote_identifier(name)
+        con.execute(f"update staged set {column} = {reformat(column, fmt, dataset.column(name).type)}")
     folded = con.execute("select (select count(*) from source_rows) - (select count(*) from staged)").fetchone()[0]
     con.execute(f"create or replace temp table checked as {typing_sql(dataset, 'staged')}")
 
@@ -338,7 +324,7 @@ def land_staged(
         """,
         [load_id, origin, loaded_at],
     )
-    record = ", ".join(f"{_quote(c)}, _text_{c}" for c in names)
+    record = ", ".join(f"{quote_literal(c)}, _text_{c}" for c in names)
     # The rejected record keeps the text as received, so the owner can see what was wrong;
     # identifiers of people are already hashed.
     con.execute(

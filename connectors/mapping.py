@@ -15,6 +15,19 @@ import duckdb
 from connectors.sources import ColumnMap
 from roi_ledger.contract import ColumnType, ContractError, Dataset
 
+# What a date or a timestamp looks like: ISO 8601 with a real time of day (no 24:00) and an
+# offset that exists (-14:00 to +14:00), written with or without a space before it (Shopify
+# writes '2024-01-01 03:20:00 +0000'). DuckDB also reads words ('epoch', 'infinity') and
+# impossible clocks, which must not land as dates.
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+TIMESTAMP_PATTERN = (
+    DATE_PATTERN + r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
+    r" ?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?"
+)
+# The years a business's records may fall in: a record dated year 1 is a broken export, and
+# would stretch every weekly series over two thousand years.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+
 ISO_DATE = "%Y-%m-%d"
 ISO_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d/%m/%y", "%m/%d/%y")
@@ -141,17 +154,15 @@ def mapping_sql(
     return f"select _source_row, {selected} from {rows}"
 
 
-def sniff_formats(con: duckdb.DuckDBPyConnection, staged: str, dataset: Dataset, where: str) -> dict[str, str]:
+def sniff_formats(con: duckdb.DuckDBPyConnection, staged: str, dataset: Dataset, *, declared: set[str] = frozenset()) -> dict[str, str]:
     """For each date or timestamp column whose values are not ISO 8601, the one format among the
     common ones (day/month/year, month/day/year, with 24- or 12-hour clocks) that reads every
     value of a sample. Where two formats both read the sample but disagree (05/01/2024: 5 January
     or 1 May?), none is chosen."""
-    from connectors.landing import DATE_PATTERN, TIMESTAMP_PATTERN
-
     found: dict[str, str] = {}
     for column in dataset.columns:
-        if column.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
-            continue
+        if column.type not in (ColumnType.DATE, ColumnType.TIMESTAMP) or column.name in declared:
+            continue  # the source's declared format wins
         name = quote_identifier(column.name)
         pattern = DATE_PATTERN if column.type is ColumnType.DATE else TIMESTAMP_PATTERN
         sample = [
@@ -159,7 +170,7 @@ def sniff_formats(con: duckdb.DuckDBPyConnection, staged: str, dataset: Dataset,
             for row in con.execute(
                 f"select distinct trim({name}) from {staged} where regexp_matches(trim({name}), ?) "
                 f"and not regexp_full_match(trim({name}), ?) limit {SNIFF_SAMPLE}",
-                [NUMERIC_DATE, pattern.replace("([+-]", "( ?[+-]")],
+                [NUMERIC_DATE, pattern],
             ).fetchall()
         ]
         if not sample:

@@ -22,6 +22,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID_INPUT = 0, 1, 2
+# What the run's first step raises when the data and the register disagree (nothing is written yet)
+DATA_ERRORS = ("ContractError", "RegisterError", "CatalogueError")
 DEMO_SALT = "roi-ledger-demo-salt-not-secret"
 # The demo's default size: the one the end-to-end tests check the acceptance criteria on.
 DEMO_SCALE = 0.3
@@ -72,20 +74,25 @@ def _require(args: argparse.Namespace, *names: str) -> None:
         sys.exit(f"roi {args.command}: missing {flags} (or the ROI_* environment variable)")
 
 
-def validate(data: Path, config: Path, *, pull_sample: int | None = 200, report: bool = True) -> int:
+def validate(data: Path, config: Path, *, pull_sample: int | None = 200, report: bool = True, read_data: bool = True) -> int:
     """Read every source as the run would — files in full, databases and APIs a sample of
     ``pull_sample`` records — and say what would load, what would be rejected and why, and which
-    files no source reads. Writes nothing."""
+    files no source reads. Writes nothing. Without ``read_data`` (``roi run``, whose first step
+    reads the data itself) only the register, the sources file and the salt are checked."""
     from connectors.files import inventory
     from connectors.sources import ignored_files, load_sources
+    from roi_ledger.contract import DataInventory
     from roi_ledger.inputs import InputError, check_inputs
     from roi_ledger.run_context import resolve_run_context
 
     try:
         context = resolve_run_context(config, data, as_of=None, started_at=datetime.now(timezone.utc))
         sources = load_sources(context.data_dir)
-        found = inventory(context.data_dir, sources, pull_sample=pull_sample)
-        check_inputs(context, found)
+        if read_data:
+            found = inventory(context.data_dir, sources, pull_sample=pull_sample)
+            check_inputs(context, found)
+        else:
+            found = DataInventory(pulled={s.dataset for s in sources.values()})
     except InputError as exc:
         print(f"invalid input:\n{exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
@@ -106,6 +113,8 @@ def validate(data: Path, config: Path, *, pull_sample: int | None = 200, report:
             file=sys.stderr,
         )
         return EXIT_INVALID_INPUT
+    if not read_data:
+        return EXIT_OK
     files = sum(len(paths) for paths in found.files.values())
     register = context.register
     print(
@@ -132,8 +141,10 @@ def print_source_report(found, ignored, *, sampled: int | None) -> None:
 
 
 def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
-    """Validate, then run the nightly job in this process and print the summary in words."""
-    code = validate(data, config, pull_sample=None, report=False)
+    """Check the register, the sources file and the salt, then run the nightly job in this process
+    (its first step checks the data against the register before anything is written: exit 2 when
+    they disagree) and print the summary in words."""
+    code = validate(data, config, read_data=False)
     if code != EXIT_OK:
         return code
     warnings.filterwarnings("ignore")
@@ -161,14 +172,16 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
         )
     if not result.success:
         store.run_lock.release(result.run_id)  # a failed run does not publish, so release here
-        reasons = []
+        reasons, invalid_input = [], False
         for event in result.all_events:
             if event.is_step_failure:
                 error = event.step_failure_data.error
                 while error is not None and error.cause is not None:
                     error = error.cause  # the error the step raised, not Dagster's wrapper
+                # the first step checks the register against the data before it writes anything
+                invalid_input |= event.step_key == "initiative_register" and error is not None and error.cls_name in DATA_ERRORS
                 reasons.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
-                print(reasons[-1], file=sys.stderr)
+                print(("invalid input:\n" if invalid_input else "") + reasons[-1], file=sys.stderr)
         print_top_rejections(store.build_file, result.run_id)
         print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
         from pipelines.notify import Failure, notify_failure
@@ -176,7 +189,7 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
         sent = notify_failure(Failure("; ".join(reasons) or "the run stopped", str(store.path), result.run_id))
         if sent:
             print(f"told by {' and '.join(sent)}", file=sys.stderr)
-        return EXIT_RUN_FAILED
+        return EXIT_INVALID_INPUT if invalid_input else EXIT_RUN_FAILED
     print_results(warehouse.resolve())
     return EXIT_OK
 
