@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("initiative")
     explain.add_argument("metric", nargs="?", default=None)
     explain.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
+    signoff = commands.add_parser("signoff", help="accept, reject or defer a published claim (docs/oversight.md)")
+    signoff.add_argument("initiative", nargs="?", default=None)
+    signoff.add_argument("metric", nargs="?", default=None, help="the claim's metric (default: every metric of the initiative)")
+    signoff.add_argument("--decision", choices=["accept", "reject", "defer"])
+    signoff.add_argument("--by", help="your name: recorded with the decision")
+    signoff.add_argument("--comment", help="your reason (required to accept a claim graded below reliable)")
+    signoff.add_argument("--list", action="store_true", help="show every claim's latest decision and whether it changed since")
+    signoff.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
     demo = commands.add_parser("demo", help="generate the demo business and run the nightly job on it")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo's data and warehouse")
     demo.add_argument("--seed", type=int, default=7)
@@ -284,10 +292,39 @@ def main(argv: list[str] | None = None) -> int:
             print(f"roi explain: {exc.args[0]}", file=sys.stderr)
             return EXIT_INVALID_INPUT
         return EXIT_OK
+    if args.command == "signoff":
+        _require(args, "warehouse")
+        return signoff(args)
     if args.command == "forget":
         _require(args, "warehouse")
         return forget(Path(args.warehouse), customers=args.customer, employees=args.employee)
     return demo(args.out, args.seed, args.scale)
+
+
+def signoff(args: argparse.Namespace) -> int:
+    """Record a decision on a claim, or list every claim's (pipelines.signoff)."""
+    from pipelines.signoff import describe, resolve, sign, status
+    from roi_ledger.oversight.signoff import SignoffError
+
+    store = resolve(Path(args.warehouse))
+    try:
+        if args.list:
+            rows, problems = status(store)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
+            for row in rows.iter_rows(named=True):
+                print(describe(row))
+            return EXIT_OK
+        if not args.initiative or not args.decision:
+            sys.exit("roi signoff: give INITIATIVE [METRIC] --decision accept|reject|defer --by NAME, or --list")
+        entries = sign(store, args.initiative, args.metric, decision=args.decision, signed_by=args.by or "", comment=args.comment)
+    except SignoffError as exc:
+        print(f"roi signoff: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    for e in entries:
+        print(f"recorded: {e['decision']} {e['initiative_id']} x {e['metric']} by {e['signed_by']} (run {e['run_id']}, grade {e['grade']})")
+    print(f"in {store.signoff_log}; the next run shows it in marts.claim_signoffs and the report")
+    return EXIT_OK
 
 
 def forget(warehouse: Path, *, customers: list[str], employees: list[str]) -> int:

@@ -1,7 +1,7 @@
 """The Dagster code location: each module of ``pipelines/defs/`` contributes its definitions.
 
 Read in the order a run flows: ingest -> quality -> transform (dbt, metrics layer) -> effects
--> claims -> money -> strategy -> transform (dbt, results layer) -> publish; ``schedule`` holds
+-> oversight (business cases) -> claims -> money -> oversight (sign-off) -> strategy -> transform (dbt, results layer) -> publish; ``schedule`` holds
 the nightly job and its schedule. Every step shares one resource, the run (its context and its
 warehouse: ``pipelines.resources``). See docs/architecture.md.
 """
@@ -13,6 +13,7 @@ from pipelines.defs import (
     effects,
     ingest,
     money,
+    oversight,
     publish,
     quality,
     schedule,
@@ -29,6 +30,7 @@ defs = Definitions.merge(
     effects.defs,
     claims.defs,
     money.defs,
+    oversight.defs,
     strategy.defs,
     publish.defs,
     schedule.defs,

@@ -24,27 +24,35 @@ def _fmt(value) -> str:
 
 
 def explain(warehouse: Path, initiative: str, metric: str | None = None) -> str:
+    """The chain of ``initiative``'s claim (one metric, or every one) in the published warehouse."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        def rows(sql: str, *params) -> pl.DataFrame:
-            return con.execute(sql, list(params)).pl()
+        return explain_claim(con, initiative, metric, where=str(warehouse))
 
-        roi = rows("select * from marts.initiative_roi where initiative_id = ?", initiative)
-        if roi.is_empty():
-            known = ", ".join(r[0] for r in con.execute("select initiative_id from marts.initiative_roi order by 1").fetchall())
-            raise KeyError(f"no measured initiative {initiative!r} in {warehouse} (measured: {known or 'none'})")
-        effects = rows("select * from marts.initiative_effects where initiative_id = ? order by metric, is_primary desc, method", initiative)
-        metrics = [metric] if metric else sorted(set(effects["metric"]))
-        if metric and metric not in set(effects["metric"]):
-            raise KeyError(f"initiative {initiative!r} has no estimate for metric {metric!r} (its metrics: {', '.join(sorted(set(effects['metric'])))})")
-        catalogue = rows("select * from marts.metric_catalogue")
-        checks = rows("select * from marts.claim_checks where initiative_id = ? order by metric nulls first, check_id", initiative)
-        money = rows("select * from marts.initiative_metric_money where initiative_id = ?", initiative)
-        grades = rows("select * from marts.claim_reliability where initiative_id = ?", initiative)
-        runs = rows("select * from marts.runs order by ended_at desc limit 1")
-        series = rows(
-            "select metric, count(distinct unit_id) as units, count(*) as points, min(period_start) as first, max(period_start) as last "
-            "from marts.metric_series group by metric"
-        )
+
+def explain_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str | None = None, *, where: str = "the warehouse") -> str:
+    """The same, on an open connection (the report's page is made from the build's)."""
+    def rows(sql: str, *params) -> pl.DataFrame:
+        return con.execute(sql, list(params)).pl()
+
+    roi = rows("select * from marts.initiative_roi where initiative_id = ?", initiative)
+    if roi.is_empty():
+        known = ", ".join(r[0] for r in con.execute("select initiative_id from marts.initiative_roi order by 1").fetchall())
+        raise KeyError(f"no measured initiative {initiative!r} in {where} (measured: {known or 'none'})")
+    effects = rows("select * from marts.initiative_effects where initiative_id = ? order by metric, is_primary desc, method", initiative)
+    metrics = [metric] if metric else sorted(set(effects["metric"]))
+    if metric and metric not in set(effects["metric"]):
+        raise KeyError(f"initiative {initiative!r} has no estimate for metric {metric!r} (its metrics: {', '.join(sorted(set(effects['metric'])))})")
+    catalogue = rows("select * from marts.metric_catalogue")
+    checks = rows("select * from marts.claim_checks where initiative_id = ? order by metric nulls first, check_id", initiative)
+    money = rows("select * from marts.initiative_metric_money where initiative_id = ?", initiative)
+    grades = rows("select * from marts.claim_reliability where initiative_id = ?", initiative)
+    runs = rows("select * from marts.runs order by ended_at desc limit 1")
+    cases = rows("select * from marts.business_cases where initiative_id = ?", initiative)
+    signoffs = rows("select * from marts.claim_signoffs where initiative_id = ?", initiative)
+    series = rows(
+        "select metric, count(distinct unit_id) as units, count(*) as points, min(period_start) as first, max(period_start) as last "
+        "from marts.metric_series group by metric"
+    )
     r = roi.row(0, named=True)
     out = [f"{r['name']} ({initiative}) — as of {r['as_of']}, grade {r['grade']}", ""]
     if runs.height:
@@ -101,6 +109,17 @@ def explain(warehouse: Path, initiative: str, metric: str | None = None) -> str:
                 )
             else:
                 out.append(f"6. Money: not valued ({x['value_source']})")
+        for x in signoffs.filter(pl.col("metric") == m).iter_rows(named=True):
+            if x["decision"] is None:
+                out.append("   Sign-off (marts.claim_signoffs): nobody has signed this claim (roi signoff).")
+            else:
+                out.append(
+                    f"   Sign-off (marts.claim_signoffs; every decision in marts.signoff_log): {x['decision']} by {x['signed_by']} "
+                    f"on {x['signed_at']:%Y-%m-%d} of run {x['signed_run_id']} ({x['signed_method']} {_fmt(x['signed_effect_abs'])} "
+                    f"[{_fmt(x['signed_ci_low'])}, {_fmt(x['signed_ci_high'])}], {x['signed_grade']})"
+                    + (f"; CHANGED since: {x['change_reasons']}" if x["changed_since_signoff"] else "; unchanged since")
+                    + (f". Reason given: {x['comment']}" if x["comment"] else "")
+                )
     out += [
         "",
         f"7. ROI (marts.initiative_roi; per month in marts.initiative_roi_periods): cost to date {_fmt(r['cost_to_date'])}, "
@@ -110,4 +129,16 @@ def explain(warehouse: Path, initiative: str, metric: str | None = None) -> str:
         f"realisation {_fmt(r['realisation_rate'])} of the business case ({_fmt(r['expected_annual_benefit'])} a year expected, "
         f"{_fmt(r['annual_run_rate'])} run rate). How: docs/money.md.",
     ]
+    for c in cases.iter_rows(named=True):
+        when = "before go-live" if c["registered_before_go_live"] else "after go-live (first seen live: nothing shows it predates the results)"
+        out.append(
+            f"8. Business case (marts.business_cases; versions in marts.business_case_history): as recorded on "
+            f"{c['registered_at']:%Y-%m-%d}, {when}, expecting {_fmt(c['registered_annual_benefit'])} a year"
+            + (
+                f"; edited {c['n_edits_after_go_live']} time(s) since, last on {c['last_edit_at']:%Y-%m-%d}"
+                + (" after its results were visible" if c["edited_after_results"] else "")
+                + (f" (differs now in: {c['edited_fields']}; realisation stays judged against the registered case)" if c["edited_fields"] else " (now as registered again)")
+                if c["n_edits_after_go_live"] else "; not edited since"
+            )
+        )
     return "\n".join(out)

@@ -93,6 +93,12 @@ class Warehouse:
         return self.path.with_name(f"{self.path.stem}-report.html")
 
     @property
+    def signoff_log(self) -> Path:
+        """The append-only log of people's decisions on claims (roi_ledger.oversight.signoff): an
+        input of every run, kept beside the warehouse and never rewritten by a run."""
+        return self.path.with_name(f"{self.path.stem}-signoffs.jsonl")
+
+    @property
     def parquet_dir(self) -> Path:
         """The published marts as Parquet, one file per table, for tools that do not read DuckDB."""
         return self.path.with_name(f"{self.path.stem}-parquet")

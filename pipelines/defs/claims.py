@@ -42,6 +42,7 @@ CAPPED_SERIES = "intermediate.int_metric_values_capped"
                 AssetKey([INTERMEDIATE, "initiative_effects"]),
                 AssetKey(["marts", "metric_series"]),
                 AssetKey(["intermediate", "int_metric_values_capped"]),
+                AssetKey([INTERMEDIATE, "business_cases"]),
             ],
         )
         for table, description in CLAIM_TABLES.items()
@@ -70,6 +71,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             traits=run_context.traits(set(series["metric"].unique().to_list())),
             capped_series=capped,
             problems=problems,
+            cases=con.sql(f"select * from {INTERMEDIATE}.business_cases").pl(),
         )
         grades, reasons = grade_claims(checks)
         frames = {

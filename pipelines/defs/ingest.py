@@ -21,6 +21,7 @@ from pipelines.resources import RunResource
 from pipelines.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS
 from roi_ledger.inputs import check_inputs, register_tables
+from roi_ledger.oversight.business_case import snapshot_rows
 from roi_ledger.privacy import check_salt_strength, check_same_salt, salt_fingerprint
 
 GROUP = "ingest"
@@ -33,10 +34,17 @@ REGISTER_TABLES = {
     "register_costs": "Every cost in the register, one-off or monthly.",
     "register_claim_thresholds": "Every claim-check threshold as it applies to the business and to each initiative.",
 }
+HISTORY_DESCRIPTION = (
+    "Append-only: each initiative's business case (expected benefit and changes, metrics, rollout, comparison "
+    "units) as each run found it, whenever it differs from the last one recorded (roi_ledger.oversight.business_case)."
+)
 
 
 @multi_asset(
-    specs=[AssetSpec(["raw", table], group_name=GROUP, description=description) for table, description in REGISTER_TABLES.items()],
+    specs=[
+        *(AssetSpec(["raw", table], group_name=GROUP, description=description) for table, description in REGISTER_TABLES.items()),
+        AssetSpec(["raw", "register_history"], group_name=GROUP, description=HISTORY_DESCRIPTION),
+    ],
 )
 def initiative_register(context: AssetExecutionContext, run: RunResource):
     """Check the register against the data first (nothing is written if they disagree), start
@@ -58,10 +66,29 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
             con.execute(f"create or replace table raw.{name} as select * from frame")
             con.unregister("frame")
             yield MaterializeResult(asset_key=AssetKey(["raw", name]), metadata={"rows": frame.height})
+        added = record_business_cases(con, register, run_id=context.run_id, recorded_at=run.context.started_at, as_of=run.context.as_of)
+        yield MaterializeResult(asset_key=AssetKey(["raw", "register_history"]), metadata={"cases_recorded": added})
     context.log.info(
         f"register {run.context.config_path}: {len(register.initiatives)} initiatives, "
         f"{len(register.objectives)} objectives; as of {run.context.as_of}"
     )
+
+
+def record_business_cases(con, register, *, run_id: str, recorded_at: datetime, as_of) -> int:
+    """Append to ``raw.register_history`` every initiative whose business case changed since
+    the last run recorded it; returns how many. Published with the run, so a failed run
+    records nothing."""
+    con.execute(
+        "create table if not exists raw.register_history (initiative_id varchar, run_id varchar, "
+        "recorded_at timestamptz, as_of date, first_go_live date, fingerprint varchar, business_case json)"
+    )
+    history = con.sql("select initiative_id, recorded_at, fingerprint from raw.register_history").pl()
+    rows = snapshot_rows(register, history, run_id=run_id, recorded_at=recorded_at.astimezone(timezone.utc), as_of=as_of)
+    if rows.height:
+        con.register("frame", rows.to_arrow())
+        con.execute("insert into raw.register_history by name select * from frame")
+        con.unregister("frame")
+    return rows.height
 
 
 def remember_salt(con, salt: str, warehouse: str) -> None:

@@ -12,6 +12,7 @@ from dagster import (
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table, unit_hourly_costs
 from roi_ledger.money.ledger import compute_money
+from roi_ledger.oversight.business_case import as_registered
 
 MONEY_TABLES = {
     "initiative_roi": "One row per live or retired initiative as of the run (published as marts.initiative_roi).",
@@ -31,6 +32,7 @@ MONEY_TABLES = {
                 AssetKey([INTERMEDIATE, "claim_reliability"]),
                 AssetKey(["marts", "metric_series"]),
                 AssetKey(["intermediate", "int_unit_hourly_cost"]),
+                AssetKey([INTERMEDIATE, "business_cases"]),
             ],
         )
         for table, description in MONEY_TABLES.items()
@@ -41,8 +43,10 @@ def money(context: AssetExecutionContext, run: RunResource):
     run_context = run.context
     with run.warehouse.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
+        # Realisation is judged against the business cases as registered (docs/oversight.md).
+        registered = as_registered(run_context.register, con.sql(f"select * from {INTERMEDIATE}.business_cases").pl())
         frames = compute_money(
-            run_context.register,
+            registered,
             series,
             con.sql(f"select * from {INTERMEDIATE}.initiative_effects").pl(),
             con.sql(f"select * from {INTERMEDIATE}.claim_reliability").pl(),

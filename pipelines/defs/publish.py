@@ -135,11 +135,13 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
 
 def morning_report(con):
     """The morning report from the build's marts, before it is published (roi_ledger.report.html)."""
+    from pipelines.explain import explain_claim
     from roi_ledger.report.html import MARTS, build_report
 
     tables = {name: con.sql(f"select * from marts.{name}").pl() for name in MARTS}
     business = con.execute("select name from raw.register_business").fetchone()[0]
-    return build_report(tables, business)
+    explanations = {i: explain_claim(con, i) for i in tables["initiative_roi"]["initiative_id"]}
+    return build_report(tables, business, explanations)
 
 
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)

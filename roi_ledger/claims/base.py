@@ -130,6 +130,16 @@ class MetricClaim:
         return run_estimator(registered, panel, self.confidence)
 
 
+@dataclass(frozen=True)
+class InitiativeClaim:
+    """One initiative as a whole: the register, and its business case as registered and edited
+    (a row of ``roi_ledger.oversight.business_case.judge_cases``; None before any run recorded it)."""
+
+    register: Register
+    initiative: Initiative
+    case: dict | None = None
+
+
 DEFINITION_SCHEMA = {"check_id": pl.String, "level": pl.String, "check_class": pl.String, "description": pl.String}
 
 

@@ -10,7 +10,13 @@ import polars as pl
 
 from roi_ledger.catalogue import MetricDefinition, MetricTraits, definition_of
 from roi_ledger.claims import checks  # noqa: F401 - importing registers the checks
-from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, NOT_APPLICABLE, MetricClaim
+from roi_ledger.claims.base import (
+    INITIATIVE_CHECKS,
+    METRIC_CHECKS,
+    NOT_APPLICABLE,
+    InitiativeClaim,
+    MetricClaim,
+)
 from roi_ledger.claims.grading import grade_claims
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.register import Register
@@ -48,9 +54,14 @@ def run_claim_checks(
     traits: dict[str, MetricTraits],
     capped_series: Callable[[str, float], pl.DataFrame | None] = lambda metric, share: None,
     problems: list[str] | None = None,
+    cases: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per initiative x metric x check (metric null for initiative-level checks)."""
+    """One row per initiative x metric x check (metric null for initiative-level checks).
+
+    ``cases``: each initiative's business case as registered and edited
+    (``roi_ledger.oversight.business_case.judge_cases``), for ``business_case_changed``."""
     problems = problems if problems is not None else []
+    case_of = {r["initiative_id"]: r for r in cases.iter_rows(named=True)} if cases is not None else {}
     by_metric = {key[0]: frame for key, frame in series.partition_by("metric", as_dict=True).items()}
     rows: list[dict] = []
     for initiative in register.measured_initiatives:
@@ -91,7 +102,7 @@ def run_claim_checks(
                     }
                 )
         for check in INITIATIVE_CHECKS:
-            result = check.run(register, initiative)
+            result = check.run(InitiativeClaim(register, initiative, case_of.get(initiative.id)))
             rows.append(
                 {
                     "initiative_id": initiative.id,

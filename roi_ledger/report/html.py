@@ -23,8 +23,9 @@ from roi_ledger.report.summary import GRADE_WORDS, money, number, paragraphs, po
 MARTS = (
     "portfolio_roi", "initiative_roi", "initiative_roi_history", "initiative_roi_periods", "initiative_effects",
     "initiative_metric_money", "claim_reliability_reasons", "metric_catalogue", "counterfactual_series",
-    "objective_progress", "portfolio_priorities", "runs",
+    "objective_progress", "portfolio_priorities", "runs", "claim_signoffs", "business_cases",
 )
+DECISION_WORDS = {"accept": "accepted", "reject": "rejected", "defer": "deferred"}
 STATUS_WORDS = {
     "achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "missed": "missed",
     "not_measurable": "not measurable yet",
@@ -155,8 +156,41 @@ def changes_since_last_run(history: pl.DataFrame, as_of: date) -> list[str]:
     return lines or [f"No grade changed since the run as of {_date(previous_day)}."]
 
 
-def build_report(tables: dict[str, pl.DataFrame], business: str) -> Report:
-    """The page, from the marts (``MARTS``) of one published warehouse."""
+def signoff_lines(signoffs: pl.DataFrame, labels: dict[str, str], names: dict[str, str]) -> list[str]:
+    """The signed claims that changed since their sign-off, in words."""
+    changed = signoffs.filter(pl.col("changed_since_signoff").fill_null(False))
+    return [
+        f"Changed since sign-off: {names.get(r['initiative_id'], r['initiative_id'])} — {labels.get(r['metric'], r['metric'])}, "
+        f"{DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} on {_date(r['signed_at'].date())}: {r['change_reasons']}."
+        for r in changed.sort("initiative_id", "metric").iter_rows(named=True)
+    ]
+
+
+def oversight_lines(initiative_id: str, signoffs: pl.DataFrame, cases: pl.DataFrame, labels: dict[str, str], currency: str) -> list[str]:
+    """Who signed each claim of one initiative, and whether its business case was edited."""
+    lines = []
+    for r in signoffs.filter(pl.col("initiative_id") == initiative_id).sort("metric").iter_rows(named=True):
+        label = labels.get(r["metric"], r["metric"])
+        if r["decision"] is None:
+            lines.append(f"{label}: not signed off yet (roi signoff).")
+            continue
+        state = f"changed since: {r['change_reasons']}" if r["changed_since_signoff"] else "unchanged since"
+        reason = f" — “{r['comment']}”" if r["comment"] else ""
+        lines.append(f"{label}: {DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} on {_date(r['signed_at'].date())}{reason}; {state}.")
+    for c in cases.filter(pl.col("initiative_id") == initiative_id).iter_rows(named=True):
+        if c["edited_fields"]:
+            when = "after its results were visible" if c["edited_after_results"] else "after go-live"
+            lines.append(
+                f"Business case edited {when} ({c['edited_fields']}); judged against the case as registered on "
+                f"{_date(c['registered_at'].date())}, expecting {money(c['registered_annual_benefit'], currency)} a year."
+            )
+    return lines
+
+
+def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: dict[str, str] | None = None) -> Report:
+    """The page, from the marts (``MARTS``) of one published warehouse; ``explanations`` are
+    each initiative's ``roi explain`` text, shown under it."""
+    explanations = explanations or {}
     charts = _Charts()
     roi, portfolio = tables["initiative_roi"], tables["portfolio_roi"]
     currency = portfolio["currency"][0] if portfolio.height else ""
@@ -179,10 +213,14 @@ def build_report(tables: dict[str, pl.DataFrame], business: str) -> Report:
             f'<div class="tile"><b data-mart="portfolio_roi.cost_to_date">{_escape(money(p["cost_to_date"], currency))}</b>spent so far</div>'
             f'<div class="tile"><b data-mart="portfolio_roi.net">{_escape(money(net, currency))}</b>net so far</div>'
             f'<div class="tile"><b data-mart="portfolio_roi.n_reliable">{p["n_reliable"]} of {p["n_initiatives"]}</b>claims the data support</div>'
+            f'<div class="tile"><b data-mart="portfolio_roi.benefit_signed_off">{_escape(money(p["benefit_signed_off"], currency))}</b>'
+            "of the benefit rests on claims a person signed off</div>"
             "</div>"
         )
     parts.append("<h2>Since the last run</h2><ul>")
     parts += [f"<li>{_escape(line)}</li>" for line in changes_since_last_run(tables["initiative_roi_history"], as_of)] if as_of else []
+    names = dict(zip(roi["initiative_id"], roi["name"]))
+    parts += [f'<li class="changed-since-signoff">{_escape(line)}</li>' for line in signoff_lines(tables["claim_signoffs"], labels, names)]
     if runs.height:
         last = runs.row(-1, named=True)
         rejected = last["rows_rejected"] or 0
@@ -203,6 +241,9 @@ def build_report(tables: dict[str, pl.DataFrame], business: str) -> Report:
         parts.append(f"<h3>{_escape(paragraph.title)}</h3><ul>")
         parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
         parts.append("</ul>")
+        overseen = oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
+        if overseen:
+            parts.append('<ul class="oversight">' + "".join(f"<li>{_escape(line)}</li>" for line in overseen) + "</ul>")
         drawn = series.filter(pl.col("initiative_id") == initiative_id)
         for (metric,), one in drawn.partition_by("metric", as_dict=True).items() if drawn.height else []:
             label = labels.get(metric, metric)
@@ -212,6 +253,11 @@ def build_report(tables: dict[str, pl.DataFrame], business: str) -> Report:
         if valued and mine.height:
             payback = row["payback_date"] if grade == "reliable" else None  # no payback point while unreliable
             parts.append(charts(money_figure(mine, currency, payback), f"{row['name']}: benefit against cost"))
+        if initiative_id in explanations:
+            parts.append(
+                '<details class="explain"><summary>How these numbers were made (roi explain)</summary>'
+                f"<pre>{_escape(explanations[initiative_id])}</pre></details>"
+            )
         parts.append("</section>")
 
     objectives = tables["objective_progress"]
@@ -261,6 +307,7 @@ section.initiative{background:#fff;border:1px solid #ddd;border-left:6px solid #
 .grade-reliable{border-left-color:#2e8b57!important}.grade-suspicious,.grade-unreliable{border-left-color:#b03a2e!important}
 .grade-needs_more_data{border-left-color:#d9a02b!important}
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #ddd;padding:6px 8px;text-align:left}
-figure.chart{margin:8px 0}.foot{color:#666;font-size:.9em}
+figure.chart{margin:8px 0}ul.oversight{color:#444}.changed-since-signoff{color:#b03a2e}
+details.explain pre{white-space:pre-wrap;font-size:.85em;background:#f4f4f4;padding:8px}.foot{color:#666;font-size:.9em}
 .status-at_risk,.status-missed{color:#b03a2e}.status-on_track,.status-achieved{color:#2e8b57}
 """

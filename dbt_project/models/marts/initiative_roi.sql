@@ -7,15 +7,46 @@ source as (
 
 ),
 
+cases as (
+
+    select * from {{ source('intermediate', 'business_cases') }}
+
+),
+
+-- The counted benefit of the claims a person accepted and that have not changed since.
+signed as (
+
+    select
+        money.initiative_id,
+        sum(money.benefit) as benefit_signed_off,
+        count(*) as n_claims_signed_off
+
+    from {{ source('intermediate', 'initiative_metric_money') }} as money
+    inner join {{ source('intermediate', 'claim_signoffs') }} as signoffs
+        on money.initiative_id = signoffs.initiative_id and money.metric = signoffs.metric
+    where money.counted and signoffs.decision = 'accept' and not signoffs.changed_since_signoff
+    group by money.initiative_id
+
+),
+
+changed as (
+
+    select initiative_id, count(*) as n_claims_changed_since_signoff
+    from {{ source('intermediate', 'claim_signoffs') }}
+    where changed_since_signoff
+    group by initiative_id
+
+),
+
 final as (
 
     select
         -- ids
-        initiative_id,
+        source.initiative_id,
         name,
         status,
         as_of,
-        first_go_live,
+        source.first_go_live,
         currency,
         -- money to date
         cost_to_date,
@@ -35,9 +66,18 @@ final as (
         annual_run_rate,
         expected_annual_benefit,
         realisation_rate,
+        cases.current_annual_benefit as expected_annual_benefit_now,
+        coalesce(cases.n_edits_after_go_live > 0, false) as business_case_edited,
         grade,
+        -- people's sign-off (marts.claim_signoffs)
+        coalesce(signed.benefit_signed_off, 0) as benefit_signed_off,
+        cast(coalesce(signed.n_claims_signed_off, 0) as bigint) as n_claims_signed_off,
+        cast(coalesce(changed.n_claims_changed_since_signoff, 0) as bigint) as n_claims_changed_since_signoff
 
     from source
+    left join cases on source.initiative_id = cases.initiative_id
+    left join signed on source.initiative_id = signed.initiative_id
+    left join changed on source.initiative_id = changed.initiative_id
 
 )
 

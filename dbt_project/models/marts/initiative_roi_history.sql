@@ -5,6 +5,7 @@
         materialized='incremental',
         unique_key=['initiative_id', 'as_of'],
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
     )
 }}
 

@@ -26,6 +26,8 @@ totals as (
         count(case when grade = 'reliable' then 1 end) as n_reliable,
         count(case when grade <> 'reliable' then 1 end) as n_not_reliable,
         count(payback_date) as n_paid_back,
+        sum(benefit_signed_off) as benefit_signed_off,
+        cast(sum(n_claims_changed_since_signoff) as bigint) as n_claims_changed_since_signoff,
     from initiatives
 
 ),
@@ -51,6 +53,9 @@ final as (
         annual_run_rate,
         expected_annual_benefit,
         run_rate_with_business_case / nullif(expected_annual_benefit, 0) as realisation_rate,
+        benefit_signed_off,
+        benefit_signed_off / nullif(benefit_to_date, 0) as share_signed_off,
+        n_claims_changed_since_signoff
 
     from totals
 
