@@ -425,39 +425,134 @@ def test_every_published_table_and_column_carries_its_description(demo_run):
     assert bare_tables.height == 0, bare_tables.rows()
 
 
-def test_forget_erases_a_customer_everywhere_and_the_next_run_succeeds(demo_run, tmp_path, capsys):
+def hash_holders(warehouse: Path, hashed: str) -> list[str]:
+    """Every table and column whose text holds ``hashed``."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() where data_type in ('VARCHAR', 'JSON') "
+            "and table_name in (select table_name from duckdb_tables())"
+        ).fetchall()
+        return [
+            f"{s}.{t}.{c}" for s, t, c in columns
+            if con.execute(f'select count(*) from "{s}"."{t}" where cast("{c}" as varchar) like ?', [f"%{hashed}%"]).fetchone()[0]
+        ]
+
+
+# The second night (docs/oversight.md, docs/privacy.md): people act on the published warehouse,
+# then new data arrives and the nightly run rebuilds from it.
+SIGNED = [("auto_invoicing", "hours_invoicing"), ("pos_order_checks", "order_error_rate")]
+LATE_WEEKS, LATE_HOURS = 30, 6.0  # invoicing hours that come back in the automated units: the effect moves
+EDITED_BENEFIT = 2500.0  # auto_invoicing's expected annual benefit, edited after its results were out
+
+
+def add_late_invoicing_hours(data_dir: Path, as_of) -> None:
+    """A late export: invoicing hours in auto_invoicing's treated units over its last weeks."""
+    monday = as_of - timedelta(days=as_of.weekday() + 7)
+    rows = [
+        {"entry_id": f"LATE{n:05d}", "unit_id": unit, "employee_id": "E002", "work_date": monday - timedelta(weeks=w),
+         "activity": "invoicing", "hours": LATE_HOURS, "hourly_cost": 16.52}
+        for n, (w, unit) in enumerate((w, u) for w in range(LATE_WEEKS) for u in ("catering", "webshop"))
+    ]
+    pl.DataFrame(rows).write_csv(data_dir / "hours" / "hours_late.csv")
+
+
+@pytest.fixture(scope="module")
+def second_night(demo_run, tmp_path_factory):
+    """On a copy of the demo: claims signed off (one refused), a customer erased, the business
+    case of a live initiative edited, a late export added; then one nightly run."""
     business, published, _ = demo_run
-    warehouse = tmp_path / "warehouse.duckdb"
+    root = tmp_path_factory.mktemp("second_night")
+    warehouse, data_dir, config = root / "warehouse.duckdb", root / "data", root / "initiatives.yml"
     shutil.copyfile(published, warehouse)
-    customer = pl.read_parquet(business.data_dir / "orders.parquet")["customer_id"].drop_nulls()[0]
-    salt = os.environ["ROI_PSEUDONYM_SALT"]
+    shutil.copytree(business.data_dir, data_dir)
+    before = {
+        "effects": query(warehouse, "select * from marts.initiative_effects where is_primary"),
+        "roi": query(warehouse, "select * from marts.initiative_roi"),
+    }
+    outputs = {}
+    for initiative, metric in SIGNED:
+        assert cli.main(["signoff", initiative, metric, "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)]) == cli.EXIT_OK
+    # accepting a claim below reliable needs a reason; nothing is recorded without one
+    outputs["refused"] = cli.main(["signoff", "rota_planner", "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)])
+    customer = pl.read_parquet(data_dir / "orders.parquet")["customer_id"].drop_nulls()[0]
     with duckdb.connect() as con:
-        hashed = con.execute("select sha256(? || ?)", [salt, customer]).fetchone()[0]
+        hashed = con.execute("select sha256(? || ?)", [os.environ["ROI_PSEUDONYM_SALT"], customer]).fetchone()[0]
+    outputs["held_before"] = hash_holders(warehouse, hashed)
+    outputs["forget"] = cli.main(["forget", "--warehouse", str(warehouse), "--customer", customer])
+    outputs["held_after_forget"] = hash_holders(warehouse, hashed)
+    register = yaml.safe_load(business.config_path.read_text())
+    edited = next(i for i in register["initiatives"] if i["id"] == "auto_invoicing")
+    edited["expected"]["annual_benefit"] = EDITED_BENEFIT
+    config.write_text(yaml.safe_dump(register, sort_keys=False))
+    add_late_invoicing_hours(data_dir, business.as_of)
+    outputs["run"] = cli.run(data_dir, config, warehouse, business.as_of)
+    return {"warehouse": warehouse, "customer": customer, "hashed": hashed, "before": before, **outputs}
 
-    def holders() -> list[str]:
-        """Every table and column whose text holds the person's hash."""
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            columns = con.execute(
-                "select schema_name, table_name, column_name from duckdb_columns() where data_type in ('VARCHAR', 'JSON') "
-                "and table_name in (select table_name from duckdb_tables())"
-            ).fetchall()
-            return [
-                f"{s}.{t}.{c}" for s, t, c in columns
-                if con.execute(f'select count(*) from "{s}"."{t}" where cast("{c}" as varchar) like ?', [f"%{hashed}%"]).fetchone()[0]
-            ]
 
-    assert "raw.orders.customer_id" in holders()
-    assert cli.main(["forget", "--warehouse", str(warehouse), "--customer", customer]) == cli.EXIT_OK
-    out = capsys.readouterr().out
-    assert "raw.orders" in out and customer not in out and hashed not in out
-    assert holders() == []
-    assert hashed.encode() not in warehouse.read_bytes()  # not in the file's free blocks either
+def test_forget_erases_a_customer_everywhere_and_the_next_run_succeeds(second_night, capsys):
+    night = second_night
+    warehouse, customer, hashed = night["warehouse"], night["customer"], night["hashed"]
+    assert "raw.orders.customer_id" in night["held_before"]
+    assert night["forget"] == cli.EXIT_OK and night["held_after_forget"] == []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         erasure = con.sql("select * from raw.erasures").pl()
     assert erasure["kind"].to_list() == ["customer"] and erasure["rows_removed"][0] > 0
     assert customer not in str(erasure.rows()) and hashed not in str(erasure.rows())
-    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
-    assert holders() == []
+    assert night["run"] == cli.EXIT_OK
+    assert hash_holders(warehouse, hashed) == []
+    assert hashed.encode() not in warehouse.read_bytes()  # not in the file's free blocks either
+
+
+def test_a_signed_claim_moved_by_new_data_is_changed_since_signoff(second_night):
+    night = second_night
+    warehouse = night["warehouse"]
+    assert night["refused"] == cli.EXIT_INVALID_INPUT
+    log = query(warehouse, "select * from marts.signoff_log order by line")
+    assert [(r["initiative_id"], r["metric"]) for r in log.iter_rows(named=True)] == SIGNED  # the refused one left no line
+    assert log["chain_intact"].all()
+    signed = night["before"]["effects"]
+    status = query(warehouse, "select * from marts.claim_signoffs where decision is not null order by initiative_id")
+    moved, kept = status.row(0, named=True), status.row(1, named=True)
+    was = signed.filter((pl.col("initiative_id") == "auto_invoicing") & (pl.col("metric") == "hours_invoicing")).row(0, named=True)
+    # the version judged is the first night's, exactly
+    assert (moved["signed_effect_abs"], moved["signed_ci_low"], moved["signed_ci_high"]) == (was["effect_abs"], was["ci_low"], was["ci_high"])
+    # the late hours add LATE_HOURS a week in both treated units over LATE_WEEKS of the after window: the effect
+    # rises by about LATE_HOURS x LATE_WEEKS / post_periods, well outside the signed interval
+    assert moved["effect_abs"] > was["ci_high"] + 0.5 * LATE_HOURS * LATE_WEEKS / was["post_periods"]
+    assert moved["changed_since_signoff"] and "outside the signed interval" in moved["change_reasons"]
+    assert kept["initiative_id"] == "pos_order_checks" and kept["changed_since_signoff"] is False
+    roi = query(warehouse, "select * from marts.initiative_roi")
+    by_id = {r["initiative_id"]: r for r in roi.iter_rows(named=True)}
+    counted = query(warehouse, "select benefit from marts.initiative_metric_money where initiative_id = 'pos_order_checks' "
+                               "and metric = 'order_error_rate' and counted")["benefit"][0]
+    assert by_id["pos_order_checks"]["benefit_signed_off"] == pytest.approx(counted)
+    assert by_id["auto_invoicing"]["benefit_signed_off"] == 0 and by_id["auto_invoicing"]["n_claims_changed_since_signoff"] == 1
+    portfolio = query(warehouse, "select * from marts.portfolio_roi").row(0, named=True)
+    assert portfolio["benefit_signed_off"] == pytest.approx(counted)
+    assert portfolio["share_signed_off"] == pytest.approx(counted / portfolio["benefit_to_date"])
+    page = warehouse.with_name("warehouse-report.html").read_text()
+    assert "Changed since sign-off: Automatic invoicing from the order system" in page
+    assert "accepted by Tom" in page and "unchanged since" in page
+
+
+def test_a_business_case_edited_after_go_live_leaves_realisation_judged_against_the_registered_one(second_night):
+    warehouse = second_night["warehouse"]
+    before = second_night["before"]["roi"].filter(pl.col("initiative_id") == "auto_invoicing").row(0, named=True)
+    roi = query(warehouse, "select * from marts.initiative_roi where initiative_id = 'auto_invoicing'").row(0, named=True)
+    assert roi["expected_annual_benefit"] == before["expected_annual_benefit"] != EDITED_BENEFIT
+    assert roi["expected_annual_benefit_now"] == EDITED_BENEFIT and roi["business_case_edited"]
+    assert roi["realisation_rate"] == pytest.approx(roi["annual_run_rate"] / before["expected_annual_benefit"])
+    case = query(warehouse, "select * from marts.business_cases where initiative_id = 'auto_invoicing'").row(0, named=True)
+    assert case["edited_fields"] == "expected_annual_benefit" and case["edited_after_results"]
+    assert not case["registered_before_go_live"]  # the demo's first run came after its go-live, and says so
+    history = query(warehouse, "select * from marts.business_case_history where initiative_id = 'auto_invoicing' order by recorded_at")
+    assert history["is_registered_case"].to_list() == [True, False] and history["after_results"].to_list() == [False, True]
+    check = query(warehouse, "select * from marts.claim_checks where initiative_id = 'auto_invoicing' and check_id = 'business_case_edited'")
+    assert check["status"][0] == "warn" and f"{EDITED_BENEFIT}" in check["message"][0]
+    others = query(warehouse, "select count(*) as n from marts.business_cases where n_edits_after_go_live > 0")["n"][0]
+    assert others == 1  # nothing else was edited
+    page = warehouse.with_name("warehouse-report.html").read_text()
+    assert "Business case edited after its results were visible (expected_annual_benefit)" in page
 
 
 def test_roi_explain_traces_a_claim_to_its_tables_with_the_marts_numbers(demo_run, capsys):
