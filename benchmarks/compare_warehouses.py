@@ -19,7 +19,11 @@ import sys
 import duckdb
 import polars as pl
 
-RUN_COLUMNS = {"run_id", "started_at", "ended_at", "input_files", "register_file", "data_dir"}
+# When things were recorded (a recovered run records the business cases at its own start).
+RUN_COLUMNS = {
+    "run_id", "started_at", "ended_at", "input_files", "register_file", "data_dir",
+    "recorded_at", "registered_at", "last_edit_at", "signed_run_id",
+}
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -122,7 +122,7 @@ def test_a_clean_real_effect_passes_every_check_and_grades_reliable():
     assert grade(grades) == "reliable"
     assert grade(grades, metric=None) == "reliable"
     # every check ran: 16 on the metric, 3 on the initiative
-    assert checks.height == 19
+    assert checks.height == 21
 
 
 @pytest.mark.parametrize(

@@ -51,16 +51,17 @@ def business_case_edited(claim: InitiativeClaim) -> CheckResult:
         return CheckResult(NOT_APPLICABLE, "No run has recorded its business case yet.")
     fields = [f for f in (case["edited_fields"] or "").split(", ") if f.startswith("expected")]
     if case["registered_before_go_live"]:
-        registered = f"registered on {_day(case['registered_at'])}, before go-live"
+        registered = "registered before go-live"
     else:
-        registered = f"first recorded on {_day(case['registered_at'])}, after go-live (nothing shows it predates the results)"
+        registered = "first recorded after go-live (nothing shows it predates the results)"
     if not fields:
+        # no date here: the message says what holds, marts.business_cases says when
         return CheckResult(PASS, f"Judged against the business case {registered}.", 0, 0)
     when = "after its results were visible" if case["edited_after_results"] else "after go-live"
     return CheckResult(
         WARN,
         f"The business case was edited {when} (last on {_day(case['last_edit_at'])}: {', '.join(fields)}); realisation is "
-        f"judged against the case {registered}, expecting {case['registered_annual_benefit']} a year, not "
+        f"judged against the case {registered} on {_day(case['registered_at'])}, expecting {case['registered_annual_benefit']} a year, not "
         f"{case['current_annual_benefit']}.",
         len(fields),
         0,
