@@ -321,3 +321,29 @@ def test_thresholds_can_be_overridden_per_initiative():
 )
 def test_the_grading_rule(check_class, status_, expected):
     assert implied_grade(check_class, status_) == expected
+
+
+def _fired(check_id: str, check_class: str, status_: str) -> dict:
+    return {"initiative_id": "checks", "metric": METRIC, "check_id": check_id, "check_class": check_class, "method": "did",
+            "status": status_, "observed": None, "threshold": None, "message": check_id, "counts_toward_grade": True}
+
+
+@pytest.mark.parametrize(
+    ("short", "expected"),
+    [("fail", "needs_more_data"),  # too few periods: wait, whatever else fired
+     ("warn", "unreliable"),  # thin volumes: more weeks do not help, the doubts stand
+     ("pass", "unreliable")],
+)
+def test_a_claim_without_enough_periods_waits_before_it_is_doubted(short, expected):
+    from roi_ledger.claims.engine import CHECK_SCHEMA
+
+    checks = pl.DataFrame(
+        [_fired("not_enough_data", "data", short), _fired("seasonality", "suspicion", "fail"), _fired("placebo_in_time", "validity", "fail")],
+        schema=CHECK_SCHEMA,
+    )
+    grades, reasons = grade_claims(checks)
+    assert grade(grades) == expected
+    fired = reasons.filter(pl.col("metric") == METRIC)
+    # the other findings stay listed under the grade, each with what it would imply
+    assert dict(zip(fired["check_id"], fired["implied_grade"]))["placebo_in_time"] == "unreliable"
+    assert "seasonality" in grades.filter(pl.col("metric") == METRIC)["reasons"][0]

@@ -13,7 +13,13 @@ its class:
 A fired check whose ``counts_toward_grade`` is false (trend_continuation when the primary
 method already models trends) is reported among the reasons but does not change the grade.
 
-The grade is the worst of these (reliable < needs_more_data < suspicious < unreliable). An
+The grade is the worst of these (reliable < needs_more_data < suspicious < unreliable), except
+that a claim **without enough periods** (``not_enough_data`` fails: fewer full periods before or
+after go-live than needed, or no data) is ``needs_more_data`` whatever else fired: on a window
+that short a seasonal mix, a placebo or a dip before go-live is as likely chance as a finding, and
+the owner's answer is to wait, not to doubt. The other findings stay listed among its reasons
+with the grade each would imply. Thin volumes (``not_enough_data`` warns) do not wait: more
+weeks do not add records to a week. An
 initiative's own grade (metric null) is the worst of its metrics' grades and of its
 initiative-level checks (missing_costs is a data check: without costs there is no ROI).
 """
@@ -26,6 +32,7 @@ from roi_ledger.claims.base import CheckClass
 
 GRADES = ("reliable", "needs_more_data", "suspicious", "unreliable")
 FIRED = ("warn", "fail")
+WAIT_CHECK = "not_enough_data"  # when it fails, the claim waits: needs_more_data
 
 
 def implied_grade(check_class: str, status: str) -> str:
@@ -61,7 +68,8 @@ def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         metric_grades = []
         for metric in rows.filter(pl.col("metric").is_not_null())["metric"].unique(maintain_order=True).to_list():
             metric_rows = rows.filter(pl.col("metric") == metric)
-            grade = _worst(metric_rows["implied_grade"].to_list())
+            too_short = metric_rows.filter((pl.col("check_id") == WAIT_CHECK) & (pl.col("status") == "fail")).height > 0
+            grade = "needs_more_data" if too_short else _worst(metric_rows["implied_grade"].to_list())
             metric_grades.append(grade)
             why = fired.filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric))
             method = metric_rows["method"].drop_nulls()
