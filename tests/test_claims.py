@@ -347,3 +347,24 @@ def test_a_claim_without_enough_periods_waits_before_it_is_doubted(short, expect
     # the other findings stay listed under the grade, each with what it would imply
     assert dict(zip(fired["check_id"], fired["implied_grade"]))["placebo_in_time"] == "unreliable"
     assert "seasonality" in grades.filter(pl.col("metric") == METRIC)["reasons"][0]
+
+
+def test_power_and_periods_to_a_verdict_by_hand():
+    from roi_ledger.claims.power import power_of
+
+    z, z80 = 1.959964, 0.841621  # normal quantiles of 97.5% and 80%
+    p = power_of(ci_low=-3.0, ci_high=1.0, confidence=0.95, pre=20, post=10, expected_effect=-2.0)
+    se = 4 / (2 * z)
+    assert p.se == pytest.approx(se, rel=1e-6) and p.mde == pytest.approx((z + z80) * se, rel=1e-6)
+    assert p.power_now == pytest.approx(0.5, abs=1e-3)  # the expected effect sits right at the edge of significance
+    # 1/P <= (2 / mde)^2 (1/20 + 1/10) - 1/20 = 0.023416 -> P = 43 after-periods, 33 more than now
+    assert p.periods_to_verdict == 33 and p.reachable
+
+    def mde_with(after: int) -> float:
+        return (z + z80) * se * ((1 / 20 + 1 / after) / (1 / 20 + 1 / 10)) ** 0.5
+
+    assert mde_with(43) <= 2.0 < mde_with(42)  # the smallest that is enough
+    assert power_of(ci_low=-3.0, ci_high=-1.0, confidence=0.95, pre=20, post=10, expected_effect=-2.0).periods_to_verdict == 0
+    never = power_of(ci_low=-3.0, ci_high=1.0, confidence=0.95, pre=5, post=10, expected_effect=-0.5)
+    assert never.reachable is False and never.periods_to_verdict is None  # the before window limits it
+    assert power_of(ci_low=-3.0, ci_high=1.0, confidence=0.95, pre=5, post=10, expected_effect=None).reachable is None

@@ -21,12 +21,15 @@ from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
 from roi_ledger.claims.engine import run_claim_checks
 from roi_ledger.claims.grading import grade_claims
+from roi_ledger.claims.power import claim_power
+from roi_ledger.oversight.business_case import as_registered
 
 CLAIM_TABLES = {
     "claim_checks": "Every claim check on every initiative x metric and initiative (published as marts.claim_checks).",
     "claim_reliability": "A grade per initiative x metric and per initiative (published as marts.claim_reliability).",
     "claim_reliability_reasons": "The checks behind each grade, one row each (published as marts.claim_reliability_reasons).",
     "claim_check_definitions": "The registered claim checks (published as marts.claim_check_definitions).",
+    "claim_power": "Per claim: its minimum detectable effect, power now and periods to a verdict (published as marts.claim_power).",
 }
 # The series the outliers check re-estimates on, built by dbt (models/intermediate).
 CAPPED_SERIES = "intermediate.int_metric_values_capped"
@@ -62,6 +65,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             ).pl()
 
         problems: list[str] = []
+        cases = con.sql(f"select * from {INTERMEDIATE}.business_cases").pl()
         checks = run_claim_checks(
             run_context.register,
             series,
@@ -71,14 +75,19 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             traits=run_context.traits(set(series["metric"].unique().to_list())),
             capped_series=capped,
             problems=problems,
-            cases=con.sql(f"select * from {INTERMEDIATE}.business_cases").pl(),
+            cases=cases,
         )
         grades, reasons = grade_claims(checks)
+        registered = as_registered(run_context.register, cases)
+        expected = {
+            (i.id, metric): change for i in registered.initiatives if i.expected for metric, change in i.expected.changes.items()
+        }
         frames = {
             "claim_checks": checks,
             "claim_reliability": grades,
             "claim_reliability_reasons": reasons,
             "claim_check_definitions": definitions_frame(),
+            "claim_power": claim_power(estimates, grades, expected),
         }
         for name, frame in frames.items():
             replace_table(con, f"{INTERMEDIATE}.{name}", frame)
@@ -95,6 +104,11 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
     )
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height})
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]), metadata={"checks": frames["claim_check_definitions"].height})
+    power = frames["claim_power"]
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, "claim_power"]),
+        metadata={"claims": power.height, "unreachable": int(power["verdict_reachable"].eq(False).sum())},
+    )
 
 
 CLAIMS_MART = AssetKey(["marts", "claim_checks"])

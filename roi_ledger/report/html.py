@@ -23,7 +23,7 @@ from roi_ledger.report.summary import GRADE_WORDS, money, number, paragraphs, po
 MARTS = (
     "portfolio_roi", "initiative_roi", "initiative_roi_history", "initiative_roi_periods", "initiative_effects",
     "initiative_metric_money", "claim_reliability_reasons", "metric_catalogue", "counterfactual_series",
-    "objective_progress", "portfolio_priorities", "runs", "claim_signoffs", "business_cases",
+    "objective_progress", "portfolio_priorities", "runs", "claim_signoffs", "business_cases", "claim_power",
 )
 DECISION_WORDS = {"accept": "accepted", "reject": "rejected", "defer": "deferred"}
 STATUS_WORDS = {
@@ -187,6 +187,23 @@ def oversight_lines(initiative_id: str, signoffs: pl.DataFrame, cases: pl.DataFr
     return lines
 
 
+def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str]) -> list[str]:
+    """For each claim not yet reliable: the smallest change it can detect, and how long until a verdict."""
+    lines = []
+    for r in power.filter((pl.col("initiative_id") == initiative_id) & (pl.col("grade") != "reliable")).sort("metric").iter_rows(named=True):
+        label = labels.get(r["metric"], r["metric"])
+        detect = f"{label}: with the data so far, only a change of {number(r['mde_abs'])} per unit and {r['period']} or more can be told apart from none"
+        if r["expected_effect_abs"] is None:
+            lines.append(detect + " (the business case expects no figure for it).")
+        elif r["verdict_reachable"] is False:
+            lines.append(detect + f"; the expected {number(r['expected_effect_abs'])} cannot be, however long it runs, with these comparison units.")
+        elif r["periods_to_verdict"]:
+            lines.append(detect + f"; about {r['periods_to_verdict']} more {r['period']}s until the expected {number(r['expected_effect_abs'])} can be judged.")
+        else:
+            lines.append(detect + f"; enough to judge the expected {number(r['expected_effect_abs'])} now.")
+    return lines
+
+
 def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: dict[str, str] | None = None) -> Report:
     """The page, from the marts (``MARTS``) of one published warehouse; ``explanations`` are
     each initiative's ``roi explain`` text, shown under it."""
@@ -241,7 +258,8 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
         parts.append(f"<h3>{_escape(paragraph.title)}</h3><ul>")
         parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
         parts.append("</ul>")
-        overseen = oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
+        overseen = verdict_lines(initiative_id, tables["claim_power"], labels)
+        overseen += oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
         if overseen:
             parts.append('<ul class="oversight">' + "".join(f"<li>{_escape(line)}</li>" for line in overseen) + "</ul>")
         drawn = series.filter(pl.col("initiative_id") == initiative_id)

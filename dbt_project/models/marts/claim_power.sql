@@ -1,0 +1,38 @@
+-- Per claim: how small an effect the data so far can detect, and how long until a verdict
+-- on the business case's expected change (roi_ledger/claims/power.py, docs/claims.md).
+with
+
+source as (
+
+    select * from {{ source('intermediate', 'claim_power') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        initiative_id,
+        metric,
+        method,
+        -- the data so far
+        period,
+        pre_periods,
+        post_periods,
+        standard_error,
+        -- what it can detect
+        mde_abs,
+        mde_pct,
+        -- against the business case
+        expected_change_pct,
+        expected_effect_abs,
+        power_now,
+        periods_to_verdict,
+        verdict_reachable,
+        grade
+
+    from source
+
+)
+
+select * from final
