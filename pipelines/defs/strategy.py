@@ -11,6 +11,7 @@ from dagster import (
 
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table, unit_hourly_costs
+from roi_ledger.strategy.measurement_plan import measurement_plans
 from roi_ledger.strategy.objectives import objective_progress
 from roi_ledger.strategy.portfolio import initiative_alignment, portfolio_priorities
 from roi_ledger.strategy.rollout import rollout_phases
@@ -21,6 +22,7 @@ STRATEGY_TABLES = {
     "initiative_alignment": "Whether each initiative serves an objective it measurably moves (marts.initiative_alignment).",
     "portfolio_priorities": "Proposals ranked by benefit discounted by the track record (marts.portfolio_priorities).",
     "rollout_phases": "Each phase of a phased rollout, with projected money (marts.rollout_phases).",
+    "measurement_plans": "Per proposed or approved initiative x metric: units to hold back, weeks needed, MDE (marts.measurement_plans).",
 }
 
 
@@ -55,6 +57,7 @@ def strategy(context: AssetExecutionContext, run: RunResource):
             "initiative_alignment": initiative_alignment(register, estimates, set(series["metric"].unique().to_list())),
             "portfolio_priorities": portfolio_priorities(register, roi, catalogue),
             "rollout_phases": rollout_phases(register, series, estimates, catalogue, as_of, unit_hourly_costs(con)),
+            "measurement_plans": measurement_plans(register, series, as_of),
         }
         for name, frame in frames.items():
             replace_table(con, f"{INTERMEDIATE}.{name}", frame)

@@ -1,0 +1,149 @@
+"""A measurement plan for every proposed or approved initiative, from the business's own series.
+
+Before go-live the owner can still choose how the initiative will be judged. Per initiative and
+metric (docs/strategy.md, "Measurement plans"):
+
+- **which units to hold back** as comparison: the declared ``control_units``, else every unit the
+  metric is measured in that neither this initiative nor a live or retired one on the same metric
+  treats, ranked by how closely their series followed the treated units' over the history used,
+  keeping those that moved with them (correlation > 0), at most ``MAX_HOLDBACK``;
+- **the noise** the estimate will face: the standard deviation of the treated-minus-held-back
+  series (the treated series alone when nothing can be held back: an interrupted time series)
+  over the last ``HISTORY_PERIODS`` complete periods, after a straight-line trend is taken out;
+- **the minimum detectable effect** at 80% power and the business's level after ``post`` periods,
+  ``(z + z_0.8) * sd * sqrt(1/pre + 1/post)`` with ``pre`` the history available, and **how many
+  periods after go-live** bring it down to the business case's expected change (``expected.changes``
+  × the treated units' recent level); ``reachable`` false when no number of periods would.
+
+The same variance rule as ``roi_ledger.claims.power``, and the same assumption: noise independent
+between periods (positively autocorrelated noise makes the real wait longer).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from roi_ledger.register import Register, Status
+
+PROPOSALS = (Status.PROPOSED, Status.APPROVED)
+HISTORY_PERIODS = 104
+RECENT_PERIODS = 13
+MAX_HOLDBACK = 5
+MAX_PERIODS = 520  # ten years of weeks: beyond this a plan is not a plan
+POWER = 0.8
+
+PLAN_SCHEMA = {
+    "initiative_id": pl.String,
+    "metric": pl.String,
+    "status": pl.String,
+    "planned_go_live": pl.Date,
+    "period": pl.String,
+    "treated_units": pl.String,
+    "holdback_units": pl.String,
+    "n_holdback_units": pl.Int64,
+    "planned_method": pl.String,
+    "history_periods": pl.Int64,
+    "noise_sd": pl.Float64,
+    "recent_level": pl.Float64,
+    "expected_change_pct": pl.Float64,
+    "expected_effect_abs": pl.Float64,
+    "periods_needed": pl.Int64,
+    "mde_abs_at_periods_needed": pl.Float64,
+    "mde_abs_after_13_periods": pl.Float64,
+    "reachable": pl.Boolean,
+    "note": pl.String,
+}
+
+
+def detrended_sd(values: np.ndarray) -> float:
+    """Standard deviation of the residuals of a straight line fitted to ``values`` (n - 2 df)."""
+    t = np.arange(len(values), dtype=float)
+    slope, intercept = np.polyfit(t, values, 1)
+    residuals = values - (intercept + slope * t)
+    return float(np.sqrt((residuals**2).sum() / (len(values) - 2)))
+
+
+def periods_needed(sd: float, pre: int, expected: float, confidence: float, power: float = POWER) -> int | None:
+    """The fewest after-periods whose MDE is at most |expected|; None if none up to MAX_PERIODS."""
+    factor = float(stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power)) * sd
+    room = (abs(expected) / factor) ** 2 - 1 / pre  # 1/post must not exceed it
+    if room <= 0:
+        return None
+    needed = math.ceil(1 / room)
+    return needed if needed <= MAX_PERIODS else None
+
+
+def mde(sd: float, pre: int, post: int, confidence: float, power: float = POWER) -> float:
+    return float(stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power)) * sd * math.sqrt(1 / pre + 1 / post)
+
+
+def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    confidence = register.business.confidence_level
+    rows = []
+    for initiative in register.initiatives:
+        if initiative.status not in PROPOSALS:
+            continue
+        treated = initiative.all_treated_units
+        changes = initiative.expected.changes if initiative.expected else {}
+        for metric in initiative.metrics:
+            mine = series.filter((pl.col("metric") == metric) & (pl.col("period_start") <= as_of))
+            base = {
+                "initiative_id": initiative.id, "metric": metric, "status": initiative.status.value,
+                "planned_go_live": initiative.first_go_live, "treated_units": ", ".join(treated),
+                "expected_change_pct": changes.get(metric),
+            }
+            if mine.is_empty():
+                rows.append({**base, "note": "no data for this metric yet: nothing to plan from"})
+                continue
+            wide = mine.pivot(on="unit_id", index="period_start", values="value").sort("period_start").tail(HISTORY_PERIODS)
+            present = [u for u in treated if u in wide.columns]
+            if not present:
+                rows.append({**base, "period": mine["period"][0], "note": "none of its units has data for this metric yet"})
+                continue
+            busy = {
+                u for other in register.initiatives
+                if other.id != initiative.id and other.status in (Status.LIVE, Status.RETIRED) and metric in other.metrics
+                for u in other.all_treated_units
+            }
+            candidates = initiative.control_units or [u for u in wide.columns if u not in ("period_start", *treated) and u not in busy]
+            candidates = [u for u in candidates if u in wide.columns]
+            frame = wide.select("period_start", *present, *candidates).drop_nulls()
+            if frame.height < 8:
+                rows.append({**base, "period": mine["period"][0], "note": f"only {frame.height} complete periods of history: too few to plan from"})
+                continue
+            treated_mean = frame.select(pl.mean_horizontal(present)).to_series().to_numpy()
+            ranked = sorted(
+                ((float(np.corrcoef(treated_mean, frame[u].to_numpy())[0, 1]), u) for u in candidates if frame[u].std() > 0),
+                reverse=True,
+            )
+            holdback = [u for r, u in ranked if r > 0][:MAX_HOLDBACK] if not initiative.control_units else candidates
+            gap = treated_mean - frame.select(pl.mean_horizontal(holdback)).to_series().to_numpy() if holdback else treated_mean
+            sd, pre = detrended_sd(gap), frame.height
+            level = float(treated_mean[-RECENT_PERIODS:].mean())
+            change = changes.get(metric)
+            expected = change / 100 * level if change is not None else None
+            needed = periods_needed(sd, pre, expected, confidence) if expected else None
+            rows.append(
+                {
+                    **base,
+                    "period": mine["period"][0],
+                    "holdback_units": ", ".join(holdback) or None,
+                    "n_holdback_units": len(holdback),
+                    "planned_method": "did" if holdback else "its",
+                    "history_periods": pre,
+                    "noise_sd": sd,
+                    "recent_level": level,
+                    "expected_effect_abs": expected,
+                    "periods_needed": needed,
+                    "mde_abs_at_periods_needed": mde(sd, pre, needed, confidence) if needed else None,
+                    "mde_abs_after_13_periods": mde(sd, pre, 13, confidence),
+                    "reachable": (needed is not None) if expected else None,
+                    "note": None if expected else "the business case expects no change on this metric: only the MDE is given",
+                }
+            )
+    return pl.DataFrame(rows, schema=PLAN_SCHEMA)
