@@ -833,3 +833,26 @@ def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(demo_run, 
         tab.get_by_text(last_run_finished()).wait_for(timeout=60_000)
     finally:
         tab.close()
+
+
+def test_claims_not_yet_reliable_say_how_long_until_a_verdict(demo_run):
+    from roi_ledger.claims.power import power_of
+
+    _, warehouse, _ = demo_run
+    power = query(warehouse, "select * from marts.claim_power")
+    effects = query(warehouse, "select * from marts.initiative_effects where is_primary")
+    assert power.height == effects.height  # every claim with a primary estimate
+    for row in power.filter(pl.col("expected_effect_abs").is_not_null()).iter_rows(named=True):
+        e = effects.filter((pl.col("initiative_id") == row["initiative_id"]) & (pl.col("metric") == row["metric"])).row(0, named=True)
+        assert row["expected_effect_abs"] == pytest.approx(row["expected_change_pct"] / 100 * e["counterfactual_value"])
+        again = power_of(ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
+                         pre=e["pre_periods"], post=e["post_periods"], expected_effect=row["expected_effect_abs"])
+        assert (row["periods_to_verdict"], row["verdict_reachable"]) == (again.periods_to_verdict, again.reachable)
+    proposals = query(warehouse, "select initiative_id, metrics from (select initiative_id from raw.register_initiatives "
+                                 "where status in ('proposed', 'approved')) join (select initiative_id, count(*) as metrics "
+                                 "from raw.register_initiative_metrics group by 1) using (initiative_id)")
+    plans = query(warehouse, "select * from marts.measurement_plans")
+    assert plans.height == proposals["metrics"].sum() > 0
+    assert plans.filter(pl.col("note").is_null())["noise_sd"].min() > 0
+    history = query(warehouse, "select * from marts.claim_history")
+    assert history.height == query(warehouse, "select count(*) as n from marts.claim_reliability where metric is not null")["n"][0] * history["as_of"].n_unique()
