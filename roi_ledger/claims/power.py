@@ -44,8 +44,28 @@ class Power:
     reachable: bool | None
 
 
+MAX_PERIODS = 520  # ten years of weeks: beyond this a plan is not a plan
+
+
 def z_of(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def detectable(sd: float, pre: int, post: int, confidence: float, power: float = POWER) -> float:
+    """The MDE of a before/after difference of means with per-period noise ``sd``:
+    ``(z + z_power) * sd * sqrt(1/pre + 1/post)``."""
+    return (z_of(confidence) + float(stats.norm.ppf(power))) * sd * math.sqrt(1 / pre + 1 / post)
+
+
+def periods_for(sd: float, pre: int, expected: float, confidence: float, power: float = POWER) -> int | None:
+    """The fewest after-periods whose MDE is at most |expected|; None if no number up to
+    ``MAX_PERIODS`` is (the before window alone leaves too much noise)."""
+    factor = (z_of(confidence) + float(stats.norm.ppf(power))) * sd
+    room = (abs(expected) / factor) ** 2 - 1 / pre  # 1/post must not exceed it
+    if room <= 0:
+        return None
+    needed = math.ceil(1 / room)
+    return needed if needed <= MAX_PERIODS else None
 
 
 def power_of(
@@ -61,11 +81,11 @@ def power_of(
     power_now = float(stats.norm.cdf(size / se - z))
     if mde <= size:
         return Power(se, mde, expected_effect, power_now, 0, True)
-    # (z + z_power)^2 se^2 (1/pre + 1/P) / (1/pre + 1/post) <= size^2  ->  1/P <= room
-    room = (size / ((z + z_power) * se)) ** 2 * (1 / pre + 1 / post) - 1 / pre
-    if room <= 0:
+    # the per-period noise that gives this error with these windows, then the same rule as a plan's
+    needed = periods_for(se / math.sqrt(1 / pre + 1 / post), pre, size, confidence, power)
+    if needed is None:
         return Power(se, mde, expected_effect, power_now, None, False)
-    return Power(se, mde, expected_effect, power_now, max(0, math.ceil(1 / room) - post), True)
+    return Power(se, mde, expected_effect, power_now, max(0, needed - post), True)
 
 
 POWER_SCHEMA = {

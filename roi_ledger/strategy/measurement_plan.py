@@ -15,27 +15,24 @@ metric (docs/strategy.md, "Measurement plans"):
   periods after go-live** bring it down to the business case's expected change (``expected.changes``
   × the treated units' recent level); ``reachable`` false when no number of periods would.
 
-The same variance rule as ``roi_ledger.claims.power``, and the same assumption: noise independent
+The same variance rule and functions as ``roi_ledger.claims.power``, and the same assumption: noise independent
 between periods (positively autocorrelated noise makes the real wait longer).
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
+from roi_ledger.claims.power import detectable, periods_for
 from roi_ledger.register import Register, Status
 
 PROPOSALS = (Status.PROPOSED, Status.APPROVED)
 HISTORY_PERIODS = 104
 RECENT_PERIODS = 13
 MAX_HOLDBACK = 5
-MAX_PERIODS = 520  # ten years of weeks: beyond this a plan is not a plan
-POWER = 0.8
 
 PLAN_SCHEMA = {
     "initiative_id": pl.String,
@@ -66,20 +63,6 @@ def detrended_sd(values: np.ndarray) -> float:
     slope, intercept = np.polyfit(t, values, 1)
     residuals = values - (intercept + slope * t)
     return float(np.sqrt((residuals**2).sum() / (len(values) - 2)))
-
-
-def periods_needed(sd: float, pre: int, expected: float, confidence: float, power: float = POWER) -> int | None:
-    """The fewest after-periods whose MDE is at most |expected|; None if none up to MAX_PERIODS."""
-    factor = float(stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power)) * sd
-    room = (abs(expected) / factor) ** 2 - 1 / pre  # 1/post must not exceed it
-    if room <= 0:
-        return None
-    needed = math.ceil(1 / room)
-    return needed if needed <= MAX_PERIODS else None
-
-
-def mde(sd: float, pre: int, post: int, confidence: float, power: float = POWER) -> float:
-    return float(stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power)) * sd * math.sqrt(1 / pre + 1 / post)
 
 
 def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> pl.DataFrame:
@@ -127,7 +110,7 @@ def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> 
             level = float(treated_mean[-RECENT_PERIODS:].mean())
             change = changes.get(metric)
             expected = change / 100 * level if change is not None else None
-            needed = periods_needed(sd, pre, expected, confidence) if expected else None
+            needed = periods_for(sd, pre, expected, confidence) if expected else None
             rows.append(
                 {
                     **base,
@@ -140,8 +123,8 @@ def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> 
                     "recent_level": level,
                     "expected_effect_abs": expected,
                     "periods_needed": needed,
-                    "mde_abs_at_periods_needed": mde(sd, pre, needed, confidence) if needed else None,
-                    "mde_abs_after_13_periods": mde(sd, pre, 13, confidence),
+                    "mde_abs_at_periods_needed": detectable(sd, pre, needed, confidence) if needed else None,
+                    "mde_abs_after_13_periods": detectable(sd, pre, 13, confidence),
                     "reachable": (needed is not None) if expected else None,
                     "note": None if expected else "the business case expects no change on this metric: only the MDE is given",
                 }
