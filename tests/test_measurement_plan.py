@@ -7,8 +7,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from roi_ledger.claims.power import detectable as mde
 from roi_ledger.register import parse_register
-from roi_ledger.strategy.measurement_plan import detrended_sd, mde, measurement_plans
+from roi_ledger.strategy.measurement_plan import detrended_sd, measurement_plans
 
 REGISTER = """
 business: {name: Shop, currency: EUR, timezone: Europe/Berlin}
