@@ -21,7 +21,7 @@ final as (
         observed,
         threshold,
         message,
-        counts_toward_grade,
+        counts_toward_grade
 
     from source
 

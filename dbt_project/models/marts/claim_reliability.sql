@@ -17,7 +17,7 @@ final as (
         -- the grade and why
         grade,
         reasons,
-        n_reasons,
+        n_reasons
 
     from source
 

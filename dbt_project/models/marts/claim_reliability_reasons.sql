@@ -18,7 +18,7 @@ final as (
         -- the reason
         status,
         implied_grade,
-        message,
+        message
 
     from source
 

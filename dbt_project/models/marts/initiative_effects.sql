@@ -33,7 +33,7 @@ final as (
         confidence_level,
         p_value,
         inference,
-        note,
+        note
 
     from source
 

@@ -23,7 +23,7 @@ final as (
         -- benefit to date
         benefit,
         benefit_low,
-        benefit_high,
+        benefit_high
 
     from source
 

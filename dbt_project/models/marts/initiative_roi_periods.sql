@@ -25,7 +25,7 @@ final as (
         cumulative_benefit,
         cumulative_benefit_low,
         cumulative_benefit_high,
-        cumulative_net,
+        cumulative_net
 
     from source
 

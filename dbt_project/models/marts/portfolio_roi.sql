@@ -27,7 +27,7 @@ totals as (
         count(case when grade <> 'reliable' then 1 end) as n_not_reliable,
         count(payback_date) as n_paid_back,
         sum(benefit_signed_off) as benefit_signed_off,
-        cast(sum(n_claims_changed_since_signoff) as bigint) as n_claims_changed_since_signoff,
+        cast(sum(n_claims_changed_since_signoff) as bigint) as n_claims_changed_since_signoff
     from initiatives
 
 ),
