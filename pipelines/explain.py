@@ -49,9 +49,11 @@ def explain_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str |
     runs = rows("select * from marts.runs order by ended_at desc limit 1")
     cases = rows("select * from marts.business_cases where initiative_id = ?", initiative)
     signoffs = rows("select * from marts.claim_signoffs where initiative_id = ?", initiative)
+    # only this claim's metrics: the report explains every initiative, and the series is the largest mart
     series = rows(
         "select metric, count(distinct unit_id) as units, count(*) as points, min(period_start) as first, max(period_start) as last "
-        "from marts.metric_series group by metric"
+        "from marts.metric_series where list_contains(?, metric) group by metric",
+        metrics,
     )
     r = roi.row(0, named=True)
     out = [f"{r['name']} ({initiative}) — as of {r['as_of']}, grade {r['grade']}", ""]

@@ -143,9 +143,9 @@ def judge_cases(register: Register, history: pl.DataFrame, run_starts: list[date
     by_initiative = {key[0]: frame.sort("recorded_at") for key, frame in history.partition_by("initiative_id", as_dict=True).items()} if history.height else {}
     for initiative in register.initiatives:
         frame = by_initiative.get(initiative.id)
-        current = business_case(initiative)
         if frame is None or frame.is_empty():
             continue
+        current = business_case(initiative)
         go_live = initiative.first_go_live
         rows = frame.to_dicts()
         before = [r for r in rows if _local_day(r["recorded_at"], timezone) < go_live]
@@ -174,7 +174,7 @@ def judge_cases(register: Register, history: pl.DataFrame, run_starts: list[date
                 }
             )
             if r["recorded_at"] > registered["recorded_at"]:
-                edits.append((r, fields or [], after_results))
+                edits.append((r, after_results))
             previous = r
         edited = [f for f in (*EXPECTED_FIELDS, *DESIGN_FIELDS) if registered_case.get(f) != current.get(f)]
         cases.append(
@@ -192,7 +192,7 @@ def judge_cases(register: Register, history: pl.DataFrame, run_starts: list[date
                 "n_edits_after_go_live": len(edits),
                 "edited_fields": ", ".join(edited) or None,
                 "design_edited": any(f in DESIGN_FIELDS for f in edited),
-                "edited_after_results": any(after for _, _, after in edits),
+                "edited_after_results": any(after for _, after in edits),
                 "last_edit_at": edits[-1][0]["recorded_at"] if edits else None,
             }
         )
