@@ -45,6 +45,10 @@ class CheckResult:
     # False when the check fired about a number the grade does not rest on (e.g. the naive
     # before/after, when the primary method already accounts for what the check found).
     counts_toward_grade: bool = True
+    # For a check that is a hypothesis test (of "no problem"): its p-value and the level it
+    # fires below. The claim's tests are then judged together (``roi_ledger.claims.family``).
+    p_value: float | None = None
+    level: float | None = None
 
 
 @dataclass(frozen=True)

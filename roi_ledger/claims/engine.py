@@ -14,9 +14,11 @@ from roi_ledger.claims.base import (
     INITIATIVE_CHECKS,
     METRIC_CHECKS,
     NOT_APPLICABLE,
+    CheckResult,
     InitiativeClaim,
     MetricClaim,
 )
+from roi_ledger.claims.family import adjust_family
 from roi_ledger.claims.grading import grade_claims
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.register import Register
@@ -32,6 +34,8 @@ CHECK_SCHEMA = {
     "threshold": pl.Float64,
     "message": pl.String,
     "counts_toward_grade": pl.Boolean,
+    "p_value": pl.Float64,
+    "p_value_adjusted": pl.Float64,
 }
 
 __all__ = ["run_claim_checks", "grade_claims", "CHECK_SCHEMA"]
@@ -81,12 +85,16 @@ def run_claim_checks(
                 definition=definition_of(catalogue, metric),
                 capped_series=capped_series,
             )
+            results: dict[str, CheckResult | None] = {}
             for check in METRIC_CHECKS:
                 try:
-                    result = check.run(claim)
+                    results[check.check_id] = check.run(claim)
                 except Exception as exc:  # one broken check must not hide the others
                     problems.append(f"{initiative.id} x {metric}: {check.check_id} failed: {exc}")
-                    result = None
+                    results[check.check_id] = None
+            results, adjusted = adjust_family(results)
+            for check in METRIC_CHECKS:
+                result = results[check.check_id]
                 rows.append(
                     {
                         "initiative_id": initiative.id,
@@ -99,6 +107,8 @@ def run_claim_checks(
                         "threshold": _number(result.threshold) if result else None,
                         "message": result.message if result else "The check could not be computed.",
                         "counts_toward_grade": result.counts_toward_grade if result else False,
+                        "p_value": result.p_value if result else None,
+                        "p_value_adjusted": adjusted.get(check.check_id),
                     }
                 )
         for check in INITIATIVE_CHECKS:
@@ -115,6 +125,8 @@ def run_claim_checks(
                     "threshold": _number(result.threshold),
                     "message": result.message,
                     "counts_toward_grade": result.counts_toward_grade,
+                    "p_value": result.p_value,
+                    "p_value_adjusted": None,
                 }
             )
     return pl.DataFrame(rows, schema=CHECK_SCHEMA)

@@ -1,22 +1,24 @@
 """How long until we know: each claim's minimum detectable effect and the periods still needed.
 
-From a claim's primary estimate alone (docs/claims.md, "Power and time to a verdict"):
+From a claim's primary estimate alone (docs/claims.md, "Power and time to a verdict"), under the
+rule the grade uses — the always-valid interval must exclude zero (``sequential.py``):
 
 - its standard error, from the interval: ``se = (ci_high - ci_low) / (2 z)``, with ``z`` the
   normal quantile of the business's confidence level (the estimators' t quantiles are a little
   wider with few degrees of freedom, so this is slightly generous to the claim);
-- the **minimum detectable effect** at 80% power and the business's two-sided level:
-  ``mde = (z + z_power) * se``;
+- an effect estimated as a difference of a before and an after mean has variance proportional
+  to ``1/pre + 1/post``, so the per-period noise is ``sd = se / sqrt(1/pre + 1/post)`` and with
+  ``post'`` after-periods the error would be ``se' = sd sqrt(1/pre + 1/post')``;
+- the **minimum detectable effect** at 80% power after ``post'`` periods is the always-valid
+  half-width plus the power margin: ``mde = h(se') + z_power se'`` (``h`` is about 3.0 to 3.5
+  standard errors, not 1.96: the price of a grade that nightly re-estimation cannot fool);
 - the **expected effect**: the registered business case's expected change for the metric (a
   percentage) times the counterfactual level;
-- **power now** against that expected effect: ``Phi(|expected| / se - z)``;
-- the **periods to a verdict**: an effect estimated as a difference of a before and an after mean
-  has variance proportional to ``1/pre + 1/post``, so with ``post'`` periods after go-live the
-  error becomes ``se * sqrt((1/pre + 1/post') / (1/pre + 1/post))``. The smallest ``post'`` that
-  brings the MDE down to the expected effect, less the periods already after go-live, is how many
-  more periods are needed; if even endless after-periods cannot (the before window limits it),
-  none is given and ``reachable`` is false: more comparison units, a longer before window or a
-  larger expected change are the only ways.
+- **power now** against that expected effect: ``Phi((|expected| - h(se)) / se)``;
+- the **periods to a verdict**: the fewest ``post'`` whose MDE is at most the expected effect,
+  less the periods already after go-live; if no ``post'`` up to ``MAX_PERIODS`` does (the before
+  window limits it), none is given and ``reachable`` is false: more comparison units, a longer
+  before window or a larger expected change are the only ways.
 
 The scaling assumes the noise is independent between periods; with positively autocorrelated
 noise the true wait is longer. These are planning figures, published beside the estimate, never
@@ -31,7 +33,11 @@ from dataclasses import dataclass
 import polars as pl
 from scipy import stats
 
+from roi_ledger.claims.sequential import TAU_RATIO, half_width
+
 POWER = 0.8
+MAX_PERIODS = 520  # ten years of weeks: beyond this a plan is not a plan
+DEFAULT_MIN_POST = 4  # the weekly default of ``min_post_weeks``
 
 
 @dataclass(frozen=True)
@@ -44,45 +50,68 @@ class Power:
     reachable: bool | None
 
 
-MAX_PERIODS = 520  # ten years of weeks: beyond this a plan is not a plan
-
-
 def z_of(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
-def detectable(sd: float, pre: int, post: int, confidence: float, power: float = POWER) -> float:
-    """The MDE of a before/after difference of means with per-period noise ``sd``:
-    ``(z + z_power) * sd * sqrt(1/pre + 1/post)``."""
-    return (z_of(confidence) + float(stats.norm.ppf(power))) * sd * math.sqrt(1 / pre + 1 / post)
+def _se(sd: float, pre: int, post: int) -> float:
+    return sd * math.sqrt(1 / pre + 1 / post)
 
 
-def periods_for(sd: float, pre: int, expected: float, confidence: float, power: float = POWER) -> int | None:
-    """The fewest after-periods whose MDE is at most |expected|; None if no number up to
-    ``MAX_PERIODS`` is (the before window alone leaves too much noise)."""
-    factor = (z_of(confidence) + float(stats.norm.ppf(power))) * sd
-    room = (abs(expected) / factor) ** 2 - 1 / pre  # 1/post must not exceed it
-    if room <= 0:
+def detectable(
+    sd: float, pre: int, post: int, confidence: float, power: float = POWER, min_post: int = DEFAULT_MIN_POST
+) -> float:
+    """The MDE after ``post`` periods of a before/after difference of means with per-period
+    noise ``sd``, under the always-valid rule: ``h(se) + z_power se`` with
+    ``se = sd sqrt(1/pre + 1/post)`` and the mixture fixed at the first gradeable look
+    (``min_post`` periods)."""
+    se = _se(sd, pre, post)
+    tau = math.sqrt(TAU_RATIO) * _se(sd, pre, max(1, min(min_post, post)))
+    return half_width(se, tau, confidence) + float(stats.norm.ppf(power)) * se
+
+
+def periods_for(
+    sd: float, pre: int, expected: float, confidence: float, power: float = POWER, min_post: int = DEFAULT_MIN_POST
+) -> int | None:
+    """The fewest after-periods (at least ``min_post``) whose MDE is at most |expected|; None if
+    no number up to ``MAX_PERIODS`` is (the before window alone leaves too much noise)."""
+    if not detectable(sd, pre, MAX_PERIODS, confidence, power, min_post) <= abs(expected):
         return None
-    needed = math.ceil(1 / room)
-    return needed if needed <= MAX_PERIODS else None
+    low, high = min_post, MAX_PERIODS  # the MDE falls as periods accrue: bisect
+    while low < high:
+        middle = (low + high) // 2
+        if detectable(sd, pre, middle, confidence, power, min_post) <= abs(expected):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def power_of(
-    *, ci_low: float, ci_high: float, confidence: float, pre: int, post: int, expected_effect: float | None, power: float = POWER
+    *,
+    ci_low: float,
+    ci_high: float,
+    confidence: float,
+    pre: int,
+    post: int,
+    expected_effect: float | None,
+    power: float = POWER,
+    min_post: int = DEFAULT_MIN_POST,
 ) -> Power:
     """The planning figures of one estimate (see the module's docstring)."""
-    z, z_power = z_of(confidence), float(stats.norm.ppf(power))
-    se = (ci_high - ci_low) / (2 * z)
-    mde = (z + z_power) * se
-    if expected_effect is None or expected_effect == 0 or se <= 0:
+    se = (ci_high - ci_low) / (2 * z_of(confidence))
+    if se <= 0:
+        return Power(se, 0.0, expected_effect, None, None, None)
+    sd = se / math.sqrt(1 / pre + 1 / post)
+    mde = detectable(sd, pre, post, confidence, power, min_post)
+    if expected_effect is None or expected_effect == 0:
         return Power(se, mde, expected_effect, None, None, None)
     size = abs(expected_effect)
-    power_now = float(stats.norm.cdf(size / se - z))
+    tau = math.sqrt(TAU_RATIO) * _se(sd, pre, max(1, min(min_post, post)))
+    power_now = float(stats.norm.cdf((size - half_width(se, tau, confidence)) / se))
     if mde <= size:
         return Power(se, mde, expected_effect, power_now, 0, True)
-    # the per-period noise that gives this error with these windows, then the same rule as a plan's
-    needed = periods_for(se / math.sqrt(1 / pre + 1 / post), pre, size, confidence, power)
+    needed = periods_for(sd, pre, size, confidence, power, min_post)
     if needed is None:
         return Power(se, mde, expected_effect, power_now, None, False)
     return Power(se, mde, expected_effect, power_now, max(0, needed - post), True)
@@ -104,13 +133,33 @@ POWER_SCHEMA = {
     "periods_to_verdict": pl.Int64,
     "verdict_reachable": pl.Boolean,
     "grade": pl.String,
+    # how the interval was obtained, and the interval the grade rests on (sequential.py)
+    "inference": pl.String,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "always_valid_low": pl.Float64,
+    "always_valid_high": pl.Float64,
+    # placebo replays on the business's own data (replays.py)
+    "placebo_replays": pl.Int64,
+    "placebo_false_positive_rate": pl.Float64,
+    "placebo_share_as_large": pl.Float64,
 }
 
 
-def claim_power(estimates: pl.DataFrame, grades: pl.DataFrame, expected_changes: dict[tuple[str, str], float]) -> pl.DataFrame:
+def claim_power(
+    estimates: pl.DataFrame,
+    grades: pl.DataFrame,
+    expected_changes: dict[tuple[str, str], float],
+    min_posts: dict[tuple[str, str], int] | None = None,
+    replay_rates: dict | None = None,
+) -> pl.DataFrame:
     """One row per claim with a primary estimate: its MDE, power now and periods to a verdict
-    against the expected change of its (registered) business case."""
+    against the expected change of its (registered) business case, its always-valid interval,
+    and (``replay_rates``: (initiative, metric) -> ``replays.ReplayRates``) its placebo replays."""
+    from roi_ledger.claims.sequential import always_valid
+
     grade_of = {(r["initiative_id"], r["metric"]): r["grade"] for r in grades.filter(pl.col("metric").is_not_null()).iter_rows(named=True)}
+    min_posts, replay_rates = min_posts or {}, replay_rates or {}
     rows = []
     for e in estimates.filter(pl.col("is_primary")).iter_rows(named=True):
         if e["ci_low"] is None or e["ci_high"] is None or not e["pre_periods"] or not e["post_periods"]:
@@ -119,10 +168,16 @@ def claim_power(estimates: pl.DataFrame, grades: pl.DataFrame, expected_changes:
         change = expected_changes.get(key)
         level = e["counterfactual_value"]
         expected = change / 100 * level if change is not None and level is not None else None
+        min_post = min_posts.get(key, DEFAULT_MIN_POST)
         p = power_of(
             ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
-            pre=e["pre_periods"], post=e["post_periods"], expected_effect=expected,
+            pre=e["pre_periods"], post=e["post_periods"], expected_effect=expected, min_post=min_post,
         )
+        bounds = always_valid(
+            effect=e["effect_abs"], ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
+            pre=e["pre_periods"], post=e["post_periods"], min_post=min_post,
+        )
+        replays = replay_rates.get(key)
         rows.append(
             {
                 "initiative_id": e["initiative_id"],
@@ -140,6 +195,14 @@ def claim_power(estimates: pl.DataFrame, grades: pl.DataFrame, expected_changes:
                 "periods_to_verdict": p.periods_to_verdict,
                 "verdict_reachable": p.reachable,
                 "grade": grade_of.get(key),
+                "inference": e["inference"],
+                "ci_low": e["ci_low"],
+                "ci_high": e["ci_high"],
+                "always_valid_low": bounds.low if bounds else None,
+                "always_valid_high": bounds.high if bounds else None,
+                "placebo_replays": replays.replays if replays else 0,
+                "placebo_false_positive_rate": replays.false_positive_rate if replays else None,
+                "placebo_share_as_large": replays.share_as_large if replays else None,
             }
         )
     return pl.DataFrame(rows, schema=POWER_SCHEMA)

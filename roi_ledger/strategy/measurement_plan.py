@@ -11,7 +11,9 @@ metric (docs/strategy.md, "Measurement plans"):
   series (the treated series alone when nothing can be held back: an interrupted time series)
   over the last ``HISTORY_PERIODS`` complete periods, after a straight-line trend is taken out;
 - **the minimum detectable effect** at 80% power and the business's level after ``post`` periods,
-  ``(z + z_0.8) * sd * sqrt(1/pre + 1/post)`` with ``pre`` the history available, and **how many
+  under the rule the grade will use once live (``roi_ledger.claims.power.detectable``: the
+  always-valid half-width plus ``z_0.8`` standard errors, with ``se = sd * sqrt(1/pre + 1/post)``
+  and ``pre`` the history available), and **how many
   periods after go-live** bring it down to the business case's expected change (``expected.changes``
   × the treated units' recent level); ``reachable`` false when no number of periods would.
 
@@ -110,7 +112,8 @@ def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> 
             level = float(treated_mean[-RECENT_PERIODS:].mean())
             change = changes.get(metric)
             expected = change / 100 * level if change is not None else None
-            needed = periods_for(sd, pre, expected, confidence) if expected else None
+            min_post = register.thresholds_for(initiative).min_post(mine["period"][0])
+            needed = periods_for(sd, pre, expected, confidence, min_post=min_post) if expected else None
             rows.append(
                 {
                     **base,
@@ -123,8 +126,8 @@ def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> 
                     "recent_level": level,
                     "expected_effect_abs": expected,
                     "periods_needed": needed,
-                    "mde_abs_at_periods_needed": detectable(sd, pre, needed, confidence) if needed else None,
-                    "mde_abs_after_13_periods": detectable(sd, pre, 13, confidence),
+                    "mde_abs_at_periods_needed": detectable(sd, pre, needed, confidence, min_post=min_post) if needed else None,
+                    "mde_abs_after_13_periods": detectable(sd, pre, 13, confidence, min_post=min_post),
                     "reachable": (needed is not None) if expected else None,
                     "note": None if expected else "the business case expects no change on this metric: only the MDE is given",
                 }

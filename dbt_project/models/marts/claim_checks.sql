@@ -21,7 +21,10 @@ final as (
         observed,
         threshold,
         message,
-        counts_toward_grade
+        counts_toward_grade,
+        -- the claim's tests, judged together (docs/claims.md)
+        p_value,
+        p_value_adjusted
 
     from source
 

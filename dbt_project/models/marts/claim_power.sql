@@ -29,7 +29,17 @@ final as (
         power_now,
         periods_to_verdict,
         verdict_reachable,
-        grade
+        grade,
+        -- how sure, allowing for nightly re-estimation
+        inference,
+        ci_low,
+        ci_high,
+        always_valid_low,
+        always_valid_high,
+        -- on the business's own data, where no effect exists
+        placebo_replays,
+        placebo_false_positive_rate,
+        placebo_share_as_large
 
     from source
 

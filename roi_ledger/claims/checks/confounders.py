@@ -114,6 +114,8 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     seasonal = can_adjust(claim.panel.period, int((series["after"] == 0).sum()), spare=3)
     model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas(), period="t")
     shift, p_value = float(model.params["after"]), float(model.pvalues["after"])
+    # A test of "no spillover" in the effect's direction (``family.py``).
+    test = {"p_value": p_value if np.sign(shift) == np.sign(effect) else 1.0, "level": claim.significance}
     if p_value < claim.significance and np.sign(shift) == np.sign(effect):
         return CheckResult(
             WARN,
@@ -121,5 +123,6 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
             "have spilled over to them, and the effect may be understated or mismeasured.",
             p_value,
             claim.significance,
+            **test,
         )
-    return CheckResult(PASS, "The comparison units were untouched and did not shift at go-live.", p_value, claim.significance)
+    return CheckResult(PASS, "The comparison units were untouched and did not shift at go-live.", p_value, claim.significance, **test)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 import statsmodels.formula.api as smf
+from scipy import stats
 
 from roi_ledger.claims.base import (
     FAIL,
@@ -85,10 +86,12 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
             "account for much of the measured effect: the comparison may credit the initiative with a trend.",
             p_value,
             alpha,
+            p_value=p_value,
+            level=alpha,
         )
     if p_value < alpha:
-        return CheckResult(PASS, "A slight drift before go-live is detectable but small next to the effect.", p_value, alpha)
-    return CheckResult(PASS, "Treated and comparison units moved in parallel before go-live.", p_value, alpha)
+        return CheckResult(PASS, "A slight drift before go-live is detectable but small next to the effect.", p_value, alpha, p_value=p_value, level=alpha)
+    return CheckResult(PASS, "Treated and comparison units moved in parallel before go-live.", p_value, alpha, p_value=p_value, level=alpha)
 
 
 def _estimation_scale_effect(claim: MetricClaim) -> float:
@@ -234,22 +237,25 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         model = smf.ols("y ~ t + C(month)", data=grouped).fit()
         p_value = float(model.f_test([name for name in model.params.index if name.startswith("C(month)")]).pvalue)
         seasonal = p_value < claim.thresholds.seasonality_alpha
+    # The F-test is a test of "no seasonal pattern": it joins the claim's family (``family.py``).
+    test = {} if p_value is None else {"p_value": p_value, "level": claim.thresholds.seasonality_alpha}
     if seasonal is False:
-        return CheckResult(PASS, "The windows cover different seasons, but the metric shows no seasonal pattern.", difference, SEASON_MIX_DIFFERENCE)
+        return CheckResult(PASS, "The windows cover different seasons, but the metric shows no seasonal pattern.", difference, SEASON_MIX_DIFFERENCE, **test)
     inference = claim.primary["inference"] or ""
     adjusted = claim.method in comparison_methods() or "season" in inference
     if seasonal is None and not adjusted:
-        return CheckResult(WARN, "The before and after windows cover different seasons and there is too little history to tell whether that matters.", difference, SEASON_MIX_DIFFERENCE)
+        return CheckResult(WARN, "The before and after windows cover different seasons and there is too little history to tell whether that matters.", difference, SEASON_MIX_DIFFERENCE, **test)
     if not adjusted:
-        return CheckResult(FAIL, "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.", difference, SEASON_MIX_DIFFERENCE)
+        return CheckResult(FAIL, "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.", difference, SEASON_MIX_DIFFERENCE, **test)
     if claim.primary["post_periods"] >= PERIODS_PER_YEAR[claim.panel.period]:
-        return CheckResult(PASS, "The after window spans a full year and the estimate adjusts for seasons.", difference, SEASON_MIX_DIFFERENCE)
+        return CheckResult(PASS, "The after window spans a full year and the estimate adjusts for seasons.", difference, SEASON_MIX_DIFFERENCE, **test)
     return CheckResult(
         WARN,
         "The after window falls in a different season from the before window; the estimate rests on "
         "the comparison units (or the seasonal model) to take that out — check it again after a full year.",
         difference,
         SEASON_MIX_DIFFERENCE,
+        **test,
     )
 
 
@@ -290,6 +296,9 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
     z = float(model.tvalues["recent"])
     bad = {"down": z, "up": -z}.get(claim.good_direction or "", abs(z))  # positive = worse than usual
     limit = claim.thresholds.rtm_max_z
+    # As a test (``family.py``): one-sided when the metric has a good direction, else two-sided.
+    sides = 1 if claim.good_direction in ("up", "down") else 2
+    test = {"p_value": sides * float(stats.norm.sf(bad)), "level": sides * float(stats.norm.sf(limit))}
     if bad >= limit:
         return CheckResult(
             WARN,
@@ -298,8 +307,9 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
             "would have happened anyway.",
             bad,
             limit,
+            **test,
         )
-    return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard errors from the earlier course).", bad, limit)
+    return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard errors from the earlier course).", bad, limit, **test)
 
 
 def _pre_window_series(claim: MetricClaim) -> pl.DataFrame:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
+from scipy import stats
 
 from roi_ledger.claims.base import (
     NOT_APPLICABLE,
@@ -60,7 +63,9 @@ def with_capped_values(series: pl.DataFrame, capped: pl.DataFrame) -> pl.DataFra
 
 @claim_check("novelty_decay", check_class=CheckClass.SUSPICION)
 def novelty_decay(claim: MetricClaim) -> CheckResult:
-    """The effect in the second half of the after window is less than half of the first half's."""
+    """The effect in the second half of the after window is less than half of the first half's,
+    and significantly smaller (a one-sided test of the decline against the halves' own
+    intervals; noise alone often halves a modest effect in one half)."""
     row = claim.primary
     initiative = claim.initiative
     if claim.panel is None or row is None or not row["effect_abs"] or claim.panel.is_staggered:
@@ -76,12 +81,39 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
         return CheckResult(NOT_APPLICABLE, "The halves could not be estimated.")
     retention = second.effect_abs / first.effect_abs
     limit = claim.thresholds.min_effect_retention
-    if first.effect_abs * row["effect_abs"] > 0 and retention < limit:
+    test = _decline_test(first, second, np.sign(row["effect_abs"]), claim)
+    if first.effect_abs * row["effect_abs"] > 0 and retention < limit and (test is None or test["p_value"] < test["level"]):
         return CheckResult(
             WARN,
             f"The effect in the second half of the after window is {retention:.0%} of the first half's: "
             "it may be a novelty that is wearing off.",
             retention,
             limit,
+            **(test or {}),
         )
-    return CheckResult(PASS, f"The effect held up: the second half shows {retention:.0%} of the first half's.", retention, limit)
+    if retention < limit and test is not None:
+        return CheckResult(
+            PASS,
+            f"The second half shows {retention:.0%} of the first half's effect, but the halves' intervals "
+            f"cannot tell that decline from noise (p = {test['p_value']:.2g}).",
+            retention,
+            limit,
+            **test,
+        )
+    return CheckResult(PASS, f"The effect held up: the second half shows {retention:.0%} of the first half's.", retention, limit, **(test or {}))
+
+
+def _decline_test(first, second, direction: float, claim: MetricClaim) -> dict | None:
+    """One-sided test that the second half's effect is smaller (in the effect's direction)
+    than the first's: z = decline / sqrt(se1^2 + se2^2), each se from its interval. The halves
+    share the before window, so their errors are positively correlated and this variance is
+    an upper bound: the test errs towards not firing."""
+    if None in (first.ci_low, first.ci_high, second.ci_low, second.ci_high):
+        return None
+    z = float(stats.norm.ppf(0.5 + claim.confidence / 2))
+    se1, se2 = (first.ci_high - first.ci_low) / (2 * z), (second.ci_high - second.ci_low) / (2 * z)
+    spread = math.hypot(se1, se2)
+    if not spread > 0:
+        return None
+    decline = direction * (first.effect_abs - second.effect_abs) / spread
+    return {"p_value": float(stats.norm.sf(decline)), "level": claim.significance}

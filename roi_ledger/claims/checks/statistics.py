@@ -12,6 +12,7 @@ from roi_ledger.claims.base import (
     MetricClaim,
     claim_check,
 )
+from roi_ledger.claims.sequential import always_valid
 
 
 @claim_check("ci_covers_zero", check_class=CheckClass.DATA)
@@ -34,6 +35,33 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
             claim.significance,
         )
     return CheckResult(PASS, f"The {level} range of the effect, {interval}, excludes zero.", row["p_value"], claim.significance)
+
+
+@claim_check("nightly_interval_covers_zero", check_class=CheckClass.DATA)
+def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
+    """The effect's always-valid interval includes zero: the estimate is redone every night,
+    and an ordinary interval that excludes zero on one night can be that night's luck
+    (``roi_ledger.claims.sequential``)."""
+    row = claim.primary
+    if row is None or row["effect_abs"] is None or row["ci_low"] is None or row["ci_high"] is None:
+        return CheckResult(NOT_APPLICABLE, "No estimate with an interval to judge.")
+    bounds = always_valid(
+        effect=row["effect_abs"], ci_low=row["ci_low"], ci_high=row["ci_high"], confidence=claim.confidence,
+        pre=row["pre_periods"] or 0, post=row["post_periods"] or 0, min_post=claim.thresholds.min_post(row["period"]),
+    )
+    if bounds is None:
+        return CheckResult(NOT_APPLICABLE, "The interval has no width to judge.")
+    interval = f"[{bounds.low:.4g}, {bounds.high:.4g}]"
+    level = f"{claim.confidence:.0%}"
+    if not bounds.excludes_zero():
+        return CheckResult(
+            WARN,
+            f"Allowing for the estimate being redone every night, its {level} range is {interval} and includes "
+            "zero: one good night is not yet enough to count on it.",
+            abs(row["effect_abs"]),
+            bounds.half_width,
+        )
+    return CheckResult(PASS, f"Even allowing for nightly re-estimation, the {level} range {interval} excludes zero.", abs(row["effect_abs"]), bounds.half_width)
 
 
 @claim_check("practically_zero", check_class=CheckClass.INFO)
