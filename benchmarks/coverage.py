@@ -11,6 +11,14 @@ real effect should be most of the time. A script, not a test:
 
     .venv/bin/python benchmarks/coverage.py --seeds 20 --scale 0.3 [--out coverage.csv]
         [--grades-out grades.csv] [--benefits-out benefits.csv] [--keep DIR] [--world SEED]
+        [--replays-out replays.csv] [--no-replays] [--null-reps 100]
+
+It ends with one summary table: primary coverage, the share of clean real effects graded
+``reliable``, the share of traps flagged, and — from **clean placebo replays** (per claim, one
+replay on the business's own data where nothing happened, ``roi_ledger.claims.replays``, with a
+clean effect of six standard errors planted) — the share graded ``reliable`` and each check's
+false-alarm rate; with ``--null-reps N``, how many of N simulated null businesses watched for a
+year of nightly runs are ever past the ordinary and the always-valid interval.
 
 ``--world SEED`` keeps one business (the one ``roi demo --seed SEED`` draws: its staffing,
 demand wobbles and planted truths) and re-draws only its records, seed after seed. That
@@ -37,7 +45,15 @@ import duckdb
 import polars as pl
 
 from pipelines import cli
+from roi_ledger.claims.engine import grade_claims, run_claim_checks
+from roi_ledger.claims.replays import replay_designs
 from roi_ledger.demo import generate_demo_business
+from roi_ledger.effects import estimate_effects, run_estimator
+from roi_ledger.effects.panel import POST, TREATED, build_panel
+from roi_ledger.effects.registry import estimator_of
+from roi_ledger.run_context import resolve_run_context
+
+PLANTED_Z = 6.0  # a clean replay's planted effect, in standard errors of its null estimate
 
 
 def joint_members(truth: pl.DataFrame) -> dict[str, list[str]]:
@@ -113,16 +129,88 @@ def measure(warehouse: Path, truth_path: Path, seed: int) -> tuple[pl.DataFrame,
     estimates = effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
         pl.lit(seed).alias("seed"), covers("ci_low", "true_effect_abs", "ci_high")
     )
-    graded = grades.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
-        pl.lit(seed).alias("seed")
-    )
+    notes = planted.select("initiative_id", "metric", pl.col("note").fill_null("")) if "note" in planted.columns else None
+    graded = grades.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(pl.lit(seed).alias("seed"))
+    graded = (graded.join(notes, on=["initiative_id", "metric"], how="left") if notes is not None else graded.with_columns(note=pl.lit("")))
+    graded = graded.with_columns(
+        pl.when(pl.col("true_effect_abs") == 0).then(pl.lit("trap"))
+        .when(pl.col("note").fill_null("").str.starts_with("overlap")).then(pl.lit("overlap"))
+        .otherwise(pl.lit("clean")).alias("kind")
+    ).drop("note")
     benefits = benefits_vs_truth(money, planted).with_columns(pl.lit(seed).alias("seed"))
     return estimates, graded, benefits
 
 
+def replay_checks(warehouse: Path, config: Path, data: Path, as_of, seed: int) -> pl.DataFrame:
+    """Placebo replays with every claim check: for each claim, one replay on the business's own
+    data where nothing happened (``roi_ledger.claims.replays``), with a clean effect of
+    ``PLANTED_Z`` standard errors planted in its treated units after go-live. Nothing is wrong
+    with such a claim, so every check that fires on it and counts toward the grade is a false
+    alarm, and its grade should be ``reliable``. One row per replay x check."""
+    import datetime as dt
+
+    context = resolve_run_context(config, data, as_of=as_of, started_at=dt.datetime.now(dt.timezone.utc))
+    register = context.register
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        series = con.sql("select * from marts.metric_series").pl()
+        primary = con.sql("select * from marts.initiative_effects where is_primary").pl()
+    traits = context.traits(set(series["metric"].unique().to_list()))
+    catalogue = list(context.catalogue)
+    rows = []
+    for number, claim in enumerate(primary.iter_rows(named=True)):
+        initiative = next((i for i in register.initiatives if i.id == claim["initiative_id"]), None)
+        registered = estimator_of(claim["method"])
+        if initiative is None or registered is None:
+            continue
+        thresholds = register.thresholds_for(initiative)
+        metric_series = series.filter(pl.col("metric") == claim["metric"])
+        designs = replay_designs(
+            register, initiative, claim["metric"], metric_series, traits,
+            min_pre=thresholds.min_pre(claim["period"]), min_post=thresholds.min_post(claim["period"]), seed=seed * 1000 + number,
+        )
+        if not designs:
+            continue
+        kind, _, fake, data_rows = designs[(seed + number) % len(designs)]
+        fake = fake.model_copy(update={"metrics": [claim["metric"]]})
+        alone = register.model_copy(update={"initiatives": [fake]})
+        panel = build_panel(alone, fake, claim["metric"], data_rows, traits)
+        null = run_estimator(registered, panel, register.business.confidence_level) if panel else None
+        if null is None or null.ci_low is None or not null.counterfactual_value:
+            continue
+        se = (null.ci_high - null.ci_low) / (2 * 1.96)
+        lift = PLANTED_Z * se / abs(null.counterfactual_value)
+        if lift > thresholds.max_plausible_change / 2:
+            continue  # too noisy a replay for a clean effect of plausible size: no clean claim to judge
+        treated_after = panel.frame.filter((pl.col("role") == TREATED) & (pl.col("window") == POST)).select("unit_id", "period_start")
+        planted = data_rows.join(treated_after.with_columns(pl.lit(True).alias("lifted")), on=["unit_id", "period_start"], how="left").with_columns(
+            pl.when(pl.col("lifted")).then(pl.col("value") * (1 + lift)).otherwise(pl.col("value")).alias("value")
+        ).drop("lifted")
+        estimates = estimate_effects(alone, planted, traits=traits)
+        checks = run_claim_checks(
+            alone, planted, estimates, as_of=planted["period_end"].max(), catalogue=catalogue, traits=traits,
+        )
+        grades, _ = grade_claims(checks)
+        grade = grades.filter(pl.col("metric") == claim["metric"])["grade"]
+        for check in checks.filter(pl.col("metric").is_not_null()).iter_rows(named=True):
+            rows.append(
+                {
+                    "seed": seed, "initiative_id": claim["initiative_id"], "metric": claim["metric"], "replay": kind,
+                    "check_id": check["check_id"], "check_class": check["check_class"],
+                    "fired": check["status"] in ("warn", "fail") and bool(check["counts_toward_grade"]),
+                    "grade": grade[0] if len(grade) else None,
+                    "message": check["message"],
+                }
+            )
+    return pl.DataFrame(rows, schema={
+        "seed": pl.Int64, "initiative_id": pl.String, "metric": pl.String, "replay": pl.String,
+        "check_id": pl.String, "check_class": pl.String, "fired": pl.Boolean, "grade": pl.String,
+        "message": pl.String,
+    })
+
+
 def run_seed(
-    seed: int, scale: float, workdir: Path, world: int | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    seed: int, scale: float, workdir: Path, world: int | None = None, with_replays: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
     """Draw one business, run the nightly job on it and ``measure`` what it published.
 
     ``world``: the business's own seed, with ``seed`` drawing only its records; else ``seed``
@@ -136,7 +224,8 @@ def run_seed(
     warehouse = business.root / "warehouse.duckdb"
     if cli.run(business.data_dir, business.config_path, warehouse, business.as_of) != cli.EXIT_OK:
         raise SystemExit(f"seed {seed}: the nightly job failed")
-    return measure(warehouse, business.truth_path, seed)
+    replays = replay_checks(warehouse, business.config_path, business.data_dir, business.as_of, seed) if with_replays else None
+    return (*measure(warehouse, business.truth_path, seed), replays)
 
 
 def grade_rates(graded: pl.DataFrame) -> pl.DataFrame:
@@ -199,6 +288,40 @@ def benefit_calibration(benefits: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def wilson(hits: int, n: int) -> str:
+    """A rate with its Wilson 95% interval."""
+    if n == 0:
+        return "-"
+    p, z = hits / n, 1.96
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+    return f"{p:.1%} ({hits}/{n}; 95% CI {centre - half:.1%}-{centre + half:.1%})"
+
+
+def summary(estimates: pl.DataFrame, grades: pl.DataFrame, replays: pl.DataFrame | None, peeking: pl.DataFrame | None) -> pl.DataFrame:
+    """The one table of issue #17: coverage, clean-reliable, trap-flagged, per-check false alarms
+    on clean placebo replays, and ever-reliable under the null over a year of nightly runs."""
+    primary = estimates.filter(pl.col("is_primary")).drop_nulls("ci_low")
+    clean, traps = grades.filter(pl.col("kind") == "clean"), grades.filter(pl.col("kind") == "trap")
+    rows = [
+        ("primary intervals covering the truth (demo)", wilson(int(primary["covers"].sum()), primary.height)),
+        ("clean real effects graded reliable (demo)", wilson(int((clean["grade"] == "reliable").sum()), clean.height)),
+        ("traps flagged (not reliable; demo)", wilson(int((traps["grade"] != "reliable").sum()), traps.height)),
+    ]
+    if replays is not None and replays.height:
+        claims = replays.unique(["seed", "initiative_id", "metric"])
+        rows.append(("clean placebo replays graded reliable", wilson(int((claims["grade"] == "reliable").sum()), claims.height)))
+        per_check = (
+            replays.filter(pl.col("check_class").is_in(["validity", "suspicion", "data"]))
+            .group_by("check_id").agg(pl.col("fired").sum().alias("fired"), pl.len().alias("n")).sort("check_id")
+        )
+        rows += [(f"  false alarms of {r['check_id']} (clean replays)", wilson(r["fired"], r["n"])) for r in per_check.iter_rows(named=True)]
+    if peeking is not None and peeking.height:
+        rows.append(("null claims ever past the ordinary interval in a year of nights", wilson(int(peeking["ordinary_ever"].sum()), peeking.height)))
+        rows.append(("null claims ever past the always-valid interval (ever reliable, at most)", wilson(int(peeking["always_valid_ever"].sum()), peeking.height)))
+    return pl.DataFrame(rows, schema=["measure", "rate"], orient="row")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -217,23 +340,46 @@ def main() -> None:
         type=int,
         help="keep the business of this seed and re-draw only its records (see the docstring)",
     )
+    parser.add_argument("--replays-out", type=Path, help="write every clean placebo replay's checks here (CSV)")
+    parser.add_argument("--no-replays", action="store_true", help="skip the placebo replays (faster)")
+    parser.add_argument(
+        "--null-reps", type=int, default=0,
+        help="simulated null businesses watched for a year of nightly runs (benchmarks/inference.py)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("ROI_PSEUDONYM_SALT", cli.DEMO_SALT)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         runs = []
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            runs.append(run_seed(seed, args.scale, workdir, args.world))
+            runs.append(run_seed(seed, args.scale, workdir, args.world, with_replays=not args.no_replays))
             print(f"seed {seed} done", flush=True)
-    estimates, grades, benefits = (pl.concat(part) for part in zip(*runs))
-    for path, frame in ((args.out, estimates), (args.grades_out, grades), (args.benefits_out, benefits)):
-        if path:
+    estimates, grades, benefits = (pl.concat(part) for part in list(zip(*runs))[:3])
+    replays = None if args.no_replays else pl.concat([run[3] for run in runs])
+    peeking = null_claims(args.null_reps, args.first_seed) if args.null_reps else None
+    for path, frame in ((args.out, estimates), (args.grades_out, grades), (args.benefits_out, benefits), (args.replays_out, replays)):
+        if path and frame is not None:
             frame.write_csv(path)
     with pl.Config(tbl_rows=100, tbl_width_chars=200):
         print(coverage_by_method(estimates))
         print(primary_calibration(estimates))
         print(grade_rates(grades))
         print(benefit_calibration(benefits))
+    with pl.Config(tbl_rows=100, tbl_width_chars=200, fmt_str_lengths=100):
+        print(summary(estimates, grades, replays, peeking))
+
+
+def null_claims(reps: int, seed: int) -> pl.DataFrame:
+    """``benchmarks/inference.py``'s year of nightly looks at simulated businesses with no effect."""
+    import importlib.util
+    from concurrent.futures import ProcessPoolExecutor
+
+    spec = importlib.util.spec_from_file_location("inference_benchmark", Path(__file__).with_name("inference.py"))
+    inference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(inference)
+    jobs = [(5, inference.CONTROLS, seed * 100_000 + 50_000 + i) for i in range(reps)]
+    with ProcessPoolExecutor(2) as pool:
+        return pl.DataFrame(list(pool.map(inference.null_draw, jobs, chunksize=2)))
 
 
 if __name__ == "__main__":

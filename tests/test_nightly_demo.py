@@ -269,14 +269,34 @@ def test_each_planted_trap_fires_its_check_and_is_not_reliable(demo_run, initiat
     [
         ("pos_order_checks", "order_error_rate"),
         ("auto_invoicing", "hours_invoicing"),
-        ("staff_app", "staff_satisfaction"),  # a monthly KPI: 34 months, 2 treated and 3 comparison units
         ("self_checkout", "order_fulfilment_hours"),
-        ("stock_sheet_macros", "hours_admin"),
     ],
 )
 def test_clean_initiatives_with_a_real_effect_grade_reliable(demo_run, initiative_id, metric):
     _, warehouse, _ = demo_run
     assert grade_of(warehouse, initiative_id, metric) == "reliable"
+
+
+@pytest.mark.parametrize(
+    ("initiative_id", "metric"),
+    [
+        ("staff_app", "staff_satisfaction"),  # a monthly KPI: 34 months, 2 treated and 3 comparison units
+        ("stock_sheet_macros", "hours_admin"),
+    ],
+)
+def test_clean_but_faint_effects_wait_and_are_never_doubted(demo_run, initiative_id, metric):
+    """A real effect about three standard errors from zero on one night is not yet enough under
+    nightly re-estimation (docs/claims.md, "Stable grades"): it waits, and no check calls it
+    suspicious."""
+    _, warehouse, _ = demo_run
+    grade = grade_of(warehouse, initiative_id, metric)
+    assert grade in ("reliable", "needs_more_data")
+    if grade == "needs_more_data":
+        power = query(
+            warehouse,
+            f"select * from marts.claim_power where initiative_id = '{initiative_id}' and metric = '{metric}'",
+        ).row(0, named=True)
+        assert power["always_valid_low"] <= 0 <= power["always_valid_high"]
 
 
 def test_governance_findings_on_the_unowned_initiative(demo_run):

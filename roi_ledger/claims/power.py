@@ -10,7 +10,7 @@ rule the grade uses — the always-valid interval must exclude zero (``sequentia
   to ``1/pre + 1/post``, so the per-period noise is ``sd = se / sqrt(1/pre + 1/post)`` and with
   ``post'`` after-periods the error would be ``se' = sd sqrt(1/pre + 1/post')``;
 - the **minimum detectable effect** at 80% power after ``post'`` periods is the always-valid
-  half-width plus the power margin: ``mde = h(se') + z_power se'`` (``h`` is about 3.0 to 3.5
+  half-width plus the power margin: ``mde = h(se') + z_power se'`` (``h`` is about 2.8 to 3.3
   standard errors, not 1.96: the price of a grade that nightly re-estimation cannot fool);
 - the **expected effect**: the registered business case's expected change for the metric (a
   percentage) times the counterfactual level;
