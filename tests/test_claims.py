@@ -434,3 +434,23 @@ def test_holm_adjusts_a_claims_tests_together_by_hand():
     assert judged["control_contamination"].status == PASS
     assert judged["suspicious_size"] == results["suspicious_size"] and judged["outliers"] is None
     assert set(adjusted) == {"pre_trend", "seasonality", "control_contamination"}
+
+
+def test_trend_sensitivity_by_hand():
+    """Before window weeks 0-69, after 70-119: D = 94.5 - 34.5 = 60 periods. An effect of -0.02
+    with interval [-0.024, -0.016] (q se = 0.004) is overturned by a differential trend of
+    (0.02 - 0.004) / 60 = 0.000267 per week; the before window's gap has no trend of its own."""
+    from roi_ledger.claims.sensitivity import trend_sensitivity
+    from roi_ledger.effects.panel import build_panel
+
+    reg = register()
+    series = panel()
+    built = build_panel(reg, reg.initiatives[0], METRIC, series, metric_traits(CATALOGUE, {METRIC}))
+    result = trend_sensitivity(built, effect=-0.02, ci_low=-0.024, ci_high=-0.016, observed=0.04, confidence=0.95)
+    assert result.scale == "linear" and result.periods_apart == pytest.approx(60.0)
+    assert result.breakdown_slope == pytest.approx(0.016 / 60, rel=1e-4)
+    assert abs(result.pre_trend_slope) < 3 * result.pre_trend_se
+    assert result.breakdown_in_pre_se == pytest.approx(result.breakdown_slope / result.pre_trend_se)
+    # an interval that already covers zero is overturned by no trend at all
+    covers = trend_sensitivity(built, effect=-0.002, ci_low=-0.006, ci_high=0.002, observed=0.04, confidence=0.95)
+    assert covers.breakdown_slope == 0.0

@@ -857,6 +857,7 @@ def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(demo_run, 
 
 def test_claims_not_yet_reliable_say_how_long_until_a_verdict(demo_run):
     from roi_ledger.claims.power import power_of
+    from roi_ledger.claims.thresholds import MIN_POST_PERIODS
 
     _, warehouse, _ = demo_run
     power = query(warehouse, "select * from marts.claim_power")
@@ -866,8 +867,14 @@ def test_claims_not_yet_reliable_say_how_long_until_a_verdict(demo_run):
         e = effects.filter((pl.col("initiative_id") == row["initiative_id"]) & (pl.col("metric") == row["metric"])).row(0, named=True)
         assert row["expected_effect_abs"] == pytest.approx(row["expected_change_pct"] / 100 * e["counterfactual_value"])
         again = power_of(ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
-                         pre=e["pre_periods"], post=e["post_periods"], expected_effect=row["expected_effect_abs"])
+                         pre=e["pre_periods"], post=e["post_periods"], expected_effect=row["expected_effect_abs"],
+                         min_post=MIN_POST_PERIODS[e["period"]])
         assert (row["periods_to_verdict"], row["verdict_reachable"]) == (again.periods_to_verdict, again.reachable)
+    # every claim carries its inference, the interval the grade rests on and its own-data replays
+    for row in power.iter_rows(named=True):
+        assert row["inference"] and row["always_valid_low"] < row["ci_low"] < row["ci_high"] < row["always_valid_high"]
+        assert row["placebo_replays"] > 0 and 0 <= row["placebo_false_positive_rate"] <= 1
+        assert (row["trend_breakdown_slope"] is not None) == (row["method"] == "did")
     proposals = query(warehouse, "select initiative_id, metrics from (select initiative_id from raw.register_initiatives "
                                  "where status in ('proposed', 'approved')) join (select initiative_id, count(*) as metrics "
                                  "from raw.register_initiative_metrics group by 1) using (initiative_id)")

@@ -20,9 +20,9 @@ from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
 from roi_ledger.claims.engine import run_claim_checks
+from roi_ledger.claims.evidence import claim_evidence
 from roi_ledger.claims.grading import grade_claims
 from roi_ledger.claims.power import claim_power
-from roi_ledger.claims.replays import rates, replay_claim
 from roi_ledger.oversight.business_case import as_registered
 
 CLAIM_TABLES = {
@@ -83,29 +83,17 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         expected = {
             (i.id, metric): change for i in registered.initiatives if i.expected for metric, change in i.expected.changes.items()
         }
-        register = run_context.register
-        by_id = {i.id: i for i in register.initiatives}
-        primary = estimates.filter(pl.col("is_primary")).iter_rows(named=True)
-        min_posts, replay_rates = {}, {}
-        traits = run_context.traits(set(series["metric"].unique().to_list()))
-        for e in primary:
-            initiative, key = by_id.get(e["initiative_id"]), (e["initiative_id"], e["metric"])
-            if initiative is None:
-                continue
-            thresholds = register.thresholds_for(initiative)
-            min_posts[key] = thresholds.min_post(e["period"])
-            replays = replay_claim(
-                register, initiative, e["metric"], series.filter(pl.col("metric") == e["metric"]), traits,
-                e["method"], run_context.confidence_level,
-                min_pre=thresholds.min_pre(e["period"]), min_post=min_posts[key],
-            )
-            replay_rates[key] = rates(replays, e["effect_abs"])
+        evidence = claim_evidence(
+            run_context.register, series, estimates, run_context.traits(set(series["metric"].unique().to_list())), problems
+        )
         frames = {
             "claim_checks": checks,
             "claim_reliability": grades,
             "claim_reliability_reasons": reasons,
             "claim_check_definitions": definitions_frame(),
-            "claim_power": claim_power(estimates, grades, expected, min_posts, replay_rates),
+            "claim_power": claim_power(
+                estimates, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities
+            ),
         }
         for name, frame in frames.items():
             replace_table(con, f"{INTERMEDIATE}.{name}", frame)

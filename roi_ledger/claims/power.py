@@ -143,6 +143,12 @@ POWER_SCHEMA = {
     "placebo_replays": pl.Int64,
     "placebo_false_positive_rate": pl.Float64,
     "placebo_share_as_large": pl.Float64,
+    # DiD claims: the departure from parallel trends that would overturn them (sensitivity.py)
+    "sensitivity_scale": pl.String,
+    "pre_trend_slope": pl.Float64,
+    "pre_trend_slope_se": pl.Float64,
+    "trend_breakdown_slope": pl.Float64,
+    "trend_breakdown_in_pre_se": pl.Float64,
 }
 
 
@@ -152,14 +158,16 @@ def claim_power(
     expected_changes: dict[tuple[str, str], float],
     min_posts: dict[tuple[str, str], int] | None = None,
     replay_rates: dict | None = None,
+    sensitivities: dict | None = None,
 ) -> pl.DataFrame:
     """One row per claim with a primary estimate: its MDE, power now and periods to a verdict
     against the expected change of its (registered) business case, its always-valid interval,
-    and (``replay_rates``: (initiative, metric) -> ``replays.ReplayRates``) its placebo replays."""
+    (``replay_rates``: (initiative, metric) -> ``replays.ReplayRates``) its placebo replays and
+    (``sensitivities``: -> ``sensitivity.TrendSensitivity``) its breakdown differential trend."""
     from roi_ledger.claims.sequential import always_valid
 
     grade_of = {(r["initiative_id"], r["metric"]): r["grade"] for r in grades.filter(pl.col("metric").is_not_null()).iter_rows(named=True)}
-    min_posts, replay_rates = min_posts or {}, replay_rates or {}
+    min_posts, replay_rates, sensitivities = min_posts or {}, replay_rates or {}, sensitivities or {}
     rows = []
     for e in estimates.filter(pl.col("is_primary")).iter_rows(named=True):
         if e["ci_low"] is None or e["ci_high"] is None or not e["pre_periods"] or not e["post_periods"]:
@@ -177,7 +185,7 @@ def claim_power(
             effect=e["effect_abs"], ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
             pre=e["pre_periods"], post=e["post_periods"], min_post=min_post,
         )
-        replays = replay_rates.get(key)
+        replays, trend = replay_rates.get(key), sensitivities.get(key)
         rows.append(
             {
                 "initiative_id": e["initiative_id"],
@@ -203,6 +211,11 @@ def claim_power(
                 "placebo_replays": replays.replays if replays else 0,
                 "placebo_false_positive_rate": replays.false_positive_rate if replays else None,
                 "placebo_share_as_large": replays.share_as_large if replays else None,
+                "sensitivity_scale": trend.scale if trend else None,
+                "pre_trend_slope": trend.pre_trend_slope if trend else None,
+                "pre_trend_slope_se": trend.pre_trend_se if trend else None,
+                "trend_breakdown_slope": trend.breakdown_slope if trend else None,
+                "trend_breakdown_in_pre_se": trend.breakdown_in_pre_se if trend else None,
             }
         )
     return pl.DataFrame(rows, schema=POWER_SCHEMA)

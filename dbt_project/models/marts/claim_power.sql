@@ -39,7 +39,13 @@ final as (
         -- on the business's own data, where no effect exists
         placebo_replays,
         placebo_false_positive_rate,
-        placebo_share_as_large
+        placebo_share_as_large,
+        -- DiD claims: the departure from parallel trends that would overturn them
+        sensitivity_scale,
+        pre_trend_slope,
+        pre_trend_slope_se,
+        trend_breakdown_slope,
+        trend_breakdown_in_pre_se
 
     from source
 
