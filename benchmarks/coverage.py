@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -356,10 +357,10 @@ def main() -> None:
             print(f"seed {seed} done", flush=True)
     estimates, grades, benefits = (pl.concat(part) for part in list(zip(*runs))[:3])
     replays = None if args.no_replays else pl.concat([run[3] for run in runs])
-    peeking = null_claims(args.null_reps, args.first_seed) if args.null_reps else None
     for path, frame in ((args.out, estimates), (args.grades_out, grades), (args.benefits_out, benefits), (args.replays_out, replays)):
         if path and frame is not None:
             frame.write_csv(path)
+    peeking = null_claims(args.null_reps, args.first_seed) if args.null_reps else None
     with pl.Config(tbl_rows=100, tbl_width_chars=200):
         print(coverage_by_method(estimates))
         print(primary_calibration(estimates))
@@ -376,6 +377,7 @@ def null_claims(reps: int, seed: int) -> pl.DataFrame:
 
     spec = importlib.util.spec_from_file_location("inference_benchmark", Path(__file__).with_name("inference.py"))
     inference = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = inference  # the worker processes find null_draw by its module's name
     spec.loader.exec_module(inference)
     jobs = [(5, inference.CONTROLS, seed * 100_000 + 50_000 + i) for i in range(reps)]
     with ProcessPoolExecutor(2) as pool:
