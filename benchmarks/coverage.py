@@ -44,6 +44,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from statsmodels.stats.proportion import proportion_confint
 
 from pipelines import cli
 from roi_ledger.claims.engine import grade_claims, run_claim_checks
@@ -290,13 +291,11 @@ def benefit_calibration(benefits: pl.DataFrame) -> pl.DataFrame:
 
 
 def wilson(hits: int, n: int) -> str:
-    """A rate with its Wilson 95% interval."""
+    """A rate with its Wilson 95% interval (statsmodels)."""
     if n == 0:
         return "-"
-    p, z = hits / n, 1.96
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
-    return f"{p:.1%} ({hits}/{n}; 95% CI {centre - half:.1%}-{centre + half:.1%})"
+    low, high = proportion_confint(hits, n, method="wilson")
+    return f"{hits / n:.1%} ({hits}/{n}; 95% CI {low:.1%}-{high:.1%})"
 
 
 def summary(estimates: pl.DataFrame, grades: pl.DataFrame, replays: pl.DataFrame | None, peeking: pl.DataFrame | None) -> pl.DataFrame:

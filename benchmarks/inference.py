@@ -25,12 +25,12 @@ Two questions:
 from __future__ import annotations
 
 import argparse
-import math
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+from statsmodels.stats.proportion import proportion_confint
 
 from roi_ledger.claims.sequential import always_valid
 from roi_ledger.claims.thresholds import DEFAULTS
@@ -123,13 +123,11 @@ def null_draw(args: tuple[int, int, int]) -> dict:
 
 
 def binomial_interval(hits: int, n: int) -> str:
-    """A Wilson 95% interval for a rate from ``hits`` of ``n``."""
+    """A Wilson 95% interval for a rate from ``hits`` of ``n`` (statsmodels)."""
     if n == 0:
         return "-"
-    p, z = hits / n, 1.96
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return f"[{centre - half:.1%}, {centre + half:.1%}]"
+    low, high = proportion_confint(hits, n, method="wilson")
+    return f"[{low:.1%}, {high:.1%}]"
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ standard error is badly wrong with few clusters:
   bootstrap by unit with Webb weights (``roi_ledger.effects.wild_bootstrap``), because the CR1
   t-test over-rejects with few clusters, and most when few of them are treated (5 treated of
   40 units, AR(1) noise: CR1 with t(G-1) rejects a true null 9% of the time at the 5% level,
-  the bootstrap 4%; ``benchmarks/inference.py``);
+  the bootstrap 4%, in 300 simulated panels of 20 weeks; docs/effects.md);
 - many clusters in both arms: errors clustered by unit with the small-sample (CR1) correction, t with G-1
   degrees of freedom;
 - one or very few treated units and many controls (``MIN_PLACEBO_CONTROLS``): a permutation
