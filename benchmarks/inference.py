@@ -9,9 +9,9 @@ noise (rho 0.5). The initiative goes live after a year of weeks.
 Two questions:
 
 1. **Coverage by number of treated units.** With 1, 3, 5 and 10 treated units (10 comparison
-   units each, and one treated unit with none: its own history only) and a planted effect, how
-   often does the primary interval cover it? Each design names the inference the primary method
-   used.
+   units each, and one treated unit with none: its own history only, after one year and after
+   two years of weeks) and a planted effect, how often does the primary interval cover it? Each
+   design names the inference the primary method used.
 2. **Ever reliable under the null.** With no effect, the estimate is redone every week for a
    year after go-live (a year of nightly runs sees 52 new weeks; the six nights between two
    new weeks redo the same numbers). How many businesses does an ordinary interval ever
@@ -43,10 +43,11 @@ POST_WEEKS = 26
 NULL_POST_WEEKS = 4 + 52  # the first gradeable look, then a year of new weeks
 EFFECT = 1.0  # in units of the unit noise's innovation sd
 CONTROLS = 10
-DESIGNS = [(1, 0), (1, CONTROLS), (3, CONTROLS), (5, CONTROLS), (10, CONTROLS)]
+# (treated units, comparison units, weeks before go-live)
+DESIGNS = [(1, 0, PRE_WEEKS), (1, 0, 2 * PRE_WEEKS), (1, CONTROLS, PRE_WEEKS), (3, CONTROLS, PRE_WEEKS), (5, CONTROLS, PRE_WEEKS), (10, CONTROLS, PRE_WEEKS)]
 
 
-def register(treated: int):
+def register(treated: int, pre_weeks: int = PRE_WEEKS):
     units = ", ".join(f"t{i}" for i in range(treated))
     return parse_register(
         f"""
@@ -55,7 +56,7 @@ initiatives:
   - id: sim
     name: Simulated initiative
     status: live
-    go_live: {MONDAY + timedelta(weeks=PRE_WEEKS)}
+    go_live: {MONDAY + timedelta(weeks=pre_weeks)}
     treated_units: [{units}]
     metrics: [m]
 """,
@@ -63,7 +64,7 @@ initiatives:
     )
 
 
-def simulate(treated: int, controls: int, weeks: int, effect: float, seed: int) -> pl.DataFrame:
+def simulate(treated: int, controls: int, weeks: int, effect: float, seed: int, pre_weeks: int = PRE_WEEKS) -> pl.DataFrame:
     """One business's weekly series of metric ``m`` (see the module's docstring)."""
     rng = np.random.default_rng(seed)
     units = [f"t{i}" for i in range(treated)] + [f"c{i}" for i in range(controls)]
@@ -76,26 +77,32 @@ def simulate(treated: int, controls: int, weeks: int, effect: float, seed: int) 
         level = 50 + rng.normal(0, 5)
         for week in range(weeks):
             start = MONDAY + timedelta(weeks=week)
-            lift = effect if unit.startswith("t") and week >= PRE_WEEKS else 0.0
+            lift = effect if unit.startswith("t") and week >= pre_weeks else 0.0
             rows.append((unit, "m", "week", start, start + timedelta(days=7), level + shared[week] + noise[week] + lift, 50.0))
     return pl.DataFrame(
         rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row"
     )
 
 
-def primary(series: pl.DataFrame, treated: int) -> dict | None:
-    estimates = estimate_effects(register(treated), series).filter(pl.col("is_primary"))
+def primary(series: pl.DataFrame, treated: int, pre_weeks: int = PRE_WEEKS) -> dict | None:
+    estimates = estimate_effects(register(treated, pre_weeks), series).filter(pl.col("is_primary"))
     return estimates.row(0, named=True) if estimates.height else None
 
 
-def coverage_draw(args: tuple[int, int, int]) -> dict:
-    treated, controls, seed = args
-    row = primary(simulate(treated, controls, PRE_WEEKS + POST_WEEKS, EFFECT, seed), treated)
+def inference_name(inference: str | None) -> str:
+    """The method's name from an estimate's ``inference`` text, and whether backdating widened it."""
+    name = (inference or "").split(" (")[0].split(",")[0]
+    return name + " + placebo-in-time" if "more than its AR(1) standard error" in (inference or "") else name
+
+
+def coverage_draw(args: tuple[int, int, int, int]) -> dict:
+    treated, controls, pre_weeks, seed = args
+    row = primary(simulate(treated, controls, pre_weeks + POST_WEEKS, EFFECT, seed, pre_weeks), treated, pre_weeks)
     covers = row is not None and row["ci_low"] is not None and row["ci_low"] <= EFFECT <= row["ci_high"]
     return {
-        "treated": treated, "controls": controls, "seed": seed, "covers": covers,
+        "treated": treated, "controls": controls, "pre_weeks": pre_weeks, "seed": seed, "covers": covers,
         "method": row["method"] if row else None,
-        "inference": (row["inference"] or "").split(" (")[0].split(",")[0] if row else None,
+        "inference": inference_name(row["inference"]) if row else None,
         "half_width": (row["ci_high"] - row["ci_low"]) / 2 if row and row["ci_low"] is not None else None,
     }
 
@@ -139,12 +146,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with ProcessPoolExecutor(args.workers) as pool:
-        jobs = [(t, c, args.seed * 100_000 + i) for t, c in DESIGNS for i in range(args.reps)]
+        jobs = [(t, c, w, args.seed * 100_000 + i) for t, c, w in DESIGNS for i in range(args.reps)]
         coverage = pl.DataFrame(list(pool.map(coverage_draw, jobs, chunksize=8)))
         nulls = [(args.null_treated, CONTROLS, args.seed * 100_000 + 50_000 + i) for i in range(args.null_reps)]
         peeking = pl.DataFrame(list(pool.map(null_draw, nulls, chunksize=2))) if nulls else None
     table = (
-        coverage.group_by("treated", "controls", maintain_order=True)
+        coverage.group_by("treated", "controls", "pre_weeks", maintain_order=True)
         .agg(
             pl.col("covers").mean().alias("coverage"),
             pl.col("covers").sum().alias("hits"),

@@ -14,6 +14,7 @@ from scipy import stats
 
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import estimate_effects
+from roi_ledger.effects import its as its_module
 from roi_ledger.effects.ar1_errors import ar1_covariance, ar1_rho, fit_ar1, panel_lags, panel_noise
 from roi_ledger.effects.panel import POST, PRE, RAMP, control_units, label_windows
 from roi_ledger.register import parse_register
@@ -95,6 +96,59 @@ def test_its_finds_a_level_shift_on_a_trend():
     # the naive comparison mixes the trend into the effect: after mean - before mean
     naive = effects.filter(pl.col("method") == "before_after").row(0, named=True)
     assert naive["effect_abs"] > 0
+
+
+def one_unit_series(values: np.ndarray, go_live_week: int) -> tuple[object, pl.DataFrame]:
+    """Unit a alone (no comparison units), live from ``go_live_week`` without a ramp-up."""
+    reg = register(
+        rollout=f"""go_live: {MONDAY + timedelta(weeks=go_live_week)}
+    treated_units: [a]""",
+        controls="control_units: []",
+    )
+    return reg, weekly({"a": list(values)})
+
+
+def test_its_interval_widens_to_how_wrong_backdated_fits_were_on_an_unadjusted_season():
+    # A year of weeks before go-live, half a year after, a seasonal wave (amplitude 3, one year
+    # long) that the regression cannot adjust for, and no effect. Backdated go-lives: weeks 8..48
+    # (8 weeks of history; after windows of min(26, 52 - g) >= 4 weeks), 41 of them.
+    t = np.arange(78)
+    values = 50 + 3 * np.sin(2 * np.pi * t / 52) + np.random.default_rng(3).normal(0, 0.2, 78)
+    reg, series = one_unit_series(values, 52)
+    its = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
+
+    # Each backdated error by hand: OLS of the first g + after weeks on 1, t, step, step * (t - g),
+    # the effect averaged over the after weeks.
+    errors = []
+    for g in range(8, 49):
+        after = min(26, 52 - g)
+        frame = pd.DataFrame({"y": values[: g + after], "t": t[: g + after].astype(float)})
+        frame["step"] = (frame["t"] >= g).astype(float)
+        frame["since"] = frame["step"] * (frame["t"] - g)
+        fit = smf.ols("y ~ t + step + since", frame).fit()
+        errors.append(fit.params["step"] + fit.params["since"] * np.mean(np.arange(after)))
+    rms = math.sqrt(np.mean(np.square(errors)))
+    half_width = stats.t.ppf(0.975, 40) * rms
+    assert "placebo-in-time: at 41 backdated go-lives" in its["inference"]
+    assert its["ci_high"] - its["effect_abs"] == pytest.approx(half_width, rel=1e-6)
+    assert its["effect_abs"] - its["ci_low"] == pytest.approx(half_width, rel=1e-6)
+    assert its["ci_low"] < 0 < its["ci_high"]  # the wave is not mistaken for an effect
+
+
+def test_backdating_never_narrows_the_its_interval(monkeypatch):
+    # A straight line with noise and a level shift of -5, where the regression is right: the
+    # backdated fits (shorter histories) can only widen the AR(1) interval, and it still covers.
+    t = np.arange(60)
+    values = 20 + 0.1 * t - 5.0 * (t >= 40) + np.random.default_rng(4).normal(0, 0.5, 60)
+    reg, series = one_unit_series(values, 40)
+    its = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
+    monkeypatch.setattr(its_module, "MIN_PLACEBOS", 10**6)  # the AR(1) interval alone
+    model_only = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
+    assert "placebo-in-time: at 29 backdated go-lives" in its["inference"]  # go-lives 8..36
+    assert "placebo-in-time" not in model_only["inference"]
+    assert its["effect_abs"] == model_only["effect_abs"]
+    assert its["ci_high"] - its["ci_low"] >= model_only["ci_high"] - model_only["ci_low"]
+    assert its["ci_low"] < -5.0 < its["ci_high"]
 
 
 def test_log_scale_effect_is_reported_in_the_metric_units():

@@ -10,6 +10,20 @@ the before window covers at least a full year plus a few periods for the other t
 average over the after window of ``level + slope*(t - t0)`` — observed minus the extrapolated
 pre-trend — and its interval allows for autocorrelated noise: OLS with AR(1)-noise errors
 (``roi_ledger.effects.ar1_errors``).
+
+That interval assumes the regression is the right shape for the series. With no comparison
+units nothing checks it: a seasonal wave seen once, in a before window shorter than a year,
+bends the fitted trend, and the extrapolation is off by far more than the noise (in
+``benchmarks/inference.py``, one unit with a year of history, the AR(1) interval covered the
+truth 35% of the time). So the series' own history is asked how wrong this regression has
+been: **placebo-in-time** (backdating; Abadie, Diamond & Hainmueller 2015) — the same
+regression (season dummies or not, as in the real fit), refitted with go-live moved to every
+earlier period of the before window that leaves enough history for it (``MIN_PLACEBO_HISTORY``
+periods; a year and ``SPARE_PERIODS`` with season dummies), where nothing changed. Each backdated estimate is an error of the method on this series; their root mean
+square is the method's own standard error here. When it is larger than the AR(1) errors', the
+interval is ``effect +- t(N - 1) x rms`` over the N backdated go-lives, and ``inference`` says so.
+Backdated fits have shorter histories than the real one, so where the regression is right this
+errs wide, never narrow.
 """
 
 from __future__ import annotations
@@ -25,13 +39,19 @@ from roi_ledger.effects.ar1_errors import fit_ar1_arrays
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
-from roi_ledger.effects.seasons import can_adjust, period_number, season_of
+from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, period_number, season_of
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 
 METHOD = "its"
 MIN_PRE_PERIODS = 3
 # Periods beyond a full year needed before seasons are estimated beside level and trend.
 SPARE_PERIODS = 4
+# Placebo-in-time: periods of history before a backdated go-live (a level and a trend with six
+# residual degrees of freedom), periods after it (at most the real after window's length), and
+# the fewest backdated go-lives whose errors are taken as the method's standard error.
+MIN_PLACEBO_HISTORY = 8
+MIN_PLACEBO_AFTER = 4
+MIN_PLACEBOS = 5
 
 
 def its_design(series: pl.DataFrame, period: str, seasonal: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -116,9 +136,42 @@ def combine_cohorts(fits: list[tuple[EffectEstimate, int]], confidence: float) -
     )
 
 
+def averaged_effect_weights(names: list[str], since_go_live: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The effect averaged over the after window as a combination of the coefficients:
+    ``level + slope * mean(t - t0)``."""
+    weights = np.zeros(len(names))
+    weights[names.index("level")] = 1.0
+    weights[names.index("slope")] = float(np.mean(since_go_live[after]))
+    return weights
+
+
+def placebo_errors(series: pl.DataFrame, period: str, seasonal: bool) -> np.ndarray:
+    """The regression's point estimate at every backdated go-live inside the before window
+    (see the module's docstring): the method's errors on this very series, where the true
+    effect is zero. The backdated fits are the real one's specification (``seasonal`` or not),
+    so a seasonal fit is backdated only as far as a year and ``SPARE_PERIODS`` of history."""
+    pre = series.filter(pl.col("window") == PRE)
+    real_after = series.filter(pl.col("window") == POST).height
+    first = max(MIN_PLACEBO_HISTORY, PERIODS_PER_YEAR[period] + SPARE_PERIODS if seasonal else 0)
+    errors = []
+    for go_live in range(first, pre.height):
+        after = min(real_after, pre.height - go_live)
+        if after < min(real_after, MIN_PLACEBO_AFTER):
+            break
+        fake = pre.head(go_live + after).with_columns(
+            pl.when(pl.int_range(pl.len()) >= go_live).then(pl.lit(POST)).otherwise(pl.lit(PRE)).alias("window")
+        )
+        X, names, since_go_live = its_design(fake, period, seasonal)
+        if X.shape[0] <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
+            continue
+        coefficients = np.linalg.lstsq(X, fake["value"].to_numpy(), rcond=None)[0]
+        errors.append(float(averaged_effect_weights(names, since_go_live, fake["window"].to_numpy() == POST) @ coefficients))
+    return np.array(errors)
+
+
 def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | None:
     """The segmented regression on the treated units' mean per period (one go-live date), and
-    its residual degrees of freedom."""
+    the degrees of freedom of its interval."""
     series = treated_series(panel)
     pre = series.filter(pl.col("window") == PRE)
     post = series.filter(pl.col("window") == POST)
@@ -130,15 +183,33 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
     if X.shape[0] <= X.shape[1]:
         return None
     model = fit_ar1_arrays(y, X, periods=series["t"].to_numpy())
-
-    # The effect averaged over the after window is a linear combination of level and slope.
-    after = series["window"].to_numpy() == POST
-    weights = np.zeros(len(names))
-    weights[names.index("level")] = 1.0
-    weights[names.index("slope")] = float(np.mean(since_go_live[after]))
-    test = model.t_test(weights)
+    test = model.t_test(averaged_effect_weights(names, since_go_live, series["window"].to_numpy() == POST))
     effect = float(np.squeeze(test.effect))
     low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=1 - confidence)))
+    p_value, df = float(np.squeeze(test.pvalue)), int(model.df_resid)
+    inference = (
+        f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), "
+        f"{AR1_DESCRIPTION} (rho {model.rho:.2f} on {model.share:.0%} of the noise, t with {df} df)"
+    )
+    errors = placebo_errors(series, panel.period, seasonal)
+    if errors.size >= MIN_PLACEBOS:
+        model_se = float(np.squeeze(test.sd))
+        placebo_se = float(np.sqrt(np.mean(errors**2)))
+        if placebo_se > model_se:
+            df = errors.size - 1
+            quantile = t_quantile(confidence, df)
+            low, high = effect - quantile * placebo_se, effect + quantile * placebo_se
+            p_value = float(2 * stats.t.sf(abs(effect) / placebo_se, df))
+            inference += (
+                f"; placebo-in-time: at {errors.size} backdated go-lives in the before window the same "
+                f"regression erred by {placebo_se:.3g} (root mean square), more than its AR(1) standard error "
+                f"{model_se:.3g}, so the interval is the estimate +- t({df}) x {placebo_se:.3g}"
+            )
+        else:
+            inference += (
+                f"; placebo-in-time: at {errors.size} backdated go-lives it erred by {placebo_se:.3g} "
+                "(rms), within its standard error"
+            )
     observed = float(post["value"].mean())
     note = "" if seasonal else "no seasonal adjustment: the before window is shorter than a year"
     estimate = EffectEstimate(
@@ -154,13 +225,10 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
         effect_abs=effect,
         ci_low=low,
         ci_high=high,
-        p_value=float(np.squeeze(test.pvalue)),
+        p_value=p_value,
         n_treated_units=len(panel.units("treated")),
         n_control_units=0,
-        inference=(
-            f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), "
-            f"{AR1_DESCRIPTION} (rho {model.rho:.2f} on {model.share:.0%} of the noise, t with {model.df_resid:.0f} df)"
-        ),
+        inference=inference,
         note=note,
     )
-    return estimate, int(model.df_resid)
+    return estimate, df
