@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
+import polars as pl
 import pytest
 import yaml
 
-from pipelines import cli
+from pipelines import cli, resources
+from roi_ledger.demo import generate_demo_business
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -44,3 +47,53 @@ def run_pipeline(root: Path, *, register: dict, datasets: dict[str, object], as_
 def query(warehouse: Path, sql: str):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.sql(sql).pl()
+
+
+SCALE = cli.DEMO_SCALE  # the same business `./dev demo` shows
+
+
+# A metric a user adds in initiatives.yml (docs/metrics.md's worked example).
+REFUND_RATE = {
+    "name": "refund_rate",
+    "label": "Share of orders refunded",
+    "dataset": "orders",
+    "aggregation": "rate",
+    "expression": "status = 'refunded'",
+    "filter": "status <> 'cancelled'",
+    "volume": "orders",
+    "good_direction": "down",
+    "money": {"kind": "fixed", "value_per_unit": 9.5, "basis": "per_volume", "pool": "refunds"},
+}
+
+
+# An initiative that caps its own share of records in the outliers check (docs/claims.md).
+OWN_CAP = ("complaint_triage", 0.05)
+
+
+def add_user_metric(config: Path) -> None:
+    register = yaml.safe_load(config.read_text())
+    register["catalogue"] = [REFUND_RATE]
+    checks = next(i for i in register["initiatives"] if i["id"] == "pos_order_checks")
+    checks["metrics"].append("refund_rate")
+    own = next(i for i in register["initiatives"] if i["id"] == OWN_CAP[0])
+    own["claim_checks"] = {**(own.get("claim_checks") or {}), "outlier_cap_share": OWN_CAP[1]}
+    config.write_text(yaml.safe_dump(register, sort_keys=False))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo's nightly run, started one second before midnight the day after its data ends
+    and given no as-of date: the run must measure as of the day its data ends, in every step,
+    although the clock reads another day (today) while it runs."""
+    business = generate_demo_business(tmp_path_factory.mktemp("demo"), seed=7, scale=SCALE)
+    add_user_metric(business.config_path)
+    warehouse = business.root / "warehouse.duckdb"
+    london = ZoneInfo("Europe/London")  # the demo business's timezone
+    started = datetime.combine(business.as_of + timedelta(days=1), time(23, 59, 59), london)
+    assert started.date() != datetime.now(london).date()  # the clock says otherwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(resources, "run_started_at", lambda context: started)
+        code = cli.run(business.data_dir, business.config_path, warehouse, as_of=None)
+    assert code == cli.EXIT_OK
+    truth = pl.read_csv(business.truth_path)
+    return business, warehouse, truth

@@ -1,6 +1,6 @@
 """End to end: the whole nightly job on a small demo business, asserting on real numbers.
 
-The warehouse is built once for this module (``demo_run``); each test reads it.
+The warehouse is built once per test session (``demo_run``, in conftest.py); each test reads it.
 """
 
 from __future__ import annotations
@@ -9,70 +9,20 @@ import os
 import shutil
 import subprocess
 import time as clock
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
 import pytest
 import yaml
 
-from pipelines import cli, resources
+from pipelines import cli
 from pipelines.run_lock import RunLock
-from roi_ledger.demo import generate_demo_business
 from roi_ledger.report.summary import money
-from tests.conftest import query
+from tests.conftest import OWN_CAP, query
 
 pytestmark = pytest.mark.e2e
-SCALE = cli.DEMO_SCALE  # the same business `./dev demo` shows
-
-
-# A metric a user adds in initiatives.yml (docs/metrics.md's worked example).
-REFUND_RATE = {
-    "name": "refund_rate",
-    "label": "Share of orders refunded",
-    "dataset": "orders",
-    "aggregation": "rate",
-    "expression": "status = 'refunded'",
-    "filter": "status <> 'cancelled'",
-    "volume": "orders",
-    "good_direction": "down",
-    "money": {"kind": "fixed", "value_per_unit": 9.5, "basis": "per_volume", "pool": "refunds"},
-}
-
-
-# An initiative that caps its own share of records in the outliers check (docs/claims.md).
-OWN_CAP = ("complaint_triage", 0.05)
-
-
-def add_user_metric(config: Path) -> None:
-    register = yaml.safe_load(config.read_text())
-    register["catalogue"] = [REFUND_RATE]
-    checks = next(i for i in register["initiatives"] if i["id"] == "pos_order_checks")
-    checks["metrics"].append("refund_rate")
-    own = next(i for i in register["initiatives"] if i["id"] == OWN_CAP[0])
-    own["claim_checks"] = {**(own.get("claim_checks") or {}), "outlier_cap_share": OWN_CAP[1]}
-    config.write_text(yaml.safe_dump(register, sort_keys=False))
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """The demo's nightly run, started one second before midnight the day after its data ends
-    and given no as-of date: the run must measure as of the day its data ends, in every step,
-    although the clock reads another day (today) while it runs."""
-    business = generate_demo_business(tmp_path_factory.mktemp("demo"), seed=7, scale=SCALE)
-    add_user_metric(business.config_path)
-    warehouse = business.root / "warehouse.duckdb"
-    london = ZoneInfo("Europe/London")  # the demo business's timezone
-    started = datetime.combine(business.as_of + timedelta(days=1), time(23, 59, 59), london)
-    assert started.date() != datetime.now(london).date()  # the clock says otherwise
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(resources, "run_started_at", lambda context: started)
-        code = cli.run(business.data_dir, business.config_path, warehouse, as_of=None)
-    assert code == cli.EXIT_OK
-    truth = pl.read_csv(business.truth_path)
-    return business, warehouse, truth
 
 
 def test_a_run_started_before_midnight_measures_one_day_throughout(demo_run):

@@ -30,12 +30,61 @@
 
 {#- TIMESTAMPTZ -> naive local wall-clock timestamp in the business timezone. -#}
 {% macro to_local(column) -%}
+    {{ return(adapter.dispatch('to_local')(column)) }}
+{%- endmacro %}
+{% macro default__to_local(column) -%}
     ({{ column }} at time zone '{{ business_timezone() }}')
+{%- endmacro %}
+{#- Spark's timestamps are instants shown in the session timezone (UTC in the profile). -#}
+{% macro spark__to_local(column) -%}
+    from_utc_timestamp({{ column }}, '{{ business_timezone() }}')
 {%- endmacro %}
 
 {#- TIMESTAMPTZ -> naive UTC timestamp: durations are measured on these (no DST jumps). -#}
 {% macro to_utc(column) -%}
+    {{ return(adapter.dispatch('to_utc')(column)) }}
+{%- endmacro %}
+{% macro default__to_utc(column) -%}
     ({{ column }} at time zone 'UTC')
+{%- endmacro %}
+{% macro spark__to_utc(column) -%}
+    {{ column }}
+{%- endmacro %}
+
+{#- The ``fraction`` quantile of ``expr`` over a group, interpolated between the two nearest
+    values (SQL's percentile_cont: DuckDB, Postgres, Snowflake; Spark's exact percentile). -#}
+{% macro percentile_cont(fraction, expr) -%}
+    {{ return(adapter.dispatch('percentile_cont')(fraction, expr)) }}
+{%- endmacro %}
+{% macro default__percentile_cont(fraction, expr) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expr }})
+{%- endmacro %}
+{% macro spark__percentile_cont(fraction, expr) -%}
+    percentile({{ expr }}, {{ fraction }})
+{%- endmacro %}
+
+{#- How a history mart replaces the rows of a rerun day (``key``, e.g. as_of): delete and insert
+    where the adapter has it; on Spark, each day a partition overwritten in place. -#}
+{% macro replace_by_key_config(key) -%}
+    {{ return(adapter.dispatch('replace_by_key_config')(key)) }}
+{%- endmacro %}
+{% macro default__replace_by_key_config(key) -%}
+    {{ return({'incremental_strategy': 'delete+insert'}) }}
+{%- endmacro %}
+{% macro spark__replace_by_key_config(key) -%}
+    {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': [key], 'file_format': 'parquet'}) }}
+{%- endmacro %}
+
+{#- Whole seconds from one UTC timestamp to another (second boundaries crossed, as DuckDB's
+    date_diff counts them). dbt-spark's own datediff does not compile for seconds. -#}
+{% macro seconds_between(start, end) -%}
+    {{ return(adapter.dispatch('seconds_between')(start, end)) }}
+{%- endmacro %}
+{% macro default__seconds_between(start, end) -%}
+    {{ dbt.datediff(start, end, 'second') }}
+{%- endmacro %}
+{% macro spark__seconds_between(start, end) -%}
+    (unix_timestamp({{ end }}) - unix_timestamp({{ start }}))
 {%- endmacro %}
 
 {#- The Monday that starts the week of a date (DuckDB/Postgres date_trunc('week') is ISO: Monday). -#}
@@ -48,6 +97,7 @@
     {{ return(adapter.dispatch('type_double')()) }}
 {%- endmacro %}
 {% macro default__type_double() -%}double precision{%- endmacro %}
+{% macro spark__type_double() -%}double{%- endmacro %}
 
 {#- A Python string as a SQL string literal. -#}
 {% macro sql_string(value) -%}
@@ -61,6 +111,10 @@
 {%- endmacro %}
 {% macro default__slugify(expr) -%}
     regexp_replace(lower(trim(cast({{ expr }} as {{ dbt.type_string() }}))), '[^a-z0-9]', '_', 'g')
+{%- endmacro %}
+{#- Spark's regexp_replace replaces every match (it takes no flags). -#}
+{% macro spark__slugify(expr) -%}
+    regexp_replace(lower(trim(cast({{ expr }} as {{ dbt.type_string() }}))), '[^a-z0-9]', '_')
 {%- endmacro %}
 
 {#- The datasets catalogue metrics are computed from (each has an int_<dataset> model). -#}

@@ -44,7 +44,7 @@ median_gaps as (
 
     select
         metric,
-        percentile_cont(0.5) within group (order by gap_days) as median_gap_days
+        {{ percentile_cont(0.5, 'gap_days') }} as median_gap_days
 
     from gaps
     group by metric

@@ -20,7 +20,7 @@ final as (
         cast(ordered_at as date) as event_date,
         case
             when fulfilled_at_utc is not null
-                then cast({{ dbt.datediff('ordered_at_utc', 'fulfilled_at_utc', 'second') }} as {{ type_double() }}) / 3600
+                then cast({{ seconds_between('ordered_at_utc', 'fulfilled_at_utc') }} as {{ type_double() }}) / 3600
         end as fulfilment_hours,
         -- a repeat order: the same customer ordered strictly earlier (any status, any unit,
         -- the whole history up to as_of); unknown customer -> null

@@ -19,11 +19,11 @@ final as (
         cast(opened_at as date) as event_date,
         case
             when first_response_at_utc is not null
-                then cast({{ dbt.datediff('opened_at_utc', 'first_response_at_utc', 'second') }} as {{ type_double() }}) / 60
+                then cast({{ seconds_between('opened_at_utc', 'first_response_at_utc') }} as {{ type_double() }}) / 60
         end as first_response_minutes,
         case
             when resolved_at_utc is not null
-                then cast({{ dbt.datediff('opened_at_utc', 'resolved_at_utc', 'second') }} as {{ type_double() }}) / 3600
+                then cast({{ seconds_between('opened_at_utc', 'resolved_at_utc') }} as {{ type_double() }}) / 3600
         end as resolution_hours
 
     from tickets

@@ -4,8 +4,8 @@
     config(
         materialized='incremental',
         unique_key=['initiative_id', 'as_of'],
-        incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        **replace_by_key_config('as_of')
     )
 }}
 
