@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import time
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import date, datetime, timezone
@@ -45,8 +47,14 @@ def _parser() -> argparse.ArgumentParser:
                 help="use data up to this day, YYYY-MM-DD (ROI_AS_OF; default: yesterday in the business's timezone)",
             )
 
-    inputs(commands.add_parser("run", help="run the nightly job once, in this process"), warehouse=True)
+    run_one = commands.add_parser("run", help="run the nightly job once, in this process")
+    inputs(run_one, warehouse=True)
+    run_one.add_argument("--partition", default=None, help=argparse.SUPPRESS)  # a business of ROI_BUSINESSES (roi run-all)
     inputs(commands.add_parser("validate", help="check the register and the data files; writes nothing"), warehouse=False)
+    run_all = commands.add_parser("run-all", help="run the nightly job for every business of a businesses file, in parallel")
+    run_all.add_argument("--businesses", default=os.environ.get("ROI_BUSINESSES"), help="businesses.yml (ROI_BUSINESSES; pipelines/businesses.py)")
+    run_all.add_argument("--parallel", type=int, default=2, help="businesses run at once, each in its own process (default 2)")
+    run_all.add_argument("--as-of", type=date.fromisoformat, default=None, help="as of this day for every business (default: each one's yesterday)")
     forget = commands.add_parser("forget", help="erase a customer's or an employee's rows from the warehouse (docs/privacy.md)")
     forget.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
     forget.add_argument("--customer", action="append", default=[], metavar="ID", help="a customer id as the data has it (repeatable)")
@@ -148,10 +156,11 @@ def print_source_report(found, ignored, *, sampled: int | None) -> None:
         print(f"  ignored: {path}: {why}")
 
 
-def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
+def run(data: Path, config: Path, warehouse: Path, as_of: date | None, partition: str | None = None) -> int:
     """Check the register, the sources file and the salt, then run the nightly job in this process
     (its first step checks the data against the register before anything is written: exit 2 when
-    they disagree) and print the summary in words."""
+    they disagree) and print the summary in words. With ``partition`` (a business of
+    ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``."""
     code = validate(data, config, read_data=False)
     if code != EXIT_OK:
         return code
@@ -173,8 +182,9 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
     config_of_run = run_config(data_dir=data, config_path=config, warehouse=store.path, as_of=as_of)
     # dbt's and Dagster's output go to the log file; the terminal gets the outcome.
     with store.run_log.open("w") as log, redirect_stdout(log), redirect_stderr(log):
-        result = defs.get_job_def("nightly").execute_in_process(
+        result = defs.resolve_job_def("nightly_by_business" if partition else "nightly").execute_in_process(
             instance=DagsterInstance.ephemeral(),
+            partition_key=partition,
             raise_on_error=False,
             run_config={**config_of_run, "loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}},
         )
@@ -200,6 +210,55 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None) -> int:
         return EXIT_INVALID_INPUT if invalid_input else EXIT_RUN_FAILED
     print_results(warehouse.resolve())
     return EXIT_OK
+
+
+def run_business(businesses_file: Path, business, as_of: date | None) -> tuple[int, float, str]:
+    """One business of the file in a child process: ``roi run`` on its paths, as the partition
+    of ``nightly_by_business`` it is. Returns the exit code, the seconds it took and what it
+    printed."""
+    from pipelines.businesses import BUSINESSES_VAR
+
+    command = [
+        sys.executable, "-m", "pipelines.cli", "run", "--data", str(business.data_dir), "--config", str(business.config_path),
+        "--warehouse", str(business.warehouse), "--partition", business.name,
+    ] + (["--as-of", as_of.isoformat()] if as_of else [])
+    started = time.monotonic()
+    child = subprocess.run(command, capture_output=True, text=True, env={**os.environ, BUSINESSES_VAR: str(businesses_file)})
+    return child.returncode, time.monotonic() - started, child.stdout + child.stderr
+
+
+def run_all(businesses_file: Path, parallel: int, as_of: date | None) -> int:
+    """Every business of the file, ``parallel`` at a time, each in its own process: one that
+    fails stops no other. Prints a line per business as it finishes and a summary."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from pipelines.businesses import BusinessesError, load_businesses
+
+    businesses_file = businesses_file.expanduser().resolve()
+    try:
+        businesses = load_businesses(businesses_file)
+    except BusinessesError as exc:
+        print(f"roi run-all: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    print(f"running {len(businesses)} businesses, {parallel} at a time (each one's log beside its warehouse)", flush=True)
+    failed: dict[str, str] = {}
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:  # threads that each wait on a process
+        futures = {pool.submit(run_business, businesses_file, b, as_of): b for b in businesses}
+        for future in as_completed(futures):
+            business = futures[future]
+            code, seconds, output = future.result()
+            if code == EXIT_OK:
+                print(f"  done   {business.name} ({seconds:.0f} s): {business.warehouse}", flush=True)
+            else:
+                lines = [line.strip() for line in output.splitlines() if line.strip()]
+                reason = next((line for line in lines if line.startswith(("invalid input", "step ", "run refused", "run failed"))), lines[-1] if lines else "")
+                detail = next((line for line in lines if line.startswith("step ")), "")
+                failed[business.name] = reason
+                print(f"  FAILED {business.name} (exit {code}, {seconds:.0f} s): {reason}{' ' + detail if detail and detail != reason else ''}", flush=True)
+    print(f"{len(businesses) - len(failed)} of {len(businesses)} businesses done in {time.monotonic() - started:.0f} s"
+          + (f"; failed: {', '.join(sorted(failed))} (their published warehouses are unchanged)" if failed else ""))
+    return EXIT_RUN_FAILED if failed else EXIT_OK
 
 
 def print_top_rejections(build_file: Path, run_id: str, limit: int = 5) -> None:
@@ -281,7 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         return validate(Path(args.data), Path(args.config))
     if args.command == "run":
         _require(args, "data", "config", "warehouse")
-        return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of)
+        return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of, partition=args.partition)
+    if args.command == "run-all":
+        _require(args, "businesses")
+        return run_all(Path(args.businesses), args.parallel, args.as_of)
     if args.command == "explain":
         _require(args, "warehouse")
         from pipelines.explain import explain
