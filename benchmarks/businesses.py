@@ -21,7 +21,6 @@ from pathlib import Path
 
 import duckdb
 import yaml
-
 from scale import SALT, Scale, generate, register
 
 SMALL = Scale(orders=20_000, tickets=4_000, hours=4_000, defects=1_000, units=4, years=2)

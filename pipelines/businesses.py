@@ -11,7 +11,7 @@ data, register and warehouse are::
 
 Each business is a partition of the ``nightly_by_business`` job (``pipelines/defs/schedule.py``)
 and a separate run: its own warehouse, its own lock, its own failure. ``roi run-all`` runs
-every business of the file, in parallel worker processes.
+every business of the file, each in a child process, several at once.
 """
 
 from __future__ import annotations

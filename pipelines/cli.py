@@ -22,6 +22,10 @@ import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.businesses import Business
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID_INPUT = 0, 1, 2
 # What the run's first step raises when the data and the register disagree (nothing is written yet)
@@ -212,7 +216,7 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None, partition
     return EXIT_OK
 
 
-def run_business(businesses_file: Path, business, as_of: date | None) -> tuple[int, float, str]:
+def run_business(businesses_file: Path, business: Business, as_of: date | None) -> tuple[int, float, str]:
     """One business of the file in a child process: ``roi run`` on its paths, as the partition
     of ``nightly_by_business`` it is. Returns the exit code, the seconds it took and what it
     printed."""
@@ -251,11 +255,11 @@ def run_all(businesses_file: Path, parallel: int, as_of: date | None) -> int:
             if code == EXIT_OK:
                 print(f"  done   {business.name} ({seconds:.0f} s): {business.warehouse}", flush=True)
             else:
+                # roi run's first line that says why (exit 2 is invalid input, 1 a failed run)
                 lines = [line.strip() for line in output.splitlines() if line.strip()]
-                reason = next((line for line in lines if line.startswith(("invalid input", "step ", "run refused", "run failed"))), lines[-1] if lines else "")
-                detail = next((line for line in lines if line.startswith("step ")), "")
+                reason = next((line for line in lines if line.startswith(("step ", "run refused", "run failed"))), lines[-1] if lines else "")
                 failed[business.name] = reason
-                print(f"  FAILED {business.name} (exit {code}, {seconds:.0f} s): {reason}{' ' + detail if detail and detail != reason else ''}", flush=True)
+                print(f"  FAILED {business.name} (exit {code}, {seconds:.0f} s): {reason}", flush=True)
     print(f"{len(businesses) - len(failed)} of {len(businesses)} businesses done in {time.monotonic() - started:.0f} s"
           + (f"; failed: {', '.join(sorted(failed))} (their published warehouses are unchanged)" if failed else ""))
     return EXIT_RUN_FAILED if failed else EXIT_OK

@@ -17,6 +17,7 @@ other, and the run coordinator runs several at once (docs/performance.md#many-bu
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from dagster import (
@@ -88,7 +89,7 @@ def nightly_schedule(timezone: str):
     return nightly_at_2am
 
 
-def business_run_config(business: Business, as_of=None) -> dict:
+def business_run_config(business: Business, as_of: date | None = None) -> dict:
     return run_config(data_dir=business.data_dir, config_path=business.config_path, warehouse=business.warehouse, as_of=as_of)
 
 

@@ -19,8 +19,9 @@ truth 35% of the time). So the series' own history is asked how wrong this regre
 been: **placebo-in-time** (backdating; Abadie, Diamond & Hainmueller 2015) — the same
 regression (season dummies or not, as in the real fit), refitted with go-live moved to every
 earlier period of the before window that leaves enough history for it (``MIN_PLACEBO_HISTORY``
-periods; a year and ``SPARE_PERIODS`` with season dummies), where nothing changed. Each backdated estimate is an error of the method on this series; their root mean
-square is the method's own standard error here. When it is larger than the AR(1) errors', the
+periods; a year and ``SPARE_PERIODS`` with season dummies), where nothing changed. Each
+backdated estimate is an error of the method on this series; their root mean square is the
+method's own standard error here. When it is larger than the AR(1) errors', the
 interval is ``effect +- t(N - 1) x rms`` over the N backdated go-lives, and ``inference`` says so.
 Backdated fits have shorter histories than the real one, so where the regression is right this
 errs wide, never narrow.
