@@ -9,6 +9,7 @@ customer's name, an e-mail address) never reaches the warehouse.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tempfile
 from datetime import datetime, timedelta
@@ -25,8 +26,16 @@ __all__ = ["discover_files", "file_hash", "inventory", "land_dataset", "land_fil
 
 
 def file_hash(path: Path) -> str:
+    """The SHA-256 of a file's content. Remembered for the process by path, size and modification
+    time (as git's index does), so a run that checks a file and then lands it reads it once."""
+    stat = path.stat()
+    return _content_hash(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_hash(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -143,13 +152,23 @@ def land_dataset(
 
 
 def inventory(
-    data_dir: Path, sources: dict | None = None, *, salt: str | None = "inventory-only-salt", pull_sample: int | None = None
+    data_dir: Path,
+    sources: dict | None = None,
+    *,
+    salt: str | None = "inventory-only-salt",
+    pull_sample: int | None = None,
+    landed: duckdb.DuckDBPyConnection | None = None,
 ) -> DataInventory:
     """What the data folder's sources hold — units, activities, KPI names, and every row that
     would be rejected — read by landing them into a throw-away DuckDB file: the same code as a
     run, so what it reports is what the run will do. Pulled sources (a database, an API) are read
     only with ``pull_sample`` (that many records each). Writes nothing beside the data; raises one
-    ``ContractError`` listing every source that cannot be read."""
+    ``ContractError`` listing every source that cannot be read.
+
+    With ``landed`` (a connection to a warehouse), a file whose content that warehouse has landed
+    before is not read again: the run would skip it too, and its units, activities and KPI names
+    are already in the warehouse's ``raw`` tables, which are added to what the new files hold. So
+    a nightly run reads only its new files; ``loads`` and ``rejections`` then describe those."""
     from connectors.pull import PullError, land_pulled
     from connectors.sources import load_sources
 
@@ -169,6 +188,8 @@ def inventory(
                 if files:
                     result.files.setdefault(source.dataset, []).extend(files)
                 for n, path in enumerate(files):
+                    if landed is not None and _landed_before(landed, source.dataset, path):
+                        continue
                     try:
                         land_files(con, name, source, source.dataset, [path], load_id="inventory", loaded_at=datetime(2000, 1, 1, microsecond=n), salt=salt)
                     except ContractError as exc:
@@ -178,15 +199,29 @@ def inventory(
         if problems:
             raise ContractError("\n".join(problems))
         collect_inventory(con, result)
+    if landed is not None:
+        _collect_names(landed, result)
+    return result
+
+
+def _landed_before(con: duckdb.DuckDBPyConnection, dataset: str, path: Path) -> bool:
+    return con.execute(
+        "select count(*) from raw.loaded_files where dataset = ? and content_hash = ?", [dataset, file_hash(path)]
+    ).fetchone()[0] > 0
+
+
+def _collect_names(con: duckdb.DuckDBPyConnection, result: DataInventory) -> DataInventory:
+    """The units, activities and KPI names ``raw`` holds, added to ``result``."""
+    for name in DATASETS:
+        result.units.update(u for (u,) in con.execute(f"select distinct unit_id from raw.{name} where unit_id is not null").fetchall())
+    result.split_values.setdefault("activity", set()).update(a for (a,) in con.execute("select distinct activity from raw.hours").fetchall())
+    result.kpi_metrics.update(m for (m,) in con.execute("select distinct metric from raw.kpis").fetchall())
     return result
 
 
 def collect_inventory(con: duckdb.DuckDBPyConnection, result: DataInventory) -> DataInventory:
     """Units, activities, KPI names and rejections of what ``raw`` holds."""
-    for name in DATASETS:
-        result.units.update(u for (u,) in con.execute(f"select distinct unit_id from raw.{name} where unit_id is not null").fetchall())
-    result.split_values.setdefault("activity", set()).update(a for (a,) in con.execute("select distinct activity from raw.hours").fetchall())
-    result.kpi_metrics.update(m for (m,) in con.execute("select distinct metric from raw.kpis").fetchall())
+    _collect_names(con, result)
     result.loads = con.execute(
         "select dataset, source_file, rows_loaded, rows_rejected from raw.loaded_files order by dataset, source_file"
     ).fetchall()

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pipelines.businesses import Business
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID_INPUT = 0, 1, 2
-# What the run's first step raises when the data and the register disagree (nothing is written yet)
+# What the run's first step raises when the data and the register disagree (nothing has landed yet)
 DATA_ERRORS = ("ContractError", "RegisterError", "CatalogueError")
 DEMO_SALT = "roi-ledger-demo-salt-not-secret"
 # The demo's default size: the one the end-to-end tests check the acceptance criteria on.
@@ -162,7 +162,7 @@ def print_source_report(found, ignored, *, sampled: int | None) -> None:
 
 def run(data: Path, config: Path, warehouse: Path, as_of: date | None, partition: str | None = None) -> int:
     """Check the register, the sources file and the salt, then run the nightly job in this process
-    (its first step checks the data against the register before anything is written: exit 2 when
+    (its first step checks the data against the register before anything lands: exit 2 when
     they disagree) and print the summary in words. With ``partition`` (a business of
     ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``."""
     code = validate(data, config, read_data=False)

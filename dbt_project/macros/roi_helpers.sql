@@ -1,18 +1,20 @@
 {#- Small helpers shared by the models. Kept adapter-neutral where it costs nothing; the
     few engine-specific bits go through adapter.dispatch so another adapter can override. -#}
 
-{#- The `as_of` var as a SQL date literal. Empty/absent: today in the business timezone. -#}
+{#- The run's last day of data. The nightly run writes it to raw.run_context, so the SQL is the
+    same every night and dbt keeps its partial parse (a var that changes makes dbt re-parse the
+    whole project). A `as_of` var ('YYYY-MM-DD'), when given, is used instead: dbt run by hand. -#}
 {% macro as_of_date() -%}
     {%- set raw = var('as_of', '') -%}
     {%- if raw is none or (raw | string | trim) == '' -%}
-        {%- set tz = modules.pytz.timezone(var('timezone', 'UTC')) -%}
-        {%- set raw = run_started_at.astimezone(tz).strftime('%Y-%m-%d') -%}
+        (select max(as_of) from {{ source('raw', 'run_context') }})
+    {%- else -%}
+        {%- set raw = raw | string | trim -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
+            {{ exceptions.raise_compiler_error("var 'as_of' must be a date 'YYYY-MM-DD', got: " ~ raw) }}
+        {%- endif -%}
+        cast('{{ raw }}' as date)
     {%- endif -%}
-    {%- set raw = raw | string | trim -%}
-    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
-        {{ exceptions.raise_compiler_error("var 'as_of' must be a date 'YYYY-MM-DD', got: " ~ raw) }}
-    {%- endif -%}
-    cast('{{ raw }}' as date)
 {%- endmacro %}
 
 {#- The day after as_of: a period is complete when its (exclusive) end is on or before it. -#}

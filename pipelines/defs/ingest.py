@@ -39,25 +39,29 @@ HISTORY_DESCRIPTION = (
     "units) as each run found it, whenever it differs from the last one recorded (roi_ledger.oversight.business_case)."
 )
 
+RUN_CONTEXT_DESCRIPTION = "One row: the run's last day of data (as_of) and run id, which the dbt models read."
+
 
 @multi_asset(
     specs=[
         *(AssetSpec(["raw", table], group_name=GROUP, description=description) for table, description in REGISTER_TABLES.items()),
         AssetSpec(["raw", "register_history"], group_name=GROUP, description=HISTORY_DESCRIPTION),
+        AssetSpec(["raw", "run_context"], group_name=GROUP, description=RUN_CONTEXT_DESCRIPTION),
     ],
 )
 def initiative_register(context: AssetExecutionContext, run: RunResource):
-    """Check the register against the data first (nothing is written if they disagree), start
-    the build file from the last published warehouse, and write the register as tables."""
-    check_inputs(run.context, inventory(run.context.data_dir, run.sources))
-    for path, why in ignored_files(run.context.data_dir, run.sources):
-        context.log.warning(f"{path}: not read ({why})")
+    """Start the build file from the last published warehouse, check the register against the
+    data (the files that warehouse has not landed yet are read; nothing is published if they
+    disagree), and write the register as tables."""
     stale = run.warehouse.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
     if stale is not None:
         context.log.warning(f"took over the lock of {stale.describe()}, which is no longer running")
+    for path, why in ignored_files(run.context.data_dir, run.sources):
+        context.log.warning(f"{path}: not read ({why})")
     register = run.context.register
     with run.warehouse.connect() as con:
         ensure_raw_schema(con)
+        check_inputs(run.context, inventory(run.context.data_dir, run.sources, landed=con))
         drop_renamed_tables(con)
         if run.salt is not None:
             remember_salt(con, run.salt, str(run.warehouse.path))
@@ -66,6 +70,9 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
             con.execute(f"create or replace table raw.{name} as select * from frame")
             con.unregister("frame")
             yield MaterializeResult(asset_key=AssetKey(["raw", name]), metadata={"rows": frame.height})
+        con.execute("create or replace table raw.run_context (as_of date, run_id varchar)")
+        con.execute("insert into raw.run_context values (?, ?)", [run.context.as_of, context.run_id])
+        yield MaterializeResult(asset_key=AssetKey(["raw", "run_context"]), metadata={"as_of": run.context.as_of.isoformat()})
         added = record_business_cases(con, register, run_id=context.run_id, recorded_at=run.context.started_at, as_of=run.context.as_of)
         yield MaterializeResult(asset_key=AssetKey(["raw", "register_history"]), metadata={"cases_recorded": added})
     context.log.info(

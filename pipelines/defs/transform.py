@@ -37,9 +37,10 @@ TRANSLATOR = WarehouseTranslator()
 
 
 def dbt_vars(run_context: RunContext) -> dict[str, Any]:
-    """What the dbt models need to know of the run (dbt_project.yml documents each)."""
+    """What the dbt models need to know of the business (dbt_project.yml documents each). The run
+    date is not among them: the models read it from ``raw.run_context``, which the first step
+    writes, so the vars stay the same from night to night and dbt keeps its partial parse."""
     return {
-        "as_of": run_context.as_of.isoformat(),
         "timezone": run_context.timezone,
         "metric_catalogue": list(run_context.catalogue_entries),
     }
