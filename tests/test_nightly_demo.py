@@ -567,9 +567,14 @@ def test_dbt_docs_describe_the_published_tables_without_holding_the_warehouse(de
         pass
 
 
+# The results a run keeps when their inputs have not changed (roi_ledger.fingerprint).
+KEPT_RESULTS = ("initiative_effects", "counterfactual_series", "claim_checks", "claim_reliability", "claim_power")
+
+
 def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capfd):
     business, warehouse, _ = demo_run
     before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]
+    results = {table: query(warehouse, f"select * from intermediate.{table}") for table in KEPT_RESULTS}
     assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
     out, err = capfd.readouterr()
     # progress a step at a time while it runs, then the summary in words
@@ -582,6 +587,12 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
     assert subprocess.run(hint, shell=True, capture_output=True, text=True).returncode == 0  # works as printed
     assert query(warehouse, "select count(*) as n from raw.orders")["n"][0] == before
     assert query(warehouse, "select count(*) as n from marts.runs")["n"][0] == 2
+    # nothing an estimate or a claim is computed from changed: every one is the first run's, kept as it was
+    first_run = query(warehouse, "select run_id from marts.runs order by started_at limit 1")["run_id"][0]
+    for table in ("effect_fingerprints", "claim_fingerprints"):
+        assert set(query(warehouse, f"select computed_by_run from intermediate.{table}")["computed_by_run"]) == {first_run}
+    for table, was in results.items():
+        assert query(warehouse, f"select * from intermediate.{table}").equals(was), table
     assert not warehouse.with_name(f".{warehouse.name}.build").exists()  # renamed, not copied
 
 

@@ -16,13 +16,17 @@ from dagster import (
     multi_asset_check,
 )
 
+from pipelines.defs.effects import EFFECT_FINGERPRINTS
+from pipelines.memo import fingerprint_frame, in_register_order, kept_rows, unchanged_since_last_run
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table
+from roi_ledger.catalogue import definition_of
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
 from roi_ledger.claims.engine import run_claim_checks
 from roi_ledger.claims.evidence import claim_evidence
 from roi_ledger.claims.grading import grade_claims
 from roi_ledger.claims.power import claim_power
+from roi_ledger.fingerprint import claim_fingerprints, series_digests
 from roi_ledger.oversight.business_case import as_registered
 
 CLAIM_TABLES = {
@@ -31,9 +35,17 @@ CLAIM_TABLES = {
     "claim_reliability_reasons": "The checks behind each grade, one row each (published as marts.claim_reliability_reasons).",
     "claim_check_definitions": "The registered claim checks (published as marts.claim_check_definitions).",
     "claim_power": "Per claim: its minimum detectable effect, power now and periods to a verdict (published as marts.claim_power).",
+    "claim_fingerprints": (
+        "Per measured initiative: the fingerprint of everything its claims were computed from, and the run that computed "
+        "them; a run whose fingerprint is the same keeps those claims (roi_ledger.fingerprint)."
+    ),
 }
 # The series the outliers check re-estimates on, built by dbt (models/intermediate).
 CAPPED_SERIES = "intermediate.int_metric_values_capped"
+# Each measured initiative's claim fingerprint, and the run that computed its claims.
+FINGERPRINTS = "claim_fingerprints"
+# What the claims are fingerprinted on, of the capped series (roi_ledger.fingerprint).
+CAPPED_COLUMNS = ("unit_id", "metric", "period_start", "cap_share", "value")
 
 
 @multi_asset(
@@ -53,11 +65,28 @@ CAPPED_SERIES = "intermediate.int_metric_values_capped"
     ],
 )
 def claim_check_results(context: AssetExecutionContext, run: RunResource):
-    """Run every claim check and grade the claims (roi_ledger.claims)."""
+    """Run every claim check and grade the claims (roi_ledger.claims). An initiative whose
+    claims' inputs are what the last published results were computed from keeps those results
+    (roi_ledger.fingerprint); the others are checked again."""
     run_context = run.context
+    register = run_context.register
     with run.warehouse.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
         estimates = con.sql(f"select * from {INTERMEDIATE}.initiative_effects").pl()
+        cases = con.sql(f"select * from {INTERMEDIATE}.business_cases").pl()
+        traits = run_context.traits(set(series["metric"].unique().to_list()))
+        catalogue = list(run_context.catalogue)
+        effects = con.execute(f"select initiative_id, fingerprint from {INTERMEDIATE}.{EFFECT_FINGERPRINTS}").fetchall()
+        fingerprints = claim_fingerprints(
+            register,
+            dict(effects),
+            as_of=run_context.as_of,
+            capped=series_digests(con, CAPPED_SERIES, CAPPED_COLUMNS, floats=("value",)),
+            cases=cases,
+            definitions={m: definition_of(catalogue, m) for i in register.measured_initiatives for m in i.metrics},
+        )
+        kept = unchanged_since_last_run(con, FINGERPRINTS, fingerprints)
+        changed = set(fingerprints) - set(kept)
 
         def capped(metric: str, share: float) -> pl.DataFrame:
             return con.execute(
@@ -66,37 +95,40 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             ).pl()
 
         problems: list[str] = []
-        cases = con.sql(f"select * from {INTERMEDIATE}.business_cases").pl()
-        checks = run_claim_checks(
-            run_context.register,
+        fresh_checks = run_claim_checks(
+            register,
             series,
             estimates,
             as_of=run_context.as_of,
-            catalogue=list(run_context.catalogue),
-            traits=run_context.traits(set(series["metric"].unique().to_list())),
+            catalogue=catalogue,
+            traits=traits,
             capped_series=capped,
             problems=problems,
             cases=cases,
+            only=changed,
         )
+        checks = in_register_order(register, kept_rows(con, "claim_checks", kept, like=fresh_checks), fresh_checks)
         grades, reasons = grade_claims(checks)
-        registered = as_registered(run_context.register, cases)
+        registered = as_registered(register, cases)
         expected = {
             (i.id, metric): change for i in registered.initiatives if i.expected for metric, change in i.expected.changes.items()
         }
-        evidence = claim_evidence(
-            run_context.register, series, estimates, run_context.traits(set(series["metric"].unique().to_list())), problems
-        )
+        to_estimate = estimates.filter(pl.col("initiative_id").is_in(sorted(changed)))
+        evidence = claim_evidence(register, series, to_estimate, traits, problems)
+        fresh_power = claim_power(to_estimate, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities)
         frames = {
             "claim_checks": checks,
             "claim_reliability": grades,
             "claim_reliability_reasons": reasons,
             "claim_check_definitions": definitions_frame(),
-            "claim_power": claim_power(
-                estimates, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities
-            ),
+            "claim_power": in_register_order(register, kept_rows(con, "claim_power", kept, like=fresh_power), fresh_power),
+            FINGERPRINTS: fingerprint_frame(fingerprints, kept, context.run_id),
         }
         for name, frame in frames.items():
             replace_table(con, f"{INTERMEDIATE}.{name}", frame)
+    context.log.info(
+        f"claims of {len(changed)} initiatives checked; {len(kept)} kept from the last run (their inputs are unchanged)"
+    )
     for problem in problems:
         context.log.warning(problem)
     fired = checks.filter(checks["status"].is_in(["warn", "fail"]))
@@ -110,6 +142,9 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
     )
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height})
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]), metadata={"checks": frames["claim_check_definitions"].height})
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, FINGERPRINTS]), metadata={"initiatives_checked": len(changed), "initiatives_kept": len(kept)}
+    )
     power = frames["claim_power"]
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, "claim_power"]),

@@ -9,18 +9,27 @@ from dagster import (
     multi_asset,
 )
 
+from pipelines.memo import fingerprint_frame, in_register_order, kept_rows, unchanged_since_last_run
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.contract import DATASETS
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects.registry import methods_frame
 from roi_ledger.effects.series import counterfactual_series
+from roi_ledger.fingerprint import effect_fingerprints, series_digests
 
 EFFECT_TABLES = {
     "initiative_effects": "Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
     "estimation_methods": "The registered estimators, most preferred first (published as marts.estimation_methods).",
     "counterfactual_series": "Each primary estimate's treated, comparison and counterfactual series (published as marts.counterfactual_series).",
+    "effect_fingerprints": (
+        "Per measured initiative: the fingerprint of everything its estimates were computed from, and the run that "
+        "computed them; a run whose fingerprint is the same keeps those estimates (roi_ledger.fingerprint)."
+    ),
 }
+EFFECT_FINGERPRINTS = "effect_fingerprints"
+# What the estimates are fingerprinted on, of the metric series (roi_ledger.fingerprint).
+SERIES_COLUMNS = ("unit_id", "metric", "period", "period_start", "period_end", "value", "volume")
 
 
 @multi_asset(
@@ -41,18 +50,30 @@ EFFECT_TABLES = {
     ],
 )
 def effect_estimates(context: AssetExecutionContext, run: RunResource):
-    """Estimate every effect with every method that applies (roi_ledger.effects)."""
+    """Estimate every effect with every method that applies (roi_ledger.effects). An initiative
+    whose inputs are what the last published estimates were computed from keeps them
+    (roi_ledger.fingerprint, pipelines.memo); the others are estimated again."""
     run_context = run.context
+    register = run_context.register
     problems: list[str] = []
     with run.warehouse.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
         traits = run_context.traits(set(series["metric"].unique().to_list()))
-        estimates = estimate_effects(run_context.register, series, problems, traits)
+        fingerprints = effect_fingerprints(
+            register, series=series_digests(con, "marts.metric_series", SERIES_COLUMNS, floats=("value", "volume")), traits=traits
+        )
+        kept = unchanged_since_last_run(con, EFFECT_FINGERPRINTS, fingerprints)
+        changed = set(fingerprints) - set(kept)
+        fresh = estimate_effects(register, series, problems, traits, only=changed)
+        estimates = in_register_order(register, kept_rows(con, "initiative_effects", kept, like=fresh), fresh)
+        fresh_pictures = counterfactual_series(register, series, fresh, traits)
+        pictures = in_register_order(register, kept_rows(con, "counterfactual_series", kept, like=fresh_pictures), fresh_pictures)
         methods = methods_frame()
         replace_table(con, f"{INTERMEDIATE}.initiative_effects", estimates)
         replace_table(con, f"{INTERMEDIATE}.estimation_methods", methods)
-        pictures = counterfactual_series(run_context.register, series, estimates, traits)
         replace_table(con, f"{INTERMEDIATE}.counterfactual_series", pictures)
+        replace_table(con, f"{INTERMEDIATE}.{EFFECT_FINGERPRINTS}", fingerprint_frame(fingerprints, kept, context.run_id))
+    context.log.info(f"effects of {len(changed)} initiatives estimated; {len(kept)} kept from the last run (their inputs are unchanged)")
     for problem in problems:
         context.log.warning(problem)
     primary = estimates.filter(estimates["is_primary"])
@@ -63,6 +84,10 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource):
     )
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "estimation_methods"]), metadata={"methods": methods.height})
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "counterfactual_series"]), metadata={"rows": pictures.height})
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, EFFECT_FINGERPRINTS]),
+        metadata={"initiatives_estimated": len(changed), "initiatives_kept": len(kept)},
+    )
 
 
 defs = Definitions(assets=[effect_estimates])

@@ -59,16 +59,20 @@ def run_claim_checks(
     capped_series: Callable[[str, float], pl.DataFrame | None] = lambda metric, share: None,
     problems: list[str] | None = None,
     cases: pl.DataFrame | None = None,
+    only: set[str] | None = None,
 ) -> pl.DataFrame:
     """One row per initiative x metric x check (metric null for initiative-level checks).
 
     ``cases``: each initiative's business case as registered and edited
-    (``roi_ledger.oversight.business_case.judge_cases``), for ``business_case_changed``."""
+    (``roi_ledger.oversight.business_case.judge_cases``), for ``business_case_changed``;
+    ``only``: the initiatives to check (default: every measured one)."""
     problems = problems if problems is not None else []
     case_of = {r["initiative_id"]: r for r in cases.iter_rows(named=True)} if cases is not None else {}
     by_metric = {key[0]: frame for key, frame in series.partition_by("metric", as_dict=True).items()}
     rows: list[dict] = []
     for initiative in register.measured_initiatives:
+        if only is not None and initiative.id not in only:
+            continue
         thresholds = register.thresholds_for(initiative)
         for metric in initiative.metrics:
             metric_series = by_metric.get(metric, series.clear())

@@ -30,9 +30,10 @@ def estimate_effects(
     series: pl.DataFrame,
     problems: list[str] | None = None,
     traits: dict[str, MetricTraits] | None = None,
+    only: set[str] | None = None,
 ) -> pl.DataFrame:
     """Every estimator's row for every live or retired initiative x metric the data allows,
-    with intervals at the business's confidence level.
+    with intervals at the business's confidence level (``only``: of these initiatives).
 
     ``traits`` (from the catalogue) says which metrics are modelled on the log scale and which
     datasets each comes from (see ``build_panel``). An estimator that fails on one panel does
@@ -44,6 +45,8 @@ def estimate_effects(
     estimates: list[EffectEstimate] = []
     by_metric = series.partition_by("metric", as_dict=True)
     for initiative in register.measured_initiatives:
+        if only is not None and initiative.id not in only:
+            continue
         for metric in initiative.metrics:
             metric_series = by_metric.get((metric,))
             if metric_series is None:

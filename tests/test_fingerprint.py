@@ -1,0 +1,95 @@
+"""Fingerprints of an initiative's inputs: they change with what its results are computed from,
+and with nothing else (roi_ledger.fingerprint)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from roi_ledger.fingerprint import claim_fingerprints, digest, effect_fingerprints, series_digests
+from roi_ledger.register import parse_register
+
+MONDAY = date(2024, 1, 1)
+COLUMNS = ("unit_id", "metric", "period_start", "value")
+
+
+def register(second_metric: str = "n", expected: str = "") -> object:
+    """Two initiatives, ``one`` on metric m and ``two`` on ``second_metric``."""
+    return parse_register(
+        f"""
+business: {{name: T, currency: EUR, timezone: UTC}}
+initiatives:
+  - id: one
+    name: One
+    status: live
+    go_live: {MONDAY + timedelta(weeks=10)}
+    treated_units: [a]
+    metrics: [m]
+  - id: two
+    name: Two
+    status: live
+    go_live: {MONDAY + timedelta(weeks=10)}
+    treated_units: [b]
+    metrics: [{second_metric}]
+    {expected}
+""",
+        "test.yml",
+    )
+
+
+def series(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> dict[str, str]:
+    con.register("frame", frame)
+    return series_digests(con, "frame", COLUMNS, floats=("value",))
+
+
+def weekly(values: dict[tuple[str, str], list[float]]) -> pl.DataFrame:
+    rows = [
+        (unit, metric, MONDAY + timedelta(weeks=week), value)
+        for (unit, metric), weeks in values.items()
+        for week, value in enumerate(weeks)
+    ]
+    return pl.DataFrame(rows, schema=list(COLUMNS), orient="row")
+
+
+BASE = {("a", "m"): [1.0, 2.0, 3.0], ("b", "m"): [4.0, 5.0, 6.0], ("a", "n"): [7.0, 8.0, 9.0]}
+
+
+def test_a_change_in_one_metric_changes_only_the_initiatives_that_measure_it():
+    with duckdb.connect() as con:
+        before = effect_fingerprints(register(), series=series(con, weekly(BASE)), traits={})
+        moved = {**BASE, ("a", "n"): [7.0, 8.0, 9.5]}
+        after = effect_fingerprints(register(), series=series(con, weekly(moved)), traits={})
+        longer = {**BASE, ("b", "m"): [4.0, 5.0, 6.0, 7.0]}  # a new week in an untreated unit's series
+        extended = effect_fingerprints(register(), series=series(con, weekly(longer)), traits={})
+    assert after["one"] == before["one"] and after["two"] != before["two"]
+    # a comparison unit's new week moves the estimate of the initiative on that metric
+    assert extended["one"] != before["one"] and extended["two"] == before["two"]
+
+
+def test_row_order_and_last_bit_noise_in_a_sum_are_not_a_change():
+    frame = weekly(BASE)
+    noisy = frame.with_columns(pl.col("value") * (1 + 1e-13)).reverse()
+    with duckdb.connect() as con:
+        assert series(con, noisy) == series(con, frame)
+        # a real change in the value is
+        assert series(con, frame.with_columns(pl.col("value") * 1.001)) != series(con, frame)
+    assert digest(0.1 + 0.2) == digest(0.3) and digest(0.3001) != digest(0.3)
+
+
+def test_the_register_run_date_and_business_case_change_a_claims_fingerprint():
+    with duckdb.connect() as con:
+        digests = series(con, weekly(BASE))
+    effects = effect_fingerprints(register(), series=digests, traits={})
+    # the register is shared: another initiative's edit re-estimates every initiative
+    assert effect_fingerprints(register(second_metric="m"), series=digests, traits={})["one"] != effects["one"]
+    cases = pl.DataFrame({"initiative_id": ["one", "two"], "annual_benefit": [100.0, 200.0]})
+
+    def claims(as_of: date = date(2024, 6, 1), cases: pl.DataFrame = cases) -> dict[str, str]:
+        return claim_fingerprints(register(), effects, as_of=as_of, capped=digests, cases=cases, definitions={})
+
+    assert claims() == claims()
+    assert claims(as_of=date(2024, 6, 2)) != claims()
+    edited = claims(cases=cases.with_columns(pl.when(pl.col("initiative_id") == "two").then(250.0).otherwise(pl.col("annual_benefit")).alias("annual_benefit")))
+    assert edited["one"] == claims()["one"] and edited["two"] != claims()["two"]
