@@ -8,6 +8,9 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from roi_ledger.claims.evidence import Evidence, evidence_frame, evidence_from_frame
+from roi_ledger.claims.replays import ReplayRates
+from roi_ledger.claims.sensitivity import TrendSensitivity
 from roi_ledger.fingerprint import claim_fingerprints, digest, effect_fingerprints, series_digests
 from roi_ledger.register import parse_register
 
@@ -93,3 +96,14 @@ def test_the_register_run_date_and_business_case_change_a_claims_fingerprint():
     assert claims(as_of=date(2024, 6, 2)) != claims()
     edited = claims(cases=cases.with_columns(pl.when(pl.col("initiative_id") == "two").then(250.0).otherwise(pl.col("annual_benefit")).alias("annual_benefit")))
     assert edited["one"] == claims()["one"] and edited["two"] != claims()["two"]
+
+
+def test_evidence_stored_between_runs_reads_back_as_it_was():
+    evidence = Evidence(
+        min_posts={("one", "m"): 4, ("two", "n"): 8},
+        replay_rates={("one", "m"): ReplayRates(12, 1 / 12, 0.0), ("two", "n"): ReplayRates(0, None, None)},
+        sensitivities={("one", "m"): TrendSensitivity("log", 20.5, 0.001, 0.002, 0.03, 15.0)},
+    )
+    assert evidence_from_frame(evidence_frame(evidence)) == evidence
+    newer = Evidence(min_posts={("two", "n"): 6})
+    assert evidence.merged(newer).min_posts == {("one", "m"): 4, ("two", "n"): 6}

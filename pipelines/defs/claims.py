@@ -23,7 +23,7 @@ from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.catalogue import definition_of
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
 from roi_ledger.claims.engine import run_claim_checks
-from roi_ledger.claims.evidence import claim_evidence
+from roi_ledger.claims.evidence import claim_evidence, evidence_frame, evidence_from_frame
 from roi_ledger.claims.grading import grade_claims
 from roi_ledger.claims.power import claim_power
 from roi_ledger.fingerprint import claim_fingerprints, series_digests
@@ -35,6 +35,10 @@ CLAIM_TABLES = {
     "claim_reliability_reasons": "The checks behind each grade, one row each (published as marts.claim_reliability_reasons).",
     "claim_check_definitions": "The registered claim checks (published as marts.claim_check_definitions).",
     "claim_power": "Per claim: its minimum detectable effect, power now and periods to a verdict (published as marts.claim_power).",
+    "claim_evidence": (
+        "Per claim: its placebo replays' rates and trend sensitivity (published in marts.claim_power), with the "
+        "fingerprint of its effects' inputs and the run that computed them; kept while that fingerprint is unchanged."
+    ),
     "claim_fingerprints": (
         "Per measured initiative: the fingerprint of everything its claims were computed from, and the run that computed "
         "them; a run whose fingerprint is the same keeps those claims (roi_ledger.fingerprint)."
@@ -44,6 +48,8 @@ CLAIM_TABLES = {
 CAPPED_SERIES = "intermediate.int_metric_values_capped"
 # Each measured initiative's claim fingerprint, and the run that computed its claims.
 FINGERPRINTS = "claim_fingerprints"
+# Each claim's placebo replays and trend sensitivity, with the effect fingerprint they were computed from.
+EVIDENCE = "claim_evidence"
 # What the claims are fingerprinted on, of the capped series (roi_ledger.fingerprint).
 CAPPED_COLUMNS = ("unit_id", "metric", "period_start", "cap_share", "value")
 
@@ -76,10 +82,10 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         cases = con.sql(f"select * from {INTERMEDIATE}.business_cases").pl()
         traits = run_context.traits(set(series["metric"].unique().to_list()))
         catalogue = list(run_context.catalogue)
-        effects = con.execute(f"select initiative_id, fingerprint from {INTERMEDIATE}.{EFFECT_FINGERPRINTS}").fetchall()
+        effects = dict(con.execute(f"select initiative_id, fingerprint from {INTERMEDIATE}.{EFFECT_FINGERPRINTS}").fetchall())
         fingerprints = claim_fingerprints(
             register,
-            dict(effects),
+            effects,
             as_of=run_context.as_of,
             capped=series_digests(con, CAPPED_SERIES, CAPPED_COLUMNS, floats=("value",)),
             cases=cases,
@@ -113,21 +119,32 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         expected = {
             (i.id, metric): change for i in registered.initiatives if i.expected for metric, change in i.expected.changes.items()
         }
-        to_estimate = estimates.filter(pl.col("initiative_id").is_in(sorted(changed)))
-        evidence = claim_evidence(register, series, to_estimate, traits, problems)
-        fresh_power = claim_power(to_estimate, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities)
+        # The placebo replays and trend sensitivity depend only on what the estimates do: they are
+        # kept while the effects' fingerprint is (a new run date alone does not replay them).
+        effects_kept = unchanged_since_last_run(con, EVIDENCE, effects)
+        to_replay = estimates.filter(~pl.col("initiative_id").is_in(sorted(effects_kept)))
+        fresh_evidence = claim_evidence(register, series, to_replay, traits, problems)
+        stored = kept_rows(con, EVIDENCE, effects_kept, like=evidence_frame(fresh_evidence))
+        evidence = evidence_from_frame(stored).merged(fresh_evidence)
+        power = claim_power(estimates, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities)
         frames = {
             "claim_checks": checks,
             "claim_reliability": grades,
             "claim_reliability_reasons": reasons,
             "claim_check_definitions": definitions_frame(),
-            "claim_power": in_register_order(register, kept_rows(con, "claim_power", kept, like=fresh_power), fresh_power),
+            "claim_power": power,
+            EVIDENCE: in_register_order(
+                register,
+                stored.join(fingerprint_frame(effects, effects_kept, context.run_id), on="initiative_id"),
+                evidence_frame(fresh_evidence).join(fingerprint_frame(effects, {}, context.run_id), on="initiative_id"),
+            ),
             FINGERPRINTS: fingerprint_frame(fingerprints, kept, context.run_id),
         }
         for name, frame in frames.items():
             replace_table(con, f"{INTERMEDIATE}.{name}", frame)
     context.log.info(
-        f"claims of {len(changed)} initiatives checked; {len(kept)} kept from the last run (their inputs are unchanged)"
+        f"claims of {len(changed)} initiatives checked, {len(kept)} kept from the last run (their inputs are unchanged); "
+        f"placebo replays of {len(set(effects) - set(effects_kept))} initiatives run, {len(effects_kept)} kept (their estimates are unchanged)"
     )
     for problem in problems:
         context.log.warning(problem)
@@ -142,6 +159,10 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
     )
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height})
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]), metadata={"checks": frames["claim_check_definitions"].height})
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, EVIDENCE]),
+        metadata={"claims": frames[EVIDENCE].height, "initiatives_replayed": len(set(effects) - set(effects_kept))},
+    )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, FINGERPRINTS]), metadata={"initiatives_checked": len(changed), "initiatives_kept": len(kept)}
     )

@@ -22,6 +22,63 @@ class Evidence:
     replay_rates: dict[Key, ReplayRates] = field(default_factory=dict)
     sensitivities: dict[Key, TrendSensitivity] = field(default_factory=dict)
 
+    def merged(self, other: Evidence) -> Evidence:
+        """This evidence with ``other``'s claims added (``other`` wins where both have a claim)."""
+        return Evidence(
+            {**self.min_posts, **other.min_posts},
+            {**self.replay_rates, **other.replay_rates},
+            {**self.sensitivities, **other.sensitivities},
+        )
+
+
+# One row per claim of ``Evidence``, as the claims step stores it between runs.
+EVIDENCE_SCHEMA = {
+    "initiative_id": pl.String,
+    "metric": pl.String,
+    "min_post": pl.Int64,
+    "replays": pl.Int64,
+    "false_positive_rate": pl.Float64,
+    "share_as_large": pl.Float64,
+    "scale": pl.String,
+    "periods_apart": pl.Float64,
+    "pre_trend_slope": pl.Float64,
+    "pre_trend_se": pl.Float64,
+    "breakdown_slope": pl.Float64,
+    "breakdown_in_pre_se": pl.Float64,
+}
+_RATES = ("replays", "false_positive_rate", "share_as_large")
+_TREND = ("scale", "periods_apart", "pre_trend_slope", "pre_trend_se", "breakdown_slope", "breakdown_in_pre_se")
+
+
+def evidence_frame(evidence: Evidence) -> pl.DataFrame:
+    """``evidence`` as rows (``EVIDENCE_SCHEMA``): the inverse of ``evidence_from_frame``."""
+    rows = []
+    for key, min_post in evidence.min_posts.items():
+        rates_, trend = evidence.replay_rates.get(key), evidence.sensitivities.get(key)
+        rows.append(
+            {
+                "initiative_id": key[0],
+                "metric": key[1],
+                "min_post": min_post,
+                **{name: getattr(rates_, name) if rates_ else None for name in _RATES},
+                **{name: getattr(trend, name) if trend else None for name in _TREND},
+            }
+        )
+    return pl.DataFrame(rows, schema=EVIDENCE_SCHEMA)
+
+
+def evidence_from_frame(frame: pl.DataFrame) -> Evidence:
+    """The ``Evidence`` that ``evidence_frame`` wrote."""
+    evidence = Evidence()
+    for row in frame.iter_rows(named=True):
+        key = (row["initiative_id"], row["metric"])
+        evidence.min_posts[key] = row["min_post"]
+        if row["replays"] is not None:
+            evidence.replay_rates[key] = ReplayRates(*(row[name] for name in _RATES))
+        if row["scale"] is not None:
+            evidence.sensitivities[key] = TrendSensitivity(*(row[name] for name in _TREND))
+    return evidence
+
 
 def claim_evidence(
     register: Register, series: pl.DataFrame, estimates: pl.DataFrame, traits: dict, problems: list[str] | None = None
