@@ -1,8 +1,8 @@
 """Keeping last night's results where their inputs have not changed.
 
-The effects and claims steps fingerprint each initiative's inputs (``roi_ledger.fingerprint``) and
-store the fingerprints beside their results (``intermediate.effect_fingerprints``,
-``intermediate.claim_fingerprints``). A run starts its build from the last published warehouse,
+The effects step fingerprints each initiative's inputs (``roi_ledger.fingerprint``) and stores the
+fingerprints beside its results (``intermediate.effect_fingerprints``; the claims step stores them
+beside each claim's placebo replays, ``intermediate.claim_evidence``). A run starts its build from the last published warehouse,
 so those results and fingerprints are in the build file: an initiative whose fingerprint is the
 one stored keeps its rows, and only the others are computed again.
 """
@@ -18,13 +18,25 @@ from roi_ledger.register import Register
 FINGERPRINT_SCHEMA = {"initiative_id": pl.String, "fingerprint": pl.String, "computed_by_run": pl.String}
 
 
+def stored_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame | None:
+    """``intermediate.<table>`` as the last run left it (None in a new warehouse)."""
+    if not _exists(con, table):
+        return None
+    return con.sql(f"select * from {INTERMEDIATE}.{table}").pl()
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [INTERMEDIATE, table]
+        ).fetchone()[0]
+    )
+
+
 def unchanged_since_last_run(con: duckdb.DuckDBPyConnection, table: str, fingerprints: dict[str, str]) -> dict[str, str]:
     """The initiatives whose fingerprint is the one ``intermediate.<table>`` stores, each with the
     run that computed its results (a new warehouse, or one built before fingerprints: none)."""
-    stored = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [INTERMEDIATE, table]
-    ).fetchone()[0]
-    if not stored:
+    if not _exists(con, table):
         return {}
     rows = con.execute(f"select initiative_id, fingerprint, computed_by_run from {INTERMEDIATE}.{table}").fetchall()
     return {i: computed_by for i, f, computed_by in rows if fingerprints.get(i) == f}

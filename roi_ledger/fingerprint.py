@@ -2,12 +2,11 @@
 
 An initiative's effect estimates depend on the code, the whole register (an initiative-level
 check and a panel's comparison pool look at the other initiatives) and the metric series of its
-metrics (all units: the comparison pool and the placebo-in-space units are drawn from them). Its
-claims' checks and evidence (placebo replays refit the estimator up to a dozen times) depend on
-these, the estimates, the run date, the capped series of its metrics and its business case.
-``effect_fingerprints`` and ``claim_fingerprints`` hash exactly these; when an initiative's
-fingerprint equals the one stored with the last published results, those results are still right
-and are kept (``pipelines.memo``).
+metrics (all units: the comparison pool and the placebo-in-space units are drawn from them).
+``effect_fingerprints`` hashes exactly these; when an initiative's fingerprint equals the one
+stored with the last published results, its estimates and its claims' placebo replays are still
+right and are kept (``pipelines.memo``). A claim check's result is kept on this fingerprint and
+whatever else the check read (``roi_ledger.claims.memo``).
 
 The digests of the series are computed in DuckDB (``series_digests``): a count and the sum of a
 hash of every row per metric, which does not depend on row order and reads no row into Python.
@@ -101,29 +100,5 @@ def effect_fingerprints(register: Register, *, series: Mapping[str, str], traits
     shared = digest(code_version(), register)
     return {
         initiative.id: digest(shared, [(m, series.get(m), traits.get(m)) for m in sorted(initiative.metrics)])
-        for initiative in register.measured_initiatives
-    }
-
-
-def claim_fingerprints(
-    register: Register,
-    effects: Mapping[str, str],
-    *,
-    as_of: date,
-    capped: Mapping[str, str],
-    cases: pl.DataFrame,
-    definitions: Mapping[str, Any],
-) -> dict[str, str]:
-    """One fingerprint per measured initiative of everything its claims are computed from: its
-    effects' fingerprint (``effect_fingerprints``: the estimates are kept with it, so they are not
-    hashed themselves), the run date, the capped series (``series_digests``) and catalogue
-    definitions (None for a KPI) of its metrics, and its business case."""
-    return {
-        initiative.id: digest(
-            effects[initiative.id],
-            as_of,
-            [(m, capped.get(m), definitions.get(m)) for m in sorted(initiative.metrics)],
-            cases.filter(pl.col("initiative_id") == initiative.id),
-        )
         for initiative in register.measured_initiatives
     }

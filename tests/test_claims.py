@@ -14,6 +14,7 @@ import yaml
 from roi_ledger.catalogue import load_catalogue, metric_traits
 from roi_ledger.claims.engine import run_claim_checks
 from roi_ledger.claims.grading import GRADES, grade_claims, implied_grade
+from roi_ledger.claims.memo import CheckMemo
 from roi_ledger.effects import estimate_effects
 from roi_ledger.register import parse_register
 
@@ -454,3 +455,33 @@ def test_trend_sensitivity_by_hand():
     # an interval that already covers zero is overturned by no trend at all
     covers = trend_sensitivity(built, effect=-0.002, ci_low=-0.006, ci_high=0.002, observed=0.04, confidence=0.95)
     assert covers.breakdown_slope == 0.0
+
+
+def test_a_check_keeps_its_result_while_what_it_read_is_unchanged():
+    series, reg = panel(), register()
+    traits = metric_traits(CATALOGUE, {METRIC})
+    estimates = estimate_effects(reg, series, traits=traits)
+    as_of = series["period_end"].max() - timedelta(days=1)
+    definitions = {METRIC: next(d for d in CATALOGUE if d.name == METRIC)}
+
+    def checks(memo_as_of: date, stored: pl.DataFrame | None, inputs: str = "inputs-1"):
+        memo = CheckMemo({"checks": inputs}, as_of=memo_as_of, capped={METRIC: "c"}, definitions=definitions, run_id="r", stored=stored)
+        rows = run_claim_checks(reg, series, estimates, as_of=memo_as_of, catalogue=CATALOGUE, traits=traits, memo=memo)
+        return rows, memo
+
+    first, memo = checks(as_of, None)
+    assert memo.kept == 0 and memo.computed == first.filter(pl.col("metric").is_not_null()).height
+    stored = memo.frame()
+    # only the check that reads the run date says so (a rate has no records to cap: outliers reads no capped series)
+    reads = dict(zip(stored["check_id"], stored["reads"]))
+    assert {check: read for check, read in reads.items() if read} == {"stale_data": "as_of"}
+    again, memo = checks(as_of, stored)
+    assert memo.computed == 0 and again.equals(first)
+    # a later day re-runs exactly the checks that read the date, and they see the new date
+    later, memo = checks(as_of + timedelta(days=30), stored)
+    assert memo.computed == 1
+    stale = later.filter(pl.col("check_id") == "stale_data").row(0, named=True)
+    assert stale["observed"] == first.filter(pl.col("check_id") == "stale_data")["observed"][0] + 30
+    # new estimates' inputs re-run every check
+    _, memo = checks(as_of, stored, inputs="inputs-2")
+    assert memo.kept == 0

@@ -11,14 +11,14 @@ import polars as pl
 from roi_ledger.claims.evidence import Evidence, evidence_frame, evidence_from_frame
 from roi_ledger.claims.replays import ReplayRates
 from roi_ledger.claims.sensitivity import TrendSensitivity
-from roi_ledger.fingerprint import claim_fingerprints, digest, effect_fingerprints, series_digests
+from roi_ledger.fingerprint import digest, effect_fingerprints, series_digests
 from roi_ledger.register import parse_register
 
 MONDAY = date(2024, 1, 1)
 COLUMNS = ("unit_id", "metric", "period_start", "value")
 
 
-def register(second_metric: str = "n", expected: str = "") -> object:
+def register(second_metric: str = "n") -> object:
     """Two initiatives, ``one`` on metric m and ``two`` on ``second_metric``."""
     return parse_register(
         f"""
@@ -36,7 +36,6 @@ initiatives:
     go_live: {MONDAY + timedelta(weeks=10)}
     treated_units: [b]
     metrics: [{second_metric}]
-    {expected}
 """,
         "test.yml",
     )
@@ -81,21 +80,13 @@ def test_row_order_and_last_bit_noise_in_a_sum_are_not_a_change():
     assert digest(0.1 + 0.2) == digest(0.3) and digest(0.3001) != digest(0.3)
 
 
-def test_the_register_run_date_and_business_case_change_a_claims_fingerprint():
+def test_another_initiatives_edit_re_estimates_every_initiative():
     with duckdb.connect() as con:
         digests = series(con, weekly(BASE))
     effects = effect_fingerprints(register(), series=digests, traits={})
-    # the register is shared: another initiative's edit re-estimates every initiative
+    # the register is shared: a panel's comparison pool leaves out the other initiatives' units
     assert effect_fingerprints(register(second_metric="m"), series=digests, traits={})["one"] != effects["one"]
-    cases = pl.DataFrame({"initiative_id": ["one", "two"], "annual_benefit": [100.0, 200.0]})
-
-    def claims(as_of: date = date(2024, 6, 1), cases: pl.DataFrame = cases) -> dict[str, str]:
-        return claim_fingerprints(register(), effects, as_of=as_of, capped=digests, cases=cases, definitions={})
-
-    assert claims() == claims()
-    assert claims(as_of=date(2024, 6, 2)) != claims()
-    edited = claims(cases=cases.with_columns(pl.when(pl.col("initiative_id") == "two").then(250.0).otherwise(pl.col("annual_benefit")).alias("annual_benefit")))
-    assert edited["one"] == claims()["one"] and edited["two"] != claims()["two"]
+    assert effect_fingerprints(register(), series=digests, traits={}) == effects
 
 
 def test_evidence_stored_between_runs_reads_back_as_it_was():

@@ -589,7 +589,7 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
     assert query(warehouse, "select count(*) as n from marts.runs")["n"][0] == 2
     # nothing an estimate or a claim is computed from changed: every one is the first run's, kept as it was
     first_run = query(warehouse, "select run_id from marts.runs order by started_at limit 1")["run_id"][0]
-    for table in ("effect_fingerprints", "claim_fingerprints"):
+    for table in ("effect_fingerprints", "claim_evidence", "claim_check_memo"):
         assert set(query(warehouse, f"select computed_by_run from intermediate.{table}")["computed_by_run"]) == {first_run}
     for table, was in results.items():
         assert query(warehouse, f"select * from intermediate.{table}").equals(was), table

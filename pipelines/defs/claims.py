@@ -17,7 +17,13 @@ from dagster import (
 )
 
 from pipelines.defs.effects import EFFECT_FINGERPRINTS
-from pipelines.memo import fingerprint_frame, in_register_order, kept_rows, unchanged_since_last_run
+from pipelines.memo import (
+    fingerprint_frame,
+    in_register_order,
+    kept_rows,
+    stored_table,
+    unchanged_since_last_run,
+)
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.catalogue import definition_of
@@ -25,8 +31,9 @@ from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions
 from roi_ledger.claims.engine import run_claim_checks
 from roi_ledger.claims.evidence import claim_evidence, evidence_frame, evidence_from_frame
 from roi_ledger.claims.grading import grade_claims
+from roi_ledger.claims.memo import CheckMemo
 from roi_ledger.claims.power import claim_power
-from roi_ledger.fingerprint import claim_fingerprints, series_digests
+from roi_ledger.fingerprint import series_digests
 from roi_ledger.oversight.business_case import as_registered
 
 CLAIM_TABLES = {
@@ -39,15 +46,15 @@ CLAIM_TABLES = {
         "Per claim: its placebo replays' rates and trend sensitivity (published in marts.claim_power), with the "
         "fingerprint of its effects' inputs and the run that computed them; kept while that fingerprint is unchanged."
     ),
-    "claim_fingerprints": (
-        "Per measured initiative: the fingerprint of everything its claims were computed from, and the run that computed "
-        "them; a run whose fingerprint is the same keeps those claims (roi_ledger.fingerprint)."
+    "claim_check_memo": (
+        "Per claim x check: the check's own result (before the claim's tests are judged together), what it read beyond "
+        "the estimates' inputs, and the fingerprint of it; kept while that fingerprint is unchanged (roi_ledger.claims.memo)."
     ),
 }
 # The series the outliers check re-estimates on, built by dbt (models/intermediate).
 CAPPED_SERIES = "intermediate.int_metric_values_capped"
-# Each measured initiative's claim fingerprint, and the run that computed its claims.
-FINGERPRINTS = "claim_fingerprints"
+# Each check's own result with the fingerprint of what it read (roi_ledger.claims.memo).
+MEMO = "claim_check_memo"
 # Each claim's placebo replays and trend sensitivity, with the effect fingerprint they were computed from.
 EVIDENCE = "claim_evidence"
 # What the claims are fingerprinted on, of the capped series (roi_ledger.fingerprint).
@@ -71,9 +78,9 @@ CAPPED_COLUMNS = ("unit_id", "metric", "period_start", "cap_share", "value")
     ],
 )
 def claim_check_results(context: AssetExecutionContext, run: RunResource):
-    """Run every claim check and grade the claims (roi_ledger.claims). An initiative whose
-    claims' inputs are what the last published results were computed from keeps those results
-    (roi_ledger.fingerprint); the others are checked again."""
+    """Run every claim check and grade the claims (roi_ledger.claims). A check whose inputs are
+    what it read in the last run keeps its result (roi_ledger.claims.memo), and a claim whose
+    estimates' inputs are unchanged keeps its placebo replays; grades and power are recomputed."""
     run_context = run.context
     register = run_context.register
     with run.warehouse.connect() as con:
@@ -83,16 +90,14 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         traits = run_context.traits(set(series["metric"].unique().to_list()))
         catalogue = list(run_context.catalogue)
         effects = dict(con.execute(f"select initiative_id, fingerprint from {INTERMEDIATE}.{EFFECT_FINGERPRINTS}").fetchall())
-        fingerprints = claim_fingerprints(
-            register,
+        memo = CheckMemo(
             effects,
             as_of=run_context.as_of,
             capped=series_digests(con, CAPPED_SERIES, CAPPED_COLUMNS, floats=("value",)),
-            cases=cases,
             definitions={m: definition_of(catalogue, m) for i in register.measured_initiatives for m in i.metrics},
+            run_id=context.run_id,
+            stored=stored_table(con, MEMO),
         )
-        kept = unchanged_since_last_run(con, FINGERPRINTS, fingerprints)
-        changed = set(fingerprints) - set(kept)
 
         def capped(metric: str, share: float) -> pl.DataFrame:
             return con.execute(
@@ -101,7 +106,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             ).pl()
 
         problems: list[str] = []
-        fresh_checks = run_claim_checks(
+        checks = run_claim_checks(
             register,
             series,
             estimates,
@@ -111,9 +116,8 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             capped_series=capped,
             problems=problems,
             cases=cases,
-            only=changed,
+            memo=memo,
         )
-        checks = in_register_order(register, kept_rows(con, "claim_checks", kept, like=fresh_checks), fresh_checks)
         grades, reasons = grade_claims(checks)
         registered = as_registered(register, cases)
         expected = {
@@ -138,12 +142,12 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
                 stored.join(fingerprint_frame(effects, effects_kept, context.run_id), on="initiative_id"),
                 evidence_frame(fresh_evidence).join(fingerprint_frame(effects, {}, context.run_id), on="initiative_id"),
             ),
-            FINGERPRINTS: fingerprint_frame(fingerprints, kept, context.run_id),
+            MEMO: memo.frame(),
         }
         for name, frame in frames.items():
             replace_table(con, f"{INTERMEDIATE}.{name}", frame)
     context.log.info(
-        f"claims of {len(changed)} initiatives checked, {len(kept)} kept from the last run (their inputs are unchanged); "
+        f"claim checks: {memo.computed} run, {memo.kept} kept from the last run (what they read is unchanged); "
         f"placebo replays of {len(set(effects) - set(effects_kept))} initiatives run, {len(effects_kept)} kept (their estimates are unchanged)"
     )
     for problem in problems:
@@ -164,7 +168,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         metadata={"claims": frames[EVIDENCE].height, "initiatives_replayed": len(set(effects) - set(effects_kept))},
     )
     yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, FINGERPRINTS]), metadata={"initiatives_checked": len(changed), "initiatives_kept": len(kept)}
+        asset_key=AssetKey([INTERMEDIATE, MEMO]), metadata={"checks_run": memo.computed, "checks_kept": memo.kept}
     )
     power = frames["claim_power"]
     yield MaterializeResult(

@@ -9,7 +9,7 @@ editing a switch. Each check belongs to a class that says what a firing check do
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from functools import cached_property
@@ -72,9 +72,17 @@ def claim_check(check_id: str, *, level: str = "metric", check_class: CheckClass
     return register
 
 
+# The claim's inputs that its effect estimates do not already fix: a claim records which of
+# them a check reads, so that the check's result is kept exactly while they are unchanged (memo.py).
+TRACED = ("as_of", "capped_series")
+
+
 @dataclass
 class MetricClaim:
-    """One initiative x metric claim: its data, its estimates, and the means to re-estimate."""
+    """One initiative x metric claim: its data, its estimates, and the means to re-estimate.
+
+    Reading ``as_of`` or ``capped_series`` (``TRACED``), from a check or a method here, adds
+    its name to ``reads``; the engine clears it before each check."""
 
     register: Register
     initiative: Initiative
@@ -88,6 +96,12 @@ class MetricClaim:
     definition: MetricDefinition | None  # None for a KPI
     # (metric, cap share) -> the series with the top share of records capped (``outliers``)
     capped_series: Callable[[str, float], pl.DataFrame | None] = lambda metric, share: None
+    reads: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    def __getattribute__(self, name: str):
+        if name in TRACED:
+            object.__getattribute__(self, "reads").add(name)
+        return object.__getattribute__(self, name)
 
     @cached_property
     def primary(self) -> dict | None:

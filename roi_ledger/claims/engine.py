@@ -20,6 +20,7 @@ from roi_ledger.claims.base import (
 )
 from roi_ledger.claims.family import adjust_family
 from roi_ledger.claims.grading import grade_claims
+from roi_ledger.claims.memo import CheckMemo
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.register import Register
 
@@ -59,20 +60,19 @@ def run_claim_checks(
     capped_series: Callable[[str, float], pl.DataFrame | None] = lambda metric, share: None,
     problems: list[str] | None = None,
     cases: pl.DataFrame | None = None,
-    only: set[str] | None = None,
+    memo: CheckMemo | None = None,
 ) -> pl.DataFrame:
     """One row per initiative x metric x check (metric null for initiative-level checks).
 
     ``cases``: each initiative's business case as registered and edited
     (``roi_ledger.oversight.business_case.judge_cases``), for ``business_case_changed``;
-    ``only``: the initiatives to check (default: every measured one)."""
+    ``memo``: the last run's check results, each kept while what it read is unchanged, and
+    where this run's are recorded (``memo.CheckMemo``)."""
     problems = problems if problems is not None else []
     case_of = {r["initiative_id"]: r for r in cases.iter_rows(named=True)} if cases is not None else {}
     by_metric = {key[0]: frame for key, frame in series.partition_by("metric", as_dict=True).items()}
     rows: list[dict] = []
     for initiative in register.measured_initiatives:
-        if only is not None and initiative.id not in only:
-            continue
         thresholds = register.thresholds_for(initiative)
         for metric in initiative.metrics:
             metric_series = by_metric.get(metric, series.clear())
@@ -91,11 +91,19 @@ def run_claim_checks(
             )
             results: dict[str, CheckResult | None] = {}
             for check in METRIC_CHECKS:
+                kept = memo.result(initiative.id, metric, check.check_id) if memo is not None else None
+                if kept is not None:
+                    results[check.check_id] = kept
+                    continue
+                claim.reads.clear()
                 try:
                     results[check.check_id] = check.run(claim)
                 except Exception as exc:  # one broken check must not hide the others
                     problems.append(f"{initiative.id} x {metric}: {check.check_id} failed: {exc}")
                     results[check.check_id] = None
+                    continue
+                if memo is not None:
+                    memo.record(initiative.id, metric, check.check_id, claim.reads, results[check.check_id])
             results, adjusted = adjust_family(results)
             for check in METRIC_CHECKS:
                 result = results[check.check_id]
