@@ -6,6 +6,7 @@ abandoned build file, and the next run would find it still busy. So the pipeline
 through this small launcher: on Linux it asks the kernel to send the process SIGTERM when its
 parent dies (``prctl(PR_SET_PDEATHSIG)``, which survives the ``exec``), checks that the parent
 is still the run that started it, and then becomes dbt. Elsewhere it is a plain pass-through.
+``roi-dbt --version`` answers from the installed packages without starting dbt.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ctypes
 import os
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 
 # The run's process id, set by the pipeline before it starts dbt.
@@ -34,7 +36,28 @@ def die_with_parent() -> None:
         sys.exit("roi-dbt: the run that started dbt has already ended; not starting")
 
 
+def print_version() -> None:
+    """What ``dbt --version`` says first, from the installed packages' metadata. dagster-dbt asks
+    for it before every dbt command, and dbt itself answers only after asking PyPI for the
+    latest release (seconds, or a timeout on a machine without internet)."""
+    plugins = [name for name in ("dbt-duckdb", "dbt-spark") if _installed(name)]
+    print(f"Core:\n  - installed: {metadata.version('dbt-core')}\n\nPlugins:")
+    for name in plugins:
+        print(f"  - {name.removeprefix('dbt-')}: {metadata.version(name)}")
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--version"] and not os.environ.get(TARGET_VAR):
+        print_version()
+        return
     die_with_parent()
     target = os.environ.get(TARGET_VAR) or str(Path(sys.executable).with_name("dbt"))
     os.execv(target, [target, *sys.argv[1:]])

@@ -4,11 +4,13 @@ values, files that are not what they seem, messages that keep personal data out,
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 import duckdb
@@ -81,6 +83,15 @@ def test_dbt_started_by_the_pipeline_dies_with_the_run(tmp_path):
         time.sleep(0.1)
     stat = Path(f"/proc/{child}/stat")
     assert not stat.exists() or stat.read_text().split()[2] == "Z"
+
+
+def test_the_dbt_launcher_gives_dbts_version_without_starting_dbt():
+    launcher = Path(sys.executable).with_name("roi-dbt")
+    answer = subprocess.run([str(launcher), "--version"], capture_output=True, text=True, check=True).stdout
+    # the first version in it is dbt-core's, which is what dagster-dbt reads; dbt, which asks PyPI for the
+    # latest release, was not started
+    assert re.search(r"(\d+\.\d+\.\d+)", answer).group(1) == metadata.version("dbt-core")
+    assert f"duckdb: {metadata.version('dbt-duckdb')}" in answer and "latest" not in answer
 
 
 # --- impossible values are rejected with the field named -------------------------------------
