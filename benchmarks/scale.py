@@ -8,7 +8,10 @@ Then, each timed whole as a user runs it (``roi run`` in a child process):
   aggregates per unit and dataset: the least any nightly run must do;
 - **full**: the first run, into an empty warehouse;
 - **one new day**: a file with one more day of orders, tickets, hours and defects, as of that day;
-- **nothing new**: the same run again.
+- **nothing new**: the same run again (``roi run`` finds the inputs of the published run and
+  leaves it as it is: ``pipelines/run_inputs.py``);
+- **nothing new, forced**: the same run with ``--force``: the whole pipeline, keeping every
+  estimate and claim check whose inputs are unchanged (``roi_ledger/fingerprint.py``).
 
 For each run: wall time, peak resident memory of the whole process tree (sampled every 0.2 s),
 the warehouse's size after it and the most extra disk the warehouse's folder used during it, and
@@ -218,14 +221,14 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def timed_run(data: Path, config: Path, warehouse: Path, as_of: date) -> Measured:
+def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: str) -> Measured:
     """``roi run`` as a user starts it, watched from outside."""
     before = folder_bytes(warehouse.parent)
     peaks = {"rss": 0, "disk": before}
     env = {**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)}
     started = time.perf_counter()
     child = subprocess.Popen(
-        [ROI, "run", "--data", str(data), "--config", str(config), "--warehouse", str(warehouse), "--as-of", as_of.isoformat()],
+        [ROI, "run", "--data", str(data), "--config", str(config), "--warehouse", str(warehouse), "--as-of", as_of.isoformat(), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     done = threading.Event()
@@ -259,7 +262,7 @@ def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured]) -> 
         print(f"| {run} | {m.seconds:.1f} | {m.peak_rss_gb:.2f} | {m.warehouse_gb:.2f} | {m.extra_disk_gb:.2f} |")
     full, day = runs["full"].seconds, runs["one new day"].seconds
     print(f"full / floor = {full / floor:.0f}x; one new day / full = {day / full:.0%}")
-    print("slowest steps (s, full / one new day / nothing new):")
+    print(f"slowest steps (s, {' / '.join(runs)}):")
     steps = runs["full"].steps
     for step in sorted(steps, key=steps.get, reverse=True)[:8]:
         print(f"  {step}: " + " / ".join(f"{runs[r].steps.get(step, 0):.0f}" for r in runs))
@@ -287,6 +290,7 @@ def main() -> None:
         new_day = add_day(data, scale)
         runs["one new day"] = timed_run(data, config, warehouse, new_day)
         runs["nothing new"] = timed_run(data, config, warehouse, new_day)
+        runs["nothing new, forced"] = timed_run(data, config, warehouse, new_day, "--force")
         report(name, scale, floor, runs)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -1,13 +1,15 @@
 """``roi``: run the nightly job, validate inputs, or run the built-in demo business.
 
-    roi run --data DIR --config FILE --warehouse PATH [--as-of DATE]
+    roi run --data DIR --config FILE --warehouse PATH [--as-of DATE] [--force]
     roi validate --data DIR --config FILE
     roi demo [--out DIR] [--seed N] [--scale X]
 
 Arguments default to ``ROI_DATA_DIR``, ``ROI_CONFIG``, ``ROI_WAREHOUSE`` and ``ROI_AS_OF``;
 without an as-of date a run measures up to the last complete day in the business's timezone.
 ``roi run`` hands its arguments to the nightly job as run config (``pipelines.resources``).
-Exit codes: 0 success, 1 the run failed (the published warehouse is untouched), 2 the inputs
+A run whose inputs are those of the last published run leaves that warehouse as it is and says
+so (``pipelines.run_inputs``; ``--force`` builds anyway).
+Exit codes: 0 success (or nothing changed), 1 the run failed (the published warehouse is untouched), 2 the inputs
 are invalid (nothing was written).
 """
 
@@ -53,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run_one = commands.add_parser("run", help="run the nightly job once, in this process")
     inputs(run_one, warehouse=True)
+    run_one.add_argument(
+        "--force", action="store_true", help="build even when nothing changed since the last published run"
+    )
     run_one.add_argument("--partition", default=None, help=argparse.SUPPRESS)  # a business of ROI_BUSINESSES (roi run-all)
     inputs(commands.add_parser("validate", help="check the register and the data files; writes nothing"), warehouse=False)
     run_all = commands.add_parser("run-all", help="run the nightly job for every business of a businesses file, in parallel")
@@ -160,19 +165,18 @@ def print_source_report(found, ignored, *, sampled: int | None) -> None:
         print(f"  ignored: {path}: {why}")
 
 
-def run(data: Path, config: Path, warehouse: Path, as_of: date | None, partition: str | None = None) -> int:
+def run(
+    data: Path, config: Path, warehouse: Path, as_of: date | None, partition: str | None = None, *, force: bool = False
+) -> int:
     """Check the register, the sources file and the salt, then run the nightly job in this process
     (its first step checks the data against the register before anything lands: exit 2 when
     they disagree) and print the summary in words. With ``partition`` (a business of
-    ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``."""
+    ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``. Unless ``force``, a
+    run whose inputs are the last published run's (``pipelines.run_inputs``) does nothing."""
     code = validate(data, config, read_data=False)
     if code != EXIT_OK:
         return code
     warnings.filterwarnings("ignore")
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import defs
-    from pipelines.resources import run_config
     from pipelines.warehouse import Warehouse
 
     store = Warehouse(warehouse.expanduser().resolve())
@@ -181,6 +185,25 @@ def run(data: Path, config: Path, warehouse: Path, as_of: date | None, partition
     if busy is not None:  # say so before touching the running run's log
         print(f"run refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
         return EXIT_RUN_FAILED
+    if not force:
+        from pipelines.resources import SALT_VAR
+        from pipelines.run_inputs import last_run_with_same_inputs
+
+        same = last_run_with_same_inputs(store, data, config, as_of, os.environ.get(SALT_VAR) or None)
+        if same is not None:
+            print(
+                f"nothing changed since run {same[0]} (as of {same[1]}): the same code, register, data and date; "
+                f"the published warehouse {warehouse} stands (--force builds it again)"
+            )
+            print_results(warehouse.resolve())
+            return EXIT_OK
+    from dagster import (
+        DagsterInstance,  # the job's definitions import dbt and Great Expectations: seconds
+    )
+
+    from pipelines.definitions import defs
+    from pipelines.resources import run_config
+
     # The run fixes its own as-of date when none is given: the last complete day before it starts.
     print(f"running the nightly job (as of {as_of or 'yesterday'}); log: {store.run_log}")
     config_of_run = run_config(data_dir=data, config_path=config, warehouse=store.path, as_of=as_of)
@@ -344,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         return validate(Path(args.data), Path(args.config))
     if args.command == "run":
         _require(args, "data", "config", "warehouse")
-        return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of, partition=args.partition)
+        return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of, partition=args.partition, force=args.force)
     if args.command == "run-all":
         _require(args, "businesses")
         return run_all(Path(args.businesses), args.parallel, args.as_of)

@@ -18,7 +18,9 @@ import pytest
 import yaml
 
 from pipelines import cli
+from pipelines.run_inputs import last_run_with_same_inputs
 from pipelines.run_lock import RunLock
+from pipelines.warehouse import Warehouse
 from roi_ledger.report.summary import money
 from tests.conftest import OWN_CAP, query
 
@@ -575,7 +577,8 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
     business, warehouse, _ = demo_run
     before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]
     results = {table: query(warehouse, f"select * from intermediate.{table}") for table in KEPT_RESULTS}
-    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
+    # forced: the inputs are the first run's, which alone would leave the warehouse as it is (the next test)
+    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of, force=True) == cli.EXIT_OK
     out, err = capfd.readouterr()
     # progress a step at a time while it runs, then the summary in words
     assert "done   landed the orders" in err and "done   published the warehouse" in err
@@ -594,6 +597,32 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
     for table, was in results.items():
         assert query(warehouse, f"select * from intermediate.{table}").equals(was), table
     assert not warehouse.with_name(f".{warehouse.name}.build").exists()  # renamed, not copied
+
+
+def test_a_run_with_nothing_new_leaves_the_published_warehouse_as_it_is(demo_run, tmp_path, capsys):
+    business, warehouse, _ = demo_run
+    stamp = warehouse.stat().st_mtime_ns
+    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    last = query(warehouse, "select run_id from marts.runs order by ended_at desc limit 1")["run_id"][0]
+    assert f"nothing changed since run {last} (as of {business.as_of})" in out
+    assert "Self-service tills: the data support this claim." in out  # the summary, as after a run
+    assert warehouse.stat().st_mtime_ns == stamp
+    salt = os.environ["ROI_PSEUDONYM_SALT"]
+
+    def same(store: Warehouse = Warehouse(warehouse), as_of=business.as_of, salt: str = salt):
+        return last_run_with_same_inputs(store, business.data_dir, business.config_path, as_of, salt)
+
+    assert same() == (last, business.as_of)
+    # another day, another salt (the run then stops with its own message), or a change in raw since
+    assert same(as_of=business.as_of - timedelta(days=1)) is None
+    assert same(salt="another-salt-altogether-0123456789") is None
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(warehouse, copy)
+    assert same(Warehouse(copy)) == (last, business.as_of)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("delete from raw.tickets where rowid = (select min(rowid) from raw.tickets)")  # as an erasure would
+    assert same(Warehouse(copy)) is None
 
 
 def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
@@ -809,7 +838,7 @@ def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(demo_run, 
         tab.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         tab.get_by_text(last_run_finished()).wait_for(timeout=30_000)
         # a nightly run succeeds while the page is open, and the reloaded page shows it
-        assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
+        assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of, force=True) == cli.EXIT_OK
         tab.reload()
         tab.get_by_text(last_run_finished()).wait_for(timeout=60_000)
     finally:

@@ -24,6 +24,7 @@ from connectors.sources import FilesSource, source_files
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
 from pipelines.notify import Failure, notify_failure
 from pipelines.resources import RESOURCE_KEY, RunResource
+from pipelines.run_inputs import inputs_fingerprint, raw_state
 from pipelines.warehouse import Warehouse
 
 RUNS_DDL = """
@@ -37,7 +38,8 @@ create table if not exists marts.runs (
     data_dir varchar,
     input_files json,
     rows_loaded bigint,
-    rows_rejected bigint
+    rows_rejected bigint,
+    inputs_fingerprint varchar
 )
 """
 # What DuckDB shows for the table the publish step writes itself (dbt's persist_docs does the rest).
@@ -53,6 +55,10 @@ RUNS_COMMENTS = {
     "input_files": "Every input file with its dataset, SHA-256 hash and the rows it loaded and rejected (JSON).",
     "rows_loaded": "Rows the run landed into raw (all datasets).",
     "rows_rejected": "Rows the run rejected, each kept in raw.rejected_rows with its reason.",
+    "inputs_fingerprint": (
+        "A digest of everything the run's results were computed from (code, register, run date, input files, raw); "
+        "a run with the same inputs leaves this warehouse as it is (pipelines/run_inputs.py). Null for a pulled source."
+    ),
 }
 
 
@@ -92,13 +98,18 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
     with run.warehouse.connect() as con:
         con.execute("create schema if not exists marts")
         con.execute(RUNS_DDL)
+        con.execute("alter table marts.runs add column if not exists inputs_fingerprint varchar")  # warehouses from before it
         for column, comment in RUNS_COMMENTS.items():
             target = "table marts.runs" if column is None else f"column marts.runs.{column}"
             con.execute(f"comment on {target} is '{comment.replace(chr(39), chr(39) * 2)}'")
         files = input_files(con, run, context.run_id)
         this_run = files.filter(files["loaded_this_run"])
+        fingerprint = inputs_fingerprint(
+            run_context, run.sources, files.select("dataset", "source_file", "content_hash").rows(), raw_state(con)
+        )
+        columns = [column for column in RUNS_COMMENTS if column]
         con.execute(
-            "insert or replace into marts.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert or replace into marts.runs ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
             [
                 context.run_id,
                 run_context.as_of,
@@ -110,6 +121,7 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
                 json.dumps(files.to_dicts(), default=str),
                 int(this_run["rows_loaded"].sum()),
                 int(this_run["rows_rejected"].sum()),
+                fingerprint,
             ],
         )
         report = morning_report(con)
