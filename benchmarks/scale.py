@@ -211,13 +211,15 @@ def tree_rss(pid: int) -> int:
 
 
 def folder_bytes(folder: Path) -> int:
+    """The bytes of every file under ``folder`` now (files and folders a run renames away as it
+    is walked are skipped: the run publishes while it is watched)."""
     total = 0
-    for path in folder.rglob("*"):
-        try:
-            if path.is_file():
-                total += path.stat().st_size
-        except FileNotFoundError:
-            continue
+    for root, _, names in os.walk(folder):  # os.walk skips a folder that vanished; rglob raises
+        for name in names:
+            try:
+                total += (Path(root) / name).stat().st_size
+            except FileNotFoundError:
+                continue
     return total
 
 
