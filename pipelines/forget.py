@@ -2,7 +2,7 @@
 
 People's identifiers are stored only as ``sha256(salt || id)``. Given the identifier and the salt,
 the erasure removes every row carrying that hash — from every table of every schema with a
-``customer_id`` or ``employee_id`` column (raw, intermediate), and from ``raw.rejected_rows`` —
+``customer_id`` or ``employee_id`` column (raw, staging, intermediate), and from ``raw.rejected_rows`` —
 then writes the warehouse afresh into a new file, so the deleted rows do not linger in the file's
 free blocks, and publishes it like a run: under the run lock, by an atomic rename. The erasure is
 recorded in ``raw.erasures`` with its time, kind and row counts — never the identifier or its hash.
