@@ -197,9 +197,8 @@ def run(
             )
             print_results(warehouse.resolve())
             return EXIT_OK
-    from dagster import (
-        DagsterInstance,  # the job's definitions import dbt and Great Expectations: seconds
-    )
+    # Imported only now: the job's definitions import Dagster, dbt and Great Expectations (seconds).
+    from dagster import DagsterInstance
 
     from pipelines.definitions import defs
     from pipelines.resources import run_config

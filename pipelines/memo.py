@@ -1,10 +1,11 @@
 """Keeping last night's results where their inputs have not changed.
 
 The effects step fingerprints each initiative's inputs (``roi_ledger.fingerprint``) and stores the
-fingerprints beside its results (``intermediate.effect_fingerprints``; the claims step stores them
-beside each claim's placebo replays, ``intermediate.claim_evidence``). A run starts its build from the last published warehouse,
-so those results and fingerprints are in the build file: an initiative whose fingerprint is the
-one stored keeps its rows, and only the others are computed again.
+fingerprints beside its results (``intermediate.effect_fingerprints``); the claims step stores
+them beside each claim's placebo replays (``intermediate.claim_evidence``). A run starts its
+build from the last published warehouse, so those results and fingerprints are in the build
+file: an initiative whose fingerprint is the one stored keeps its rows, and only the others are
+computed again.
 """
 
 from __future__ import annotations

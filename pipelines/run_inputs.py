@@ -15,11 +15,9 @@ skipped: only a pull can tell whether it has new rows.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 import duckdb
@@ -27,7 +25,7 @@ import duckdb
 from connectors.files import file_hash
 from connectors.sources import FilesSource, load_sources, source_files
 from pipelines.warehouse import Warehouse
-from roi_ledger.fingerprint import NUMERIC_LIBRARIES, digest
+from roi_ledger.fingerprint import NUMERIC_LIBRARIES, digest, source_digest
 from roi_ledger.privacy import salt_fingerprint
 from roi_ledger.run_context import RunContext, resolve_run_context
 
@@ -42,18 +40,9 @@ LIBRARIES = (*NUMERIC_LIBRARIES, "dagster", "dagster-dbt", "dbt-core", "dbt-duck
 @cache
 def project_version() -> str:
     """A digest of the project's files that shape a run's results and of its libraries' versions."""
-    found = hashlib.sha256()
     paths = [p for part in PROJECT_PARTS for p in (ROOT / part).rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()]
     paths += [ROOT / name for name in PROJECT_FILES if (ROOT / name).is_file()]
-    for path in sorted(p for p in paths if "__pycache__" not in p.parts):
-        found.update(str(path.relative_to(ROOT)).encode())
-        found.update(path.read_bytes())
-    for library in LIBRARIES:
-        try:
-            found.update(f"{library}=={metadata.version(library)}".encode())
-        except metadata.PackageNotFoundError:
-            found.update(f"{library} absent".encode())
-    return found.hexdigest()
+    return source_digest(ROOT, [p for p in paths if "__pycache__" not in p.parts], LIBRARIES)
 
 
 def raw_state(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -79,7 +68,7 @@ def inputs_fingerprint(
         list(context.catalogue_entries),
         context.as_of,
         str(context.data_dir.resolve()),
-        {name: source for name, source in sources.items()},
+        sources,
         sorted((dataset, str(Path(path).resolve()), content_hash) for dataset, path, content_hash in files),
         raw,
     )

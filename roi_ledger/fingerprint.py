@@ -41,17 +41,26 @@ SIGNIFICANT_DIGITS = 9
 NUMERIC_LIBRARIES = ("numpy", "scipy", "statsmodels", "polars", "duckdb")
 
 
+def source_digest(root: Path, paths: Iterable[Path], libraries: Iterable[str]) -> str:
+    """A digest of the files ``paths`` (named relative to ``root``) and of the installed versions
+    of ``libraries`` (an absent one counts as such)."""
+    found = hashlib.sha256()
+    for path in sorted(paths):
+        found.update(str(path.relative_to(root)).encode())
+        found.update(path.read_bytes())
+    for library in libraries:
+        try:
+            found.update(f"{library}=={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            found.update(f"{library} absent".encode())
+    return found.hexdigest()
+
+
 @cache
 def code_version() -> str:
     """A digest of ROI Ledger's own source and the versions of the numeric libraries it uses."""
-    digest = hashlib.sha256()
     package = Path(__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode())
-        digest.update(path.read_bytes())
-    for library in NUMERIC_LIBRARIES:
-        digest.update(f"{library}=={metadata.version(library)}".encode())
-    return digest.hexdigest()
+    return source_digest(package, package.rglob("*.py"), NUMERIC_LIBRARIES)
 
 
 def canonical(value: Any) -> Any:

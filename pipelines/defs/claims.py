@@ -127,6 +127,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         # kept while the effects' fingerprint is (a new run date alone does not replay them).
         effects_kept = unchanged_since_last_run(con, EVIDENCE, effects)
         to_replay = estimates.filter(~pl.col("initiative_id").is_in(sorted(effects_kept)))
+        replayed = len(set(effects) - set(effects_kept))
         fresh_evidence = claim_evidence(register, series, to_replay, traits, problems)
         stored = kept_rows(con, EVIDENCE, effects_kept, like=evidence_frame(fresh_evidence))
         evidence = evidence_from_frame(stored).merged(fresh_evidence)
@@ -148,7 +149,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             replace_table(con, f"{INTERMEDIATE}.{name}", frame)
     context.log.info(
         f"claim checks: {memo.computed} run, {memo.kept} kept from the last run (what they read is unchanged); "
-        f"placebo replays of {len(set(effects) - set(effects_kept))} initiatives run, {len(effects_kept)} kept (their estimates are unchanged)"
+        f"placebo replays of {replayed} initiatives run, {len(effects_kept)} kept (their estimates are unchanged)"
     )
     for problem in problems:
         context.log.warning(problem)
@@ -165,7 +166,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
     yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]), metadata={"checks": frames["claim_check_definitions"].height})
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, EVIDENCE]),
-        metadata={"claims": frames[EVIDENCE].height, "initiatives_replayed": len(set(effects) - set(effects_kept))},
+        metadata={"claims": frames[EVIDENCE].height, "initiatives_replayed": replayed},
     )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, MEMO]), metadata={"checks_run": memo.computed, "checks_kept": memo.kept}

@@ -19,12 +19,10 @@ from dagster import (
     run_failure_sensor,
 )
 
-from connectors.files import file_hash
-from connectors.sources import FilesSource, source_files
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
 from pipelines.notify import Failure, notify_failure
 from pipelines.resources import RESOURCE_KEY, RunResource
-from pipelines.run_inputs import inputs_fingerprint, raw_state
+from pipelines.run_inputs import inputs_fingerprint, present_files, raw_state
 from pipelines.warehouse import Warehouse
 
 RUNS_DDL = """
@@ -65,12 +63,9 @@ RUNS_COMMENTS = {
 def input_files(con, run: RunResource, run_id: str) -> pl.DataFrame:
     """The files in the data directory now, with their hashes and the rows each loaded."""
     present = pl.DataFrame(
-        [
-            {"dataset": source.dataset, "source_file": str(path), "content_hash": file_hash(path)}
-            for source in run.sources.values() if isinstance(source, FilesSource)
-            for path in source_files(run.context.data_dir, source)
-        ],
+        present_files(run.context, run.sources),
         schema={"dataset": pl.String, "source_file": pl.String, "content_hash": pl.String},
+        orient="row",
     )
     con.register("present", present.to_arrow())
     try:

@@ -26,6 +26,14 @@ from roi_ledger.register import Initiative, Register
 PASS, WARN, FAIL, NOT_APPLICABLE = "pass", "warn", "fail", "not_applicable"
 
 
+def as_number(value) -> float | None:
+    """A check's observed value or threshold as a float (None when it is none or not a number)."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class CheckClass(str, Enum):
     """What a firing check (warn or fail) says about the claim."""
 

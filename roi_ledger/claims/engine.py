@@ -17,6 +17,7 @@ from roi_ledger.claims.base import (
     CheckResult,
     InitiativeClaim,
     MetricClaim,
+    as_number,
 )
 from roi_ledger.claims.family import adjust_family
 from roi_ledger.claims.grading import grade_claims
@@ -40,13 +41,6 @@ CHECK_SCHEMA = {
 }
 
 __all__ = ["run_claim_checks", "grade_claims", "CHECK_SCHEMA"]
-
-
-def _number(value) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def run_claim_checks(
@@ -115,8 +109,8 @@ def run_claim_checks(
                         "check_class": check.check_class.value,
                         "method": claim.method,
                         "status": result.status if result else NOT_APPLICABLE,
-                        "observed": _number(result.observed) if result else None,
-                        "threshold": _number(result.threshold) if result else None,
+                        "observed": as_number(result.observed) if result else None,
+                        "threshold": as_number(result.threshold) if result else None,
                         "message": result.message if result else "The check could not be computed.",
                         "counts_toward_grade": result.counts_toward_grade if result else False,
                         "p_value": result.p_value if result else None,
@@ -133,8 +127,8 @@ def run_claim_checks(
                     "check_class": check.check_class.value,
                     "method": None,
                     "status": result.status,
-                    "observed": _number(result.observed),
-                    "threshold": _number(result.threshold),
+                    "observed": as_number(result.observed),
+                    "threshold": as_number(result.threshold),
                     "message": result.message,
                     "counts_toward_grade": result.counts_toward_grade,
                     "p_value": result.p_value,

@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from roi_ledger.claims.base import TRACED, CheckResult
+from roi_ledger.claims.base import TRACED, CheckResult, as_number
 from roi_ledger.fingerprint import digest
 
 Key = tuple[str, str, str]  # (initiative_id, metric, check_id)
@@ -50,13 +50,6 @@ class _Entry:
     fingerprint: str
     computed_by_run: str
     result: CheckResult
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class CheckMemo:
@@ -126,8 +119,8 @@ class CheckMemo:
                 "fingerprint": entry.fingerprint,
                 "computed_by_run": entry.computed_by_run,
                 **{name: getattr(entry.result, name) for name in _RESULT},
-                "observed": _number(entry.result.observed),
-                "threshold": _number(entry.result.threshold),
+                "observed": as_number(entry.result.observed),
+                "threshold": as_number(entry.result.threshold),
             }
             for key, entry in self._used.items()
         ]
