@@ -14,7 +14,8 @@ real effect should be most of the time. A script, not a test:
         [--replays-out replays.csv] [--no-replays] [--null-reps 100]
 
 It ends with one summary table: primary coverage, the share of clean real effects graded
-``reliable``, the share of traps flagged, and — from **clean placebo replays** (per claim, one
+``reliable`` (all of them, and those the data can show: true effect at least the claim's
+minimum detectable effect in ``marts.claim_power``), the share of traps flagged, and — from **clean placebo replays** (per claim, one
 replay on the business's own data where nothing happened, ``roi_ledger.claims.replays``, with a
 clean effect of six standard errors planted) — the share graded ``reliable`` and each check's
 false-alarm rate; with ``--null-reps N``, how many of N simulated null businesses watched for a
@@ -122,8 +123,9 @@ def measure(warehouse: Path, truth_path: Path, seed: int) -> tuple[pl.DataFrame,
     with duckdb.connect(str(warehouse), read_only=True) as con:
         effects = con.sql("select * from marts.initiative_effects").pl()
         grades = con.sql(
-            "select initiative_id, metric, grade, reasons from marts.claim_reliability"
-            " where metric is not null"
+            "select r.initiative_id, r.metric, r.grade, r.reasons, p.mde_abs"
+            " from marts.claim_reliability r left join marts.claim_power p using (initiative_id, metric)"
+            " where r.metric is not null"
         ).pl()
         money = con.sql("select * from marts.initiative_metric_money").pl()
     planted = pl.read_csv(truth_path)
@@ -303,9 +305,13 @@ def summary(estimates: pl.DataFrame, grades: pl.DataFrame, replays: pl.DataFrame
     on clean placebo replays, and ever-reliable under the null over a year of nightly runs."""
     primary = estimates.filter(pl.col("is_primary")).drop_nulls("ci_low")
     clean, traps = grades.filter(pl.col("kind") == "clean"), grades.filter(pl.col("kind") == "trap")
+    # "A clean claim with enough data": its true effect is at least the minimum detectable
+    # effect (80% power under the always-valid rule) that marts.claim_power gives for its data.
+    showable = clean.filter(pl.col("true_effect_abs").abs() >= pl.col("mde_abs"))
     rows = [
         ("primary intervals covering the truth (demo)", wilson(int(primary["covers"].sum()), primary.height)),
         ("clean real effects graded reliable (demo)", wilson(int((clean["grade"] == "reliable").sum()), clean.height)),
+        ("  of them, effects the data can show (|truth| >= the claim's MDE)", wilson(int((showable["grade"] == "reliable").sum()), showable.height)),
         ("traps flagged (not reliable; demo)", wilson(int((traps["grade"] != "reliable").sum()), traps.height)),
     ]
     if replays is not None and replays.height:

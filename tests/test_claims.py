@@ -186,7 +186,10 @@ def test_level_shifts_all_along_make_the_effect_fail_placebo_in_time():
     jumps = lambda t: 0.02 * ((t // 8) % 2)  # noqa: E731
     checks, grades = assess(panel(effect=0.0, noise=0.0005, treated_extra=jumps), register())
     assert status(checks, "placebo_in_time") == "fail"
-    assert grade(grades) == "unreliable"
+    # The estimate's own interval covers zero and no fake go-live finds a clear effect: the
+    # claim waits (ci_covers_zero) and lists the placebo finding, rather than being doubted.
+    assert grade(grades) == "needs_more_data"
+    assert "placebo_in_time" in grades["reasons"][0]
 
 
 def test_placebos_must_be_as_large_and_as_clear_when_the_effect_is_clear():
@@ -201,6 +204,19 @@ def test_placebos_must_be_as_large_and_as_clear_when_the_effect_is_clear():
     assert placebo_share((0.1, -0.2, 0.4), placebos) == 1.0
 
 
+def test_an_unclear_effect_is_doubted_only_for_phantom_findings():
+    from roi_ledger.claims.checks.design import phantom_share
+
+    placebos = [(0.7, -0.9, 2.3), (-0.65, -1.5, 0.2), (-0.3, -0.4, -0.2), (0.9, 0.6, 1.2)]
+    # 0.5 in [-0.2, 1.2] covers zero: of the three as large (0.7, -0.65, 0.9), only (0.9) in
+    # [0.6, 1.2] excludes zero itself — one phantom finding in four placebos.
+    assert phantom_share((0.5, -0.2, 1.2), placebos) == pytest.approx(1 / 4)
+    # For 0.1 in [-0.2, 0.4], (-0.3) in [-0.4, -0.2] is as large and clear as well.
+    assert phantom_share((0.1, -0.2, 0.4), placebos) == pytest.approx(2 / 4)
+    # A clear effect is judged by placebo_share alone.
+    assert phantom_share((-0.6, -0.8, -0.4), placebos) is None
+
+
 def test_stale_data_fires_when_the_run_date_is_long_after_the_data():
     series = panel()
     checks, grades = assess(series, as_of=series["period_end"].max() + timedelta(days=60))
@@ -213,6 +229,20 @@ def test_data_gaps_fire_when_a_window_misses_periods():
     checks, grades = assess(series)
     assert status(checks, "data_gaps") == "warn"
     assert grade(grades) == "needs_more_data"
+
+
+def test_seasonality_asks_whether_the_comparison_units_share_the_season():
+    # Twelve weeks live, after a year and a third before: the windows cover different seasons
+    # of a strongly seasonal metric. When every unit has the season, the treated-minus-
+    # comparison difference has none and the comparison takes it out; when only the treated
+    # units have it, the difference is seasonal and the check warns.
+    season = lambda t: 0.01 * np.sin(2 * np.pi * t / 52)  # noqa: E731
+    shared, _ = assess(panel(weeks=GO_LIVE_WEEK + 12, shared_extra=season), register())
+    assert status(shared, "seasonality") == "pass"
+    assert "share its seasons" in shared.filter(pl.col("check_id") == "seasonality")["message"][0]
+    own, grades = assess(panel(weeks=GO_LIVE_WEEK + 12, treated_extra=season), register())
+    assert status(own, "seasonality") == "warn"
+    assert grade(grades) == "suspicious"
 
 
 def test_seasonal_upswing_without_comparison_units_fires_seasonality():

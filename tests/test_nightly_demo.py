@@ -204,7 +204,9 @@ def grade_of(warehouse: Path, initiative_id: str, metric: str) -> str:
 @pytest.mark.parametrize(
     ("initiative_id", "metric", "check_id"),
     [
-        ("festive_upsell_widget", "revenue_per_week", "seasonality"),
+        # The comparison shops share the December peak, so the comparison takes it out
+        # (seasonality passes) and what is left cannot be told from zero.
+        ("festive_upsell_widget", "revenue_per_week", "ci_covers_zero"),
         ("complaint_triage", "ticket_resolution_hours", "regression_to_mean"),
         ("rota_planner", "hours_per_order", "concurrent_initiatives"),
         ("staff_app", "hours_per_order", "concurrent_initiatives"),

@@ -11,7 +11,9 @@ its class:
 - governance and info (missing_owner, no_objective, practically_zero): reported, no grade change.
 
 A fired check whose ``counts_toward_grade`` is false (trend_continuation when the primary
-method already models trends) is reported among the reasons but does not change the grade.
+method already models trends; placebo_in_time for an effect whose own interval covers zero,
+unless the fake go-lives find clear effects) is reported among the reasons but does not change
+the grade.
 
 The grade is the worst of these (reliable < needs_more_data < suspicious < unreliable), except
 that a claim **without enough periods** (``not_enough_data`` fails: fewer full periods before or

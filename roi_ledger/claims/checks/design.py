@@ -142,13 +142,23 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
     )
     limit = claim.thresholds.max_placebo_share
     if share >= limit:
-        return CheckResult(
-            FAIL,
+        message = (
             f"Pretending the initiative went live at {len(placebos)} earlier dates finds 'effects' as large as "
-            f"the real one {share:.0%} of the time: the measured change is within the metric's usual ups and downs.",
-            share,
-            limit,
+            f"the real one {share:.0%} of the time: the measured change is within the metric's usual ups and downs."
         )
+        # An effect whose own interval covers zero is already not told from those ups and
+        # downs (ci_covers_zero). It is doubted only if fake go-lives find effects as large
+        # that look clear (their intervals exclude zero: phantom findings of the method);
+        # fakes that are merely as large and as unclear say "wait for more data", not "doubt".
+        real = (row["effect_abs"], row["ci_low"], row["ci_high"])
+        phantom = phantom_share(real, [(p.effect_abs, p.ci_low, p.ci_high) for p in placebos])
+        doubted = phantom is None or phantom >= limit
+        if not doubted:
+            message += (
+                f" None of them as clear as a finding ({phantom:.0%} exclude zero) and the real one's interval covers "
+                "zero as well: the claim waits for more data rather than being doubted."
+            )
+        return CheckResult(FAIL, message, share, limit, counts_toward_grade=doubted)
     return CheckResult(PASS, f"None of {len(placebos)} fake earlier go-lives finds an effect this large." if share == 0 else
                        f"Only {share:.0%} of {len(placebos)} fake earlier go-lives find an effect this large.", share, limit)
 
@@ -172,6 +182,16 @@ def placebo_share(real: Estimate, placebos: list[Estimate]) -> float:
         return float(np.mean(as_large))
     as_clear = [(c := _clarity(*p)) is None or c >= clarity for p in placebos]
     return float(np.mean([large and clear for large, clear in zip(as_large, as_clear)]))
+
+
+def phantom_share(real: Estimate, placebos: list[Estimate]) -> float | None:
+    """For a real effect that cannot be told from zero (its interval covers it): the share of
+    placebo estimates as large *and* clear findings themselves (their interval excludes zero) —
+    the method finding phantom effects. None when the real effect is clear, or has no interval."""
+    clarity = _clarity(*real)
+    if clarity is None or clarity >= 1:
+        return None
+    return float(np.mean([abs(p[0]) >= abs(real[0]) and (_clarity(*p) or 0) >= 1 for p in placebos]))
 
 
 def _clarity(effect: float, low: float | None, high: float | None) -> float | None:
@@ -230,25 +250,48 @@ def seasonality(claim: MetricClaim) -> CheckResult:
     difference = _season_mix_difference(claim)
     if difference < SEASON_MIX_DIFFERENCE:
         return CheckResult(PASS, "The before and after windows cover the seasons alike.", difference, SEASON_MIX_DIFFERENCE)
-    pre = treated_means(claim, PRE)
-    seasonal, p_value = None, None
-    if can_adjust(claim.panel.period, pre.height, spare=2):
-        grouped = pre.with_columns(pl.col("period_start").dt.month().alias("month")).to_pandas()
-        model = smf.ols("y ~ t + C(month)", data=grouped).fit()
-        p_value = float(model.f_test([name for name in model.params.index if name.startswith("C(month)")]).pvalue)
-        seasonal = p_value < claim.thresholds.seasonality_alpha
-    # The F-test is a test of "no seasonal pattern": it joins the claim's family (``family.py``).
-    test = {} if p_value is None else {"p_value": p_value, "level": claim.thresholds.seasonality_alpha}
+    alpha = claim.thresholds.seasonality_alpha
+    p_value = _season_p_value(treated_means(claim, PRE), claim.panel.period)
+    seasonal = None if p_value is None else p_value < alpha
     if seasonal is False:
+        test = {"p_value": p_value, "level": alpha}
         return CheckResult(PASS, "The windows cover different seasons, but the metric shows no seasonal pattern.", difference, SEASON_MIX_DIFFERENCE, **test)
+    compared = claim.method in comparison_methods() and not claim.panel.control.is_empty()
+    shared = None
+    if compared:
+        # The comparison units take the season out exactly when they share it: then the
+        # treated-minus-comparison series of the before window has no seasonal pattern of its own.
+        shared = _season_p_value(_pre_window_series(claim, "value"), claim.panel.period)
+        if shared is not None:
+            p_value = shared
+            if shared >= alpha:
+                return CheckResult(
+                    PASS,
+                    "The windows cover different seasons of a seasonal metric, and the comparison units share "
+                    "its seasons: the treated-minus-comparison difference before go-live shows no seasonal pattern.",
+                    difference, SEASON_MIX_DIFFERENCE, p_value=shared, level=alpha,
+                )
+    # The F-test is a test of "no seasonal pattern" (of the metric, or of the treated-minus-
+    # comparison difference): it joins the claim's family (``family.py``).
+    test = {} if p_value is None else {"p_value": p_value, "level": alpha}
     inference = claim.primary["inference"] or ""
-    adjusted = claim.method in comparison_methods() or "season" in inference
+    adjusted = compared or "season" in inference
     if seasonal is None and not adjusted:
         return CheckResult(WARN, "The before and after windows cover different seasons and there is too little history to tell whether that matters.", difference, SEASON_MIX_DIFFERENCE, **test)
     if not adjusted:
         return CheckResult(FAIL, "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.", difference, SEASON_MIX_DIFFERENCE, **test)
     if claim.primary["post_periods"] >= PERIODS_PER_YEAR[claim.panel.period]:
         return CheckResult(PASS, "The after window spans a full year and the estimate adjusts for seasons.", difference, SEASON_MIX_DIFFERENCE, **test)
+    if shared is not None:  # below the level: the comparison units' seasons are not the treated units'
+        return CheckResult(
+            WARN,
+            "The after window falls in a different season from the before window, and the treated units' seasons "
+            "differ from the comparison units' (the difference between them before go-live is seasonal): the "
+            "comparison does not take the season out — check it again after a full year.",
+            difference,
+            SEASON_MIX_DIFFERENCE,
+            **test,
+        )
     return CheckResult(
         WARN,
         "The after window falls in a different season from the before window; the estimate rests on "
@@ -312,16 +355,26 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
     return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard errors from the earlier course).", bad, limit, **test)
 
 
-def _pre_window_series(claim: MetricClaim) -> pl.DataFrame:
+def _season_p_value(means: pl.DataFrame, period: str) -> float | None:
+    """The F-test p-value of month-of-year effects in a before-window series (``y`` and ``t``
+    per ``period_start``), beside a linear trend; None when the series is too short for them."""
+    if not can_adjust(period, means.height, spare=2):
+        return None
+    grouped = means.with_columns(pl.col("period_start").dt.month().alias("month")).to_pandas()
+    model = smf.ols("y ~ t + C(month)", data=grouped).fit()
+    return float(model.f_test([name for name in model.params.index if name.startswith("C(month)")]).pvalue)
+
+
+def _pre_window_series(claim: MetricClaim, column: str = "level") -> pl.DataFrame:
     """Per before-window period (``period_start``, ``t``, ``season``): ``y``, the treated
-    units' mean (metric levels), minus the comparison units' mean when the estimate rests on
-    them."""
-    treated = treated_means(claim, PRE, "level")
+    units' mean of ``column`` (metric levels by default; ``value`` is the estimation scale),
+    minus the comparison units' mean when the estimate rests on them."""
+    treated = treated_means(claim, PRE, column)
     if claim.method not in comparison_methods() or claim.panel.control.is_empty():
         return treated
     control = (
-        claim.panel.control.filter(pl.col("window") == PRE).drop_nulls("level")
-        .group_by("period_start").agg(pl.col("level").mean().alias("control"))
+        claim.panel.control.filter(pl.col("window") == PRE).drop_nulls(column)
+        .group_by("period_start").agg(pl.col(column).mean().alias("control"))
     )
     both = treated.join(control, on="period_start", how="inner").sort("period_start")
     return both.with_columns(pl.col("y") - pl.col("control")).drop("control")
