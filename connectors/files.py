@@ -157,18 +157,14 @@ def inventory(
     *,
     salt: str | None = "inventory-only-salt",
     pull_sample: int | None = None,
-    landed: duckdb.DuckDBPyConnection | None = None,
 ) -> DataInventory:
     """What the data folder's sources hold — units, activities, KPI names, and every row that
     would be rejected — read by landing them into a throw-away DuckDB file: the same code as a
-    run, so what it reports is what the run will do. Pulled sources (a database, an API) are read
-    only with ``pull_sample`` (that many records each). Writes nothing beside the data; raises one
-    ``ContractError`` listing every source that cannot be read.
-
-    With ``landed`` (a connection to a warehouse), a file whose content that warehouse has landed
-    before is not read again: the run would skip it too, and its units, activities and KPI names
-    are already in the warehouse's ``raw`` tables, which are added to what the new files hold. So
-    a nightly run reads only its new files; ``loads`` and ``rejections`` then describe those."""
+    run, so what it reports is what the run will do (``roi check``). Pulled sources (a database,
+    an API) are read only with ``pull_sample`` (that many records each). Writes nothing beside
+    the data; raises one ``ContractError`` listing every source that cannot be read. (A nightly
+    run does not call this: it lands its new files once, into its build file, and checks the
+    register against what landed.)"""
     from connectors.pull import PullError, land_pulled
     from connectors.sources import load_sources
 
@@ -188,8 +184,6 @@ def inventory(
                 if files:
                     result.files.setdefault(source.dataset, []).extend(files)
                 for n, path in enumerate(files):
-                    if landed is not None and _landed_before(landed, source.dataset, path):
-                        continue
                     try:
                         land_files(con, name, source, source.dataset, [path], load_id="inventory", loaded_at=datetime(2000, 1, 1, microsecond=n), salt=salt)
                     except ContractError as exc:
@@ -199,18 +193,10 @@ def inventory(
         if problems:
             raise ContractError("\n".join(problems))
         collect_inventory(con, result)
-    if landed is not None:
-        _collect_names(landed, result)
     return result
 
 
-def _landed_before(con: duckdb.DuckDBPyConnection, dataset: str, path: Path) -> bool:
-    return con.execute(
-        "select count(*) from raw.loaded_files where dataset = ? and content_hash = ?", [dataset, file_hash(path)]
-    ).fetchone()[0] > 0
-
-
-def _collect_names(con: duckdb.DuckDBPyConnection, result: DataInventory) -> DataInventory:
+def collect_names(con: duckdb.DuckDBPyConnection, result: DataInventory) -> DataInventory:
     """The units, activities and KPI names ``raw`` holds, added to ``result``."""
     for name in DATASETS:
         result.units.update(u for (u,) in con.execute(f"select distinct unit_id from raw.{name} where unit_id is not null").fetchall())
@@ -221,7 +207,7 @@ def _collect_names(con: duckdb.DuckDBPyConnection, result: DataInventory) -> Dat
 
 def collect_inventory(con: duckdb.DuckDBPyConnection, result: DataInventory) -> DataInventory:
     """Units, activities, KPI names and rejections of what ``raw`` holds."""
-    _collect_names(con, result)
+    collect_names(con, result)
     result.loads = con.execute(
         "select dataset, source_file, rows_loaded, rows_rejected from raw.loaded_files order by dataset, source_file"
     ).fetchall()

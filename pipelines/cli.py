@@ -222,8 +222,8 @@ def run(
                 error = event.step_failure_data.error
                 while error is not None and error.cause is not None:
                     error = error.cause  # the error the step raised, not Dagster's wrapper
-                # the first step checks the register against the data before it writes anything
-                invalid_input |= event.step_key == "initiative_register" and error is not None and error.cls_name in DATA_ERRORS
+                # the register, a file or a source that cannot be used (the build file is discarded)
+                invalid_input |= error is not None and error.cls_name in DATA_ERRORS
                 reasons.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
                 print(("invalid input:\n" if invalid_input else "") + reasons[-1], file=sys.stderr)
         print_top_rejections(store.build_file, result.run_id)

@@ -15,7 +15,8 @@ from dagster import InitLoggerContext, logger
 
 # What each step does, as an owner would say it; other steps are named by their key.
 STEP_WORDS = {
-    "initiative_register": "checked the register against the data",
+    "initiative_register": "wrote the register",
+    "register_matches_data": "checked the register against the data",
     "raw_quality_checks": "checked the landed data",
     "dbt_metrics_layer": "built the metric series",
     "staging_quality_checks": "checked the cleaned data",

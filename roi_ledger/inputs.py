@@ -22,8 +22,9 @@ def check_inputs(context: RunContext, found: DataInventory) -> set[str]:
     """The metric names the register may use; raises ``RegisterError`` naming file,
     initiative and field for a unit or metric the data does not have."""
     metrics = known_metric_names(list(context.catalogue), split_values=found.split_values, kpi_metrics=found.kpi_metrics)
-    # A dataset pulled from a database or an API is known only once pulled: its units (and the
-    # activities and KPI names it brings) are not checked before the run.
+    # A dataset pulled from a database or an API is known only once pulled: ``roi check`` reads
+    # a sample of it, so its units (and the activities and KPI names it brings) are not checked
+    # there; a run checks them against what it pulled (``register_matches_data``).
     complete = not found.pulled
     check_against_data(
         context.register, str(context.config_path), units=found.units if complete else None,

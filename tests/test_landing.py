@@ -102,18 +102,3 @@ def test_parquet_and_folders_are_read(tmp_path):
     ).write_parquet(data / "kpis" / "part1.parquet")
     found = inventory(data)
     assert found.units == {"a", "b"} and found.kpi_metrics == {"nps"}
-
-
-def test_a_nightly_inventory_reads_only_the_files_its_warehouse_has_not_landed(tmp_path):
-    folder = tmp_path / "data" / "orders"
-    folder.mkdir(parents=True)
-    (older := folder / "2025-06-01.csv").write_text(ORDERS)
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    land(con, older)
-    (newer := folder / "2025-06-03.csv").write_text(ORDERS.splitlines()[0] + "\no9,shop_c,2025-06-03 10:00,,4,completed,false,C3,Ed Example\n")
-    found = inventory(folder.parent, landed=con)
-    assert [(origin, loaded) for _, origin, loaded, _ in found.loads] == [(str(newer), 1)]  # the landed file is not read
-    assert found.units == {"shop_a", "shop_b", "shop_c"}  # its units come from the warehouse
-    assert found.files["orders"] == [older, newer]  # and it is still one of the run's files
-    everything = inventory(folder.parent)
-    assert everything.units == found.units and len(everything.loads) == 2

@@ -1,8 +1,12 @@
 """Ingest: check the inputs, then land the register and every dataset into ``raw``."""
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -11,15 +15,16 @@ from dagster import (
     MaterializeResult,
     asset,
     multi_asset,
+    multi_asset_check,
 )
 
-from connectors.files import inventory, land_files
+from connectors.files import collect_names, land_files
 from connectors.landing import ensure_raw_schema
 from connectors.pull import land_pulled
 from connectors.sources import FilesSource, ignored_files, source_files
 from pipelines.resources import RunResource
 from pipelines.warehouse import drop_renamed_tables
-from roi_ledger.contract import DATASETS
+from roi_ledger.contract import DATASETS, DataInventory
 from roi_ledger.inputs import check_inputs, register_tables
 from roi_ledger.oversight.business_case import snapshot_rows
 from roi_ledger.privacy import check_salt_strength, check_same_salt, salt_fingerprint
@@ -50,9 +55,9 @@ RUN_CONTEXT_DESCRIPTION = "One row: the run's last day of data (as_of) and run i
     ],
 )
 def initiative_register(context: AssetExecutionContext, run: RunResource):
-    """Start the build file from the last published warehouse, check the register against the
-    data (the files that warehouse has not landed yet are read; nothing is published if they
-    disagree), and write the register as tables."""
+    """Start the build file from the last published warehouse and write the register as
+    tables. Whether the register's units and metrics are in the data is checked once the data
+    has landed in the build file (``register_matches_data``), before anything is built on it."""
     stale = run.warehouse.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
     if stale is not None:
         context.log.warning(f"took over the lock of {stale.describe()}, which is no longer running")
@@ -61,7 +66,6 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
     register = run.context.register
     with run.warehouse.connect() as con:
         ensure_raw_schema(con)
-        check_inputs(run.context, inventory(run.context.data_dir, run.sources, landed=con))
         drop_renamed_tables(con)
         if run.salt is not None:
             remember_salt(con, run.salt, str(run.warehouse.path))
@@ -175,4 +179,32 @@ def raw_dataset_asset(name: str):
     return _land
 
 
-defs = Definitions(assets=[initiative_register, *(raw_dataset_asset(name) for name in DATASETS)])
+@multi_asset_check(
+    specs=[
+        AssetCheckSpec(
+            "register_matches_data",
+            asset=AssetKey(["raw", name]),
+            blocking=True,
+            description="Every unit the register names is in the landed data, and every metric it measures is one the data can give.",
+        )
+        for name in DATASETS
+    ],
+)
+def register_matches_data(context: AssetCheckExecutionContext, run: RunResource) -> Iterator[AssetCheckResult]:
+    """The register against what ``raw`` holds once this run's files and pulls have landed in
+    the build file — files, databases and APIs alike, and without reading any file a second
+    time. Raises ``RegisterError`` naming the register's file, initiative and field: the steps
+    after it do not run and nothing is published (the build file is discarded)."""
+    with run.warehouse.connect() as con:
+        found = collect_names(con, DataInventory())
+    metrics = check_inputs(run.context, found)
+    for name in DATASETS:
+        yield AssetCheckResult(
+            asset_key=AssetKey(["raw", name]),
+            check_name="register_matches_data",
+            passed=True,
+            metadata={"units": len(found.units), "metrics": len(metrics)},
+        )
+
+
+defs = Definitions(assets=[initiative_register, *(raw_dataset_asset(name) for name in DATASETS)], asset_checks=[register_matches_data])
