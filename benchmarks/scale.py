@@ -44,6 +44,7 @@ import yaml
 ROI = str(Path(sys.executable).with_name("roi"))
 SALT = "scale-benchmark-salt-not-secret-0123456789"
 START = date(2020, 1, 6)  # a Monday
+STEP_LINE = re.compile(r"^\s+done\s+(.+?) \((\d+) s\)$")  # roi run's progress line for a finished step
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class Measured:
     warehouse_gb: float
     extra_disk_gb: float
     steps: dict[str, float] = field(default_factory=dict)
+    step_rss_gb: dict[str, float] = field(default_factory=dict)  # the peak while each step ran
 
 
 def tree_rss(pid: int) -> int:
@@ -226,7 +228,7 @@ def folder_bytes(folder: Path) -> int:
 def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: str) -> Measured:
     """``roi run`` as a user starts it, watched from outside."""
     before = folder_bytes(warehouse.parent)
-    peaks = {"rss": 0, "disk": before}
+    peaks = {"rss": 0, "disk": before, "step": 0}
     env = {**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)}
     started = time.perf_counter()
     child = subprocess.Popen(
@@ -237,22 +239,33 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
 
     def watch() -> None:
         while not done.is_set():
-            peaks["rss"] = max(peaks["rss"], tree_rss(child.pid))
+            rss = tree_rss(child.pid)
+            peaks["rss"], peaks["step"] = max(peaks["rss"], rss), max(peaks["step"], rss)
             peaks["disk"] = max(peaks["disk"], folder_bytes(warehouse.parent))
             done.wait(0.2)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    output, _ = child.communicate()
+    # A step's progress line comes when it ends: the peak since the line before is its own.
+    lines, step_rss = [], {}
+    for line in child.stdout:
+        lines.append(line)
+        if ended := STEP_LINE.match(line.rstrip("\n")):
+            step_rss[ended.group(1)], peaks["step"] = peaks["step"], 0
+    child.wait()
+    output = "".join(lines)
     seconds = time.perf_counter() - started
     done.set()
     watcher.join()
     if child.returncode != 0:
         raise SystemExit(f"roi run failed ({child.returncode}):\n{output[-3000:]}")
-    steps = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\s+done\s+(.+?) \((\d+) s\)$", output, re.MULTILINE)}
+    steps = {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, output.splitlines()) if m}
     after = folder_bytes(warehouse.parent)
     gb = 1024**3
-    return Measured(seconds, peaks["rss"] / gb, warehouse.stat().st_size / gb, max(0, peaks["disk"] - max(before, after)) / gb, steps)
+    return Measured(
+        seconds, peaks["rss"] / gb, warehouse.stat().st_size / gb, max(0, peaks["disk"] - max(before, after)) / gb, steps,
+        {step: rss / gb for step, rss in step_rss.items()},
+    )
 
 
 def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured]) -> None:
@@ -268,6 +281,10 @@ def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured]) -> 
     steps = runs["full"].steps
     for step in sorted(steps, key=steps.get, reverse=True)[:8]:
         print(f"  {step}: " + " / ".join(f"{runs[r].steps.get(step, 0):.0f}" for r in runs))
+    print(f"highest peak RSS while a step ran (GB, {' / '.join(runs)}):")
+    memory = runs["full"].step_rss_gb
+    for step in sorted(memory, key=memory.get, reverse=True)[:6]:
+        print(f"  {step}: " + " / ".join(f"{runs[r].step_rss_gb.get(step, 0):.2f}" for r in runs))
 
 
 def main() -> None:
