@@ -155,8 +155,8 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
         doubted = phantom is None or phantom >= limit
         if not doubted:
             message += (
-                f" None of them as clear as a finding ({phantom:.0%} exclude zero) and the real one's interval covers "
-                "zero as well: the claim waits for more data rather than being doubted."
+                f" Few of them are clear findings (as large with an interval excluding zero: {phantom:.0%}) and the real "
+                "one's interval covers zero as well: the claim waits for more data rather than being doubted."
             )
         return CheckResult(FAIL, message, share, limit, counts_toward_grade=doubted)
     return CheckResult(PASS, f"None of {len(placebos)} fake earlier go-lives finds an effect this large." if share == 0 else
