@@ -245,6 +245,19 @@ def test_seasonality_asks_whether_the_comparison_units_share_the_season():
     assert grade(grades) == "suspicious"
 
 
+def test_seasonality_does_not_doubt_a_comparison_it_cannot_test_yet():
+    # Forty weeks before go-live, twelve after: different seasons, and too short a before window
+    # to test whether the comparison units share them. The mixed seasons are reported; the
+    # claim, clear and sound otherwise, is not doubted for them.
+    season = lambda t: 0.01 * np.sin(2 * np.pi * t / 52)  # noqa: E731
+    series = panel(weeks=GO_LIVE_WEEK + 12, shared_extra=season).filter(pl.col("period_start") >= week(GO_LIVE_WEEK - 40))
+    checks, grades = assess(series)
+    row = checks.filter(pl.col("check_id") == "seasonality").row(0, named=True)
+    assert (row["status"], row["counts_toward_grade"], row["p_value"]) == ("warn", False, None)
+    assert "too short to test" in row["message"]
+    assert grade(grades) == "reliable"
+
+
 def test_seasonal_upswing_without_comparison_units_fires_seasonality():
     # Only the treated units, a strong December peak, go-live into the peak, 6 weeks after.
     peak = lambda t: -0.03 * (((t % 52) >= 47) | ((t % 52) <= 1))  # noqa: E731 - fewer errors at Christmas

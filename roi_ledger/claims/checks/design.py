@@ -282,6 +282,20 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         return CheckResult(FAIL, "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.", difference, SEASON_MIX_DIFFERENCE, **test)
     if claim.primary["post_periods"] >= PERIODS_PER_YEAR[claim.panel.period]:
         return CheckResult(PASS, "The after window spans a full year and the estimate adjusts for seasons.", difference, SEASON_MIX_DIFFERENCE, **test)
+    if compared and shared is None:
+        # Nothing found, nothing testable: the comparison units take out every season they share,
+        # and whether they share this one needs a year of before window to test. Reported, and the
+        # claim is not doubted for it; no p-value, since the metric's own seasonality is no test of
+        # whether the comparison takes it out.
+        return CheckResult(
+            WARN,
+            "The after window falls in a different season from the before window; the comparison units take out "
+            "the seasons they share with the treated units, and the before window is too short to test whether they "
+            "share these (that needs a year of it) — check it again after a full year.",
+            difference,
+            SEASON_MIX_DIFFERENCE,
+            counts_toward_grade=False,
+        )
     if shared is not None:  # below the level: the comparison units' seasons are not the treated units'
         return CheckResult(
             WARN,
