@@ -158,13 +158,13 @@ def typing_sql(dataset: Dataset, staged: str) -> str:
     typed = [f"{_typed_expression(c.name, c.type)} as {c.name}" for c in dataset.columns]
     reasons: list[str] = []
     for c in dataset.columns:
-        text = f"nullif(trim(s.{c.name}), '')"
+        text = f"nullif(trim(t._text_{c.name}), '')"
         if not c.nullable:
             reasons.append(f"case when {text} is null then '{c.name} is empty' end")
         if c.type is ColumnType.TEXT:
             # a tab, line break or NUL inside a value: an id made of tabs, or a broken export
             reasons.append(
-                f"case when regexp_matches(s.{c.name}, '[[:cntrl:]]') then "
+                f"case when regexp_matches(t._text_{c.name}, '[[:cntrl:]]') then "
                 f"'{c.name} contains a control character (a tab, line break or NUL byte)' end"
             )
         elif c.pseudonymise:
@@ -186,14 +186,13 @@ def typing_sql(dataset: Dataset, staged: str) -> str:
             scoped = _scope(scoped, c.name, f"t.{c.name}")
         reasons.append(f"case when not coalesce({scoped}, true) then {quote_literal(reason)} end")
     reason_list = ", ".join(reasons)
+    # One pass over the rows, no join: the typed values and the text they came from side by side.
     return f"""
-        with typed as (
-            select _source_row, {', '.join(typed)} from {staged}
-        )
-        select t.*, {', '.join(f's.{c.name} as _text_{c.name}' for c in dataset.columns)},
-            nullif(concat_ws('; ', {reason_list}), '') as _reason
-        from typed as t
-        join {staged} as s using (_source_row)
+        select t.*, nullif(concat_ws('; ', {reason_list}), '') as _reason
+        from (
+            select _source_row, {', '.join(typed)}, {', '.join(f'{c.name} as _text_{c.name}' for c in dataset.columns)}
+            from {staged}
+        ) as t
     """
 
 

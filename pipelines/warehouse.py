@@ -9,6 +9,7 @@ One run at a time builds a warehouse (``pipelines.run_lock``). See docs/architec
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,23 @@ from pipelines.run_lock import Holder, RunLock
 
 # The schema the Python steps write to, between the two dbt layers (dbt's source `intermediate`).
 INTERMEDIATE = "intermediate"
+
+# How much memory DuckDB may hold while a run builds (its ``memory_limit``; docs/performance.md).
+# Past it DuckDB spills to a folder beside the build file instead of growing: the landing of a
+# large first export and dbt's window over all of raw stay within it. dbt's profile reads the
+# same variable (dbt_project/profiles.yml), which ``run_dbt`` sets from ``memory_limit()``.
+MEMORY_LIMIT_VAR = "ROI_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for a run: ``ROI_DUCKDB_MEMORY_LIMIT`` (a size such as ``4GB`` or
+    ``512MiB``), else 1GB."""
+    value = os.environ.get(MEMORY_LIMIT_VAR, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not _SIZE.fullmatch(value):
+        raise ValueError(f"{MEMORY_LIMIT_VAR}={value!r} is not a size DuckDB takes: write it as a number and a unit, e.g. 2GB or 512MB")
+    return value
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -71,6 +89,11 @@ class Warehouse:
     def build_journal(self) -> Path:
         """DuckDB's write-ahead log of the build file."""
         return self.build_file.with_name(f"{self.build_file.name}.wal")
+
+    @property
+    def build_spill(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit (its default temp_directory)."""
+        return self.build_file.with_name(f"{self.build_file.name}.tmp")
 
     @property
     def run_lock(self) -> RunLock:
@@ -132,6 +155,7 @@ class Warehouse:
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file (the run's only writer)."""
         con = duckdb.connect(str(self.build_file))
+        con.execute(f"set memory_limit = '{memory_limit()}'")  # validated: digits and a unit
         try:
             yield con
         finally:
@@ -148,6 +172,7 @@ class Warehouse:
         # later run once the published file has changed ("Failure while replaying WAL").
         for leftover in (self.build_file, self.build_journal):
             leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.build_spill, ignore_errors=True)  # what DuckDB spilled past its memory limit
         for leftover in self.path.parent.glob(f".{self.parquet_dir.name}.*"):  # a killed run's Parquet export
             shutil.rmtree(leftover, ignore_errors=True)
         for leftover in self.path.parent.glob(f".{self.report_file.name}.*"):  # and its unpublished report

@@ -1,4 +1,5 @@
-"""The run lock: one run at a time per warehouse, and a dead run's lock does not block the next."""
+"""The run lock: one run at a time per warehouse, and a dead run's lock does not block the next;
+and what a build leaves beside the warehouse."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 
+import duckdb
 import pytest
 
 from pipelines.run_lock import MAX_AGE, RunLock, WarehouseBusy
+from pipelines.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VAR, Warehouse, memory_limit
 
 
 def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
@@ -127,3 +130,26 @@ def test_a_lock_just_created_by_another_run_is_read_once_it_is_written(lock):
             lock.acquire("run-2")
     finally:
         writer.join()
+
+
+def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    expected = duckdb.connect()
+    for setting in (None, "512MB"):
+        if setting:
+            monkeypatch.setenv(MEMORY_LIMIT_VAR, setting)
+        expected.execute(f"set memory_limit = '{setting or DEFAULT_MEMORY_LIMIT}'")
+        with warehouse.connect() as con:
+            assert con.sql("select current_setting('memory_limit')").fetchone() == expected.sql("select current_setting('memory_limit')").fetchone()
+    monkeypatch.setenv(MEMORY_LIMIT_VAR, "80%")  # DuckDB takes sizes only
+    with pytest.raises(ValueError, match="ROI_DUCKDB_MEMORY_LIMIT='80%'.*e.g. 2GB"):
+        memory_limit()
+
+
+def test_a_killed_runs_spill_folder_goes_with_its_build(tmp_path):
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    warehouse.build_spill.mkdir()
+    (warehouse.build_spill / "duckdb_temp_storage-0.tmp").write_bytes(b"spilled")
+    warehouse.start_build("run-2")
+    assert not warehouse.build_spill.exists()
+    warehouse.run_lock.release("run-2")
