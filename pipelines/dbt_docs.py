@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 
 from pipelines.project import (
-    BUILD_WAREHOUSE_VAR,
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     MANIFEST,
+    dbt_env,
     prepare,
 )
 
@@ -40,7 +40,7 @@ def generate(warehouse: Path, site: Path) -> Path:
                 "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(site),
             ],
             check=True,
-            env={**os.environ, BUILD_WAREHOUSE_VAR: str(copy)},
+            env=dbt_env(copy),
         )
     shutil.copyfile(MANIFEST, site / "manifest.json")  # the project as the pipeline runs it
     return site
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     return subprocess.call(
         [DBT_EXECUTABLE, "docs", "serve", "--no-browser", "--port", str(args.port), "--target-path", str(site),
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        env={**os.environ, BUILD_WAREHOUSE_VAR: str(site / "unused.duckdb")},
+        env=dbt_env(site / "unused.duckdb"),
     )
 
 

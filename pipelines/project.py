@@ -22,7 +22,16 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 DBT_CHILD_EXECUTABLE = str(Path(sys.executable).with_name("roi-dbt"))
 # dbt's profile reads the file to build into from this variable (absolute paths only).
 BUILD_WAREHOUSE_VAR = "ROI_BUILD_WAREHOUSE"
+PARSE_WAREHOUSE = Path("/tmp/roi_ledger_parse.duckdb")  # what dbt parse is told (it connects to nothing)
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def dbt_env(build_file: Path) -> dict[str, str]:
+    """The environment dbt's duckdb profile reads: the file to build into and DuckDB's memory
+    limit (``pipelines.warehouse.memory_limit``)."""
+    from pipelines.warehouse import MEMORY_LIMIT_VAR, memory_limit
+
+    return {**os.environ, BUILD_WAREHOUSE_VAR: str(build_file), MEMORY_LIMIT_VAR: memory_limit()}
 
 
 class DbtProjectNotPrepared(RuntimeError):
@@ -42,7 +51,7 @@ def prepare() -> None:
     """Build the manifest if it is stale (``dbt parse``: seconds; connects to nothing)."""
     if not manifest_is_stale():
         return
-    env = {**os.environ, BUILD_WAREHOUSE_VAR: os.environ.get(BUILD_WAREHOUSE_VAR, "/tmp/roi_ledger_parse.duckdb")}
+    env = dbt_env(Path(os.environ.get(BUILD_WAREHOUSE_VAR, PARSE_WAREHOUSE)))
     subprocess.run(
         [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
         check=True,

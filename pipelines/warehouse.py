@@ -25,18 +25,20 @@ from pipelines.run_lock import Holder, RunLock
 INTERMEDIATE = "intermediate"
 
 # How much memory DuckDB may hold while a run builds (its ``memory_limit``; docs/performance.md).
-# Past it DuckDB spills to a folder beside the build file instead of growing: the landing of a
-# large first export and dbt's window over all of raw stay within it. dbt's profile reads the
-# same variable (dbt_project/profiles.yml), which ``run_dbt`` sets from ``memory_limit()``.
+# Past it DuckDB spills what it can to a folder beside the build file; what it cannot spill fails
+# the run with DuckDB's message (the published warehouse stays). dbt's profile reads the same
+# variable (dbt_project/profiles.yml), which ``pipelines.project.dbt_env`` sets from here.
 MEMORY_LIMIT_VAR = "ROI_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1GB"
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 def memory_limit() -> str:
     """DuckDB's memory limit for a run: ``ROI_DUCKDB_MEMORY_LIMIT`` (a size such as ``4GB`` or
-    ``512MiB``), else 1GB."""
-    value = os.environ.get(MEMORY_LIMIT_VAR, "").strip() or DEFAULT_MEMORY_LIMIT
+    ``512MiB``), else DuckDB's own default (80% of the machine's memory)."""
+    value = os.environ.get(MEMORY_LIMIT_VAR, "").strip()
+    if not value:
+        with duckdb.connect() as con:
+            return con.sql("select current_setting('memory_limit')").fetchone()[0]
     if not _SIZE.fullmatch(value):
         raise ValueError(f"{MEMORY_LIMIT_VAR}={value!r} is not a size DuckDB takes: write it as a number and a unit, e.g. 2GB or 512MB")
     return value

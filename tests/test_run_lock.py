@@ -14,8 +14,9 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
+from pipelines.project import dbt_env
 from pipelines.run_lock import MAX_AGE, RunLock, WarehouseBusy
-from pipelines.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VAR, Warehouse, memory_limit
+from pipelines.warehouse import MEMORY_LIMIT_VAR, Warehouse, memory_limit
 
 
 def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
@@ -134,13 +135,15 @@ def test_a_lock_just_created_by_another_run_is_read_once_it_is_written(lock):
 
 def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
     warehouse = Warehouse(tmp_path / "w.duckdb")
-    expected = duckdb.connect()
-    for setting in (None, "512MB"):
-        if setting:
-            monkeypatch.setenv(MEMORY_LIMIT_VAR, setting)
-        expected.execute(f"set memory_limit = '{setting or DEFAULT_MEMORY_LIMIT}'")
-        with warehouse.connect() as con:
-            assert con.sql("select current_setting('memory_limit')").fetchone() == expected.sql("select current_setting('memory_limit')").fetchone()
+    fresh = duckdb.connect()
+    own_default = fresh.sql("select current_setting('memory_limit')").fetchone()[0]
+    monkeypatch.delenv(MEMORY_LIMIT_VAR, raising=False)
+    assert memory_limit() == own_default  # unset: DuckDB's own default
+    monkeypatch.setenv(MEMORY_LIMIT_VAR, "512MB")
+    fresh.execute("set memory_limit = '512MB'")
+    with warehouse.connect() as con:
+        assert con.sql("select current_setting('memory_limit')").fetchone() == fresh.sql("select current_setting('memory_limit')").fetchone()
+    assert dbt_env(warehouse.build_file)[MEMORY_LIMIT_VAR] == "512MB"  # what dbt's profile reads
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "80%")  # DuckDB takes sizes only
     with pytest.raises(ValueError, match="ROI_DUCKDB_MEMORY_LIMIT='80%'.*e.g. 2GB"):
         memory_limit()

@@ -22,7 +22,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.defs.transform import METRICS_LAYER
-from pipelines.project import BUILD_WAREHOUSE_VAR, DBT_PROJECT_DIR, MANIFEST
+from pipelines.project import BUILD_WAREHOUSE_VAR, DBT_PROJECT_DIR, MANIFEST, dbt_env
 from pipelines.warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +83,7 @@ def on_spark(demo_run, spark, tmp_path_factory):
     for schema, tables in dbt_sources().items():
         copy_tables(warehouse, schema, tables, spark, folder)
     nightly = json.loads((Warehouse(warehouse).dbt_target / "run_results.json").read_text())["args"]["vars"]
-    os.environ.setdefault(BUILD_WAREHOUSE_VAR, str(folder / "unused.duckdb"))  # the profile's duckdb target
+    os.environ.update(dbt_env(Path(os.environ.get(BUILD_WAREHOUSE_VAR, folder / "unused.duckdb"))))  # the profile's duckdb target
     result = dbtRunner().invoke(
         [
             "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

@@ -15,9 +15,8 @@ from dagster import AssetExecutionContext, AssetKey, Definitions
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.dbt_child import PARENT_VAR
-from pipelines.project import BUILD_WAREHOUSE_VAR, DBT_CHILD_EXECUTABLE, dbt_project
+from pipelines.project import DBT_CHILD_EXECUTABLE, dbt_env, dbt_project
 from pipelines.resources import RunResource
-from pipelines.warehouse import MEMORY_LIMIT_VAR, memory_limit
 from roi_ledger.run_context import RunContext
 
 # Everything the Python steps read is the first layer.
@@ -48,8 +47,7 @@ def dbt_vars(run_context: RunContext) -> dict[str, Any]:
 
 
 def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
-    os.environ[BUILD_WAREHOUSE_VAR] = str(run.warehouse.build_file)
-    os.environ[MEMORY_LIMIT_VAR] = memory_limit()  # dbt's DuckDB holds no more than the run's
+    os.environ.update(dbt_env(run.warehouse.build_file))  # the build file, DuckDB's memory limit
     os.environ[PARENT_VAR] = str(os.getpid())  # dbt dies with this process (pipelines/dbt_child.py)
     args = ["build", "--vars", json.dumps(dbt_vars(run.context))]
     # dbt's run artifacts go beside the build file, so two warehouses can build at once.
