@@ -21,7 +21,7 @@ from roi_ledger.claims.base import (
 )
 from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.did import Specification, did_frame, pooled_noise
-from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
+from roi_ledger.effects.panel import POST, PRE
 from roi_ledger.effects.registry import comparison_methods
 from roi_ledger.effects.seasons import (
     PERIOD_DAYS,
@@ -53,15 +53,9 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     of the treated-minus-control series in the before window)."""
     if claim.panel is None or claim.method not in comparison_methods() or claim.panel.control.is_empty():
         return CheckResult(NOT_APPLICABLE, "The estimate does not rest on control units.")
-    pre = claim.panel.frame.filter(pl.col("window") == PRE).drop_nulls("value")
-    means = pre.group_by("period_start", "role").agg(pl.col("value").mean()).pivot(on="role", index="period_start", values="value")
-    if TREATED not in means.columns or CONTROL not in means.columns:
+    series = _pre_window_series(claim, "value").rename({"y": "difference"})
+    if series.is_empty():
         return CheckResult(NOT_APPLICABLE, "No before window with both treated and control data.")
-    series = means.drop_nulls().sort("period_start").with_columns(
-        (pl.col(TREATED) - pl.col(CONTROL)).alias("difference"),
-        period_number(claim.panel.period).alias("t"),
-        season_of(claim.panel.period).alias("season"),
-    )
     if series.height < 6:
         return CheckResult(NOT_APPLICABLE, "Too few periods before go-live to test for a trend.")
     seasonal = can_adjust(claim.panel.period, series.height, spare=3)
