@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -37,11 +38,17 @@ def memory_limit() -> str:
     ``512MiB``), else DuckDB's own default (80% of the machine's memory)."""
     value = os.environ.get(MEMORY_LIMIT_VAR, "").strip()
     if not value:
-        with duckdb.connect() as con:
-            return con.sql("select current_setting('memory_limit')").fetchone()[0]
+        return _duckdb_default_memory_limit()
     if not _SIZE.fullmatch(value):
         raise ValueError(f"{MEMORY_LIMIT_VAR}={value!r} is not a size DuckDB takes: write it as a number and a unit, e.g. 2GB or 512MB")
     return value
+
+
+@cache
+def _duckdb_default_memory_limit() -> str:
+    """What DuckDB itself would take (asked once per process, of an in-memory database)."""
+    with duckdb.connect() as con:
+        return con.sql("select current_setting('memory_limit')").fetchone()[0]
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -300,10 +300,10 @@ def seasonality(claim: MetricClaim) -> CheckResult:
             SEASON_MIX_DIFFERENCE,
             **test,
         )
-    return CheckResult(
+    return CheckResult(  # no comparison units: the seasonal model alone takes the season out
         WARN,
         "The after window falls in a different season from the before window; the estimate rests on "
-        "the comparison units (or the seasonal model) to take that out — check it again after a full year.",
+        "its seasonal model to take that out — check it again after a full year.",
         difference,
         SEASON_MIX_DIFFERENCE,
         **test,
