@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from connectors import readers
-from connectors.landing import IDENTITY, Load, Mapping, ensure_raw_schema, land_staged, stage
+from connectors.landing import IDENTITY, Load, Mapping, ensure_raw_schema, land_staged, stage, transaction
 from connectors.sources import FilesSource, discover_files, source_files
 from roi_ledger.contract import DATASETS, ContractError, DataInventory
 
@@ -118,13 +118,17 @@ def land_files(
     loaded_at: datetime,
     salt: str | None,
 ) -> list[Load]:
-    """Land every new file of one source (inside the caller's transaction), in the order given
-    (by name), each a microsecond after the one before, so where two files of one run carry the
-    same key the later file's version is the latest (staging keeps the latest ``_loaded_at``)."""
-    return [
-        land_file(con, source_name, source, dataset_name, path, load_id=load_id, loaded_at=loaded_at + timedelta(microseconds=n), salt=salt)
-        for n, path in enumerate(files)
-    ]
+    """Land every new file of one source, each in its own transaction (``landing.transaction``),
+    in the order given (by name), each a microsecond after the one before, so where two files of
+    one run carry the same key the later file's version is the latest (staging keeps the latest
+    ``_loaded_at``)."""
+    loads = []
+    for n, path in enumerate(files):
+        with transaction(con):
+            loads.append(
+                land_file(con, source_name, source, dataset_name, path, load_id=load_id, loaded_at=loaded_at + timedelta(microseconds=n), salt=salt)
+            )
+    return loads
 
 
 def land_dataset(
@@ -138,17 +142,10 @@ def land_dataset(
     salt: str | None,
     source: FilesSource | None = None,
 ) -> list[Load]:
-    """Land the files of one dataset in one transaction: all of them, or none."""
+    """Land the files of one dataset, each whole or not at all."""
     ensure_raw_schema(con)
     con.execute(f"set TimeZone = '{timezone}'")  # naive timestamps are business-local
-    con.execute("begin transaction")
-    try:
-        results = land_files(con, dataset_name, source, dataset_name, files, load_id=load_id, loaded_at=loaded_at, salt=salt)
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
-    return results
+    return land_files(con, dataset_name, source, dataset_name, files, load_id=load_id, loaded_at=loaded_at, salt=salt)
 
 
 def inventory(

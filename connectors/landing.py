@@ -13,7 +13,8 @@ reopened ticket), which staging keeps.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,6 +112,22 @@ def last_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
 
 def remember_cursor(con, source: str, field: str, value: str, *, load_id: str, loaded_at: datetime) -> None:
     con.execute("insert into raw.source_cursors values (?, ?, ?, ?, ?)", [source, field, value, load_id, loaded_at])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One file or one pull lands whole or not at all: its rows, its rejected rows, its
+    ``raw.loaded_files`` row and its cursor commit together. Committing each file on its own keeps
+    DuckDB's uncommitted state to one file's rows (a first load of years of history is many files);
+    a run that fails part-way leaves the earlier files landed only in its build file, which is
+    discarded, and the next run skips nothing it has not published."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
 
 
 # --- typing and checking rows, in SQL ---------------------------------------------------------

@@ -102,3 +102,22 @@ def test_parquet_and_folders_are_read(tmp_path):
     ).write_parquet(data / "kpis" / "part1.parquet")
     found = inventory(data)
     assert found.units == {"a", "b"} and found.kpi_metrics == {"nps"}
+
+
+def test_each_file_lands_whole_or_not_at_all(tmp_path):
+    """A file that fails half-way (customer ids and no salt to hash them with) leaves none of its
+    rows, rejections or record of loading, and the file landed before it stays landed."""
+    data = tmp_path / "data"
+    data.mkdir()
+    header = ORDERS.splitlines()[0]
+    (data / "orders_1.csv").write_text(f"{header}\no1,shop_a,2025-06-01 10:00,,12.5,completed,false,,\no2,shop_a,oops,,3,completed,false,,\n")
+    (data / "orders_2.csv").write_text(f"{header}\no3,shop_a,2025-06-02 10:00,,4,completed,false,C3,Cy\no4,shop_a,oops,,3,completed,false,,\n")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    with pytest.raises(ContractError, match="orders_2.csv: customer_id must be pseudonymised"):
+        land_dataset(
+            con, "orders", sorted(data.glob("*.csv")), load_id="L1", loaded_at=datetime(2025, 7, 1, tzinfo=timezone.utc),
+            timezone="Europe/London", salt=None,
+        )
+    assert con.execute("select order_id from raw.orders").fetchall() == [("o1",)]
+    assert con.execute("select source_file, source_row from raw.rejected_rows").fetchall() == [(str(data / "orders_1.csv"), 2)]
+    assert con.execute("select source_file, rows_loaded, rows_rejected from raw.loaded_files").fetchall() == [(str(data / "orders_1.csv"), 1, 1)]

@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from connectors.files import collect_names, land_files
-from connectors.landing import ensure_raw_schema
+from connectors.landing import ensure_raw_schema, transaction
 from connectors.pull import land_pulled
 from connectors.sources import FilesSource, ignored_files, source_files
 from pipelines.resources import RunResource
@@ -139,18 +139,15 @@ def raw_dataset_asset(name: str):
         with run.warehouse.connect() as con:
             ensure_raw_schema(con)
             con.execute(f"set TimeZone = '{run.context.timezone}'")  # naive timestamps are business-local
-            con.execute("begin transaction")  # every source of the dataset, or none
-            try:
-                for source_name, source in sources.items():
-                    if isinstance(source, FilesSource):
-                        files = source_files(run.context.data_dir, source)
-                        loads += land_files(con, source_name, source, name, files, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt)
-                    else:
+            # each file and each pull lands whole or not at all (connectors.landing.transaction); a
+            # failed run discards the build file, so nothing it landed is published
+            for source_name, source in sources.items():
+                if isinstance(source, FilesSource):
+                    files = source_files(run.context.data_dir, source)
+                    loads += land_files(con, source_name, source, name, files, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt)
+                else:
+                    with transaction(con):
                         loads.append(land_pulled(con, source_name, source, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt))
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
         for load in loads:
             state = "already loaded, skipped" if load.skipped else f"{load.rows_loaded} loaded, {load.rows_rejected} rejected"
             context.log.info(f"{load.source_file}: {state}")
