@@ -150,6 +150,20 @@ def _numbered_lines(path: Path, dialect: CsvDialect) -> Iterator[tuple[int, str 
                 yield number, None
 
 
+def split_record(text: str, delimiter: str, quote: str) -> list[str] | None:
+    """The fields of one record's text (its line end included) as Python's csv module reads them,
+    or None where it cannot; a line without quotes or inner line breaks is split directly (the
+    common case, several times faster than a csv reader per line)."""
+    body = text[:-1] if text.endswith("\n") else text
+    body = body[:-1] if body.endswith("\r") else body
+    if quote not in body and "\r" not in body and "\n" not in body:
+        return body.split(delimiter) if body else []
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote, strict=False), [])
+    except csv.Error:
+        return None
+
+
 def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed], first_line: int):
     width = len(columns)
     offset = first_line - 1  # _source_row = line number - lines before the first record
@@ -159,10 +173,7 @@ def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed]
     quote = dialect.quote
 
     def parse(text: str) -> list[str] | None:
-        try:
-            return next(csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=quote, strict=False), [])
-        except csv.Error:
-            return None
+        return split_record(text, dialect.delimiter, quote)
 
     def emit(start: int, text: str) -> None:
         fields = parse(text)
@@ -226,7 +237,7 @@ def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed]
 
 
 def _frame(columns: list[str], rows: list[list[str]], positions: list[int]) -> pl.DataFrame:
-    data = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+    data = {f"c{i}": list(values) for i, values in enumerate(zip(*rows))} if rows else {f"c{i}": [] for i in range(len(columns))}
     frame = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(len(columns))})
     frame.columns = columns
     return frame.with_columns(pl.Series("_source_row", positions, dtype=pl.Int64))

@@ -250,3 +250,27 @@ def test_the_warehouse_remembers_its_salt_by_fingerprint_and_refuses_another():
     check_same_salt(SALT, None, "w.duckdb")  # a new warehouse
     with pytest.raises(SaltError, match="second identity"):
         check_same_salt(SALT + "x", fingerprint, "w.duckdb")
+
+
+def test_a_line_without_quotes_is_split_as_the_csv_module_splits_it():
+    """``split_record`` splits quote-free lines itself; on any line, with any delimiter, it must
+    give what Python's csv module gives (the reference), including line ends, stray carriage
+    returns, NUL bytes and empty fields."""
+    import csv
+    import io
+    import random
+
+    from connectors.readers import split_record
+
+    def reference(text, delimiter):
+        try:
+            return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False), [])
+        except csv.Error:
+            return None
+
+    draw = random.Random(7)
+    pieces = ["a", "é", " ", ",", ";", "\t", "|", '"', "\r", "\x00", '""']
+    for _ in range(20_000):
+        line = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 9))) + draw.choice(["\n", "\r\n", "", "\r\r\n", "\n\n"])
+        for delimiter in (",", ";", "\t", "|"):
+            assert split_record(line, delimiter, '"') == reference(line, delimiter), (line, delimiter)
