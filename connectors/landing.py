@@ -293,24 +293,27 @@ def land_staged(
         column = quote_identifier(name)
         con.execute(f"update staged set {column} = {reformat(column, fmt, dataset.column(name).type)}")
     folded = con.execute("select (select count(*) from source_rows) - (select count(*) from staged)").fetchone()[0]
-    con.execute(f"create or replace temp table checked as {typing_sql(dataset, 'staged')}")
-
     pseudonymised = [c.name for c in dataset.columns if c.pseudonymise]
     if pseudonymised and salt is None:
         has_ids = con.execute(
-            f"select count(*) from checked where {' or '.join(f'{c} is not null' for c in pseudonymised)}"
+            f"select count(*) from ({typing_sql(dataset, 'staged')}) where {' or '.join(f'{c} is not null' for c in pseudonymised)}"
         ).fetchone()[0]
         if has_ids:
             raise ContractError(
                 f"{where}: {', '.join(pseudonymised)} must be pseudonymised, but ROI_PSEUDONYM_SALT "
                 "is not set (set it to a long random secret and keep it stable across runs)"
             )
-    for column in pseudonymised:
-        con.execute(
-            f"update checked set {column} = sha256(? || {column}), _text_{column} = sha256(? || {column}) "
-            f"where {column} is not null",
-            [salt, salt],
-        )
+    # People's identifiers are hashed as the rows are typed (one pass; an UPDATE of every row
+    # would hold the old values of a whole file in memory): the value and the text kept for a
+    # rejected row alike. An identifier that cannot be read keeps its text for the rejection.
+    hashed = ", ".join(
+        f"sha256($salt || {c}) as {c}, case when {c} is not null then sha256($salt || {c}) else _text_{c} end as _text_{c}"
+        for c in pseudonymised
+    )
+    select = f"select * replace ({hashed}) from ({typing_sql(dataset, 'staged')})" if pseudonymised and salt is not None else typing_sql(dataset, "staged")
+    con.execute(f"create or replace temp table checked as {select}", {"salt": salt} if "$salt" in select else None)
+    for table in ("staged", "source_rows"):  # all in checked now: their memory is the file's next steps'
+        con.execute(f"drop table {table}")
 
     names = dataset.column_names
     column_list = ", ".join(names)
@@ -367,6 +370,6 @@ def land_staged(
         "insert into raw.loaded_files values (?, ?, ?, ?, ?, ?, ?)",
         [load_id, dataset.name, origin, content_hash, loaded, rejected, loaded_at],
     )
-    for table in ("checked", "staged", "unchanged", "source_rows"):
-        con.execute(f"drop table if exists {table}")
+    for table in ("checked", "unchanged"):
+        con.execute(f"drop table {table}")
     return Load(source, dataset.name, origin, content_hash, loaded, rejected, rows_unchanged=unchanged, rows_folded=folded)
