@@ -177,7 +177,13 @@ def run(
     if code != EXIT_OK:
         return code
     warnings.filterwarnings("ignore")
-    from pipelines.warehouse import Warehouse
+    from pipelines.warehouse import Warehouse, memory_limit, out_of_memory_hint
+
+    try:
+        memory_limit()
+    except ValueError as exc:
+        print(f"invalid input: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
 
     store = Warehouse(warehouse.expanduser().resolve())
     store.path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,6 +232,9 @@ def run(
                 invalid_input |= error is not None and error.cls_name in DATA_ERRORS
                 reasons.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
                 print(("invalid input:\n" if invalid_input else "") + reasons[-1], file=sys.stderr)
+                hint = out_of_memory_hint(error.message if error else "")
+                if hint:
+                    print(hint, file=sys.stderr)
         print_top_rejections(store.build_file, result.run_id)
         print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
         from pipelines.notify import Failure, notify_failure

@@ -16,7 +16,7 @@ import pytest
 
 from pipelines.project import dbt_env
 from pipelines.run_lock import MAX_AGE, RunLock, WarehouseBusy
-from pipelines.warehouse import MEMORY_LIMIT_VAR, Warehouse, memory_limit
+from pipelines.warehouse import MEMORY_LIMIT_VAR, Warehouse, memory_limit, out_of_memory_hint
 
 
 def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
@@ -136,9 +136,11 @@ def test_a_lock_just_created_by_another_run_is_read_once_it_is_written(lock):
 def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
     warehouse = Warehouse(tmp_path / "w.duckdb")
     fresh = duckdb.connect()
-    own_default = fresh.sql("select current_setting('memory_limit')").fetchone()[0]
     monkeypatch.delenv(MEMORY_LIMIT_VAR, raising=False)
-    assert memory_limit() == own_default  # unset: DuckDB's own default
+    assert memory_limit() == "1GB"  # unset: ROI Ledger's default
+    fresh.execute("set memory_limit = '1GB'")
+    with warehouse.connect() as con:
+        assert con.sql("select current_setting('memory_limit')").fetchone() == fresh.sql("select current_setting('memory_limit')").fetchone()
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "512MB")
     fresh.execute("set memory_limit = '512MB'")
     with warehouse.connect() as con:
@@ -147,6 +149,13 @@ def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "80%")  # DuckDB takes sizes only
     with pytest.raises(ValueError, match="ROI_DUCKDB_MEMORY_LIMIT='80%'.*e.g. 2GB"):
         memory_limit()
+
+
+def test_an_out_of_memory_failure_says_which_setting_to_raise(monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_VAR, "512MB")
+    failure = "Out of Memory Error: failed to pin block of size 256.0 KiB (953.4 MiB/953.6 MiB used)"
+    assert out_of_memory_hint(failure).startswith("DuckDB needed more than its memory limit (ROI_DUCKDB_MEMORY_LIMIT=512MB): set it higher")
+    assert out_of_memory_hint("Binder Error: column x not found") is None
 
 
 def test_a_killed_runs_spill_folder_goes_with_its_build(tmp_path):
