@@ -23,6 +23,7 @@ from connectors.landing import ensure_raw_schema, transaction
 from connectors.pull import land_pulled
 from connectors.sources import FilesSource, ignored_files, source_files
 from pipelines.resources import RunResource
+from pipelines.staging_history import write_run_context
 from pipelines.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS, DataInventory
 from roi_ledger.inputs import check_inputs, register_tables
@@ -44,7 +45,10 @@ HISTORY_DESCRIPTION = (
     "units) as each run found it, whenever it differs from the last one recorded (roi_ledger.oversight.business_case)."
 )
 
-RUN_CONTEXT_DESCRIPTION = "One row: the run's last day of data (as_of) and run id, which the dbt models read."
+RUN_CONTEXT_DESCRIPTION = (
+    "One row: the run's last day of data (as_of) and run id, which the dbt models read, and whether the staging "
+    "tables are kept incrementally from the as_of they were built for (pipelines.staging_history)."
+)
 
 
 @multi_asset(
@@ -74,9 +78,11 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
             con.execute(f"create or replace table raw.{name} as select * from frame")
             con.unregister("frame")
             yield MaterializeResult(asset_key=AssetKey(["raw", name]), metadata={"rows": frame.height})
-        con.execute("create or replace table raw.run_context (as_of date, run_id varchar)")
-        con.execute("insert into raw.run_context values (?, ?)", [run.context.as_of, context.run_id])
-        yield MaterializeResult(asset_key=AssetKey(["raw", "run_context"]), metadata={"as_of": run.context.as_of.isoformat()})
+        rebuild = write_run_context(con, as_of=run.context.as_of, run_id=context.run_id, timezone=run.context.timezone)
+        yield MaterializeResult(
+            asset_key=AssetKey(["raw", "run_context"]),
+            metadata={"as_of": run.context.as_of.isoformat(), "staging": "rebuilt in full" if rebuild else "kept incrementally"},
+        )
         added = record_business_cases(con, register, run_id=context.run_id, recorded_at=run.context.started_at, as_of=run.context.as_of)
         yield MaterializeResult(asset_key=AssetKey(["raw", "register_history"]), metadata={"cases_recorded": added})
     context.log.info(

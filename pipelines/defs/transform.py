@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pipelines.dbt_child import PARENT_VAR
 from pipelines.project import DBT_CHILD_EXECUTABLE, dbt_env, dbt_project
 from pipelines.resources import RunResource
+from pipelines.staging_history import rebuild_history
 from roi_ledger.run_context import RunContext
 
 # Everything the Python steps read is the first layer.
@@ -46,10 +47,10 @@ def dbt_vars(run_context: RunContext) -> dict[str, Any]:
     }
 
 
-def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
+def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource, *, full_refresh: bool = False):
     os.environ.update(dbt_env(run.warehouse.build_file))  # the build file, DuckDB's memory limit
     os.environ[PARENT_VAR] = str(os.getpid())  # dbt dies with this process (pipelines/dbt_child.py)
-    args = ["build", "--vars", json.dumps(dbt_vars(run.context))]
+    args = ["build", "--vars", json.dumps(dbt_vars(run.context))] + (["--full-refresh"] if full_refresh else [])
     # dbt's run artifacts go beside the build file, so two warehouses can build at once.
     yield from dbt.cli(args, context=context, target_path=run.warehouse.dbt_target).stream()
 
@@ -62,7 +63,11 @@ def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResourc
     dagster_dbt_translator=TRANSLATOR,
 )
 def dbt_metrics_layer(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
-    yield from run_dbt(context, dbt, run)
+    # The staging tables are kept incrementally unless the run found it cannot (pipelines.staging_history).
+    with run.warehouse.connect() as con:
+        full_refresh = rebuild_history(con)
+    context.log.info("staging: " + ("rebuilt in full" if full_refresh else "only the records this night can have changed"))
+    yield from run_dbt(context, dbt, run, full_refresh=full_refresh)
 
 
 @dbt_assets(

@@ -1,8 +1,11 @@
+{{ config(**history_config('defects')) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'defects') }}
+    select * from {{ source('raw', 'defects') }} as landed
+    {{ only_changed_records('defects', 'landed') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(**history_config('hours')) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'hours') }}
+    select * from {{ source('raw', 'hours') }} as landed
+    {{ only_changed_records('hours', 'landed') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(**history_config('kpis')) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'kpis') }}
+    select * from {{ source('raw', 'kpis') }} as landed
+    {{ only_changed_records('kpis', 'landed') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(**history_config('orders')) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'orders') }}
+    select * from {{ source('raw', 'orders') }} as landed
+    {{ only_changed_records('orders', 'landed') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(**history_config('tickets')) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'tickets') }}
+    select * from {{ source('raw', 'tickets') }} as landed
+    {{ only_changed_records('tickets', 'landed') }}
 
 ),
 
