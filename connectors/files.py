@@ -25,7 +25,6 @@ from connectors.landing import (
     ensure_raw_schema,
     land_staged,
     stage,
-    transaction,
 )
 from connectors.sources import FilesSource, discover_files, source_files
 from roi_ledger.contract import DATASETS, ContractError, DataInventory
@@ -87,7 +86,8 @@ def land_file(
     loaded_at: datetime,
     salt: str | None,
 ) -> Load:
-    """Land one file (inside the caller's transaction). Skips content loaded before."""
+    """Land one file: its rows, rejected rows and ``raw.loaded_files`` row in one transaction of
+    its own (``landing.transaction``), or none of them. Skips content loaded before."""
     content_hash = file_hash(path)
     already = con.execute(
         "select count(*) from raw.loaded_files where dataset = ? and content_hash = ?", [dataset_name, content_hash]
@@ -102,6 +102,7 @@ def land_file(
     return land_staged(
         con, DATASETS[dataset_name], columns, mapping, source=source_name, origin=str(path), where=str(path),
         malformed=text.malformed, load_id=load_id, loaded_at=loaded_at, salt=salt, content_hash=content_hash,
+        own_transaction=True,
     )
 
 
@@ -126,17 +127,14 @@ def land_files(
     loaded_at: datetime,
     salt: str | None,
 ) -> list[Load]:
-    """Land every new file of one source, each in its own transaction (``landing.transaction``),
-    in the order given (by name), each a microsecond after the one before, so where two files of
+    """Land every new file of one source, each in a transaction of its own (``land_file``), in
+    the order given (by name), each a microsecond after the one before, so where two files of
     one run carry the same key the later file's version is the latest (staging keeps the latest
     ``_loaded_at``)."""
-    loads = []
-    for n, path in enumerate(files):
-        with transaction(con):
-            loads.append(
-                land_file(con, source_name, source, dataset_name, path, load_id=load_id, loaded_at=loaded_at + timedelta(microseconds=n), salt=salt)
-            )
-    return loads
+    return [
+        land_file(con, source_name, source, dataset_name, path, load_id=load_id, loaded_at=loaded_at + timedelta(microseconds=n), salt=salt)
+        for n, path in enumerate(files)
+    ]
 
 
 def land_dataset(

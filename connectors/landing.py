@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -272,8 +272,13 @@ def land_staged(
     loaded_at: datetime,
     salt: str | None,
     content_hash: str | None = None,
+    own_transaction: bool = False,
 ) -> Load:
-    """Map, type, check and land the records of ``source_rows`` (inside the caller's transaction)."""
+    """Map, type, check and land the records of ``source_rows``. The mapping, typing and checks
+    work on temporary tables of this connection; what is written to ``raw`` is written together —
+    in a transaction of its own with ``own_transaction`` (a file), else inside the caller's (a
+    pull, whose cursor moves with its rows). Typing a file's rows into a temporary table inside a
+    transaction takes twice as long in DuckDB as outside one (13 s against 6 s for 2M orders)."""
     expressions = column_expressions(
         dataset, mapping.columns, columns, where=where, decimal=mapping.decimal,
         date_format=mapping.date_format, timestamp_format=mapping.timestamp_format,
@@ -316,7 +321,6 @@ def land_staged(
         con.execute(f"drop table {table}")
 
     names = dataset.column_names
-    column_list = ", ".join(names)
     key = list(dataset.key)
     same_key = " and ".join(f"l.{k} = c.{k}" for k in key)
     same_content = " and ".join(f"l.{c} is not distinct from c.{c}" for c in names)
@@ -334,6 +338,21 @@ def land_staged(
         where c._reason is null
         """
     )
+    with transaction(con) if own_transaction else nullcontext():
+        loaded, rejected = _write(con, dataset, origin, malformed, load_id=load_id, loaded_at=loaded_at, content_hash=content_hash)
+    unchanged = con.execute("select count(*) from unchanged").fetchone()[0]
+    for table in ("checked", "unchanged"):
+        con.execute(f"drop table {table}")
+    return Load(source, dataset.name, origin, content_hash, loaded, rejected, rows_unchanged=unchanged, rows_folded=folded)
+
+
+def _write(
+    con, dataset: Dataset, origin: str, malformed: list[Malformed], *, load_id: str, loaded_at: datetime, content_hash: str | None
+) -> tuple[int, int]:
+    """The checked rows into ``raw.<dataset>`` (less those held already), the rejected ones into
+    ``raw.rejected_rows``, and the load into ``raw.loaded_files``; the rows loaded and rejected."""
+    names = dataset.column_names
+    column_list = ", ".join(names)
     con.execute(
         f"""
         insert into raw.{dataset.name} ({column_list}, _load_id, _source_file, _source_row, _loaded_at)
@@ -364,12 +383,9 @@ def land_staged(
     loaded, rejected = con.execute(
         "select count(*) filter (where _reason is null), count(*) filter (where _reason is not null) from checked"
     ).fetchone()
-    unchanged = con.execute("select count(*) from unchanged").fetchone()[0]
     rejected += len(malformed)
     con.execute(
         "insert into raw.loaded_files values (?, ?, ?, ?, ?, ?, ?)",
         [load_id, dataset.name, origin, content_hash, loaded, rejected, loaded_at],
     )
-    for table in ("checked", "unchanged"):
-        con.execute(f"drop table {table}")
-    return Load(source, dataset.name, origin, content_hash, loaded, rejected, rows_unchanged=unchanged, rows_folded=folded)
+    return loaded, rejected
