@@ -28,6 +28,10 @@ PR_SET_PDEATHSIG = 1
 def die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
+    # The signal must reach dbt: a disposition of "ignore" and a blocked mask survive the exec,
+    # and the process that starts dbt may have either (Dagster defers signals while a step runs).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
         return  # not allowed here (a sandbox): dbt runs, as before, without the guard

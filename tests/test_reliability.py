@@ -61,11 +61,18 @@ def test_a_killed_runs_journal_is_not_replayed_into_the_next_build(tmp_path):
         assert con.execute("select run_id from marts.runs").fetchall() == [("published-run",)]
 
 
-def test_dbt_started_by_the_pipeline_dies_with_the_run(tmp_path):
+@pytest.mark.parametrize("sigterm", ["default", "ignored", "blocked"])
+def test_dbt_started_by_the_pipeline_dies_with_the_run(tmp_path, sigterm):
+    """Also when the run's process ignores or blocks SIGTERM (both are inherited by dbt)."""
     launcher = Path(sys.executable).with_name("roi-dbt")
     assert launcher.exists(), "roi-dbt is installed with the project (pyproject [project.scripts])"
+    setup = {
+        "default": "",
+        "ignored": "signal.signal(signal.SIGTERM, signal.SIG_IGN); ",
+        "blocked": "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}); ",
+    }[sigterm]
     parent = (
-        "import os, subprocess, sys, time; "
+        f"import os, signal, subprocess, sys, time; {setup}"
         "env = {**os.environ, 'ROI_DBT_TARGET': '/bin/sleep', 'ROI_DBT_PARENT_PID': str(os.getpid())}; "
         f"child = subprocess.Popen([{str(launcher)!r}, '60'], env=env); print(child.pid, flush=True); time.sleep(60)"
     )
