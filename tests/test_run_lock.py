@@ -137,8 +137,8 @@ def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
     warehouse = Warehouse(tmp_path / "w.duckdb")
     fresh = duckdb.connect()
     monkeypatch.delenv(MEMORY_LIMIT_VAR, raising=False)
-    assert memory_limit() == "1GB"  # unset: ROI Ledger's default
-    fresh.execute("set memory_limit = '1GB'")
+    assert memory_limit() == "768MB"  # unset: ROI Ledger's default
+    fresh.execute("set memory_limit = '768MB'")
     with warehouse.connect() as con:
         assert con.sql("select current_setting('memory_limit')").fetchone() == fresh.sql("select current_setting('memory_limit')").fetchone()
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "512MB")
