@@ -18,14 +18,7 @@ from pathlib import Path
 import duckdb
 
 from connectors import readers
-from connectors.landing import (
-    IDENTITY,
-    Load,
-    Mapping,
-    ensure_raw_schema,
-    land_staged,
-    stage,
-)
+from connectors.landing import IDENTITY, Load, Mapping, ensure_raw_schema, land_staged, stage
 from connectors.sources import FilesSource, discover_files, source_files
 from roi_ledger.contract import DATASETS, ContractError, DataInventory
 

@@ -311,12 +311,14 @@ def land_staged(
     # People's identifiers are hashed as the rows are typed (one pass; an UPDATE of every row
     # would hold the old values of a whole file in memory): the value and the text kept for a
     # rejected row alike. An identifier that cannot be read keeps its text for the rejection.
-    hashed = ", ".join(
-        f"sha256($salt || {c}) as {c}, case when {c} is not null then sha256($salt || {c}) else _text_{c} end as _text_{c}"
-        for c in pseudonymised
-    )
-    select = f"select * replace ({hashed}) from ({typing_sql(dataset, 'staged')})" if pseudonymised and salt is not None else typing_sql(dataset, "staged")
-    con.execute(f"create or replace temp table checked as {select}", {"salt": salt} if "$salt" in select else None)
+    select, params = typing_sql(dataset, "staged"), None
+    if pseudonymised and salt is not None:
+        hashed = ", ".join(
+            f"sha256($salt || {c}) as {c}, case when {c} is not null then sha256($salt || {c}) else _text_{c} end as _text_{c}"
+            for c in pseudonymised
+        )
+        select, params = f"select * replace ({hashed}) from ({select})", {"salt": salt}
+    con.execute(f"create or replace temp table checked as {select}", params)
     for table in ("staged", "source_rows"):  # all in checked now: their memory is the file's next steps'
         con.execute(f"drop table {table}")
 

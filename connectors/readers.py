@@ -172,11 +172,8 @@ def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed]
     pending: list[tuple[int, str]] = []  # the lines of a record with an open quote
     quote = dialect.quote
 
-    def parse(text: str) -> list[str] | None:
-        return split_record(text, dialect.delimiter, quote)
-
     def emit(start: int, text: str) -> None:
-        fields = parse(text)
+        fields = split_record(text, dialect.delimiter, quote)
         if fields is None:
             malformed.append(Malformed(start - offset, f"line {start} cannot be split into fields", None, len(text)))
         elif all(not f.strip(" ") for f in fields):
@@ -209,7 +206,7 @@ def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed]
             pending.append((number, line))
             joined = "".join(text for _, text in pending)
             if joined.count(quote) % 2 == 0:
-                fields = parse(joined)
+                fields = split_record(joined, dialect.delimiter, quote)
                 if fields is not None and len(fields) == width:
                     emit(pending[0][0], joined)
                     pending = []

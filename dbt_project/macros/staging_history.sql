@@ -50,25 +50,21 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- A filter on raw.<dataset> (as `alias`): only the versions of changed records, when incremental. -#}
-{% macro only_changed_records(dataset, alias) -%}
-    {%- if is_incremental() -%}
+{#- Whether the record of `alias` is one this night may have changed. -#}
+{% macro is_changed(dataset, alias) -%}
     {%- set keys, dated = history_spec(dataset, alias) -%}
-    where exists (
+    exists (
         select 1 from ({{ changed_records(dataset) }}) as changed_keys
         where {% for k in keys %}changed_keys.{{ k }} = {{ alias }}.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
     )
-    {%- endif -%}
+{%- endmacro %}
+
+{#- A filter on raw.<dataset> (as `alias`): only the versions of changed records, when incremental. -#}
+{% macro only_changed_records(dataset, alias) -%}
+    {%- if is_incremental() %}where {{ is_changed(dataset, alias) }}{% endif -%}
 {%- endmacro %}
 
 {#- The pre-hook: the changed records leave the table, to be inserted again as they now are. -#}
 {% macro forget_changed_records(dataset) -%}
-    {%- if is_incremental() -%}
-    {%- set keys, dated = history_spec(dataset, 'kept') -%}
-    delete from {{ this }} as kept
-    where exists (
-        select 1 from ({{ changed_records(dataset) }}) as changed_keys
-        where {% for k in keys %}changed_keys.{{ k }} = kept.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
-    )
-    {%- endif -%}
+    {%- if is_incremental() %}delete from {{ this }} as kept where {{ is_changed(dataset, 'kept') }}{% endif -%}
 {%- endmacro %}
