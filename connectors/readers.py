@@ -11,6 +11,7 @@ whole: binary where text is expected, no header, an unreadable Parquet or Excel 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -24,6 +25,7 @@ import polars as pl
 from roi_ledger.contract import ContractError
 
 BATCH_ROWS = 100_000
+BLOCK_BYTES = 16 << 20  # a delimited file is read in blocks of whole lines of about this size
 # A quoted field may hold line breaks; a record spanning more lines than this is an unbalanced
 # quote, and only its first line is rejected (the rest are read again as records).
 MAX_LINES_PER_RECORD = 50
@@ -111,12 +113,25 @@ def _python_encoding(encoding: str) -> str:
 
 
 def read_csv(path: Path, dialect: CsvDialect) -> TextFile:
-    """A delimited text file, read line by line with Python's csv module so that a malformed line
-    is a rejected row: a record must have the header's number of fields. Blank lines are no
-    records (they keep their place in the numbering)."""
-    lines = _numbered_lines(path, dialect)
-    header = None
-    for number, line in lines:
+    """A delimited text file, read so that a malformed line is a rejected row: a record must have
+    the header's number of fields. Blank lines are no records (they keep their place in the
+    numbering). The file is read in blocks of whole lines (``_csv_batches``)."""
+    handle = path.open("rb")
+    try:
+        columns, first_data_line = _header(handle, path, dialect)
+        _refuse_repeated(path, columns)
+    except BaseException:
+        handle.close()
+        raise
+    text = TextFile(path=path, columns=columns, batches=iter(()), delimiter=dialect.delimiter)
+    text.batches = _csv_batches(handle, columns, dialect, text.malformed, first_data_line)
+    return text
+
+
+def _header(handle, path: Path, dialect: CsvDialect) -> tuple[list[str], int]:
+    """The column names, and the number of the line after the header."""
+    for number, raw in enumerate(iter(handle.readline, b""), start=1):
+        line = _decode(raw, dialect.encoding, first=number == 1)
         if line is None:
             raise ContractError(f"{path}: line {number} is not {dialect.encoding} text; set the source's encoding (see docs/sources.md)")
         if number >= dialect.header_row and line.strip():
@@ -125,29 +140,55 @@ def read_csv(path: Path, dialect: CsvDialect) -> TextFile:
             if "\r" in line.rstrip("\r\n"):
                 raise ContractError(f"{path}: its lines end in a lone carriage return (CR); save it with ordinary line ends (LF or CRLF)")
             header = next(csv.reader([line], delimiter=dialect.delimiter, quotechar=dialect.quote), [])
-            break
-    if header is None:
-        raise ContractError(f"{path}: the file is empty (no header row)")
-    columns = [name.strip() for name in header]
-    _refuse_repeated(path, columns)
-    text = TextFile(path=path, columns=columns, batches=iter(()), delimiter=dialect.delimiter)
-    first_data_line = number + 1
-    text.batches = _csv_batches(lines, columns, dialect, text.malformed, first_data_line)
-    return text
+            return [name.strip() for name in header], number + 1
+    raise ContractError(f"{path}: the file is empty (no header row)")
 
 
-def _numbered_lines(path: Path, dialect: CsvDialect) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) for every physical line; text is None for a line that is not valid
-    in the file's encoding. Line ends are \\n or \\r\\n (a lone \\r is a character, not a break)."""
+def _decode(raw: bytes, encoding: str, *, first: bool = False) -> str | None:
+    """A line's text, or None where it is not valid in the file's encoding."""
+    encoding = _python_encoding(encoding)
+    if first and encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _blocks(handle) -> Iterator[bytes]:
+    """The rest of the file in blocks of about ``BLOCK_BYTES``, each ending at a line end (the
+    last one where the file ends)."""
+    while block := handle.read(BLOCK_BYTES):
+        if not block.endswith(b"\n"):
+            block += handle.readline()
+        yield block
+
+
+def _lines(block: bytes) -> list[bytes]:
+    """A block's physical lines with their line ends; only \\n ends a line (a lone \\r does not)."""
+    lines = [line + b"\n" for line in block.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+# Encodings in which a line end is always the byte \n and never part of another character, so
+# that a block decodes to the same text as its lines one by one.
+_BLOCK_ENCODINGS = {"utf-8", "utf-8-sig", "latin-1", "iso8859-1", "cp1252", "ascii"}
+
+
+def plain_text(block: bytes, dialect: CsvDialect) -> str | None:
+    """A block's text where every line in it is split by the delimiter alone — no quote, no
+    carriage return but before a line end, every byte valid in the encoding — else None."""
     encoding = _python_encoding(dialect.encoding)
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1 and encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield number, raw.decode(encoding)
-            except UnicodeDecodeError:
-                yield number, None
+    if codecs.lookup(encoding).name not in _BLOCK_ENCODINGS:
+        return None
+    try:
+        text = block.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    if dialect.quote in text or text.count("\r") != text.count("\r\n") or "\ufeff" in text:
+        return None
+    return text
 
 
 def split_record(text: str, delimiter: str, quote: str) -> list[str] | None:
@@ -164,7 +205,11 @@ def split_record(text: str, delimiter: str, quote: str) -> list[str] | None:
         return None
 
 
-def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed], first_line: int):
+def _csv_batches(handle, columns, dialect: CsvDialect, malformed: list[Malformed], first_line: int):
+    """Batches of records, block by block. A block of plain lines (``plain_text``: the common
+    case) is split in polars, column-wise; any other block line by line in Python, where a
+    quoted field may span lines and each line's problem gets its own reason. Both give the same
+    records and the same malformed lines (a test checks it on random files)."""
     width = len(columns)
     offset = first_line - 1  # _source_row = line number - lines before the first record
     rows: list[list[str]] = []
@@ -222,15 +267,67 @@ def _csv_batches(lines, columns, dialect: CsvDialect, malformed: list[Malformed]
             return
         emit(number, line)
 
-    for number, line in lines:
-        feed(number, line)
-        if len(rows) >= BATCH_ROWS:
+    with handle:
+        number = first_line
+        for block in _blocks(handle):
+            text = None if pending else plain_text(block, dialect)
+            if text is not None:
+                if rows:
+                    yield _frame(columns, rows, positions)
+                    rows, positions = [], []
+                frame, lines = _split_plain(text, columns, dialect.delimiter, number, offset, malformed)
+                number += lines
+                if frame.height:
+                    yield frame
+                continue
+            for raw in _lines(block):
+                feed(number, _decode(raw, dialect.encoding))
+                number += 1
+                if len(rows) >= BATCH_ROWS:
+                    yield _frame(columns, rows, positions)
+                    rows, positions = [], []
+        while pending:
+            flush_pending()
+        if rows:
             yield _frame(columns, rows, positions)
-            rows, positions = [], []
-    while pending:
-        flush_pending()
-    if rows:
-        yield _frame(columns, rows, positions)
+
+
+def _split_plain(
+    text: str, columns: list[str], delimiter: str, first_line: int, offset: int, malformed: list[Malformed]
+) -> tuple[pl.DataFrame, int]:
+    """The records of a block of plain lines (``plain_text``) and the number of lines it holds;
+    its malformed lines are added to ``malformed``. What ``split_record`` and ``emit`` do line by
+    line, column-wise: a line is its text up to \\n less a final \\r; a line of nothing but
+    delimiters and spaces is no record; a record has the header's number of fields."""
+    lines = pl.Series("line", [text]).str.split("\n").explode()
+    complete = text.endswith("\n")
+    if complete:
+        lines = lines.head(-1)  # the nothing after the last line end
+    count = lines.len()
+    body = pl.col("line").str.strip_suffix("\r")
+    numbered = (
+        pl.DataFrame({"line": lines})
+        .with_row_index("number", offset=first_line)
+        .with_columns(
+            fields=body.str.count_matches(delimiter, literal=True) + 1,
+            blank=body.str.replace_all(delimiter, "", literal=True).str.strip_chars(" ") == "",
+        )
+        .filter(~pl.col("blank"))
+    )
+    width = len(columns)
+    last = first_line + count - 1
+    bad = numbered.filter(pl.col("fields") != width).select(
+        "number", "fields", pl.col("line").str.len_chars() + (pl.col("number") != last).or_(complete).cast(pl.Int64)
+    )
+    for number, fields, characters in bad.iter_rows():
+        malformed.append(Malformed(number - offset, f"line {number} has {fields} fields, the header has {width}", fields, characters))
+    records = (
+        numbered.filter(pl.col("fields") == width)
+        .select((pl.col("number").cast(pl.Int64) - offset).alias("_source_row"), body.str.split_exact(delimiter, width - 1).alias("f"))
+        .unnest("f")
+    )
+    records.columns = ["_source_row", *columns]
+    return records.select(*columns, "_source_row"), count
 
 
 def _frame(columns: list[str], rows: list[list[str]], positions: list[int]) -> pl.DataFrame:

@@ -281,3 +281,54 @@ def test_a_line_without_quotes_is_split_as_the_csv_module_splits_it():
         line = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 9))) + draw.choice(["\n", "\r\n", "", "\r\r\n", "\n\n"])
         for delimiter in (",", ";", "\t", "|"):
             assert split_record(line, delimiter, '"') == reference(line, delimiter), (line, delimiter)
+
+
+def test_a_file_read_in_plain_blocks_gives_what_reading_it_line_by_line_gives(tmp_path, monkeypatch):
+    """Blocks of plain lines are split column-wise in polars (``readers._split_plain``), other
+    blocks line by line; on random files — quotes, quoted line breaks, stray carriage returns,
+    bytes that are not UTF-8, blank lines, lines a field short or long, a byte-order mark, no
+    final line end, blocks cut anywhere — both must give the same records and malformed lines."""
+    import random
+
+    import polars as pl
+
+    from connectors import readers
+
+    def read(path, dialect, *, blocks: bool):
+        with monkeypatch.context() as patch:
+            if not blocks:
+                patch.setattr(readers, "plain_text", lambda block, dialect: None)
+            text = readers.read_csv(path, dialect)
+            frames = list(text.batches)
+        records = pl.concat(frames) if frames else None
+        return text.columns, records, text.malformed
+
+    draw = random.Random(11)
+    clean = ["a", "é", " ", "1.5", "", "x y"]
+    dirty = ['"', '"q,r"', "\r", "\x00", "\udcff"]
+    plain_blocks = 0
+    for case in range(300):
+        delimiter = draw.choice([",", ";", "\t", "|"])
+        width = draw.randint(1, 5)
+        lines = ["\ufeff" * draw.choice([0, 1]) + delimiter.join(f"c{i}" for i in range(width))]
+        for _ in range(draw.randint(0, 60)):
+            fields = width + draw.choice([0] * 8 + [-1, 1])
+            pieces = clean + (dirty if draw.random() < 0.05 else [])
+            lines.append(delimiter.join("".join(draw.choice(pieces) for _ in range(draw.randint(0, 3))) for _ in range(max(fields, 0))))
+        ends = [draw.choice(["\n"] * 6 + ["\r\n", "\n\n", " \n"]) for _ in lines]
+        content = "".join(line + end for line, end in zip(lines, ends))
+        if draw.random() < 0.3:
+            content = content.rstrip("\n")
+        path = tmp_path / f"f{case}.csv"
+        path.write_bytes(content.encode("utf-8", errors="surrogateescape"))
+        dialect = readers.CsvDialect(delimiter=delimiter)
+        monkeypatch.setattr(readers, "BLOCK_BYTES", draw.randint(1, 400))
+        with path.open("rb") as handle:
+            plain_blocks += sum(readers.plain_text(b, dialect) is not None for b in readers._blocks(handle))
+        by_block, by_line = read(path, dialect, blocks=True), read(path, dialect, blocks=False)
+        assert by_block[0] == by_line[0]
+        assert (by_block[1] is None) == (by_line[1] is None) or (by_block[1].height == 0 and by_line[1] is None), path.read_bytes()
+        if by_line[1] is not None:
+            assert by_block[1].sort("_source_row").equals(by_line[1].sort("_source_row")), path.read_bytes()
+        assert sorted(by_block[2], key=lambda m: m.row) == sorted(by_line[2], key=lambda m: m.row), path.read_bytes()
+    assert plain_blocks > 500  # the column-wise path was exercised, not only the line-by-line one
