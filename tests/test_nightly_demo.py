@@ -99,6 +99,27 @@ def test_an_initiatives_own_outlier_cap_share_is_the_one_its_check_uses(demo_run
     assert f"most extreme {share:.0%} of records" in message
 
 
+def test_the_capped_series_are_the_claimed_metrics_at_their_initiatives_cap_shares(demo_run):
+    """Only what the outliers check reads is capped: each metric an initiative is measured on
+    whose records have sizes (sum, mean, median, ratio), at that initiative's share; a split
+    metric's other values and unclaimed metrics are not computed."""
+    from roi_ledger.catalogue import definition_of, load_catalogue
+    from roi_ledger.register import load_register
+
+    business, warehouse, _ = demo_run
+    register = load_register(business.config_path)
+    catalogue = load_catalogue(register.catalogue)
+    expected = {
+        (metric, register.thresholds_for(initiative).outlier_cap_share)
+        for initiative in register.initiatives
+        for metric in initiative.metrics
+        if (definition := definition_of(catalogue, metric)) and definition.aggregation in ("sum", "mean", "median", "ratio")
+    }
+    capped = query(warehouse, "select distinct metric, cap_share from intermediate.int_metric_values_capped")
+    assert set(capped.iter_rows()) == expected
+    assert len({share for _, share in expected}) == 2 and any(m.startswith("hours_") for m, _ in expected)
+
+
 def primary(warehouse: Path) -> pl.DataFrame:
     return query(warehouse, "select * from marts.initiative_effects where is_primary")
 

@@ -79,17 +79,37 @@ calendar as (
 {%- endmacro %}
 
 
-{#- The outlier cap shares the claim checks use (raw.register_claim_thresholds), as SQL
-    literals; while dbt only parses, the documented default. -#}
-{% macro outlier_cap_shares() -%}
+{#- The metrics the outliers claim check reads capped, by cap share: {share: [metric, ...]}
+    for every metric an initiative is measured on (raw.register_initiative_metrics), at that
+    initiative's outlier_cap_share (raw.register_claim_thresholds), shares as SQL literals.
+    While dbt only parses, the documented default share and no metric. -#}
+{% macro claimed_cap_shares() -%}
     {%- if not execute -%}
-        {{ return(['0.01']) }}
+        {{ return({'0.01': []}) }}
     {%- endif -%}
-    {%- set shares = run_query(
-        "select distinct cast(value as " ~ dbt.type_string() ~ ") from " ~ source('raw', 'register_claim_thresholds')
-        ~ " where threshold = 'outlier_cap_share' order by 1"
-    ).columns[0].values() -%}
-    {{ return(shares | list) }}
+    {%- set rows = run_query(
+        "select distinct cast(t.value as " ~ dbt.type_string() ~ "), m.metric"
+        ~ " from " ~ source('raw', 'register_initiative_metrics') ~ " as m"
+        ~ " inner join " ~ source('raw', 'register_claim_thresholds') ~ " as t"
+        ~ " on t.initiative_id = m.initiative_id and t.threshold = 'outlier_cap_share'"
+        ~ " order by 1, 2"
+    ).rows -%}
+    {%- set shares = {} -%}
+    {%- for row in rows -%}
+        {%- do shares.setdefault(row[0], []).append(row[1]) -%}
+    {%- endfor -%}
+    {{ return(shares) }}
+{%- endmacro %}
+
+
+{#- Whether catalogue entry m computes the metric named `metric` (for split_by, one of its
+    values: the name's template around any slug). -#}
+{% macro entry_computes(m, metric) -%}
+    {%- if m.get('split_by') -%}
+        {%- set parts = m['name'].split('{' ~ m['split_by'] ~ '}', 1) -%}
+        {{ return(metric.startswith(parts[0]) and metric.endswith(parts[1]) and metric | length > (parts | join('') | length)) }}
+    {%- endif -%}
+    {{ return(metric == m['name']) }}
 {%- endmacro %}
 
 
