@@ -1,14 +1,19 @@
-"""The staging tables kept incrementally from night to night are what a full rebuild would give.
+"""The tables kept incrementally from night to night are what a full rebuild would give.
 
-A night recomputes only the records it can have changed (dbt_project/macros/staging_history.sql).
+A night recomputes only the staging records it can have changed (dbt_project/macros/staging_history.sql).
 Checked here against the definition, by hand in SQL over raw: the latest version of every record
-(by load time, then position), kept when it is dated on or before the run's as-of date.
+(by load time, then position), kept when it is dated on or before the run's as-of date. The
+weekly metric values recompute only the weeks whose inputs changed (macros/weekly_series.sql):
+checked against the same table built in full by dbt from the same night's data.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -16,7 +21,9 @@ import pytest
 import yaml
 
 from pipelines import cli
+from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
 from pipelines.staging_history import rebuild_history, write_run_context
+from pipelines.warehouse import Warehouse
 from roi_ledger.contract import DATASETS
 
 # Every dataset, by the column a record is dated by (the contract's).
@@ -50,8 +57,9 @@ def order_row(order_id: str, unit_id: str, ordered_at: datetime, amount: float) 
 @pytest.fixture(scope="module")
 def nights(demo_run, tmp_path_factory):
     """Two more nights on a copy of the demo, each with an orders file: the first goes back two
-    weeks and brings a correction of an old order and a new order; the second comes forward to
-    the demo's last day with a new order and a correction that moves an order past it."""
+    weeks and brings a correction of an old order, a new order and one three weeks before every
+    other; the second comes forward to the demo's last day with a new order and a correction that
+    moves an order past it."""
     business, published, _ = demo_run
     root = tmp_path_factory.mktemp("staging_history")
     warehouse, data = root / "warehouse.duckdb", root / "data"
@@ -69,6 +77,9 @@ def nights(demo_run, tmp_path_factory):
     pl.DataFrame([
         order_row(old[0], old[1], old[2], 123.45),  # a correction of an old order
         order_row("NEW-1", old[1], datetime.combine(back - timedelta(days=3), datetime.min.time()) + timedelta(hours=10), 50.0),
+        # three weeks before the first order: the first week of the orders, of the unit and of
+        # the calendar move back, and the weeks in between are zero-filled
+        order_row("EARLY-1", old[1], old[2] - timedelta(days=21), 20.0),
     ]).write_csv(data / "orders" / "night_1.csv")
     results["back"] = run_and_read(data, business.config_path, warehouse, back, timezone)
     pl.DataFrame([
@@ -79,16 +90,42 @@ def nights(demo_run, tmp_path_factory):
     return {"old": old[0], "moved": moved[0], **results}
 
 
+WEEKLY = "select * from intermediate.int_metric_values order by unit_id, metric, period_start"
+
+
 def run_and_read(data, config, warehouse, as_of, timezone) -> dict:
     assert cli.run(data, config, warehouse, as_of) == cli.EXIT_OK
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(f"set TimeZone = '{timezone}'")
-        return {
+        read = {
             "rebuilt": rebuild_history(con),
             "expected": {d: by_hand(con, d, timezone) for d in DATED_BY},
             "staged": {d: staged(con, d) for d in DATED_BY},
             "orders": dict(con.execute("select order_id, amount from staging.stg_orders").fetchall()),
+            "weekly": con.sql(WEEKLY).pl(),
+            "recomputed": con.execute("select from_week, to_week from intermediate.int_metric_values__weeks").fetchall(),
         }
+    read["weekly_in_full"] = weekly_in_full(warehouse)
+    return read
+
+
+def weekly_in_full(warehouse: Path) -> pl.DataFrame:
+    """int_metric_values built in full by dbt (--full-refresh), with the night's vars, on a copy
+    of the night's warehouse."""
+    copy = warehouse.with_name(f"full-{warehouse.name}")
+    shutil.copyfile(warehouse, copy)
+    nightly = json.loads((Warehouse(warehouse).dbt_target / "run_results.json").read_text())["args"]["vars"]
+    artifacts = str(copy.with_suffix(".dbt"))
+    subprocess.run(
+        [
+            DBT_EXECUTABLE, "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", artifacts, "--log-path", artifacts,
+            "--vars", json.dumps(nightly), "--select", "int_metric_values", "--full-refresh",
+        ],
+        env=dbt_env(copy), check=True, capture_output=True,
+    )
+    with duckdb.connect(str(copy), read_only=True) as con:
+        return con.sql(WEEKLY).pl()
 
 
 @pytest.mark.parametrize("night", ["back", "forward"])
@@ -98,6 +135,23 @@ def test_each_night_keeps_staging_incrementally_and_equal_to_the_definition(nigh
     for dataset in DATED_BY:
         assert len(result["staged"][dataset]) == len(set(result["staged"][dataset])), dataset  # one row per record
         assert set(result["staged"][dataset]) == result["expected"][dataset], dataset
+
+
+@pytest.mark.parametrize("night", ["back", "forward"])
+def test_each_night_recomputes_only_some_weeks_and_equals_a_full_rebuild(nights, night):
+    result = nights[night]
+    # a few weeks, not all: the weeks of the new and corrected orders and those between where
+    # the last week with records was and where it is now
+    weeks = {week for start, end in result["recomputed"] for week in pl.date_range(start, end, "7d", eager=True)}
+    every_week = set(result["weekly"]["period_start"])
+    assert result["recomputed"] and max(end for _, end in result["recomputed"]).year < 9999
+    assert 0 < len(weeks & every_week) < len(every_week) / 2, result["recomputed"]
+    kept, full = result["weekly"], result["weekly_in_full"]
+    assert kept.select(pl.exclude("value", "volume")).equals(full.select(pl.exclude("value", "volume")))
+    for column in ("value", "volume"):  # the same sums, perhaps added up in another order
+        ours, theirs = kept[column], full[column]
+        assert (ours.is_null() == theirs.is_null()).all(), column
+        assert ((ours - theirs).abs() <= 1e-9 * (1 + theirs.abs())).fill_null(True).all(), column
 
 
 def test_corrections_and_new_records_are_in_staging_and_what_leaves_the_window_goes(nights):

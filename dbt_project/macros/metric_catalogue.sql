@@ -5,12 +5,15 @@
 -#}
 
 
-{#- The CTEs every metric is computed from: <dataset>_records (int_<dataset> + period_start),
-    <dataset>_coverage, unit_weeks, unit_spans, calendar_bounds, calendar. With through_as_of,
-    records after the as-of day are left out. Emits a trailing comma. -#}
-{% macro metric_inputs(through_as_of=false) -%}
+{#- The CTEs every metric is computed from: <dataset>_all (int_<dataset> + period_start),
+    <dataset>_records (those of the weeks computed), <dataset>_coverage, unit_weeks, unit_spans,
+    calendar_bounds, calendar (the weeks computed). With through_as_of, records after the as-of
+    day are left out. With only_some_weeks, only the weeks int_metric_values recomputes tonight
+    (macros/weekly_series.sql) are computed: the bounds still come from every record. Emits a
+    trailing comma. -#}
+{% macro metric_inputs(through_as_of=false, only_some_weeks=false) -%}
 {% for dataset in event_datasets() %}
-{{ dataset }}_records as (
+{{ dataset }}_all as (
 
     select
         *,
@@ -23,19 +26,28 @@
 
 ),
 
+{{ dataset }}_records as (
+
+    select * from {{ dataset }}_all as records
+    {%- if only_some_weeks %}
+    where {{ weekly_series_in_weeks('records.period_start') }}
+    {%- endif %}
+
+),
+
 {{ dataset }}_coverage as (
 
     select
         min(period_start) as first_week,
         max(period_start) as last_week
 
-    from {{ dataset }}_records
+    from {{ dataset }}_all
 
 ),
 {% endfor %}
 unit_weeks as (
 {% for dataset in event_datasets() %}
-    select unit_id, period_start from {{ dataset }}_records
+    select unit_id, period_start from {{ dataset }}_all
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -74,6 +86,9 @@ calendar as (
     cross join calendar_bounds
     where {{ dbt.dateadd('day', '7 * (series.generated_number - 1)', 'calendar_bounds.first_week') }}
         <= calendar_bounds.last_week
+    {%- if only_some_weeks %}
+      and {{ weekly_series_in_weeks(dbt.dateadd('day', '7 * (series.generated_number - 1)', 'calendar_bounds.first_week')) }}
+    {%- endif %}
 
 ),
 {%- endmacro %}
@@ -236,9 +251,10 @@ calendar as (
     The CTEs of one metric, named <prefix>_*, ending with `<prefix>` itself:
     (unit_id, metric, period_start, value, volume), one row per unit and week (Monday).
     Expects in scope the CTEs of metric_inputs(): <dataset>_records (int_<dataset> +
-    period_start), <dataset>_coverage (first_week, last_week over all units), unit_spans
-    (unit_id, first_week), calendar (every Monday from the first to the last week with any
-    record). With cap (a share such as 0.01), the records above the (1 - cap) quantile of the
+    period_start, of the weeks computed), <dataset>_all (the same, of every week),
+    <dataset>_coverage (first_week, last_week over all units), unit_spans (unit_id,
+    first_week), calendar (every Monday from the first to the last week with any record, of
+    the weeks computed). With cap (a share such as 0.01), the records above the (1 - cap) quantile of the
     metric's records count at that quantile: the series the outliers claim check re-estimates
     on (sum, mean, median and the numerator of ratio metrics). Emits a trailing comma.
 -#}
@@ -433,7 +449,7 @@ calendar as (
         select distinct
             unit_id,
             {{ split_sql }} as split_value
-        from {{ dataset }}_records
+        from {{ dataset }}_all
     ) as splits
         on unit_spans.unit_id = splits.unit_id
     {%- else %}

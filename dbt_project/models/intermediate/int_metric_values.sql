@@ -1,10 +1,12 @@
 {#- Generated from var('metric_catalogue'): one block of CTEs per catalogue entry (see
-    macros/metric_catalogue.sql), unioned. Weeks start on Monday. -#}
+    macros/metric_catalogue.sql), unioned. Weeks start on Monday. On DuckDB a night recomputes
+    only the weeks whose inputs changed (macros/weekly_series.sql). -#}
 {%- set metrics = metric_entries() -%}
+{{ config(**weekly_series_config()) }}
 
 with
 
-{{ metric_inputs() }}
+{{ metric_inputs(only_some_weeks=is_incremental()) }}
 {% for m in metrics %}
 {{ metric_ctes(m, 'metric_' ~ loop.index) }}
 {% endfor %}
