@@ -5,33 +5,47 @@
 -#}
 
 
-{#- The CTEs every metric is computed from: <dataset>_all (int_<dataset> + period_start),
-    <dataset>_records (those of the weeks computed), <dataset>_coverage, unit_weeks, unit_spans,
-    calendar_bounds, calendar (the weeks computed). With through_as_of, records after the as-of
-    day are left out. With only_some_weeks, only the weeks int_metric_values recomputes tonight
-    (macros/weekly_series.sql) are computed: the bounds still come from every record. Emits a
-    trailing comma. -#}
+{#- The CTEs every metric is computed from: <dataset>_records (int_<dataset> + period_start, of
+    the weeks computed), <dataset>_all (the same, of every week), <dataset>_weeks (the unit and
+    week of every record), <dataset>_coverage, unit_weeks, unit_spans, calendar_bounds, calendar
+    (the weeks computed). With through_as_of, records after the as-of day are left out. With
+    only_some_weeks, only the weeks int_metric_values recomputes tonight
+    (macros/weekly_series.sql) are computed: the bounds still come from every record. Each reads
+    int_<dataset> itself, and the bounds read only two columns: an engine that materialises a CTE
+    read more than once (DuckDB) then copies no more than that. Emits a trailing comma. -#}
 {% macro metric_inputs(through_as_of=false, only_some_weeks=false) -%}
 {% for dataset in event_datasets() %}
+{%- set through = 'records.event_date <= ' ~ as_of_date() if through_as_of else none %}
 {{ dataset }}_all as (
 
     select
-        *,
-        {{ week_start('event_date') }} as period_start
+        records.*,
+        {{ week_start('records.event_date') }} as period_start
 
-    from {{ ref('int_' ~ dataset) }}
-    {%- if through_as_of %}
-    where event_date <= {{ as_of_date() }}
-    {%- endif %}
+    from {{ ref('int_' ~ dataset) }} as records
+    where {{ _filter_sql([through]) }}
 
 ),
 
 {{ dataset }}_records as (
 
-    select * from {{ dataset }}_all as records
-    {%- if only_some_weeks %}
-    where {{ weekly_series_in_weeks('records.period_start') }}
-    {%- endif %}
+    select
+        records.*,
+        {{ week_start('records.event_date') }} as period_start
+
+    from {{ ref('int_' ~ dataset) }} as records
+    where {{ _filter_sql([through, weekly_series_in_weeks('records.event_date') if only_some_weeks else none]) }}
+
+),
+
+{{ dataset }}_weeks as (
+
+    select
+        records.unit_id,
+        {{ week_start('records.event_date') }} as period_start
+
+    from {{ ref('int_' ~ dataset) }} as records
+    where {{ _filter_sql([through]) }}
 
 ),
 
@@ -41,13 +55,13 @@
         min(period_start) as first_week,
         max(period_start) as last_week
 
-    from {{ dataset }}_all
+    from {{ dataset }}_weeks
 
 ),
 {% endfor %}
 unit_weeks as (
 {% for dataset in event_datasets() %}
-    select unit_id, period_start from {{ dataset }}_all
+    select unit_id, period_start from {{ dataset }}_weeks
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -87,7 +101,7 @@ calendar as (
     where {{ dbt.dateadd('day', '7 * (series.generated_number - 1)', 'calendar_bounds.first_week') }}
         <= calendar_bounds.last_week
     {%- if only_some_weeks %}
-      and {{ weekly_series_in_weeks(dbt.dateadd('day', '7 * (series.generated_number - 1)', 'calendar_bounds.first_week')) }}
+      and {{ weekly_series_in_weeks('cast(' ~ dbt.dateadd('day', '7 * (series.generated_number - 1)', 'calendar_bounds.first_week') ~ ' as date)') }}
     {%- endif %}
 
 ),

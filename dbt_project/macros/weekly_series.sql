@@ -35,16 +35,18 @@
 
 {#- The tables beside int_metric_values that hold its state: `inputs` (the digests it was built
     from), `inputs_next` (tonight's, while it is built) and `weeks` (the ranges of weeks the last
-    night recomputed: from_week, to_week; 0001-01-01 to 9999-12-31 for every week). -#}
+    night recomputed: from_week, to_week, Mondays; none when nothing changed). -#}
 {% macro weekly_series_state(part) -%}
     {{ this.schema }}.{{ this.identifier }}__{{ part }}
 {%- endmacro %}
 
-{#- A filter: `column` (a week) is one this night recomputes. -#}
+{#- A filter: the day `column` holds (a record's date, or a week's Monday) falls in a week this
+    night recomputes. Written as a match on the day itself, so that DuckDB narrows the scan of
+    the records to the days wanted instead of reading every record. -#}
 {% macro weekly_series_in_weeks(column) -%}
-    exists (
-        select 1 from {{ weekly_series_state('weeks') }} as recomputed
-        where {{ column }} between recomputed.from_week and recomputed.to_week
+    {{ column }} in (
+        select cast(unnest(generate_series(recomputed.from_week, recomputed.to_week + 6, interval 1 day)) as date)
+        from {{ weekly_series_state('weeks') }} as recomputed
     )
 {%- endmacro %}
 
@@ -79,7 +81,8 @@
     create or replace table {{ weekly_series_state('weeks') }} as
     {%- if not is_incremental() or kept is none %}
     -- built in full, or no digests of what the table was built from: every week
-    select date '0001-01-01' as from_week, date '9999-12-31' as to_week
+    select min(period_start) as from_week, max(period_start) as to_week
+    from {{ weekly_series_state('inputs_next') }}
     {%- else %}
     with
 
@@ -137,13 +140,32 @@
              select part, unit_id, records, digest from {{ weekly_series_state('inputs_next') }} where period_start is null)
         )
 
+    ),
+
+    wanted as (
+
+        select week as from_week, week as to_week from records_changed
+        union all
+        select * from bounds_moved
+        union all
+        select * from context_changed
+
+    ),
+
+    every_week as (
+
+        select min(period_start) as first_week, max(period_start) as last_week
+        from (select period_start from next_weeks union all select period_start from kept_weeks) as weeks
+
     )
 
-    select week as from_week, week as to_week from records_changed
-    union all
-    select * from bounds_moved
-    union all
-    select * from context_changed
+    -- "every week" is every week from the first to the last with records, before or now
+    select distinct
+        greatest(wanted.from_week, every_week.first_week) as from_week,
+        least(wanted.to_week, every_week.last_week) as to_week
+    from wanted
+    cross join every_week
+    where wanted.from_week <= every_week.last_week and wanted.to_week >= every_week.first_week
     {%- endif %}
 {%- endmacro %}
 
