@@ -8,9 +8,11 @@ One run at a time builds a warehouse (``pipelines.run_lock``). See docs/architec
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +57,32 @@ def out_of_memory_hint(message: str) -> str | None:
         f"DuckDB needed more than its memory limit ({MEMORY_LIMIT_VAR}={memory_limit()}): set it higher, "
         "e.g. 4GB, and run again (docs/performance.md, Memory)"
     )
+
+
+# Linux's ioctl that makes a file share another's blocks (<linux/fs.h>: _IOW(0x94, 9, int)).
+_FICLONE = 0x40049409
+# What the ioctl answers when this filesystem, or this pair of files, cannot share blocks.
+_CANNOT_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
+
+
+def clone_or_copy(source: Path, target: Path) -> bool:
+    """Make ``target`` a copy of ``source``; True when it is a copy-on-write clone.
+
+    On a filesystem that clones files (XFS, btrfs, bcachefs; Linux's ``FICLONE``) the copy shares
+    every block with ``source`` and takes no space and no time; a block is copied only when one of
+    the two files writes it. Elsewhere (ext4, tmpfs, another OS) the bytes are copied."""
+    if sys.platform.startswith("linux"):
+        import fcntl
+
+        with open(source, "rb") as original, open(target, "wb") as clone:
+            try:
+                fcntl.ioctl(clone.fileno(), _FICLONE, original.fileno())
+                return True
+            except OSError as error:
+                if error.errno not in _CANNOT_CLONE:
+                    raise
+    shutil.copyfile(source, target)
+    return False
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -178,7 +206,9 @@ class Warehouse:
 
     def start_build(self, run_id: str, run_finished: Callable[[str], bool] = lambda _: False) -> Holder | None:
         """Take the run lock, then start the build file from the last published warehouse (or
-        empty). Returns the holder of a stale lock taken over, if any."""
+        empty): a clone that shares its blocks where the filesystem can (``clone_or_copy``), so
+        the run's extra disk is what it writes, else a copy. Returns the holder of a stale lock
+        taken over, if any."""
         self.build_file.parent.mkdir(parents=True, exist_ok=True)
         taken_over = self.run_lock.acquire(run_id, run_finished)
         # A killed run leaves its build file and, beside it, DuckDB's journal of the writes it
@@ -193,7 +223,7 @@ class Warehouse:
         for leftover in self.path.parent.glob(f".{self.report_file.name}.*"):  # and its unpublished report
             leftover.unlink(missing_ok=True)
         if self.path.exists():
-            shutil.copyfile(self.path, self.build_file)
+            clone_or_copy(self.path, self.build_file)
         return taken_over
 
     def publish(self, run_id: str) -> None:

@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.project import dbt_env
 from pipelines.run_lock import MAX_AGE, RunLock, WarehouseBusy
-from pipelines.warehouse import MEMORY_LIMIT_VAR, Warehouse, memory_limit, out_of_memory_hint
+from pipelines.warehouse import (
+    MEMORY_LIMIT_VAR,
+    Warehouse,
+    clone_or_copy,
+    memory_limit,
+    out_of_memory_hint,
+)
 
 
 def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
@@ -165,3 +173,63 @@ def test_a_killed_runs_spill_folder_goes_with_its_build(tmp_path):
     warehouse.start_build("run-2")
     assert not warehouse.build_spill.exists()
     warehouse.run_lock.release("run-2")
+
+
+@pytest.fixture(scope="module")
+def cloning_folder(tmp_path_factory):
+    """A folder on a filesystem that clones files: ``ROI_TEST_CLONING_DIR`` when set, else a
+    small XFS image mounted for these tests (root and mkfs.xfs from xfsprogs, which ./dev test
+    installs)."""
+    given = os.environ.get("ROI_TEST_CLONING_DIR")
+    if given:
+        yield Path(given)
+        return
+    mkfs = shutil.which("mkfs.xfs", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    if os.geteuid() != 0 or mkfs is None:
+        raise RuntimeError(
+            "testing copy-on-write clones needs a folder on XFS or btrfs: run as root with xfsprogs installed "
+            "(./dev test installs it), or set ROI_TEST_CLONING_DIR to such a folder"
+        )
+    root = tmp_path_factory.mktemp("cloning")
+    image, mounted = root / "xfs.img", root / "mnt"
+    mounted.mkdir()
+    with open(image, "wb") as sparse:
+        sparse.truncate(1 << 30)
+    subprocess.run([mkfs, "-q", "-m", "reflink=1", str(image)], check=True)
+    subprocess.run(["mount", "-o", "loop", str(image), str(mounted)], check=True)
+    try:
+        yield mounted
+    finally:
+        subprocess.run(["umount", str(mounted)], check=False)
+
+
+def rows(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.sql("select count(*) from t").fetchone()[0]
+
+
+def test_a_build_shares_the_published_warehouses_blocks_where_the_filesystem_clones(cloning_folder):
+    warehouse = Warehouse(cloning_folder / "w.duckdb")
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("create table t as select range as i, md5(range::varchar) as h from range(2000000)")
+    size = warehouse.path.stat().st_size
+    used = shutil.disk_usage(cloning_folder).used
+    warehouse.start_build("run-1")
+    assert shutil.disk_usage(cloning_folder).used - used < size / 10  # the build holds no second copy
+    with warehouse.connect() as con:
+        con.execute("insert into t values (-1, 'new')")
+        con.execute("checkpoint")
+    assert rows(warehouse.path) == 2_000_000  # the published file is not touched by the build's writes
+    warehouse.publish("run-1")
+    assert rows(warehouse.path) == 2_000_001
+    warehouse.path.unlink()
+
+
+def test_a_file_is_cloned_or_copied_byte_for_byte(tmp_path, cloning_folder):
+    cloned = {}
+    for folder in (tmp_path, cloning_folder):  # wherever the tests run (a copy on ext4), and on XFS
+        source = folder / "source.bin"
+        source.write_bytes(os.urandom(3 << 20))
+        cloned[folder] = clone_or_copy(source, folder / "target.bin")
+        assert (folder / "target.bin").read_bytes() == source.read_bytes()
+    assert cloned[cloning_folder] is True
