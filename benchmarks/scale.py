@@ -14,7 +14,8 @@ Then, each timed whole as a user runs it (``roi run`` in a child process):
   estimate and claim check whose inputs are unchanged (``roi_ledger/fingerprint.py``).
 
 For each run: wall time, peak resident memory of the whole process tree (sampled every 0.2 s),
-the warehouse's size after it and the most extra disk the warehouse's folder used during it, and
+the warehouse's size after it and the most extra disk the run took on the warehouse's filesystem
+(so a copy-on-write clone of the warehouse counts only the blocks the run writes), and
 the time of every step (from ``roi run``'s progress lines). It prints one table per scale and the
 ratios full/floor and one-new-day/full; ``docs/performance.md`` quotes its latest output.
 
@@ -212,22 +213,26 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def folder_bytes(folder: Path) -> int:
-    """The bytes of every file under ``folder`` now (files and folders a run renames away as it
-    is walked are skipped: the run publishes while it is watched)."""
-    total = 0
-    for root, _, names in os.walk(folder):  # os.walk skips a folder that vanished; rglob raises
-        for name in names:
-            try:
-                total += (Path(root) / name).stat().st_size
-            except FileNotFoundError:
-                continue
-    return total
+def disk_used(folder: Path) -> int:
+    """The bytes in use on the filesystem that holds ``folder`` (what a run adds to it is the
+    disk it takes: a copy-on-write clone of the warehouse adds nothing until the run writes)."""
+    return shutil.disk_usage(folder).used
+
+
+def filesystem(folder: Path) -> str:
+    """The type of the filesystem that holds ``folder`` (from /proc/mounts; '?' elsewhere)."""
+    try:
+        mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return "?"
+    where = str(folder.resolve())
+    held = [(point, kind) for point, kind in mounts if where == point or where.startswith(point.rstrip("/") + "/")]
+    return max(held, key=lambda mount: len(mount[0]))[1] if held else "?"
 
 
 def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: str) -> Measured:
     """``roi run`` as a user starts it, watched from outside."""
-    before = folder_bytes(warehouse.parent)
+    before = disk_used(warehouse.parent)
     peaks = {"rss": 0, "disk": before, "step": 0}
     env = {**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)}
     started = time.perf_counter()
@@ -241,7 +246,7 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
         while not done.is_set():
             rss = tree_rss(child.pid)
             peaks["rss"], peaks["step"] = max(peaks["rss"], rss), max(peaks["step"], rss)
-            peaks["disk"] = max(peaks["disk"], folder_bytes(warehouse.parent))
+            peaks["disk"] = max(peaks["disk"], disk_used(warehouse.parent))
             done.wait(0.2)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -260,7 +265,7 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
     if child.returncode != 0:
         raise SystemExit(f"roi run failed ({child.returncode}):\n{output[-3000:]}")
     steps = {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, output.splitlines()) if m}
-    after = folder_bytes(warehouse.parent)
+    after = disk_used(warehouse.parent)
     gb = 1024**3
     return Measured(
         seconds, peaks["rss"] / gb, warehouse.stat().st_size / gb, max(0, peaks["disk"] - max(before, after)) / gb, steps,
@@ -268,8 +273,9 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
     )
 
 
-def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured]) -> None:
+def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured], kind: str) -> None:
     print(f"\n## {name}: {scale.orders:,} orders, {scale.tickets:,} tickets, {scale.hours:,} hours, {scale.defects:,} defects; {scale.units} units, {scale.years} years")
+    print(f"warehouse on {kind}")
     print(f"floor (one DuckDB query over every file): {floor:.1f} s")
     print("| run | seconds | peak RSS GB | warehouse GB | extra disk during run GB |")
     print("| --- | --- | --- | --- | --- |")
@@ -303,14 +309,14 @@ def main() -> None:
         started = time.perf_counter()
         generate(data, scale)
         config.write_text(yaml.safe_dump(register(scale), sort_keys=False))
-        print(f"{name}: generated in {time.perf_counter() - started:.1f} s ({folder_bytes(data) / 1024**3:.2f} GB of CSV)", flush=True)
+        print(f"{name}: generated in {time.perf_counter() - started:.1f} s ({sum(f.stat().st_size for f in data.rglob('*.csv')) / 1024**3:.2f} GB of CSV)", flush=True)
         floor = floor_seconds(data)
         runs = {"full": timed_run(data, config, warehouse, scale.as_of)}
         new_day = add_day(data, scale)
         runs["one new day"] = timed_run(data, config, warehouse, new_day)
         runs["nothing new"] = timed_run(data, config, warehouse, new_day)
         runs["nothing new, forced"] = timed_run(data, config, warehouse, new_day, "--force")
-        report(name, scale, floor, runs)
+        report(name, scale, floor, runs, filesystem(warehouse.parent))
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
