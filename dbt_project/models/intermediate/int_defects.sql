@@ -1,8 +1,11 @@
+{{ config(**history_config('defects')) }}
+
 with
 
 defects as (
 
-    select * from {{ ref('stg_defects') }}
+    select * from {{ ref('stg_defects') }} as staged
+    {{ only_changed_records('defects', 'staged') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(**history_config('hours')) }}
+
 with
 
 hours as (
 
-    select * from {{ ref('stg_hours') }}
+    select * from {{ ref('stg_hours') }} as staged
+    {{ only_changed_records('hours', 'staged') }}
 
 ),
 

@@ -1,8 +1,11 @@
+{{ config(**history_config('tickets')) }}
+
 with
 
 tickets as (
 
-    select * from {{ ref('stg_tickets') }}
+    select * from {{ ref('stg_tickets') }} as staged
+    {{ only_changed_records('tickets', 'staged') }}
 
 ),
 
