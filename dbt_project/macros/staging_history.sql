@@ -76,16 +76,19 @@
 {%- endmacro %}
 
 {#- Whether the record of `alias` is one this night may have changed (or shares `together_by`
-    with one). -#}
+    with one: then the dataset's key is one column, and both tests are `in` lists, which DuckDB
+    joins once each; an `exists` or'd with an `in` took 4 s over 10M orders). -#}
 {% macro is_changed(dataset, alias, together_by=none) -%}
     {%- set keys = history_spec(dataset)[0] -%}
-    (exists (
+    {%- if together_by -%}
+    ({{ alias }}.{{ keys[0] }} in (select changed_keys.{{ keys[0] }} from ({{ changed_records(dataset) }}) as changed_keys)
+     or {{ alias }}.{{ together_by }} in ({{ changed_groups(dataset, together_by) }}))
+    {%- else -%}
+    exists (
         select 1 from ({{ changed_records(dataset) }}) as changed_keys
         where {% for k in keys %}changed_keys.{{ k }} = {{ alias }}.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
     )
-    {%- if together_by %}
-    or {{ alias }}.{{ together_by }} in ({{ changed_groups(dataset, together_by) }})
-    {%- endif %})
+    {%- endif %}
 {%- endmacro %}
 
 {#- A filter on raw.<dataset> or on a staging table (as `alias`): only the rows of changed
