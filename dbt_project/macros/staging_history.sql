@@ -5,8 +5,9 @@
     a row of it is dated between the as_of the table was built for (raw.run_context.previous_as_of)
     and this run's: it enters, or leaves, the window. Everything else is as the last published
     night left it, which is what the build file started from. The int_ models that derive one
-    row per staging record (int_orders, int_tickets, int_hours, int_defects) are kept the same
-    way, from the staging rows of the same records.
+    row from each staging record alone (int_tickets, int_hours, int_defects) are kept the same
+    way, from the staging rows of the same records; int_orders is rebuilt (its repeat-customer
+    flag reads each customer's whole history: docs/performance.md).
 
     The run rebuilds every staging table in full (dbt's --full-refresh, pipelines/staging_history.py)
     when it cannot rely on that: a first run, new code or libraries, a new business timezone, an
@@ -27,20 +28,18 @@
 {%- endmacro %}
 
 {#- The staging models' own materialisation, also used by the int_ models that derive one row
-    per staging record. `together_by`: a column whose records are recomputed together (a window
-    partition: int_orders' repeat-customer flag reads every order of the customer). -#}
-{% macro history_config(dataset, together_by=none) -%}
-    {{ return(adapter.dispatch('history_config')(dataset, together_by)) }}
+    from each staging record. -#}
+{% macro history_config(dataset) -%}
+    {{ return(adapter.dispatch('history_config')(dataset)) }}
 {%- endmacro %}
-{% macro default__history_config(dataset, together_by) -%}
+{% macro default__history_config(dataset) -%}
     {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
-{% macro duckdb__history_config(dataset, together_by) -%}
-    {%- set together = ", '" ~ together_by ~ "'" if together_by else "" -%}
+{% macro duckdb__history_config(dataset) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
-        'pre_hook': "{{ forget_changed_records('" ~ dataset ~ "'" ~ together ~ ") }}",
+        'pre_hook': "{{ forget_changed_records('" ~ dataset ~ "') }}",
     }) }}
 {%- endmacro %}
 
@@ -67,37 +66,22 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The values of `together_by` in any version of a changed record (a correction may move an
-    order to another customer: both customers' orders are recomputed). -#}
-{% macro changed_groups(dataset, together_by) -%}
-    select distinct versions.{{ together_by }}
-    from {{ source('raw', dataset) }} as versions
-    where versions.{{ together_by }} is not null and {{ is_changed(dataset, 'versions') }}
-{%- endmacro %}
-
-{#- Whether the record of `alias` is one this night may have changed (or shares `together_by`
-    with one: then the dataset's key is one column, and both tests are `in` lists, which DuckDB
-    joins once each; an `exists` or'd with an `in` took 4 s over 10M orders). -#}
-{% macro is_changed(dataset, alias, together_by=none) -%}
+{#- Whether the record of `alias` is one this night may have changed. -#}
+{% macro is_changed(dataset, alias) -%}
     {%- set keys = history_spec(dataset)[0] -%}
-    {%- if together_by -%}
-    ({{ alias }}.{{ keys[0] }} in (select changed_keys.{{ keys[0] }} from ({{ changed_records(dataset) }}) as changed_keys)
-     or {{ alias }}.{{ together_by }} in ({{ changed_groups(dataset, together_by) }}))
-    {%- else -%}
     exists (
         select 1 from ({{ changed_records(dataset) }}) as changed_keys
         where {% for k in keys %}changed_keys.{{ k }} = {{ alias }}.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
     )
-    {%- endif %}
 {%- endmacro %}
 
 {#- A filter on raw.<dataset> or on a staging table (as `alias`): only the rows of changed
     records, when incremental. -#}
-{% macro only_changed_records(dataset, alias, together_by=none) -%}
-    {%- if is_incremental() %}where {{ is_changed(dataset, alias, together_by) }}{% endif -%}
+{% macro only_changed_records(dataset, alias) -%}
+    {%- if is_incremental() %}where {{ is_changed(dataset, alias) }}{% endif -%}
 {%- endmacro %}
 
 {#- The pre-hook: the changed records leave the table, to be inserted again as they now are. -#}
-{% macro forget_changed_records(dataset, together_by=none) -%}
-    {%- if is_incremental() %}delete from {{ this }} as kept where {{ is_changed(dataset, 'kept', together_by) }}{% endif -%}
+{% macro forget_changed_records(dataset) -%}
+    {%- if is_incremental() %}delete from {{ this }} as kept where {{ is_changed(dataset, 'kept') }}{% endif -%}
 {%- endmacro %}

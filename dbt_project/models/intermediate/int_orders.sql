@@ -1,13 +1,8 @@
-{{ config(**history_config('orders', together_by='customer_id')) }}
-
 with
 
 orders as (
 
-    -- on DuckDB, the orders of changed records and every order of their customers (the
-    -- repeat-customer flag below reads a customer's whole history): macros/staging_history.sql
-    select * from {{ ref('stg_orders') }} as staged
-    {{ only_changed_records('orders', 'staged', together_by='customer_id') }}
+    select * from {{ ref('stg_orders') }}
 
 ),
 
