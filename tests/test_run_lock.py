@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -182,7 +183,11 @@ def cloning_folder(tmp_path_factory):
     installs)."""
     given = os.environ.get("ROI_TEST_CLONING_DIR")
     if given:
-        yield Path(given)
+        folder = Path(tempfile.mkdtemp(prefix="roi-cloning-", dir=given))  # the tests' files go with it
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return
     mkfs = shutil.which("mkfs.xfs", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
     if os.geteuid() != 0 or mkfs is None:
@@ -222,7 +227,6 @@ def test_a_build_shares_the_published_warehouses_blocks_where_the_filesystem_clo
     assert rows(warehouse.path) == 2_000_000  # the published file is not touched by the build's writes
     warehouse.publish("run-1")
     assert rows(warehouse.path) == 2_000_001
-    warehouse.path.unlink()
 
 
 def test_a_file_is_cloned_or_copied_byte_for_byte(tmp_path, cloning_folder):
