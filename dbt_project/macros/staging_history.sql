@@ -6,8 +6,9 @@
     and this run's: it enters, or leaves, the window. Everything else is as the last published
     night left it, which is what the build file started from. The int_ models that derive one
     row from each staging record alone (int_tickets, int_hours, int_defects) are kept the same
-    way, from the staging rows of the same records; int_orders is rebuilt (its repeat-customer
-    flag reads each customer's whole history: docs/performance.md).
+    way, from the staging rows of the same records; int_orders is a view over stg_orders and the
+    small int_customers, rebuilt each night (its repeat-customer flag reads each customer's whole
+    history: docs/performance.md).
 
     The run rebuilds every staging table in full (dbt's --full-refresh, pipelines/staging_history.py)
     when it cannot rely on that: a first run, new code or libraries, a new business timezone, an
