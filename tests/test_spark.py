@@ -83,14 +83,16 @@ def on_spark(demo_run, spark, tmp_path_factory):
     for schema, tables in dbt_sources().items():
         copy_tables(warehouse, schema, tables, spark, folder)
     nightly = json.loads((Warehouse(warehouse).dbt_target / "run_results.json").read_text())["args"]["vars"]
-    os.environ.update(dbt_env(Path(os.environ.get(BUILD_WAREHOUSE_VAR, folder / "unused.duckdb"))))  # the profile's duckdb target
-    result = dbtRunner().invoke(
-        [
-            "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target", "spark", "--target-path", str(folder / "dbt"), "--log-path", str(folder / "dbt"),
-            "--vars", json.dumps(nightly), "--select", METRICS_LAYER, *MONEY_MARTS,
-        ]
-    )
+    with pytest.MonkeyPatch.context() as env:  # the profile's duckdb target, for this invocation only
+        for name, value in dbt_env(Path(os.environ.get(BUILD_WAREHOUSE_VAR, folder / "unused.duckdb"))).items():
+            env.setenv(name, value)
+        result = dbtRunner().invoke(
+            [
+                "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                "--target", "spark", "--target-path", str(folder / "dbt"), "--log-path", str(folder / "dbt"),
+                "--vars", json.dumps(nightly), "--select", METRICS_LAYER, *MONEY_MARTS,
+            ]
+        )
     failed = [r.node.name for r in (result.result or []) if r.status not in ("success", "pass")]
     assert result.success, f"dbt on Spark failed: {failed or result.exception}"
     return warehouse, spark
