@@ -11,7 +11,10 @@ Two DuckDB specifics are handled here rather than in the suites:
   ``pg_catalog.pg_collation`` (absent in DuckDB), and GX's fallback then selects the table
   without its schema;
 - for the same reason GX cannot see column types, so ``expect_column_values_to_be_of_type``
-  is run as an ``UnexpectedRowsExpectation`` on DuckDB's ``typeof()`` (still in SQL).
+  is run as an ``UnexpectedRowsExpectation`` on DuckDB's ``typeof()`` (still in SQL);
+- ``expect_column_values_to_be_unique`` (on a column, nothing else asked) is run as an
+  ``UnexpectedRowsExpectation`` of the rows whose value is another row's: the same rows fail,
+  in a tenth of the time of GX's own SQL on DuckDB (:func:`_unique_rows`).
 """
 
 from __future__ import annotations
@@ -162,20 +165,31 @@ def _validate_with_gx(
     floor = as_of - timedelta(days=suite.freshness_days)
     # Run-time values ($freshness_floor) filled in; the messages show them too.
     resolved = [_resolve(spec, shape, floor) for spec in specs]
-    expectations = [_to_gx(spec, suite, position) for position, spec in enumerate(resolved)]
-    gx_suite = gx.ExpectationSuite(name=suite.name, expectations=expectations)
-    result_format = {
-        "result_format": "SUMMARY",
-        "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
-        "unexpected_index_column_names": [c for c in suite.identify_rows_by if c in shape.column_types],
-    }
-    validation = batch.validate(gx_suite, result_format=result_format)
-    # GX does not keep the suite's order: match results by the position stored in meta.
-    by_position = {r.expectation_config.meta["position"]: r for r in validation.results}
+    identify = [c for c in suite.identify_rows_by if c in shape.column_types]
+    # A plain uniqueness test runs as a query of the rows that share a value (see _unique_rows),
+    # validated on its own: its result carries those rows, the examples of the message.
+    unique = {position for position, spec in enumerate(resolved) if _is_plain_unique(spec)}
+    by_position: dict[int, Any] = {}
+    for positions, result_format in (
+        ([p for p in range(len(resolved)) if p not in unique], {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+            "unexpected_index_column_names": identify,
+        }),
+        (sorted(unique), {"result_format": "COMPLETE"}),
+    ):
+        if not positions:
+            continue
+        expectations = [_to_gx(resolved[p], suite, p, identify) for p in positions]
+        validation = batch.validate(gx.ExpectationSuite(name=suite.name, expectations=expectations), result_format=result_format)
+        # GX does not keep the suite's order: match results by the position stored in meta.
+        by_position.update({r.expectation_config.meta["position"]: r for r in validation.results})
     out = []
     for position, spec in enumerate(resolved):
         gx_result = by_position[position]
         result = dict(gx_result.result or {})
+        if position in unique:
+            result = _unique_result(result)
         error = _exception_message(gx_result.exception_info)
         if error is not None:
             status = Status.ERROR
@@ -210,7 +224,34 @@ def _resolve(spec: ExpectationSpec, shape: TableShape, floor: date) -> Expectati
     return spec.model_copy(update={"kwargs": kwargs})
 
 
-def _to_gx(spec: ExpectationSpec, suite: Suite, position: int) -> Any:
+def _is_plain_unique(spec: ExpectationSpec) -> bool:
+    return spec.expectation == "expect_column_values_to_be_unique" and set(spec.kwargs) == {"column"}
+
+
+def _unique_rows(column: str, identify: Sequence[str]) -> str:
+    """The rows whose ``column`` value another row has too (nulls are no value), in SQL.
+
+    GX's own ``expect_column_values_to_be_unique`` counts each value's rows with a window over the
+    whole table, twice (4.2 s for 10M orders in DuckDB); grouping the values first takes 0.4 s.
+    The same rows fail: GX also leaves nulls out."""
+    shown = ", ".join(_quote(c) for c in dict.fromkeys([column, *identify]))
+    quoted = _quote(column)
+    shared = f"select {quoted} from {{batch}} where {quoted} is not null group by {quoted} having count(*) > 1"
+    return f"select {shown} from {{batch}} where {quoted} in ({shared}) order by {shown}"
+
+
+def _unique_result(result: dict[str, Any]) -> dict[str, Any]:
+    """GX's result of the rows query, in the shape of its uniqueness result: the number of rows
+    that share a value, and the first few of them (the value and the rows' identifying columns)."""
+    rows = list((result.get("details") or {}).get("unexpected_rows") or [])[:PARTIAL_UNEXPECTED_COUNT]
+    return {
+        "unexpected_count": result.get("observed_value"),
+        "partial_unexpected_list": [next(iter(row.values())) for row in rows],
+        "partial_unexpected_index_list": rows,
+    }
+
+
+def _to_gx(spec: ExpectationSpec, suite: Suite, position: int, identify: Sequence[str] = ()) -> Any:
     import great_expectations.expectations as gxe
     from great_expectations.expectations.registry import get_expectation_impl
 
@@ -220,6 +261,12 @@ def _to_gx(spec: ExpectationSpec, suite: Suite, position: int) -> Any:
         "notes": spec.notes,
     }
     kwargs = dict(spec.kwargs)
+    if _is_plain_unique(spec):
+        return gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=_unique_rows(kwargs["column"], identify),
+            description=f"{suite.table}.{kwargs['column']} {requirement(spec)}",
+            **common,
+        )
     if spec.expectation == "expect_column_values_to_be_of_type":
         column = _quote(kwargs["column"])
         expected = str(kwargs["type_"]).replace("'", "''")
