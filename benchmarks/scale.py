@@ -219,6 +219,13 @@ def disk_used(folder: Path) -> int:
     return shutil.disk_usage(folder).used
 
 
+def settled_disk_used(folder: Path) -> int:
+    """:func:`disk_used` once the writes of whatever ran before are on disk (a filesystem counts
+    space it has reserved for data not yet written), so they are not counted against the run."""
+    os.sync()
+    return disk_used(folder)
+
+
 def filesystem(folder: Path) -> str:
     """The type of the filesystem that holds ``folder`` (from /proc/mounts; '?' elsewhere)."""
     try:
@@ -232,7 +239,7 @@ def filesystem(folder: Path) -> str:
 
 def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: str) -> Measured:
     """``roi run`` as a user starts it, watched from outside."""
-    before = disk_used(warehouse.parent)
+    before = settled_disk_used(warehouse.parent)
     peaks = {"rss": 0, "disk": before, "step": 0}
     env = {**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)}
     started = time.perf_counter()
@@ -265,7 +272,7 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
     if child.returncode != 0:
         raise SystemExit(f"roi run failed ({child.returncode}):\n{output[-3000:]}")
     steps = {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, output.splitlines()) if m}
-    after = disk_used(warehouse.parent)
+    after = settled_disk_used(warehouse.parent)
     gb = 1024**3
     return Measured(
         seconds, peaks["rss"] / gb, warehouse.stat().st_size / gb, max(0, peaks["disk"] - max(before, after)) / gb, steps,
