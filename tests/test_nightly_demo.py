@@ -710,6 +710,22 @@ def test_the_duckdb_command_line_reads_the_published_warehouse(demo_run):
     assert int(out.splitlines()[1]) > 10
 
 
+def test_every_view_reads_in_a_copy_under_another_name_and_attached_under_an_alias(demo_run, tmp_path):
+    """A view names what it reads without the file's name (dbt_project/macros/ref.sql): a
+    backup of the warehouse under another name, or an analyst's ``attach ... as w``, still reads."""
+    _, warehouse, _ = demo_run
+    backup = tmp_path / "backup-2026.duckdb"
+    shutil.copyfile(warehouse, backup)
+    with duckdb.connect() as con:
+        con.execute(f"attach '{backup}' as w (read_only)")
+        views = con.execute(
+            "select schema_name, view_name from duckdb_views() where database_name = 'w' and not internal"
+        ).fetchall()
+        assert ("intermediate", "int_orders") in views
+        for schema, view in views:
+            assert con.execute(f"select count(*) from w.{schema}.{view}").fetchone()[0] > 0, view
+
+
 def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp_path):
     """docs/reliability.md: kill -9 anywhere, then rerun: the marts of an uninterrupted run, no
     ghost run, no process left. One random kill per test run; benchmarks/kill_recovery.py kills
