@@ -290,10 +290,16 @@ def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured], kin
         print(f"| {run} | {m.seconds:.1f} | {m.peak_rss_gb:.2f} | {m.warehouse_gb:.2f} | {m.extra_disk_gb:.2f} |")
     full, day = runs["full"].seconds, runs["one new day"].seconds
     print(f"full / floor = {full / floor:.0f}x; one new day / full = {day / full:.0%}")
+    # The slowest steps of a full run and of a night with one new day (the incremental profile),
+    # and the time no step accounts for: start-up, imports, loading the job's definitions.
+    full_steps, day_steps = runs["full"].steps, runs["one new day"].steps
+    slowest = sorted(full_steps, key=full_steps.get, reverse=True)[:8]
+    slowest += [s for s in sorted(day_steps, key=day_steps.get, reverse=True)[:8] if s not in slowest]
     print(f"slowest steps (s, {' / '.join(runs)}):")
-    steps = runs["full"].steps
-    for step in sorted(steps, key=steps.get, reverse=True)[:8]:
+    for step in slowest:
         print(f"  {step}: " + " / ".join(f"{runs[r].steps.get(step, 0):.0f}" for r in runs))
+    print("  outside any step (start-up, imports, the job's definitions): "
+          + " / ".join(f"{max(0.0, m.seconds - sum(m.steps.values())):.0f}" for m in runs.values()))
     print(f"highest peak RSS while a step ran (GB, {' / '.join(runs)}):")
     memory = runs["full"].step_rss_gb
     for step in sorted(memory, key=memory.get, reverse=True)[:6]:
