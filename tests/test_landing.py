@@ -121,3 +121,31 @@ def test_each_file_lands_whole_or_not_at_all(tmp_path):
     assert con.execute("select order_id from raw.orders").fetchall() == [("o1",)]
     assert con.execute("select source_file, source_row from raw.rejected_rows").fetchall() == [(str(data / "orders_1.csv"), 2)]
     assert con.execute("select source_file, rows_loaded, rows_rejected from raw.loaded_files").fetchall() == [(str(data / "orders_1.csv"), 1, 1)]
+
+
+def test_a_timestamp_lands_when_its_year_in_the_business_timezone_is_1970_to_2100(tmp_path):
+    """The bounds are years of the business's own calendar (Asia/Tokyo, UTC+9 since 1951, here):
+    an instant in 1969 in UTC but in 1970 there lands; one in 2100 in UTC but 2101 there does not."""
+    path = tmp_path / "data" / "orders.csv"
+    path.parent.mkdir()
+    rows = {
+        "in_1970_there": "1969-12-31 20:00:00+00:00",  # 1970-01-01 05:00 in Tokyo
+        "before_1970_there": "1969-12-31 14:59:59+00:00",  # 1969-12-31 23:59:59 there
+        "first_instant": "1970-01-01 00:00:00",  # naive: Tokyo's own clock
+        "last_instant": "2100-12-31 23:59:59",
+        "in_2101_there": "2100-12-31 15:00:00+00:00",  # 2101-01-01 00:00 there
+        "in_2101": "2101-01-01 00:00:00",
+    }
+    path.write_text("order_id,unit_id,ordered_at,fulfilled_at,amount,status,has_error,customer_id\n" + "".join(
+        f"{order},shop_a,{at},,1,completed,false,\n" for order, at in rows.items()
+    ))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    land_dataset(con, "orders", [path], load_id="L1", loaded_at=datetime(2025, 7, 1, tzinfo=timezone.utc),
+                 timezone="Asia/Tokyo", salt="pepper")
+    landed = {order for (order,) in con.execute("select order_id from raw.orders").fetchall()}
+    assert landed == {"in_1970_there", "first_instant", "last_instant"}
+    reasons = dict(con.execute(
+        "select json_extract_string(record, '$.order_id'), reason from raw.rejected_rows"
+    ).fetchall())
+    assert set(reasons) == {"before_1970_there", "in_2101_there", "in_2101"}
+    assert all("years 1970-2100" in reason for reason in reasons.values())
