@@ -8,16 +8,15 @@
   Other adapters keep dbt's own relations.
 #}
 {% macro ref() %}
-    {%- set relation = builtins.ref(*varargs, **kwargs) -%}
-    {%- if target.type == 'duckdb' and relation is not string -%}
-        {%- do return(relation.include(database=false)) -%}
-    {%- endif -%}
-    {%- do return(relation) -%}
+    {%- do return(without_database(builtins.ref(*varargs, **kwargs))) -%}
 {% endmacro %}
 
 {% macro source() %}
-    {%- set relation = builtins.source(*varargs, **kwargs) -%}
-    {%- if target.type == 'duckdb' and relation is not string -%}
+    {%- do return(without_database(builtins.source(*varargs, **kwargs))) -%}
+{% endmacro %}
+
+{% macro without_database(relation) %}
+    {%- if target.type == 'duckdb' -%}
         {%- do return(relation.include(database=false)) -%}
     {%- endif -%}
     {%- do return(relation) -%}
