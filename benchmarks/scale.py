@@ -300,7 +300,8 @@ def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured], kin
     full, day = runs["full"].seconds, runs["one new day"].seconds
     print(f"full / floor = {full / floor:.0f}x; one new day / full = {day / full:.0%}")
     # The slowest steps of a full run and of a night with one new day (the incremental profile),
-    # and the time no step accounts for: start-up, imports, loading the job's definitions.
+    # and the time no step accounts for: start-up, imports, loading the job's definitions (the
+    # steps' times come from roi run's progress lines, in whole seconds: within a few seconds).
     full_steps, day_steps = runs["full"].steps, runs["one new day"].steps
     slowest = sorted(full_steps, key=full_steps.get, reverse=True)[:8]
     slowest += [s for s in sorted(day_steps, key=day_steps.get, reverse=True)[:8] if s not in slowest]
