@@ -51,14 +51,30 @@ def main() -> None:
         (root / "initiatives.yml").write_text(yaml.safe_dump(register(SMALL), sort_keys=False))
         if name == broken:
             break_orders(root / "data")
-        entries.append({"name": name, "data": f"{name}/data", "config": f"{name}/initiatives.yml", "warehouse": f"{name}/roi.duckdb"})
+        entries.append(
+            {
+                "name": name,
+                "data": f"{name}/data",
+                "config": f"{name}/initiatives.yml",
+                "warehouse": f"{name}/roi.duckdb",
+            }
+        )
     businesses = work / "businesses.yml"
     businesses.write_text(yaml.safe_dump({"businesses": entries}, sort_keys=False))
     print(f"{args.businesses} businesses in {work} ({broken} broken: its orders lack 'amount')", flush=True)
     env = {**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)}
     started = time.perf_counter()
     code = subprocess.run(
-        [ROI, "run-all", "--businesses", str(businesses), "--parallel", str(args.parallel), "--as-of", SMALL.as_of.isoformat()],
+        [
+            ROI,
+            "run-all",
+            "--businesses",
+            str(businesses),
+            "--parallel",
+            str(args.parallel),
+            "--as-of",
+            SMALL.as_of.isoformat(),
+        ],
         env=env,
     ).returncode
     print(f"roi run-all exited {code} after {time.perf_counter() - started:.0f} s")

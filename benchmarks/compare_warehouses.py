@@ -21,8 +21,16 @@ import polars as pl
 
 # When things were recorded (a recovered run records the business cases at its own start).
 RUN_COLUMNS = {
-    "run_id", "started_at", "ended_at", "input_files", "register_file", "data_dir",
-    "recorded_at", "registered_at", "last_edit_at", "signed_run_id",
+    "run_id",
+    "started_at",
+    "ended_at",
+    "input_files",
+    "register_file",
+    "data_dir",
+    "recorded_at",
+    "registered_at",
+    "last_edit_at",
+    "signed_run_id",
 }
 
 
@@ -47,10 +55,17 @@ def compare_table(before: pl.DataFrame, after: pl.DataFrame, tolerance: float) -
         old, new = before[column], after[column]
         if column in numeric:
             pair = pl.DataFrame({"old": old, "new": new})
-            worst = pair.select(
-                ((pl.col("old") - pl.col("new")).abs() / pl.max_horizontal(pl.col("old").abs(), pl.col("new").abs(), pl.lit(1e-300)))
-                .fill_nan(None).max()
-            ).item() or 0.0
+            worst = (
+                pair.select(
+                    (
+                        (pl.col("old") - pl.col("new")).abs()
+                        / pl.max_horizontal(pl.col("old").abs(), pl.col("new").abs(), pl.lit(1e-300))
+                    )
+                    .fill_nan(None)
+                    .max()
+                ).item()
+                or 0.0
+            )
             nulls_moved = int((old.is_null() != new.is_null()).sum())
             if nulls_moved or worst > tolerance:
                 problems.append(f"{column}: relative difference up to {worst:.3g}, {nulls_moved} nulls moved")
@@ -77,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             before, after = old.sql(f"select * from marts.{name}").pl(), new.sql(f"select * from marts.{name}").pl()
             problems = compare_table(before, after, args.tolerance)
             if not problems:
-                print(f"{name}: {'identical' if before.equals(after) else f'equal within {args.tolerance:g}'} ({before.height} rows)")
+                print(
+                    f"{name}: {'identical' if before.equals(after) else f'equal within {args.tolerance:g}'} ({before.height} rows)"
+                )
             for problem in problems:
                 different = True
                 print(f"{name}: {problem}")

@@ -90,7 +90,9 @@ def benefits_vs_truth(money: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     shares of one benefit), and its members are not judged alone."""
     priced = truth.filter(pl.col("true_benefit").is_not_null())
     members = joint_members(priced)
-    in_a_joint = {(m, row["metric"]) for row in priced.iter_rows(named=True) for m in members.get(row["initiative_id"], [])}
+    in_a_joint = {
+        (m, row["metric"]) for row in priced.iter_rows(named=True) for m in members.get(row["initiative_id"], [])
+    }
     counted = money.filter(pl.col("counted"))
     rows = []
     for row in priced.iter_rows(named=True):
@@ -111,8 +113,12 @@ def benefits_vs_truth(money: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
         schema={
-            "initiative_id": pl.String, "metric": pl.String, "true_benefit": pl.Float64,
-            "benefit": pl.Float64, "benefit_low": pl.Float64, "benefit_high": pl.Float64,
+            "initiative_id": pl.String,
+            "metric": pl.String,
+            "true_benefit": pl.Float64,
+            "benefit": pl.Float64,
+            "benefit_low": pl.Float64,
+            "benefit_high": pl.Float64,
         },
     ).with_columns(covers("benefit_low", "true_benefit", "benefit_high"))
 
@@ -133,13 +139,22 @@ def measure(warehouse: Path, truth_path: Path, seed: int) -> tuple[pl.DataFrame,
     estimates = effects.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(
         pl.lit(seed).alias("seed"), covers("ci_low", "true_effect_abs", "ci_high")
     )
-    notes = planted.select("initiative_id", "metric", pl.col("note").fill_null("")) if "note" in planted.columns else None
+    notes = (
+        planted.select("initiative_id", "metric", pl.col("note").fill_null("")) if "note" in planted.columns else None
+    )
     graded = grades.join(truth, on=["initiative_id", "metric"], how="inner").with_columns(pl.lit(seed).alias("seed"))
-    graded = (graded.join(notes, on=["initiative_id", "metric"], how="left") if notes is not None else graded.with_columns(note=pl.lit("")))
+    graded = (
+        graded.join(notes, on=["initiative_id", "metric"], how="left")
+        if notes is not None
+        else graded.with_columns(note=pl.lit(""))
+    )
     graded = graded.with_columns(
-        pl.when(pl.col("true_effect_abs") == 0).then(pl.lit("trap"))
-        .when(pl.col("note").fill_null("").str.starts_with("overlap")).then(pl.lit("overlap"))
-        .otherwise(pl.lit("clean")).alias("kind")
+        pl.when(pl.col("true_effect_abs") == 0)
+        .then(pl.lit("trap"))
+        .when(pl.col("note").fill_null("").str.starts_with("overlap"))
+        .then(pl.lit("overlap"))
+        .otherwise(pl.lit("clean"))
+        .alias("kind")
     ).drop("note")
     benefits = benefits_vs_truth(money, planted).with_columns(pl.lit(seed).alias("seed"))
     return estimates, graded, benefits
@@ -153,7 +168,7 @@ def replay_checks(warehouse: Path, config: Path, data: Path, as_of, seed: int) -
     alarm, and its grade should be ``reliable``. One row per replay x check."""
     import datetime as dt
 
-    context = resolve_run_context(config, data, as_of=as_of, started_at=dt.datetime.now(dt.timezone.utc))
+    context = resolve_run_context(config, data, as_of=as_of, started_at=dt.datetime.now(dt.UTC))
     register = context.register
     with duckdb.connect(str(warehouse), read_only=True) as con:
         series = con.sql("select * from marts.metric_series").pl()
@@ -169,8 +184,14 @@ def replay_checks(warehouse: Path, config: Path, data: Path, as_of, seed: int) -
         thresholds = register.thresholds_for(initiative)
         metric_series = series.filter(pl.col("metric") == claim["metric"])
         designs = replay_designs(
-            register, initiative, claim["metric"], metric_series, traits,
-            min_pre=thresholds.min_pre(claim["period"]), min_post=thresholds.min_post(claim["period"]), seed=seed * 1000 + number,
+            register,
+            initiative,
+            claim["metric"],
+            metric_series,
+            traits,
+            min_pre=thresholds.min_pre(claim["period"]),
+            min_post=thresholds.min_post(claim["period"]),
+            seed=seed * 1000 + number,
         )
         if not designs:
             continue
@@ -185,31 +206,57 @@ def replay_checks(warehouse: Path, config: Path, data: Path, as_of, seed: int) -
         lift = PLANTED_Z * se / abs(null.counterfactual_value)
         if lift > thresholds.max_plausible_change / 2:
             continue  # too noisy a replay for a clean effect of plausible size: no clean claim to judge
-        treated_after = panel.frame.filter((pl.col("role") == TREATED) & (pl.col("window") == POST)).select("unit_id", "period_start")
-        planted = data_rows.join(treated_after.with_columns(pl.lit(True).alias("lifted")), on=["unit_id", "period_start"], how="left").with_columns(
-            pl.when(pl.col("lifted")).then(pl.col("value") * (1 + lift)).otherwise(pl.col("value")).alias("value")
-        ).drop("lifted")
+        treated_after = panel.frame.filter((pl.col("role") == TREATED) & (pl.col("window") == POST)).select(
+            "unit_id", "period_start"
+        )
+        planted = (
+            data_rows.join(
+                treated_after.with_columns(pl.lit(True).alias("lifted")), on=["unit_id", "period_start"], how="left"
+            )
+            .with_columns(
+                pl.when(pl.col("lifted")).then(pl.col("value") * (1 + lift)).otherwise(pl.col("value")).alias("value")
+            )
+            .drop("lifted")
+        )
         estimates = estimate_effects(alone, planted, traits=traits)
         checks = run_claim_checks(
-            alone, planted, estimates, as_of=planted["period_end"].max(), catalogue=catalogue, traits=traits,
+            alone,
+            planted,
+            estimates,
+            as_of=planted["period_end"].max(),
+            catalogue=catalogue,
+            traits=traits,
         )
         grades, _ = grade_claims(checks)
         grade = grades.filter(pl.col("metric") == claim["metric"])["grade"]
         for check in checks.filter(pl.col("metric").is_not_null()).iter_rows(named=True):
             rows.append(
                 {
-                    "seed": seed, "initiative_id": claim["initiative_id"], "metric": claim["metric"], "replay": kind,
-                    "check_id": check["check_id"], "check_class": check["check_class"],
+                    "seed": seed,
+                    "initiative_id": claim["initiative_id"],
+                    "metric": claim["metric"],
+                    "replay": kind,
+                    "check_id": check["check_id"],
+                    "check_class": check["check_class"],
                     "fired": check["status"] in ("warn", "fail") and bool(check["counts_toward_grade"]),
                     "grade": grade[0] if len(grade) else None,
                     "message": check["message"],
                 }
             )
-    return pl.DataFrame(rows, schema={
-        "seed": pl.Int64, "initiative_id": pl.String, "metric": pl.String, "replay": pl.String,
-        "check_id": pl.String, "check_class": pl.String, "fired": pl.Boolean, "grade": pl.String,
-        "message": pl.String,
-    })
+    return pl.DataFrame(
+        rows,
+        schema={
+            "seed": pl.Int64,
+            "initiative_id": pl.String,
+            "metric": pl.String,
+            "replay": pl.String,
+            "check_id": pl.String,
+            "check_class": pl.String,
+            "fired": pl.Boolean,
+            "grade": pl.String,
+            "message": pl.String,
+        },
+    )
 
 
 def run_seed(
@@ -228,7 +275,11 @@ def run_seed(
     warehouse = business.root / "warehouse.duckdb"
     if cli.run(business.data_dir, business.config_path, warehouse, business.as_of) != cli.EXIT_OK:
         raise SystemExit(f"seed {seed}: the nightly job failed")
-    replays = replay_checks(warehouse, business.config_path, business.data_dir, business.as_of, seed) if with_replays else None
+    replays = (
+        replay_checks(warehouse, business.config_path, business.data_dir, business.as_of, seed)
+        if with_replays
+        else None
+    )
     return (*measure(warehouse, business.truth_path, seed), replays)
 
 
@@ -300,7 +351,9 @@ def wilson(hits: int, n: int) -> str:
     return f"{hits / n:.1%} ({hits}/{n}; 95% CI {low:.1%}-{high:.1%})"
 
 
-def summary(estimates: pl.DataFrame, grades: pl.DataFrame, replays: pl.DataFrame | None, peeking: pl.DataFrame | None) -> pl.DataFrame:
+def summary(
+    estimates: pl.DataFrame, grades: pl.DataFrame, replays: pl.DataFrame | None, peeking: pl.DataFrame | None
+) -> pl.DataFrame:
     """The one table of issue #17: coverage, clean-reliable, trap-flagged, per-check false alarms
     on clean placebo replays, and ever-reliable under the null over a year of nightly runs."""
     primary = estimates.filter(pl.col("is_primary")).drop_nulls("ci_low")
@@ -311,20 +364,40 @@ def summary(estimates: pl.DataFrame, grades: pl.DataFrame, replays: pl.DataFrame
     rows = [
         ("primary intervals covering the truth (demo)", wilson(int(primary["covers"].sum()), primary.height)),
         ("clean real effects graded reliable (demo)", wilson(int((clean["grade"] == "reliable").sum()), clean.height)),
-        ("  of them, effects the data can show (|truth| >= the claim's MDE)", wilson(int((showable["grade"] == "reliable").sum()), showable.height)),
+        (
+            "  of them, effects the data can show (|truth| >= the claim's MDE)",
+            wilson(int((showable["grade"] == "reliable").sum()), showable.height),
+        ),
         ("traps flagged (not reliable; demo)", wilson(int((traps["grade"] != "reliable").sum()), traps.height)),
     ]
     if replays is not None and replays.height:
         claims = replays.unique(["seed", "initiative_id", "metric"])
-        rows.append(("clean placebo replays graded reliable", wilson(int((claims["grade"] == "reliable").sum()), claims.height)))
+        rows.append(
+            ("clean placebo replays graded reliable", wilson(int((claims["grade"] == "reliable").sum()), claims.height))
+        )
         per_check = (
             replays.filter(pl.col("check_class").is_in(["validity", "suspicion", "data"]))
-            .group_by("check_id").agg(pl.col("fired").sum().alias("fired"), pl.len().alias("n")).sort("check_id")
+            .group_by("check_id")
+            .agg(pl.col("fired").sum().alias("fired"), pl.len().alias("n"))
+            .sort("check_id")
         )
-        rows += [(f"  false alarms of {r['check_id']} (clean replays)", wilson(r["fired"], r["n"])) for r in per_check.iter_rows(named=True)]
+        rows += [
+            (f"  false alarms of {r['check_id']} (clean replays)", wilson(r["fired"], r["n"]))
+            for r in per_check.iter_rows(named=True)
+        ]
     if peeking is not None and peeking.height:
-        rows.append(("null claims ever past the ordinary interval in a year of nights", wilson(int(peeking["ordinary_ever"].sum()), peeking.height)))
-        rows.append(("null claims ever past the always-valid interval (ever reliable, at most)", wilson(int(peeking["always_valid_ever"].sum()), peeking.height)))
+        rows.append(
+            (
+                "null claims ever past the ordinary interval in a year of nights",
+                wilson(int(peeking["ordinary_ever"].sum()), peeking.height),
+            )
+        )
+        rows.append(
+            (
+                "null claims ever past the always-valid interval (ever reliable, at most)",
+                wilson(int(peeking["always_valid_ever"].sum()), peeking.height),
+            )
+        )
     return pl.DataFrame(rows, schema=["measure", "rate"], orient="row")
 
 
@@ -335,12 +408,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--out", type=Path, help="write every estimate with its truth here (CSV)")
     parser.add_argument("--grades-out", type=Path, help="write every planted row's grade here (CSV)")
-    parser.add_argument(
-        "--benefits-out", type=Path, help="write every planted row's benefit and its truth here (CSV)"
-    )
-    parser.add_argument(
-        "--keep", type=Path, help="keep each seed's business and warehouse under this folder"
-    )
+    parser.add_argument("--benefits-out", type=Path, help="write every planted row's benefit and its truth here (CSV)")
+    parser.add_argument("--keep", type=Path, help="keep each seed's business and warehouse under this folder")
     parser.add_argument(
         "--world",
         type=int,
@@ -349,7 +418,9 @@ def main() -> None:
     parser.add_argument("--replays-out", type=Path, help="write every clean placebo replay's checks here (CSV)")
     parser.add_argument("--no-replays", action="store_true", help="skip the placebo replays (faster)")
     parser.add_argument(
-        "--null-reps", type=int, default=0,
+        "--null-reps",
+        type=int,
+        default=0,
         help="simulated null businesses watched for a year of nightly runs (benchmarks/inference.py)",
     )
     args = parser.parse_args()
@@ -362,7 +433,12 @@ def main() -> None:
             print(f"seed {seed} done", flush=True)
     estimates, grades, benefits = (pl.concat(part) for part in list(zip(*runs))[:3])
     replays = None if args.no_replays else pl.concat([run[3] for run in runs])
-    for path, frame in ((args.out, estimates), (args.grades_out, grades), (args.benefits_out, benefits), (args.replays_out, replays)):
+    for path, frame in (
+        (args.out, estimates),
+        (args.grades_out, grades),
+        (args.benefits_out, benefits),
+        (args.replays_out, replays),
+    ):
         if path and frame is not None:
             frame.write_csv(path)
     peeking = null_claims(args.null_reps, args.first_seed) if args.null_reps else None

@@ -55,7 +55,11 @@ def weekly_series(world, hours: pl.DataFrame, activity: str, metric: str) -> pl.
     starts = world.cal.days[::7].astype("datetime64[D]")
     grid = pl.DataFrame({"period_start": starts}).join(pl.DataFrame({"unit_id": demo_world.UNIT_IDS}), how="cross")
     weekly = hours.with_columns(pl.col("work_date").dt.truncate("1w").alias("period_start"))
-    value = weekly.filter(pl.col("activity") == activity).group_by("unit_id", "period_start").agg(pl.col("hours").sum().alias("value"))
+    value = (
+        weekly.filter(pl.col("activity") == activity)
+        .group_by("unit_id", "period_start")
+        .agg(pl.col("hours").sum().alias("value"))
+    )
     days = weekly.group_by("unit_id", "period_start").agg(pl.col("work_date").n_unique().alias("days"))
     return (
         grid.join(value, on=["unit_id", "period_start"], how="left")
@@ -98,7 +102,9 @@ def with_days(frame: pl.DataFrame, series: pl.DataFrame, treated: list[str]) -> 
     unit_days = frame.with_columns((pl.col("days") - pl.col("days").mean().over("unit_id")).alias("dd")).to_pandas()
     noise = panel_noise(
         "value ~ treated_after + C(unit_id) + C(period_key) + C(season):treated + dd:C(unit_id) + dd:C(unit_id):treated_after",
-        unit_days, unit="unit_id", period="t",
+        unit_days,
+        unit="unit_id",
+        period="t",
     )
     pooled = fit_ar1(formula, means, *(noise or (None, 1.0)), period="t")
     return float(ols.params["after"]), float(ols.bse["after"]), float(pooled.bse["after"]), pooled.rho
@@ -137,7 +143,9 @@ def main() -> None:
             "value": values.ravel(),
         }
     )
-    template = weekly_series(world, sampling._sample_hours(world, expected, demo_world._stream(args.world, "hours")), args.activity, metric)
+    template = weekly_series(
+        world, sampling._sample_hours(world, expected, demo_world._stream(args.world, "hours")), args.activity, metric
+    )
     series = template.drop("value").join(noiseless, on=["unit_id", "period_start"])
     frame = did_frame(build_panel(register, initiative, metric, series, traits))
     treated = sorted(frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list())

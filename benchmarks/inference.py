@@ -44,7 +44,14 @@ NULL_POST_WEEKS = 4 + 52  # the first gradeable look, then a year of new weeks
 EFFECT = 1.0  # in units of the unit noise's innovation sd
 CONTROLS = 10
 # (treated units, comparison units, weeks before go-live)
-DESIGNS = [(1, 0, PRE_WEEKS), (1, 0, 2 * PRE_WEEKS), (1, CONTROLS, PRE_WEEKS), (3, CONTROLS, PRE_WEEKS), (5, CONTROLS, PRE_WEEKS), (10, CONTROLS, PRE_WEEKS)]
+DESIGNS = [
+    (1, 0, PRE_WEEKS),
+    (1, 0, 2 * PRE_WEEKS),
+    (1, CONTROLS, PRE_WEEKS),
+    (3, CONTROLS, PRE_WEEKS),
+    (5, CONTROLS, PRE_WEEKS),
+    (10, CONTROLS, PRE_WEEKS),
+]
 
 
 def register(treated: int, pre_weeks: int = PRE_WEEKS):
@@ -64,7 +71,9 @@ initiatives:
     )
 
 
-def simulate(treated: int, controls: int, weeks: int, effect: float, seed: int, pre_weeks: int = PRE_WEEKS) -> pl.DataFrame:
+def simulate(
+    treated: int, controls: int, weeks: int, effect: float, seed: int, pre_weeks: int = PRE_WEEKS
+) -> pl.DataFrame:
     """One business's weekly series of metric ``m`` (see the module's docstring)."""
     rng = np.random.default_rng(seed)
     units = [f"t{i}" for i in range(treated)] + [f"c{i}" for i in range(controls)]
@@ -78,7 +87,9 @@ def simulate(treated: int, controls: int, weeks: int, effect: float, seed: int, 
         for week in range(weeks):
             start = MONDAY + timedelta(weeks=week)
             lift = effect if unit.startswith("t") and week >= pre_weeks else 0.0
-            rows.append((unit, "m", "week", start, start + timedelta(days=7), level + shared[week] + noise[week] + lift, 50.0))
+            rows.append(
+                (unit, "m", "week", start, start + timedelta(days=7), level + shared[week] + noise[week] + lift, 50.0)
+            )
     return pl.DataFrame(
         rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row"
     )
@@ -100,7 +111,11 @@ def coverage_draw(args: tuple[int, int, int, int]) -> dict:
     row = primary(simulate(treated, controls, pre_weeks + POST_WEEKS, EFFECT, seed, pre_weeks), treated, pre_weeks)
     covers = row is not None and row["ci_low"] is not None and row["ci_low"] <= EFFECT <= row["ci_high"]
     return {
-        "treated": treated, "controls": controls, "pre_weeks": pre_weeks, "seed": seed, "covers": covers,
+        "treated": treated,
+        "controls": controls,
+        "pre_weeks": pre_weeks,
+        "seed": seed,
+        "covers": covers,
         "method": row["method"] if row else None,
         "inference": inference_name(row["inference"]) if row else None,
         "half_width": (row["ci_high"] - row["ci_low"]) / 2 if row and row["ci_low"] is not None else None,
@@ -122,11 +137,23 @@ def null_draw(args: tuple[int, int, int]) -> dict:
         looks += 1
         ordinary |= not (row["ci_low"] <= 0 <= row["ci_high"])
         bounds = always_valid(
-            effect=row["effect_abs"], ci_low=row["ci_low"], ci_high=row["ci_high"], confidence=0.95,
-            pre=row["pre_periods"], post=row["post_periods"], min_post=min_post,
+            effect=row["effect_abs"],
+            ci_low=row["ci_low"],
+            ci_high=row["ci_high"],
+            confidence=0.95,
+            pre=row["pre_periods"],
+            post=row["post_periods"],
+            min_post=min_post,
         )
         anytime |= bool(bounds and bounds.excludes_zero())
-    return {"treated": treated, "controls": controls, "seed": seed, "looks": looks, "ordinary_ever": ordinary, "always_valid_ever": anytime}
+    return {
+        "treated": treated,
+        "controls": controls,
+        "seed": seed,
+        "looks": looks,
+        "ordinary_ever": ordinary,
+        "always_valid_ever": anytime,
+    }
 
 
 def binomial_interval(hits: int, n: int) -> str:
@@ -175,7 +202,9 @@ def main() -> None:
         for column in ("ordinary_ever", "always_valid_ever"):
             hits = int(peeking[column].sum())
             print(f"{column}: {hits}/{n} = {hits / n:.1%} {binomial_interval(hits, n)}")
-        print(f"(null: {args.null_treated} treated and {CONTROLS} comparison units, {int(peeking['looks'].mean())} weekly looks each)")
+        print(
+            f"(null: {args.null_treated} treated and {CONTROLS} comparison units, {int(peeking['looks'].mean())} weekly looks each)"
+        )
 
 
 if __name__ == "__main__":

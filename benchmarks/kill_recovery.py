@@ -59,7 +59,11 @@ def roi_run(data: Path, config: Path, warehouse: Path, as_of: str) -> subprocess
 
 def last_step(log: Path) -> str:
     """The step of the last line Dagster logged (``time - dagster - LEVEL - job - run - step - ...``)."""
-    steps = [parts[5] for line in log.read_text(errors="replace").splitlines() if len(parts := line.split(" - ")) > 6 and parts[1] == "dagster"]
+    steps = [
+        parts[5]
+        for line in log.read_text(errors="replace").splitlines()
+        if len(parts := line.split(" - ")) > 6 and parts[1] == "dagster"
+    ]
     return steps[-1] if steps else "(before the first step)"
 
 
@@ -80,7 +84,12 @@ def processes_of(build_file: Path) -> list[int]:
 def marts_differences(reference: Path, warehouse: Path) -> list[str]:
     problems = []
     with duckdb.connect(str(reference), read_only=True) as old, duckdb.connect(str(warehouse), read_only=True) as new:
-        names = {n for (n,) in old.sql("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+        names = {
+            n
+            for (n,) in old.sql(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
         for name in sorted(names - RUN_TABLES):
             before, after = old.sql(f"select * from marts.{name}").pl(), new.sql(f"select * from marts.{name}").pl()
             problems += [f"{name}: {p}" for p in compare_table(before, after, TOLERANCE)]
@@ -129,9 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     kills = []
     for number in range(1, args.kills + 1):
         delay = rng.uniform(0.5, duration)
-        kill = kill_and_recover(business.data_dir, business.config_path, root / f"killed_{number}.duckdb", as_of, delay, reference)
+        kill = kill_and_recover(
+            business.data_dir, business.config_path, root / f"killed_{number}.duckdb", as_of, delay, reference
+        )
         kills.append(kill)
-        print(f"kill {number:2d} at {delay:5.1f} s in {kill.step}: {'recovered' if kill.recovered else 'NOT recovered: ' + '; '.join(kill.problems)}")
+        print(
+            f"kill {number:2d} at {delay:5.1f} s in {kill.step}: {'recovered' if kill.recovered else 'NOT recovered: ' + '; '.join(kill.problems)}"
+        )
     steps = sorted({k.step for k in kills})
     recovered = sum(k.recovered for k in kills)
     print(f"\n{recovered} of {len(kills)} kills recovered with equal marts; steps hit: {', '.join(steps)}")

@@ -132,7 +132,9 @@ def generate(data: Path, scale: Scale) -> None:
             per_year = rows // scale.years
             for year in range(scale.years):
                 sql = rows_sql(dataset, per_year, scale, first_day=364 * year, days=364, first_row=year * per_year)
-                con.execute(f"copy ({sql}) to '{folder / f'{dataset}_{year + 1}.csv'}' (header, timestampformat '%Y-%m-%d %H:%M:%S')")
+                con.execute(
+                    f"copy ({sql}) to '{folder / f'{dataset}_{year + 1}.csv'}' (header, timestampformat '%Y-%m-%d %H:%M:%S')"
+                )
 
 
 def add_day(data: Path, scale: Scale) -> date:
@@ -142,7 +144,9 @@ def add_day(data: Path, scale: Scale) -> date:
         for dataset in DATASETS:
             rows = max(1, getattr(scale, dataset) // scale.days)
             sql = rows_sql(dataset, rows, scale, first_day=day, days=1, first_row=10**12)
-            con.execute(f"copy ({sql}) to '{data / dataset / f'{dataset}_day_{day}.csv'}' (header, timestampformat '%Y-%m-%d %H:%M:%S')")
+            con.execute(
+                f"copy ({sql}) to '{data / dataset / f'{dataset}_day_{day}.csv'}' (header, timestampformat '%Y-%m-%d %H:%M:%S')"
+            )
     return START + timedelta(days=day)
 
 
@@ -150,14 +154,24 @@ def register(scale: Scale) -> dict:
     treated = [f"u{u}" for u in range(0, scale.units, 2)]
     go_live = (START + timedelta(days=scale.days // 2 + 1)).isoformat()
     initiative = lambda id, metrics, cost: {  # noqa: E731
-        "id": id, "name": id.replace("_", " ").capitalize(), "status": "live", "go_live": go_live,
-        "treated_units": treated, "metrics": metrics,
-        "costs": [{"kind": "one_off", "amount": cost, "date": go_live}, {"kind": "monthly", "amount": cost / 20, "start": go_live}],
+        "id": id,
+        "name": id.replace("_", " ").capitalize(),
+        "status": "live",
+        "go_live": go_live,
+        "treated_units": treated,
+        "metrics": metrics,
+        "costs": [
+            {"kind": "one_off", "amount": cost, "date": go_live},
+            {"kind": "monthly", "amount": cost / 20, "start": go_live},
+        ],
     }
     return {
         "business": {
-            "name": f"Scale {scale.units} units", "currency": "EUR", "timezone": "Europe/Berlin",
-            "loaded_hourly_cost": 25, "values": {"cost_per_order_error": 12.0},
+            "name": f"Scale {scale.units} units",
+            "currency": "EUR",
+            "timezone": "Europe/Berlin",
+            "loaded_hourly_cost": 25,
+            "values": {"cost_per_order_error": 12.0},
         },
         "initiatives": [
             initiative("order_checks", ["order_error_rate"], 5000),
@@ -253,8 +267,23 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
     env = {**os.environ, "ROI_PSEUDONYM_SALT": os.environ.get("ROI_PSEUDONYM_SALT", SALT)}
     started = time.perf_counter()
     child = subprocess.Popen(
-        [ROI, "run", "--data", str(data), "--config", str(config), "--warehouse", str(warehouse), "--as-of", as_of.isoformat(), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            ROI,
+            "run",
+            "--data",
+            str(data),
+            "--config",
+            str(config),
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            as_of.isoformat(),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     done = threading.Event()
 
@@ -284,13 +313,19 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
     after = settled_disk_used(warehouse.parent)
     gb = 1024**3
     return Measured(
-        seconds, peaks["rss"] / gb, warehouse.stat().st_size / gb, max(0, peaks["disk"] - max(before, after)) / gb, steps,
+        seconds,
+        peaks["rss"] / gb,
+        warehouse.stat().st_size / gb,
+        max(0, peaks["disk"] - max(before, after)) / gb,
+        steps,
         {step: rss / gb for step, rss in step_rss.items()},
     )
 
 
 def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured], kind: str) -> None:
-    print(f"\n## {name}: {scale.orders:,} orders, {scale.tickets:,} tickets, {scale.hours:,} hours, {scale.defects:,} defects; {scale.units} units, {scale.years} years")
+    print(
+        f"\n## {name}: {scale.orders:,} orders, {scale.tickets:,} tickets, {scale.hours:,} hours, {scale.defects:,} defects; {scale.units} units, {scale.years} years"
+    )
     print(f"warehouse on {kind}")
     print(f"floor (one DuckDB query over every file): {floor:.1f} s")
     print("| run | seconds | peak RSS GB | warehouse GB | extra disk during run GB |")
@@ -308,8 +343,10 @@ def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured], kin
     print(f"slowest steps (s, {' / '.join(runs)}):")
     for step in slowest:
         print(f"  {step}: " + " / ".join(f"{runs[r].steps.get(step, 0):.0f}" for r in runs))
-    print("  outside any step (start-up, imports, the job's definitions): "
-          + " / ".join(f"{max(0.0, m.seconds - sum(m.steps.values())):.0f}" for m in runs.values()))
+    print(
+        "  outside any step (start-up, imports, the job's definitions): "
+        + " / ".join(f"{max(0.0, m.seconds - sum(m.steps.values())):.0f}" for m in runs.values())
+    )
     print(f"highest peak RSS while a step ran (GB, {' / '.join(runs)}):")
     memory = runs["full"].step_rss_gb
     for step in sorted(memory, key=memory.get, reverse=True)[:6]:
@@ -319,7 +356,9 @@ def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured], kin
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="S,M,L", help="comma-separated, of " + ", ".join(SCALES))
-    parser.add_argument("--work", type=Path, default=None, help="where businesses are generated (default: a temporary folder)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="where businesses are generated (default: a temporary folder)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated businesses and warehouses")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="roi-scale-"))
@@ -332,7 +371,10 @@ def main() -> None:
         started = time.perf_counter()
         generate(data, scale)
         config.write_text(yaml.safe_dump(register(scale), sort_keys=False))
-        print(f"{name}: generated in {time.perf_counter() - started:.1f} s ({sum(f.stat().st_size for f in data.rglob('*.csv')) / 1024**3:.2f} GB of CSV)", flush=True)
+        print(
+            f"{name}: generated in {time.perf_counter() - started:.1f} s ({sum(f.stat().st_size for f in data.rglob('*.csv')) / 1024**3:.2f} GB of CSV)",
+            flush=True,
+        )
         floor = floor_seconds(data)
         runs = {"full": timed_run(data, config, warehouse, scale.as_of)}
         new_day = add_day(data, scale)

@@ -47,7 +47,9 @@ def read_file(path: Path, source: FilesSource | None = None) -> readers.TextFile
     kind = readers.file_format(path, source.format)
     if kind in ("csv", "tsv"):
         dialect = readers.sniff_dialect(
-            path, delimiter=source.delimiter or ("\t" if kind == "tsv" else None), encoding=source.encoding,
+            path,
+            delimiter=source.delimiter or ("\t" if kind == "tsv" else None),
+            encoding=source.encoding,
             header_row=source.header_row,
         )
         return readers.read_csv(path, dialect)
@@ -57,7 +59,9 @@ def read_file(path: Path, source: FilesSource | None = None) -> readers.TextFile
         return readers.read_excel(path, source.sheet)
     if kind in ("json", "jsonl"):
         return readers.read_json(path, lines=kind == "jsonl", encoding=source.encoding)
-    raise ContractError(f"{path}: cannot tell the file's format from its name; set format ({', '.join(readers.FORMATS)})")
+    raise ContractError(
+        f"{path}: cannot tell the file's format from its name; set format ({', '.join(readers.FORMATS)})"
+    )
 
 
 def _mapping(source: FilesSource | None, text: readers.TextFile) -> Mapping:
@@ -93,14 +97,26 @@ def land_file(
     columns = [c for c in text.columns if c not in text.nested]
     stage(con, columns, text.batches)
     return land_staged(
-        con, DATASETS[dataset_name], columns, mapping, source=source_name, origin=str(path), where=str(path),
-        malformed=text.malformed, load_id=load_id, loaded_at=loaded_at, salt=salt, content_hash=content_hash,
+        con,
+        DATASETS[dataset_name],
+        columns,
+        mapping,
+        source=source_name,
+        origin=str(path),
+        where=str(path),
+        malformed=text.malformed,
+        load_id=load_id,
+        loaded_at=loaded_at,
+        salt=salt,
+        content_hash=content_hash,
         own_transaction=True,
     )
 
 
 def _refuse_nested(text: readers.TextFile, dataset, mapping: Mapping) -> None:
-    mapped = {spec.column for spec in mapping.columns.values() if spec.column} | (set(dataset.column_names) - set(mapping.columns))
+    mapped = {spec.column for spec in mapping.columns.values() if spec.column} | (
+        set(dataset.column_names) - set(mapping.columns)
+    )
     nested = sorted(mapped & text.nested)
     if nested:
         raise ContractError(
@@ -125,7 +141,16 @@ def land_files(
     one run carry the same key the later file's version is the latest (staging keeps the latest
     ``_loaded_at``)."""
     return [
-        land_file(con, source_name, source, dataset_name, path, load_id=load_id, loaded_at=loaded_at + timedelta(microseconds=n), salt=salt)
+        land_file(
+            con,
+            source_name,
+            source,
+            dataset_name,
+            path,
+            load_id=load_id,
+            loaded_at=loaded_at + timedelta(microseconds=n),
+            salt=salt,
+        )
         for n, path in enumerate(files)
     ]
 
@@ -167,21 +192,41 @@ def inventory(
     sources = load_sources(data_dir) if sources is None else sources
     result = DataInventory()
     problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="roi-inventory-") as scratch, duckdb.connect(str(Path(scratch) / "dry.duckdb")) as con:
+    with (
+        tempfile.TemporaryDirectory(prefix="roi-inventory-") as scratch,
+        duckdb.connect(str(Path(scratch) / "dry.duckdb")) as con,
+    ):
         ensure_raw_schema(con)
         for name, source in sources.items():
             try:
                 if not isinstance(source, FilesSource):
                     result.pulled.add(source.dataset)
                     if pull_sample:
-                        land_pulled(con, name, source, load_id="inventory", loaded_at=datetime(2000, 1, 1), salt=salt, limit=pull_sample)
+                        land_pulled(
+                            con,
+                            name,
+                            source,
+                            load_id="inventory",
+                            loaded_at=datetime(2000, 1, 1),
+                            salt=salt,
+                            limit=pull_sample,
+                        )
                     continue
                 files = source_files(data_dir, source)
                 if files:
                     result.files.setdefault(source.dataset, []).extend(files)
                 for n, path in enumerate(files):
                     try:
-                        land_files(con, name, source, source.dataset, [path], load_id="inventory", loaded_at=datetime(2000, 1, 1, microsecond=n), salt=salt)
+                        land_files(
+                            con,
+                            name,
+                            source,
+                            source.dataset,
+                            [path],
+                            load_id="inventory",
+                            loaded_at=datetime(2000, 1, 1, microsecond=n),
+                            salt=salt,
+                        )
                     except ContractError as exc:
                         problems.append(str(exc))
             except (ContractError, PullError) as exc:
@@ -195,8 +240,12 @@ def inventory(
 def collect_names(con: duckdb.DuckDBPyConnection, result: DataInventory) -> DataInventory:
     """The units, activities and KPI names ``raw`` holds, added to ``result``."""
     for name in DATASETS:
-        result.units.update(u for (u,) in con.execute(f"select distinct unit_id from raw.{name} where unit_id is not null").fetchall())
-    result.split_values.setdefault("activity", set()).update(a for (a,) in con.execute("select distinct activity from raw.hours").fetchall())
+        result.units.update(
+            u for (u,) in con.execute(f"select distinct unit_id from raw.{name} where unit_id is not null").fetchall()
+        )
+    result.split_values.setdefault("activity", set()).update(
+        a for (a,) in con.execute("select distinct activity from raw.hours").fetchall()
+    )
     result.kpi_metrics.update(m for (m,) in con.execute("select distinct metric from raw.kpis").fetchall())
     return result
 

@@ -143,8 +143,7 @@ def _typed_expression(column: str, kind: ColumnType) -> str:
         true_words = ", ".join(map(quote_literal, TRUE_WORDS))
         false_words = ", ".join(map(quote_literal, FALSE_WORDS))
         return (
-            f"case when lower({text}) in ({true_words}) then true "
-            f"when lower({text}) in ({false_words}) then false end"
+            f"case when lower({text}) in ({true_words}) then true when lower({text}) in ({false_words}) then false end"
         )
     if kind is ColumnType.INTEGER:
         # '4.0' is a whole number; '4.5' is not
@@ -221,13 +220,15 @@ def typing_sql(dataset: Dataset, staged: str) -> str:
             scoped = _scope(scoped, c.name, f"t.{c.name}")
         reasons.append(f"case when not coalesce({scoped}, true) then {quote_literal(reason)} end")
     reason_list = ", ".join(reasons)
-    casts = [_cast_expression(c.name, c.type) for c in dataset.columns if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP)]
+    casts = [
+        _cast_expression(c.name, c.type) for c in dataset.columns if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP)
+    ]
     # One pass over the rows, no join: the typed values and the text they came from side by side.
     return f"""
         select t.*, nullif(concat_ws('; ', {reason_list}), '') as _reason
         from (
-            select _source_row, {', '.join(typed)}, {', '.join(f'{c.name} as _text_{c.name}' for c in dataset.columns)}
-            from (select *{''.join(f', {cast}' for cast in casts)} from {staged})
+            select _source_row, {", ".join(typed)}, {", ".join(f"{c.name} as _text_{c.name}" for c in dataset.columns)}
+            from (select *{"".join(f", {cast}" for cast in casts)} from {staged})
         ) as t
     """
 
@@ -299,20 +300,34 @@ def land_staged(
     pull, whose cursor moves with its rows). Typing a file's rows into a temporary table inside a
     transaction takes twice as long in DuckDB as outside one (13 s against 6 s for 2M orders)."""
     expressions = column_expressions(
-        dataset, mapping.columns, columns, where=where, decimal=mapping.decimal,
-        date_format=mapping.date_format, timestamp_format=mapping.timestamp_format,
+        dataset,
+        mapping.columns,
+        columns,
+        where=where,
+        decimal=mapping.decimal,
+        date_format=mapping.date_format,
+        timestamp_format=mapping.timestamp_format,
     )
     if mapping.one_record_per and mapping.one_record_per not in columns:
         raise ContractError(f"{where}: one_record_per names {mapping.one_record_per!r}, which the source does not have")
     try:
-        con.execute(f"create or replace temp table staged as {mapping_sql('source_rows', expressions, one_record_per=mapping.one_record_per)}")
+        con.execute(
+            f"create or replace temp table staged as {mapping_sql('source_rows', expressions, one_record_per=mapping.one_record_per)}"
+        )
     except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException) as exc:
         first_line = str(exc).splitlines()[0]
-        raise ContractError(f"{where}: a column mapping cannot be evaluated on this source ({first_line}); see docs/sources.md") from None
+        raise ContractError(
+            f"{where}: a column mapping cannot be evaluated on this source ({first_line}); see docs/sources.md"
+        ) from None
     # A date column in another notation than ISO (05/01/2024) is read in the one common format
     # that reads all of it; the declared format wins where there is one.
     declared = {name for name, spec in mapping.columns.items() if spec.format}
-    declared |= {c.name for c in dataset.columns if (c.type is ColumnType.DATE and mapping.date_format) or (c.type is ColumnType.TIMESTAMP and mapping.timestamp_format)}
+    declared |= {
+        c.name
+        for c in dataset.columns
+        if (c.type is ColumnType.DATE and mapping.date_format)
+        or (c.type is ColumnType.TIMESTAMP and mapping.timestamp_format)
+    }
     for name, fmt in sniff_formats(con, "staged", dataset, declared=declared).items():
         column = quote_identifier(name)
         con.execute(f"update staged set {column} = {reformat(column, fmt, dataset.column(name).type)}")
@@ -335,7 +350,10 @@ def land_staged(
         # hashed once: the rejected row's text is the hash where the value could be read
         hashed = ", ".join(f"sha256($salt || {c}) as {c}" for c in pseudonymised)
         kept_text = ", ".join(f"coalesce({c}, _text_{c}) as _text_{c}" for c in pseudonymised)
-        select, params = f"select * replace ({kept_text}) from (select * replace ({hashed}) from ({select}))", {"salt": salt}
+        select, params = (
+            f"select * replace ({kept_text}) from (select * replace ({hashed}) from ({select}))",
+            {"salt": salt},
+        )
     con.execute(f"create or replace temp table checked as {select}", params)
     for table in ("staged", "source_rows"):  # all in checked now: their memory is the file's next steps'
         con.execute(f"drop table {table}")
@@ -351,23 +369,34 @@ def land_staged(
         select c._source_row from checked as c
         join (
             select r.* from raw.{dataset.name} as r
-            semi join (select distinct {', '.join(key)} from checked where _reason is null) as k
-                on {' and '.join(f"r.{k} = k.{k}" for k in key)}
-            qualify row_number() over (partition by {', '.join(f'r.{k}' for k in key)} order by r._loaded_at desc, r._source_row desc) = 1
+            semi join (select distinct {", ".join(key)} from checked where _reason is null) as k
+                on {" and ".join(f"r.{k} = k.{k}" for k in key)}
+            qualify row_number() over (partition by {", ".join(f"r.{k}" for k in key)} order by r._loaded_at desc, r._source_row desc) = 1
         ) as l on {same_key} and {same_content}
         where c._reason is null
         """
     )
     with transaction(con) if own_transaction else nullcontext():
-        loaded, rejected = _write(con, dataset, origin, malformed, load_id=load_id, loaded_at=loaded_at, content_hash=content_hash)
+        loaded, rejected = _write(
+            con, dataset, origin, malformed, load_id=load_id, loaded_at=loaded_at, content_hash=content_hash
+        )
     unchanged = con.execute("select count(*) from unchanged").fetchone()[0]
     for table in ("checked", "unchanged"):
         con.execute(f"drop table {table}")
-    return Load(source, dataset.name, origin, content_hash, loaded, rejected, rows_unchanged=unchanged, rows_folded=folded)
+    return Load(
+        source, dataset.name, origin, content_hash, loaded, rejected, rows_unchanged=unchanged, rows_folded=folded
+    )
 
 
 def _write(
-    con, dataset: Dataset, origin: str, malformed: list[Malformed], *, load_id: str, loaded_at: datetime, content_hash: str | None
+    con,
+    dataset: Dataset,
+    origin: str,
+    malformed: list[Malformed],
+    *,
+    load_id: str,
+    loaded_at: datetime,
+    content_hash: str | None,
 ) -> tuple[int, int]:
     """The checked rows into ``raw.<dataset>`` (less those held already), the rejected ones into
     ``raw.rejected_rows``, and the load into ``raw.loaded_files``; the rows loaded and rejected."""

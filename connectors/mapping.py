@@ -81,7 +81,13 @@ def column_expressions(
             absent.append(f"{column.name} (from {spec.column!r})")
             continue
         expression = _expression(spec, source_columns)
-        fmt = spec.format or (date_format if column.type is ColumnType.DATE else timestamp_format if column.type is ColumnType.TIMESTAMP else None)
+        fmt = spec.format or (
+            date_format
+            if column.type is ColumnType.DATE
+            else timestamp_format
+            if column.type is ColumnType.TIMESTAMP
+            else None
+        )
         if fmt and column.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
             expression = reformat(expression, fmt, column.type)
         if decimal == "," and column.type in (ColumnType.NUMBER, ColumnType.INTEGER):
@@ -95,7 +101,9 @@ def column_expressions(
             parts.append(f"required column(s) {', '.join(missing)} are missing")
         if absent:
             parts.append(f"mapped field(s) not in the source: {', '.join(absent)}")
-        raise ContractError(f"{where}: dataset {dataset.name}: {'; '.join(parts)} (found: {found}; see docs/sources.md)")
+        raise ContractError(
+            f"{where}: dataset {dataset.name}: {'; '.join(parts)} (found: {found}; see docs/sources.md)"
+        )
     return expressions
 
 
@@ -111,7 +119,9 @@ def _expression(spec: ColumnMap, source_columns: list[str]) -> str:
     if spec.generated == "row_hash":
         # An id for records that carry none (a time export's rows): the hash of the whole row and
         # of how many identical rows came before it, so the same row in two exports is one record.
-        everything = "concat_ws(chr(31), " + ", ".join(f"coalesce({quote_identifier(c)}, '')" for c in source_columns) + ")"
+        everything = (
+            "concat_ws(chr(31), " + ", ".join(f"coalesce({quote_identifier(c)}, '')" for c in source_columns) + ")"
+        )
         occurrence = f"row_number() over (partition by {everything} order by _source_row)"
         return f"substr(sha256({everything} || chr(30) || cast({occurrence} as varchar)), 1, 32)"
     if "constant" in spec.model_fields_set:
@@ -154,7 +164,9 @@ def mapping_sql(
     return f"select _source_row, {selected} from {rows}"
 
 
-def sniff_formats(con: duckdb.DuckDBPyConnection, staged: str, dataset: Dataset, *, declared: set[str] = frozenset()) -> dict[str, str]:
+def sniff_formats(
+    con: duckdb.DuckDBPyConnection, staged: str, dataset: Dataset, *, declared: set[str] = frozenset()
+) -> dict[str, str]:
     """For each date or timestamp column whose values are not ISO 8601, the one format among the
     common ones (day/month/year, month/day/year, with 24- or 12-hour clocks) that reads every
     value of a sample. Where two formats both read the sample but disagree (05/01/2024: 5 January
@@ -177,7 +189,11 @@ def sniff_formats(con: duckdb.DuckDBPyConnection, staged: str, dataset: Dataset,
             continue
         candidates = list(DATE_FORMATS)
         if column.type is ColumnType.TIMESTAMP:
-            candidates = [f"{d} {t}" for d in DATE_FORMATS for t in TIME_FORMATS] + [f"{d} {t} %z" for d in DATE_FORMATS for t in TIME_FORMATS[:2]] + candidates
+            candidates = (
+                [f"{d} {t}" for d in DATE_FORMATS for t in TIME_FORMATS]
+                + [f"{d} {t} %z" for d in DATE_FORMATS for t in TIME_FORMATS[:2]]
+                + candidates
+            )
         con.execute("create or replace temp table _sample (v varchar)")
         con.executemany("insert into _sample values (?)", [[v] for v in sample])
         fits = []

@@ -24,8 +24,13 @@ from roi_ledger.contract import ContractError
 # Shopify: the order export (Admin > Orders > Export: one row per line item, order fields on the
 # first) and the REST Admin API's orders endpoint (Link-header pagination, updated_at_min).
 _SHOPIFY_STATUS = {
-    "paid": "completed", "partially_paid": "completed", "authorized": "completed", "pending": "completed",
-    "partially_refunded": "completed", "refunded": "refunded", "voided": "cancelled",
+    "paid": "completed",
+    "partially_paid": "completed",
+    "authorized": "completed",
+    "pending": "completed",
+    "partially_refunded": "completed",
+    "refunded": "refunded",
+    "voided": "cancelled",
 }
 SHOPIFY = {
     "dataset": "orders",
@@ -48,10 +53,19 @@ SHOPIFY = {
     "rest_api": {
         "client": {
             "paginator": "header_link",
-            "auth": {"type": "api_key", "name": "X-Shopify-Access-Token", "location": "header", "api_key": {"env": "SHOPIFY_ACCESS_TOKEN"}},
+            "auth": {
+                "type": "api_key",
+                "name": "X-Shopify-Access-Token",
+                "location": "header",
+                "api_key": {"env": "SHOPIFY_ACCESS_TOKEN"},
+            },
         },
         "resource": {
-            "endpoint": {"path": "admin/api/2024-10/orders.json", "params": {"status": "any", "limit": 250}, "data_selector": "orders"},
+            "endpoint": {
+                "path": "admin/api/2024-10/orders.json",
+                "params": {"status": "any", "limit": 250},
+                "data_selector": "orders",
+            },
         },
         "cursor": "updated_at",
         "cursor_param": "updated_at_min",
@@ -61,7 +75,10 @@ SHOPIFY = {
             "ordered_at": "created_at",
             "fulfilled_at": {"sql": "json_extract_string(fulfillments, '$[0].created_at')"},
             "amount": "total_price",
-            "status": {"sql": "case when cancelled_at is not null then 'voided' else financial_status end", "map": _SHOPIFY_STATUS},
+            "status": {
+                "sql": "case when cancelled_at is not null then 'voided' else financial_status end",
+                "map": _SHOPIFY_STATUS,
+            },
             "has_error": {"constant": False},
             "customer_id": {"sql": "coalesce(customer__id, email)"},
         },
@@ -79,20 +96,31 @@ ZENDESK = {
             "unit_id": {"sql": "coalesce(nullif(trim(\"Group\"), ''), 'support')"},
             "opened_at": "Created at",
             "first_response_at": {
-                "sql": "strftime(try_cast(\"Created at\" as timestamp) + to_minutes(try_cast(\"First reply time in minutes\" as bigint)), '%Y-%m-%d %H:%M:%S')"
+                "sql": 'strftime(try_cast("Created at" as timestamp) + to_minutes(try_cast("First reply time in minutes" as bigint)), \'%Y-%m-%d %H:%M:%S\')'
             },
             "resolved_at": "Solved at",
-            "reopened": {"sql": "case when try_cast(\"Reopens\" as bigint) > 0 then 'true' when try_cast(\"Reopens\" as bigint) = 0 then 'false' end"},
+            "reopened": {
+                "sql": "case when try_cast(\"Reopens\" as bigint) > 0 then 'true' when try_cast(\"Reopens\" as bigint) = 0 then 'false' end"
+            },
             "csat": {"column": "Satisfaction Score", "map": _CSAT, "otherwise": None},
         },
     },
     "rest_api": {
         "client": {
-            "paginator": {"type": "cursor", "cursor_path": "after_cursor", "cursor_param": "cursor", "stop_after_empty_page": True},
+            "paginator": {
+                "type": "cursor",
+                "cursor_path": "after_cursor",
+                "cursor_param": "cursor",
+                "stop_after_empty_page": True,
+            },
             "auth": {"type": "bearer", "token": {"env": "ZENDESK_OAUTH_TOKEN"}},
         },
         "resource": {
-            "endpoint": {"path": "api/v2/incremental/tickets/cursor.json", "params": {"include": "metric_sets"}, "data_selector": "tickets"},
+            "endpoint": {
+                "path": "api/v2/incremental/tickets/cursor.json",
+                "params": {"include": "metric_sets"},
+                "data_selector": "tickets",
+            },
         },
         "sideload": {"data_selector": "metric_sets", "key": "ticket_id", "joins": "id", "prefix": "metric_set"},
         "cursor": "updated_at",
@@ -107,7 +135,9 @@ ZENDESK = {
                 "sql": "strftime(try_cast(created_at as timestamptz) + to_minutes(try_cast(metric_set__reply_time_in_minutes__calendar as bigint)), '%Y-%m-%d %H:%M:%S%z')"
             },
             "resolved_at": "metric_set__solved_at",
-            "reopened": {"sql": "case when try_cast(metric_set__reopens as bigint) > 0 then 'true' when try_cast(metric_set__reopens as bigint) = 0 then 'false' end"},
+            "reopened": {
+                "sql": "case when try_cast(metric_set__reopens as bigint) > 0 then 'true' when try_cast(metric_set__reopens as bigint) = 0 then 'false' end"
+            },
             "csat": {"column": "satisfaction_rating__score", "map": _CSAT, "otherwise": None},
         },
     },
@@ -121,7 +151,7 @@ HARVEST = {
         "columns": {
             "entry_id": {"generated": "row_hash"},
             "unit_id": "Project",
-            "employee_id": {"sql": "concat_ws(' ', \"First Name\", \"Last Name\")"},
+            "employee_id": {"sql": 'concat_ws(\' \', "First Name", "Last Name")'},
             "work_date": "Date",
             "activity": "Task",
             "hours": "Hours",
@@ -135,7 +165,9 @@ HARVEST = {
             "auth": {"type": "bearer", "token": {"env": "HARVEST_ACCESS_TOKEN"}},
             "headers": {"Harvest-Account-Id": {"env": "HARVEST_ACCOUNT_ID"}, "User-Agent": "ROI Ledger"},
         },
-        "resource": {"endpoint": {"path": "v2/time_entries", "params": {"per_page": 2000}, "data_selector": "time_entries"}},
+        "resource": {
+            "endpoint": {"path": "v2/time_entries", "params": {"per_page": 2000}, "data_selector": "time_entries"}
+        },
         "cursor": "updated_at",
         "cursor_param": "updated_since",
         "columns": {
@@ -184,7 +216,10 @@ def apply_preset(spec: dict, where: str) -> dict:
     if base is None:
         kinds = [k for k in ("files", "sql", "rest_api") if k in preset]
         raise ContractError(f"{where}: preset {name!r} has no {kind} source (it has: {', '.join(kinds)})")
-    merged = _merge({"dataset": preset["dataset"], "kind": kind, **copy.deepcopy(base)}, {k: v for k, v in spec.items() if k != "columns"})
+    merged = _merge(
+        {"dataset": preset["dataset"], "kind": kind, **copy.deepcopy(base)},
+        {k: v for k, v in spec.items() if k != "columns"},
+    )
     # a column the source maps replaces the preset's mapping of it whole
     merged["columns"] = {**merged.get("columns", {}), **(spec.get("columns") or {})}
     return merged

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
@@ -46,7 +46,11 @@ def pull(source_name: str, source: SqlSource | RestApiSource, *, cursor: str | N
             secrets.append(secret)
     where = f"source {source_name!r}"
     try:
-        records = _sql_records(source, cursor, where) if isinstance(source, SqlSource) else _api_records(source, cursor, where)
+        records = (
+            _sql_records(source, cursor, where)
+            if isinstance(source, SqlSource)
+            else _api_records(source, cursor, where)
+        )
         rows = [flatten(record) for record in islice(records, limit)]
     except ContractError:
         raise
@@ -73,10 +77,10 @@ def _order(value: str):
     """Cursor values compare as instants where they are timestamps (offsets differ), else as numbers, else as text."""
     parsed = _typed(value)
     if isinstance(parsed, datetime):
-        return (0, parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc), "")
+        return (0, parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), "")
     if isinstance(parsed, (int, float)):
-        return (1, datetime.min.replace(tzinfo=timezone.utc), parsed)
-    return (2, datetime.min.replace(tzinfo=timezone.utc), str(parsed))
+        return (1, datetime.min.replace(tzinfo=UTC), parsed)
+    return (2, datetime.min.replace(tzinfo=UTC), str(parsed))
 
 
 def _typed(value: str | None) -> Any:
@@ -102,14 +106,26 @@ def _sql_records(source: SqlSource, cursor: str | None, where: str) -> Iterator[
 
     credentials = os.environ.get(source.connection_env)
     if not credentials:
-        raise ContractError(f"{where}: the environment variable {source.connection_env} (the connection string) is not set")
+        raise ContractError(
+            f"{where}: the environment variable {source.connection_env} (the connection string) is not set"
+        )
     incremental = None
     if source.cursor:
         start = _typed(cursor)
         if isinstance(start, datetime) and start.tzinfo is None:
-            start = start.replace(tzinfo=timezone.utc)
-        incremental = dlt.sources.incremental(source.cursor, initial_value=start) if start is not None else dlt.sources.incremental(source.cursor)
-    table = sql_table(credentials=credentials, table=source.table, schema=source.schema_, incremental=incremental, backend="sqlalchemy")
+            start = start.replace(tzinfo=UTC)
+        incremental = (
+            dlt.sources.incremental(source.cursor, initial_value=start)
+            if start is not None
+            else dlt.sources.incremental(source.cursor)
+        )
+    table = sql_table(
+        credentials=credentials,
+        table=source.table,
+        schema=source.schema_,
+        incremental=incremental,
+        backend="sqlalchemy",
+    )
     for item in table:
         for record in item if isinstance(item, list) else [item]:
             yield {k: (v.isoformat() if isinstance(v, (datetime, date)) else v) for k, v in dict(record).items()}
@@ -117,7 +133,7 @@ def _sql_records(source: SqlSource, cursor: str | None, where: str) -> Iterator[
 
 def _unix(value) -> int:
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp())
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
 
 
 def _api_records(source: RestApiSource, cursor: str | None, where: str) -> Iterator[dict]:
@@ -200,8 +216,17 @@ def land_pulled(
     columns += list({n.lower(): n for n in sorted(named) if n.lower() not in have}.values())
     stage(con, columns, [frame])
     load = land_staged(
-        con, DATASETS[source.dataset], columns, Mapping.of(source), source=source_name, origin=origin,
-        where=f"source {source_name!r}", malformed=[], load_id=load_id, loaded_at=loaded_at, salt=salt,
+        con,
+        DATASETS[source.dataset],
+        columns,
+        Mapping.of(source),
+        source=source_name,
+        origin=origin,
+        where=f"source {source_name!r}",
+        malformed=[],
+        load_id=load_id,
+        loaded_at=loaded_at,
+        salt=salt,
     )
     if newest is not None:
         remember_cursor(con, source_name, source.cursor, newest, load_id=load_id, loaded_at=loaded_at)

@@ -31,8 +31,14 @@ BLOCK_BYTES = 16 << 20  # a delimited file is read in blocks of whole lines of a
 MAX_LINES_PER_RECORD = 50
 FORMATS = ("csv", "tsv", "parquet", "json", "jsonl", "xlsx")
 SUFFIX_FORMATS = {
-    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".json": "json",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "xlsx",
 }
 
 
@@ -133,12 +139,16 @@ def _header(handle, path: Path, dialect: CsvDialect) -> tuple[list[str], int]:
     for number, raw in enumerate(iter(handle.readline, b""), start=1):
         line = _decode(raw, dialect.encoding, first=number == 1)
         if line is None:
-            raise ContractError(f"{path}: line {number} is not {dialect.encoding} text; set the source's encoding (see docs/sources.md)")
+            raise ContractError(
+                f"{path}: line {number} is not {dialect.encoding} text; set the source's encoding (see docs/sources.md)"
+            )
         if number >= dialect.header_row and line.strip():
             if "\x00" in line:
                 raise ContractError(f"{path}: is not a text file (its header holds NUL bytes); a CSV file is expected")
             if "\r" in line.rstrip("\r\n"):
-                raise ContractError(f"{path}: its lines end in a lone carriage return (CR); save it with ordinary line ends (LF or CRLF)")
+                raise ContractError(
+                    f"{path}: its lines end in a lone carriage return (CR); save it with ordinary line ends (LF or CRLF)"
+                )
             header = next(csv.reader([line], delimiter=dialect.delimiter, quotechar=dialect.quote), [])
             return [name.strip() for name in header], number + 1
     raise ContractError(f"{path}: the file is empty (no header row)")
@@ -228,7 +238,12 @@ def _csv_batches(handle, columns, dialect: CsvDialect, malformed: list[Malformed
             positions.append(start - offset)
         else:
             malformed.append(
-                Malformed(start - offset, f"line {start} has {len(fields)} fields, the header has {width}", len(fields), len(text))
+                Malformed(
+                    start - offset,
+                    f"line {start} has {len(fields)} fields, the header has {width}",
+                    len(fields),
+                    len(text),
+                )
             )
 
     def flush_pending() -> None:
@@ -320,10 +335,15 @@ def _split_plain(
         "number", "fields", pl.col("line").str.len_chars() + (pl.col("number") != last).or_(complete).cast(pl.Int64)
     )
     for number, fields, characters in bad.iter_rows():
-        malformed.append(Malformed(number - offset, f"line {number} has {fields} fields, the header has {width}", fields, characters))
+        malformed.append(
+            Malformed(number - offset, f"line {number} has {fields} fields, the header has {width}", fields, characters)
+        )
     records = (
         numbered.filter(pl.col("fields") == width)
-        .select((pl.col("number").cast(pl.Int64) - offset).alias("_source_row"), body.str.split_exact(delimiter, width - 1).alias("f"))
+        .select(
+            (pl.col("number").cast(pl.Int64) - offset).alias("_source_row"),
+            body.str.split_exact(delimiter, width - 1).alias("f"),
+        )
         .unnest("f")
     )
     records.columns = ["_source_row", *columns]
@@ -331,7 +351,11 @@ def _split_plain(
 
 
 def _frame(columns: list[str], rows: list[list[str]], positions: list[int]) -> pl.DataFrame:
-    data = {f"c{i}": list(values) for i, values in enumerate(zip(*rows))} if rows else {f"c{i}": [] for i in range(len(columns))}
+    data = (
+        {f"c{i}": list(values) for i, values in enumerate(zip(*rows))}
+        if rows
+        else {f"c{i}": [] for i in range(len(columns))}
+    )
     frame = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(len(columns))})
     frame.columns = columns
     return frame.with_columns(pl.Series("_source_row", positions, dtype=pl.Int64))
@@ -340,7 +364,9 @@ def _frame(columns: list[str], rows: list[list[str]], positions: list[int]) -> p
 def _refuse_repeated(path: Path, columns: list[str]) -> None:
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
-        raise ContractError(f"{path}: the header names column(s) {', '.join(repeated)} more than once; keep one of each")
+        raise ContractError(
+            f"{path}: the header names column(s) {', '.join(repeated)} more than once; keep one of each"
+        )
 
 
 def read_parquet(path: Path) -> TextFile:
@@ -356,7 +382,9 @@ def read_parquet(path: Path) -> TextFile:
             frame = pl.scan_parquet(path).select(plain).with_columns(pl.col(plain).cast(pl.String)).collect()
         except Exception as exc:
             raise unreadable(path, exc, "Parquet") from None
-        yield _without_blanks(frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64)), plain)
+        yield _without_blanks(
+            frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64)), plain
+        )
 
     return TextFile(path=path, columns=list(schema), batches=batches(), nested=nested)
 
@@ -372,7 +400,11 @@ def _without_blanks(numbered: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 def read_excel(path: Path, sheet: str | None) -> TextFile:
     try:
-        frame = pl.read_excel(path, sheet_name=sheet, infer_schema_length=0) if sheet else pl.read_excel(path, infer_schema_length=0)
+        frame = (
+            pl.read_excel(path, sheet_name=sheet, infer_schema_length=0)
+            if sheet
+            else pl.read_excel(path, infer_schema_length=0)
+        )
     except Exception as exc:
         raise unreadable(path, exc, "an Excel workbook (.xlsx)") from None
     frame = frame.with_columns(pl.all().cast(pl.String))
@@ -422,7 +454,9 @@ def read_json(path: Path, *, lines: bool, encoding: str) -> TextFile:
             else:
                 malformed.append(Malformed(number, f"item {number} is not a JSON object"))
     frame = records_frame(records, positions)
-    return TextFile(path=path, columns=[c for c in frame.columns if c != "_source_row"], batches=iter([frame]), malformed=malformed)
+    return TextFile(
+        path=path, columns=[c for c in frame.columns if c != "_source_row"], batches=iter([frame]), malformed=malformed
+    )
 
 
 def flatten(record: dict, prefix: str = "") -> dict[str, str | None]:

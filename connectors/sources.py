@@ -56,7 +56,10 @@ class ColumnMap(BaseModel):
     def _one_kind(self) -> ColumnMap:
         given = [k for k in ("column", "constant", "sql", "generated") if self._given(k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of column, constant, sql or generated" + (f" (got {', '.join(given)})" if given else ""))
+            raise ValueError(
+                "give exactly one of column, constant, sql or generated"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
         if (self.map is not None or self.format) and self.column is None and self.sql is None:
             raise ValueError("map and format apply to a column or an sql expression")
         return self
@@ -133,7 +136,10 @@ class SourcesFile(BaseModel):
 
 
 def _with_kind(raw: dict) -> dict:
-    return {name: ({"kind": "files", **spec} if isinstance(spec, dict) and "kind" not in spec else spec) for name, spec in raw.items()}
+    return {
+        name: ({"kind": "files", **spec} if isinstance(spec, dict) and "kind" not in spec else spec)
+        for name, spec in raw.items()
+    }
 
 
 def load_sources(data_dir: Path) -> dict[str, FilesSource | SqlSource | RestApiSource]:
@@ -236,11 +242,15 @@ def _is_data_file(path: Path, root: Path) -> bool:
     if not path.exists() and not path.is_symlink():
         return False
     if path.is_symlink() and not path.resolve().is_relative_to(root):
-        raise ContractError(f"{path}: is a link to a file outside the data folder; copy the file into the folder instead")
+        raise ContractError(
+            f"{path}: is a link to a file outside the data folder; copy the file into the folder instead"
+        )
     if path.is_dir():
         return False
     if not path.is_file():
-        raise ContractError(f"{path}: is not a regular file (a pipe, a device or a folder?); data files must be regular files")
+        raise ContractError(
+            f"{path}: is not a regular file (a pipe, a device or a folder?); data files must be regular files"
+        )
     return True
 
 
@@ -253,7 +263,17 @@ def ignored_files(data_dir: Path, sources: dict) -> list[tuple[Path, str]]:
     for path in sorted(data_dir.rglob("*")):
         if not path.is_file() or path.name == SOURCES_FILE or path.name.startswith(".") or path.resolve() in read:
             continue
-        if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".parquet", ".json", ".jsonl", ".ndjson", ".xlsx", ".xls"):
+        if path.suffix.lower() not in (
+            ".csv",
+            ".tsv",
+            ".txt",
+            ".parquet",
+            ".json",
+            ".jsonl",
+            ".ndjson",
+            ".xlsx",
+            ".xls",
+        ):
             why = "not a data file format ROI Ledger reads"
         elif (data_dir / SOURCES_FILE).exists():
             why = f"no source in {SOURCES_FILE} reads it"

@@ -22,7 +22,7 @@ import sys
 import time
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--data", default=os.environ.get("ROI_DATA_DIR"), help="data directory (ROI_DATA_DIR)")
         command.add_argument("--config", default=os.environ.get("ROI_CONFIG"), help="initiatives.yml (ROI_CONFIG)")
         if warehouse:
-            command.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
+            command.add_argument(
+                "--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)"
+            )
             command.add_argument(
                 "--as-of",
                 type=date.fromisoformat,
@@ -58,27 +60,54 @@ def _parser() -> argparse.ArgumentParser:
     run_one.add_argument(
         "--force", action="store_true", help="build even when nothing changed since the last published run"
     )
-    run_one.add_argument("--partition", default=None, help=argparse.SUPPRESS)  # a business of ROI_BUSINESSES (roi run-all)
-    inputs(commands.add_parser("validate", help="check the register and the data files; writes nothing"), warehouse=False)
-    run_all = commands.add_parser("run-all", help="run the nightly job for every business of a businesses file, in parallel")
-    run_all.add_argument("--businesses", default=os.environ.get("ROI_BUSINESSES"), help="businesses.yml (ROI_BUSINESSES; pipelines/businesses.py)")
-    run_all.add_argument("--parallel", type=int, default=2, help="businesses run at once, each in its own process (default 2)")
-    run_all.add_argument("--as-of", type=date.fromisoformat, default=None, help="as of this day for every business (default: each one's yesterday)")
-    forget = commands.add_parser("forget", help="erase a customer's or an employee's rows from the warehouse (docs/privacy.md)")
+    run_one.add_argument(
+        "--partition", default=None, help=argparse.SUPPRESS
+    )  # a business of ROI_BUSINESSES (roi run-all)
+    inputs(
+        commands.add_parser("validate", help="check the register and the data files; writes nothing"), warehouse=False
+    )
+    run_all = commands.add_parser(
+        "run-all", help="run the nightly job for every business of a businesses file, in parallel"
+    )
+    run_all.add_argument(
+        "--businesses",
+        default=os.environ.get("ROI_BUSINESSES"),
+        help="businesses.yml (ROI_BUSINESSES; pipelines/businesses.py)",
+    )
+    run_all.add_argument(
+        "--parallel", type=int, default=2, help="businesses run at once, each in its own process (default 2)"
+    )
+    run_all.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="as of this day for every business (default: each one's yesterday)",
+    )
+    forget = commands.add_parser(
+        "forget", help="erase a customer's or an employee's rows from the warehouse (docs/privacy.md)"
+    )
     forget.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
-    forget.add_argument("--customer", action="append", default=[], metavar="ID", help="a customer id as the data has it (repeatable)")
-    forget.add_argument("--employee", action="append", default=[], metavar="ID", help="an employee id as the data has it (repeatable)")
+    forget.add_argument(
+        "--customer", action="append", default=[], metavar="ID", help="a customer id as the data has it (repeatable)"
+    )
+    forget.add_argument(
+        "--employee", action="append", default=[], metavar="ID", help="an employee id as the data has it (repeatable)"
+    )
     explain = commands.add_parser("explain", help="trace every number of an initiative's claim to its inputs")
     explain.add_argument("initiative")
     explain.add_argument("metric", nargs="?", default=None)
     explain.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
     signoff = commands.add_parser("signoff", help="accept, reject or defer a published claim (docs/oversight.md)")
     signoff.add_argument("initiative", nargs="?", default=None)
-    signoff.add_argument("metric", nargs="?", default=None, help="the claim's metric (default: every metric of the initiative)")
+    signoff.add_argument(
+        "metric", nargs="?", default=None, help="the claim's metric (default: every metric of the initiative)"
+    )
     signoff.add_argument("--decision", choices=["accept", "reject", "defer"])
     signoff.add_argument("--by", help="your name: recorded with the decision")
     signoff.add_argument("--comment", help="your reason (required to accept a claim graded below reliable)")
-    signoff.add_argument("--list", action="store_true", help="show every claim's latest decision and whether it changed since")
+    signoff.add_argument(
+        "--list", action="store_true", help="show every claim's latest decision and whether it changed since"
+    )
     signoff.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE"), help="DuckDB file (ROI_WAREHOUSE)")
     demo = commands.add_parser("demo", help="generate the demo business and run the nightly job on it")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo's data and warehouse")
@@ -99,7 +128,9 @@ def _require(args: argparse.Namespace, *names: str) -> None:
         sys.exit(f"roi {args.command}: missing {flags} (or the ROI_* environment variable)")
 
 
-def validate(data: Path, config: Path, *, pull_sample: int | None = 200, report: bool = True, read_data: bool = True) -> int:
+def validate(
+    data: Path, config: Path, *, pull_sample: int | None = 200, report: bool = True, read_data: bool = True
+) -> int:
     """Read every source as the run would — files in full, databases and APIs a sample of
     ``pull_sample`` records — and say what would load, what would be rejected and why, and which
     files no source reads. Writes nothing. Without ``read_data`` (``roi run``, whose first step
@@ -111,7 +142,7 @@ def validate(data: Path, config: Path, *, pull_sample: int | None = 200, report:
     from roi_ledger.run_context import resolve_run_context
 
     try:
-        context = resolve_run_context(config, data, as_of=None, started_at=datetime.now(timezone.utc))
+        context = resolve_run_context(config, data, as_of=None, started_at=datetime.now(UTC))
         sources = load_sources(context.data_dir)
         if read_data:
             found = inventory(context.data_dir, sources, pull_sample=pull_sample)
@@ -154,13 +185,17 @@ def validate(data: Path, config: Path, *, pull_sample: int | None = 200, report:
 def print_source_report(found, ignored, *, sampled: int | None) -> None:
     """Per file (or pull): rows that would load and be rejected, the reasons with example rows."""
     reasons: dict[str, list[tuple]] = {}
-    for dataset, origin, reason, rows, examples in found.rejections:
+    for _dataset, origin, reason, rows, examples in found.rejections:
         reasons.setdefault(origin, []).append((reason, rows, examples))
     for dataset, origin, loaded, rejected in found.loads:
         sample = " (a sample)" if origin not in {str(p) for ps in found.files.values() for p in ps} and sampled else ""
-        print(f"  {origin} -> {dataset}{sample}: {loaded + rejected} rows, {loaded} would load, {rejected} would be rejected")
+        print(
+            f"  {origin} -> {dataset}{sample}: {loaded + rejected} rows, {loaded} would load, {rejected} would be rejected"
+        )
         for reason, rows, examples in reasons.get(origin, [])[:8]:
-            print(f"      {rows} x {reason} (rows {', '.join(map(str, examples))}{', ...' if rows > len(examples) else ''})")
+            print(
+                f"      {rows} x {reason} (rows {', '.join(map(str, examples))}{', ...' if rows > len(examples) else ''})"
+            )
     for path, why in ignored:
         print(f"  ignored: {path}: {why}")
 
@@ -236,7 +271,10 @@ def run(
                 if hint:
                     print(hint, file=sys.stderr)
         print_top_rejections(store.build_file, result.run_id)
-        print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
+        print(
+            f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged",
+            file=sys.stderr,
+        )
         from pipelines.notify import Failure, notify_failure
 
         sent = notify_failure(Failure("; ".join(reasons) or "the run stopped", str(store.path), result.run_id))
@@ -254,11 +292,23 @@ def run_business(businesses_file: Path, business: Business, as_of: date | None) 
     from pipelines.businesses import BUSINESSES_VAR
 
     command = [
-        sys.executable, "-m", "pipelines.cli", "run", "--data", str(business.data_dir), "--config", str(business.config_path),
-        "--warehouse", str(business.warehouse), "--partition", business.name,
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--data",
+        str(business.data_dir),
+        "--config",
+        str(business.config_path),
+        "--warehouse",
+        str(business.warehouse),
+        "--partition",
+        business.name,
     ] + (["--as-of", as_of.isoformat()] if as_of else [])
     started = time.monotonic()
-    child = subprocess.run(command, capture_output=True, text=True, env={**os.environ, BUSINESSES_VAR: str(businesses_file)})
+    child = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, BUSINESSES_VAR: str(businesses_file)}
+    )
     return child.returncode, time.monotonic() - started, child.stdout + child.stderr
 
 
@@ -275,7 +325,9 @@ def run_all(businesses_file: Path, parallel: int, as_of: date | None) -> int:
     except BusinessesError as exc:
         print(f"roi run-all: {exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
-    print(f"running {len(businesses)} businesses, {parallel} at a time (each one's log beside its warehouse)", flush=True)
+    print(
+        f"running {len(businesses)} businesses, {parallel} at a time (each one's log beside its warehouse)", flush=True
+    )
     failed: dict[str, str] = {}
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:  # threads that each wait on a process
@@ -288,11 +340,16 @@ def run_all(businesses_file: Path, parallel: int, as_of: date | None) -> int:
             else:
                 # roi run's first line that says why (exit 2 is invalid input, 1 a failed run)
                 lines = [line.strip() for line in output.splitlines() if line.strip()]
-                reason = next((line for line in lines if line.startswith(("step ", "run refused", "run failed"))), lines[-1] if lines else "")
+                reason = next(
+                    (line for line in lines if line.startswith(("step ", "run refused", "run failed"))),
+                    lines[-1] if lines else "",
+                )
                 failed[business.name] = reason
                 print(f"  FAILED {business.name} (exit {code}, {seconds:.0f} s): {reason}", flush=True)
-    print(f"{len(businesses) - len(failed)} of {len(businesses)} businesses done in {time.monotonic() - started:.0f} s"
-          + (f"; failed: {', '.join(sorted(failed))} (their published warehouses are unchanged)" if failed else ""))
+    print(
+        f"{len(businesses) - len(failed)} of {len(businesses)} businesses done in {time.monotonic() - started:.0f} s"
+        + (f"; failed: {', '.join(sorted(failed))} (their published warehouses are unchanged)" if failed else "")
+    )
     return EXIT_RUN_FAILED if failed else EXIT_OK
 
 
@@ -330,6 +387,7 @@ def print_results(warehouse: Path) -> None:
     from roi_ledger.report.summary import paragraphs, portfolio_sentence
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
+
         def table(name: str):
             return con.sql(f"select * from marts.{name}").pl()
 
@@ -362,7 +420,9 @@ def demo(out: Path, seed: int, scale: float) -> int:
 
     out = out.resolve()
     business = generate_demo_business(out, seed=seed, scale=scale)
-    print(f"demo business written to {business.data_dir} (register {business.config_path}, planted truth {business.truth_path})")
+    print(
+        f"demo business written to {business.data_dir} (register {business.config_path}, planted truth {business.truth_path})"
+    )
     if not os.environ.get("ROI_PSEUDONYM_SALT"):
         os.environ["ROI_PSEUDONYM_SALT"] = DEMO_SALT  # public: the demo has no real people in it
     return run(business.data_dir, business.config_path, out / "warehouse.duckdb", as_of=business.as_of)
@@ -375,7 +435,14 @@ def main(argv: list[str] | None = None) -> int:
         return validate(Path(args.data), Path(args.config))
     if args.command == "run":
         _require(args, "data", "config", "warehouse")
-        return run(Path(args.data), Path(args.config), Path(args.warehouse), args.as_of, partition=args.partition, force=args.force)
+        return run(
+            Path(args.data),
+            Path(args.config),
+            Path(args.warehouse),
+            args.as_of,
+            partition=args.partition,
+            force=args.force,
+        )
     if args.command == "run-all":
         _require(args, "businesses")
         return run_all(Path(args.businesses), args.parallel, args.as_of)
@@ -414,12 +481,16 @@ def signoff(args: argparse.Namespace) -> int:
             return EXIT_OK
         if not args.initiative or not args.decision:
             sys.exit("roi signoff: give INITIATIVE [METRIC] --decision accept|reject|defer --by NAME, or --list")
-        entries = sign(store, args.initiative, args.metric, decision=args.decision, signed_by=args.by or "", comment=args.comment)
+        entries = sign(
+            store, args.initiative, args.metric, decision=args.decision, signed_by=args.by or "", comment=args.comment
+        )
     except SignoffError as exc:
         print(f"roi signoff: {exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
     for e in entries:
-        print(f"recorded: {e['decision']} {e['initiative_id']} x {e['metric']} by {e['signed_by']} (run {e['run_id']}, grade {e['grade']})")
+        print(
+            f"recorded: {e['decision']} {e['initiative_id']} x {e['metric']} by {e['signed_by']} (run {e['run_id']}, grade {e['grade']})"
+        )
     print(f"in {store.signoff_log}; the next run shows it in marts.claim_signoffs and the report")
     return EXIT_OK
 
@@ -434,7 +505,10 @@ def forget(warehouse: Path, *, customers: list[str], employees: list[str]) -> in
         sys.exit("roi forget: name at least one --customer or --employee")
     salt = os.environ.get("ROI_PSEUDONYM_SALT")
     if not salt:
-        print("roi forget: set ROI_PSEUDONYM_SALT to the salt the warehouse's identifiers were hashed with", file=sys.stderr)
+        print(
+            "roi forget: set ROI_PSEUDONYM_SALT to the salt the warehouse's identifiers were hashed with",
+            file=sys.stderr,
+        )
         return EXIT_INVALID_INPUT
     store = Warehouse(warehouse.expanduser().resolve())
     busy = store.run_lock.live_holder()
@@ -448,7 +522,9 @@ def forget(warehouse: Path, *, customers: list[str], employees: list[str]) -> in
         return EXIT_INVALID_INPUT
     people = len(customers) + len(employees)
     rows = sum(removed.values())
-    print(f"erased {rows} rows of {people} {'person' if people == 1 else 'people'} from {store.path} (recorded in raw.erasures):")
+    print(
+        f"erased {rows} rows of {people} {'person' if people == 1 else 'people'} from {store.path} (recorded in raw.erasures):"
+    )
     for table, n in sorted(removed.items()):
         print(f"  {table}: {n}")
     print("The next run rebuilds every result from what remains; remove them from the source exports too.")

@@ -63,8 +63,11 @@ def main() -> None:
     currency = p["currency"]
     st.write(portfolio_sentence(p))
     tiles = st.columns(4)
-    tiles[0].metric("benefit so far", money(p["benefit_to_date"], currency),
-                    help=f"between {money(p['benefit_ci_low'], currency)} and {money(p['benefit_ci_high'], currency)}")
+    tiles[0].metric(
+        "benefit so far",
+        money(p["benefit_to_date"], currency),
+        help=f"between {money(p['benefit_ci_low'], currency)} and {money(p['benefit_ci_high'], currency)}",
+    )
     tiles[1].metric("spent so far", money(p["cost_to_date"], currency))
     tiles[2].metric("net so far", money((p["benefit_to_date"] or 0) - (p["cost_to_date"] or 0), currency))
     tiles[3].metric("claims the data support", f"{p['n_reliable']} of {p['n_initiatives']}")
@@ -75,7 +78,13 @@ def main() -> None:
     roi = tables["initiative_roi"]
     catalogue = tables["metric_catalogue"]
     labels = dict(zip(catalogue["metric"], catalogue["label"]))
-    found = paragraphs(roi, tables["initiative_effects"], tables["initiative_metric_money"], tables["claim_reliability_reasons"], catalogue)
+    found = paragraphs(
+        roi,
+        tables["initiative_effects"],
+        tables["initiative_metric_money"],
+        tables["claim_reliability_reasons"],
+        catalogue,
+    )
     names = {f.initiative_id: f.title for f in found}
     chosen = st.selectbox("Initiative", list(names), format_func=names.get)
     paragraph = next(f for f in found if f.initiative_id == chosen)
@@ -84,7 +93,7 @@ def main() -> None:
         st.write(line)
     row = roi.filter(pl.col("initiative_id") == chosen).row(0, named=True)
     series = tables["counterfactual_series"].filter(pl.col("initiative_id") == chosen)
-    for (metric,), one in (series.partition_by("metric", as_dict=True).items() if series.height else []):
+    for (metric,), one in series.partition_by("metric", as_dict=True).items() if series.height else []:
         st.plotly_chart(series_figure(one, row["first_go_live"], labels.get(metric, metric)), key=f"series-{metric}")
     valued = tables["initiative_metric_money"].filter((pl.col("initiative_id") == chosen) & pl.col("valued")).height > 0
     periods = tables["initiative_roi_periods"].filter(pl.col("initiative_id") == chosen)
@@ -112,7 +121,8 @@ def main() -> None:
         st.plotly_chart(matrix_figure(priorities), key="matrix")
         st.dataframe(
             priorities.select(
-                "name", pl.col("quadrant").replace_strict(QUADRANT_WORDS, default=pl.col("quadrant")),
+                "name",
+                pl.col("quadrant").replace_strict(QUADRANT_WORDS, default=pl.col("quadrant")),
                 pl.col("discounted_net_annual_value").round(0).alias("net value a year, discounted"),
             ),
             hide_index=True,

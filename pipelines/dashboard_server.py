@@ -19,8 +19,18 @@ def main(argv: list[str] | None = None) -> int:
     streamlit = Path(sys.executable).with_name("streamlit")
     print(f"dashboard for {warehouse} on http://localhost:{args.port} (Ctrl-C stops)")
     command = [
-        str(streamlit), "run", str(app), "--server.headless", "true", "--server.port", str(args.port),
-        "--browser.gatherUsageStats", "false", "--", "--warehouse", str(warehouse),
+        str(streamlit),
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(args.port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--",
+        "--warehouse",
+        str(warehouse),
     ]
     os.execv(command[0], command)
     return 0

@@ -36,8 +36,17 @@ def generate(warehouse: Path, site: Path) -> Path:
         shutil.copyfile(warehouse, copy)
         subprocess.run(
             [
-                DBT_EXECUTABLE, "docs", "generate", "--no-compile", "--quiet",
-                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(site),
+                DBT_EXECUTABLE,
+                "docs",
+                "generate",
+                "--no-compile",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(site),
             ],
             check=True,
             env=dbt_env(copy),
@@ -48,8 +57,14 @@ def generate(warehouse: Path, site: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev docs", description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE", "demo/warehouse.duckdb"), help="the published warehouse (ROI_WAREHOUSE; default: the demo's)")
-    parser.add_argument("--site", default=None, help="where to write the site (default: beside the warehouse, <name>-docs/)")
+    parser.add_argument(
+        "--warehouse",
+        default=os.environ.get("ROI_WAREHOUSE", "demo/warehouse.duckdb"),
+        help="the published warehouse (ROI_WAREHOUSE; default: the demo's)",
+    )
+    parser.add_argument(
+        "--site", default=None, help="where to write the site (default: beside the warehouse, <name>-docs/)"
+    )
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--no-serve", action="store_true", help="only write the site")
     args = parser.parse_args(argv)
@@ -65,8 +80,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"serving on http://localhost:{args.port} (Ctrl-C stops)")
     return subprocess.call(
-        [DBT_EXECUTABLE, "docs", "serve", "--no-browser", "--port", str(args.port), "--target-path", str(site),
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [
+            DBT_EXECUTABLE,
+            "docs",
+            "serve",
+            "--no-browser",
+            "--port",
+            str(args.port),
+            "--target-path",
+            str(site),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
         env=dbt_env(site / "unused.duckdb"),
     )
 

@@ -29,21 +29,33 @@ def explain(warehouse: Path, initiative: str, metric: str | None = None) -> str:
         return explain_claim(con, initiative, metric, where=str(warehouse))
 
 
-def explain_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str | None = None, *, where: str = "the warehouse") -> str:
+def explain_claim(
+    con: duckdb.DuckDBPyConnection, initiative: str, metric: str | None = None, *, where: str = "the warehouse"
+) -> str:
     """The same, on an open connection (the report's page is made from the build's)."""
+
     def rows(sql: str, *params) -> pl.DataFrame:
         return con.execute(sql, list(params)).pl()
 
     roi = rows("select * from marts.initiative_roi where initiative_id = ?", initiative)
     if roi.is_empty():
-        known = ", ".join(r[0] for r in con.execute("select initiative_id from marts.initiative_roi order by 1").fetchall())
+        known = ", ".join(
+            r[0] for r in con.execute("select initiative_id from marts.initiative_roi order by 1").fetchall()
+        )
         raise KeyError(f"no measured initiative {initiative!r} in {where} (measured: {known or 'none'})")
-    effects = rows("select * from marts.initiative_effects where initiative_id = ? order by metric, is_primary desc, method", initiative)
+    effects = rows(
+        "select * from marts.initiative_effects where initiative_id = ? order by metric, is_primary desc, method",
+        initiative,
+    )
     metrics = [metric] if metric else sorted(set(effects["metric"]))
     if metric and metric not in set(effects["metric"]):
-        raise KeyError(f"initiative {initiative!r} has no estimate for metric {metric!r} (its metrics: {', '.join(sorted(set(effects['metric'])))})")
+        raise KeyError(
+            f"initiative {initiative!r} has no estimate for metric {metric!r} (its metrics: {', '.join(sorted(set(effects['metric'])))})"
+        )
     catalogue = rows("select * from marts.metric_catalogue")
-    checks = rows("select * from marts.claim_checks where initiative_id = ? order by metric nulls first, check_id", initiative)
+    checks = rows(
+        "select * from marts.claim_checks where initiative_id = ? order by metric nulls first, check_id", initiative
+    )
     money = rows("select * from marts.initiative_metric_money where initiative_id = ?", initiative)
     grades = rows("select * from marts.claim_reliability where initiative_id = ?", initiative)
     runs = rows("select * from marts.runs order by ended_at desc limit 1")
@@ -60,9 +72,13 @@ def explain_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str |
     if runs.height:
         run = runs.row(0, named=True)
         files = json.loads(run["input_files"]) if isinstance(run["input_files"], str) else run["input_files"] or []
-        out.append(f"1. Inputs (marts.runs, raw.loaded_files; rejected rows in raw.rejected_rows) — run {run['run_id']}:")
+        out.append(
+            f"1. Inputs (marts.runs, raw.loaded_files; rejected rows in raw.rejected_rows) — run {run['run_id']}:"
+        )
         for f in files:
-            out.append(f"   {f['dataset']}: {f['source_file']} ({f['rows_loaded']} rows loaded, {f['rows_rejected']} rejected; sha256 {f['content_hash'][:12]}…)")
+            out.append(
+                f"   {f['dataset']}: {f['source_file']} ({f['rows_loaded']} rows loaded, {f['rows_rejected']} rejected; sha256 {f['content_hash'][:12]}…)"
+            )
     for m in metrics:
         label = catalogue.filter(pl.col("metric") == m)
         entry = label.row(0, named=True) if label.height else {}
@@ -76,7 +92,9 @@ def explain_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str |
             )
         if s.height:
             x = s.row(0, named=True)
-            out.append(f"   Series (marts.metric_series): {x['points']} unit-periods, {x['units']} units, {x['first']} to {x['last']}")
+            out.append(
+                f"   Series (marts.metric_series): {x['points']} unit-periods, {x['units']} units, {x['first']} to {x['last']}"
+            )
         mine = effects.filter(pl.col("metric") == m)
         primary = mine.filter(pl.col("is_primary"))
         for e in primary.iter_rows(named=True):
@@ -92,11 +110,19 @@ def explain_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str |
             )
         others = mine.filter(~pl.col("is_primary"))
         if others.height:
-            out.append("   Other methods: " + "; ".join(f"{o['method']} {_fmt(o['effect_abs'])} [{_fmt(o['ci_low'])}, {_fmt(o['ci_high'])}]" for o in others.iter_rows(named=True)))
+            out.append(
+                "   Other methods: "
+                + "; ".join(
+                    f"{o['method']} {_fmt(o['effect_abs'])} [{_fmt(o['ci_low'])}, {_fmt(o['ci_high'])}]"
+                    for o in others.iter_rows(named=True)
+                )
+            )
         out.append("5. Claim checks (marts.claim_checks; thresholds in raw.register_claim_thresholds):")
         for c in checks.filter((pl.col("metric") == m) | pl.col("metric").is_null()).iter_rows(named=True):
             counts = "" if c["counts_toward_grade"] else " (informational)"
-            out.append(f"   {c['status']:<14} {c['check_id']}: observed {_fmt(c['observed'])}, threshold {_fmt(c['threshold'])}{counts} — {c['message']}")
+            out.append(
+                f"   {c['status']:<14} {c['check_id']}: observed {_fmt(c['observed'])}, threshold {_fmt(c['threshold'])}{counts} — {c['message']}"
+            )
         g = grades.filter(pl.col("metric") == m)
         if g.height:
             out.append(f"   Grade (marts.claim_reliability): {g['grade'][0]}")
@@ -132,15 +158,24 @@ def explain_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str |
         f"{_fmt(r['annual_run_rate'])} run rate). How: docs/money.md.",
     ]
     for c in cases.iter_rows(named=True):
-        when = "before go-live" if c["registered_before_go_live"] else "after go-live (first seen live: nothing shows it predates the results)"
+        when = (
+            "before go-live"
+            if c["registered_before_go_live"]
+            else "after go-live (first seen live: nothing shows it predates the results)"
+        )
         out.append(
             f"8. Business case (marts.business_cases; versions in marts.business_case_history): as recorded on "
             f"{c['registered_at']:%Y-%m-%d}, {when}, expecting {_fmt(c['registered_annual_benefit'])} a year"
             + (
                 f"; edited {c['n_edits_after_go_live']} time(s) since, last on {c['last_edit_at']:%Y-%m-%d}"
                 + (" after its results were visible" if c["edited_after_results"] else "")
-                + (f" (differs now in: {c['edited_fields']}; realisation stays judged against the registered case)" if c["edited_fields"] else " (now as registered again)")
-                if c["n_edits_after_go_live"] else "; not edited since"
+                + (
+                    f" (differs now in: {c['edited_fields']}; realisation stays judged against the registered case)"
+                    if c["edited_fields"]
+                    else " (now as registered again)"
+                )
+                if c["n_edits_after_go_live"]
+                else "; not edited since"
             )
         )
     return "\n".join(out)

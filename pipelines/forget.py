@@ -13,7 +13,7 @@ back, so remove them at the source as well.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import duckdb
@@ -47,7 +47,9 @@ def _erase(warehouse: Warehouse, run_id: str, salt: str, people: dict[str, list[
     with warehouse.connect() as con:
         recorded = con.execute("select fingerprint from raw.salt_fingerprint order by recorded_at limit 1").fetchone()
         check_same_salt(salt, recorded[0] if recorded else None, str(warehouse.path))  # another salt would erase no one
-        con.execute("create table if not exists raw.erasures (erased_at timestamptz, kind varchar, people bigint, rows_removed bigint, _load_id varchar)")
+        con.execute(
+            "create table if not exists raw.erasures (erased_at timestamptz, kind varchar, people bigint, rows_removed bigint, _load_id varchar)"
+        )
         con.execute("begin transaction")
         for kind, ids in people.items():
             if not ids:
@@ -65,7 +67,9 @@ def _erase(warehouse: Warehouse, run_id: str, salt: str, people: dict[str, list[
             ).fetchall()
             total = 0
             for schema, table in tables:
-                n = con.execute(f'delete from "{schema}"."{table}" where {column} in (select hash from erased)').fetchone()[0]
+                n = con.execute(
+                    f'delete from "{schema}"."{table}" where {column} in (select hash from erased)'
+                ).fetchone()[0]
                 removed[f"{schema}.{table}"] = removed.get(f"{schema}.{table}", 0) + n
                 total += n
             n = con.execute(
@@ -74,7 +78,7 @@ def _erase(warehouse: Warehouse, run_id: str, salt: str, people: dict[str, list[
             removed["raw.rejected_rows"] = removed.get("raw.rejected_rows", 0) + n
             total += n
             con.execute(
-                "insert into raw.erasures values (?, ?, ?, ?, ?)", [datetime.now(timezone.utc), kind, len(ids), total, run_id]
+                "insert into raw.erasures values (?, ?, ?, ?, ?)", [datetime.now(UTC), kind, len(ids), total, run_id]
             )
             con.execute("drop table erased")
         con.execute("commit")

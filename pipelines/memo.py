@@ -29,12 +29,15 @@ def stored_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame | N
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(
         con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [INTERMEDIATE, table]
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [INTERMEDIATE, table],
         ).fetchone()[0]
     )
 
 
-def unchanged_since_last_run(con: duckdb.DuckDBPyConnection, table: str, fingerprints: dict[str, str]) -> dict[str, str]:
+def unchanged_since_last_run(
+    con: duckdb.DuckDBPyConnection, table: str, fingerprints: dict[str, str]
+) -> dict[str, str]:
     """The initiatives whose fingerprint is the one ``intermediate.<table>`` stores, each with the
     run that computed its results (a new warehouse, or one built before fingerprints: none)."""
     if not _exists(con, table):
@@ -47,7 +50,9 @@ def kept_rows(con: duckdb.DuckDBPyConnection, table: str, kept: dict[str, str], 
     """The last run's rows of ``intermediate.<table>`` for the ``kept`` initiatives, shaped like ``like``."""
     if not kept:
         return like.clear()
-    rows = con.execute(f"select * from {INTERMEDIATE}.{table} where initiative_id in (select unnest(?))", [sorted(kept)]).pl()
+    rows = con.execute(
+        f"select * from {INTERMEDIATE}.{table} where initiative_id in (select unnest(?))", [sorted(kept)]
+    ).pl()
     return rows.select(like.columns).cast(dict(like.schema))
 
 
@@ -55,12 +60,17 @@ def in_register_order(register: Register, *frames: pl.DataFrame) -> pl.DataFrame
     """The rows of ``frames`` by initiative in the register's order (one initiative's rows as they were)."""
     order = {i.id: n for n, i in enumerate(register.initiatives)}
     rows = pl.concat(frames)
-    return rows.sort(pl.col("initiative_id").replace_strict(order, default=len(order), return_dtype=pl.Int64), maintain_order=True)
+    return rows.sort(
+        pl.col("initiative_id").replace_strict(order, default=len(order), return_dtype=pl.Int64), maintain_order=True
+    )
 
 
 def fingerprint_frame(fingerprints: dict[str, str], kept: dict[str, str], run_id: str) -> pl.DataFrame:
     """The table of fingerprints a step stores: each with the run that computed its results."""
     return pl.DataFrame(
-        [{"initiative_id": i, "fingerprint": f, "computed_by_run": kept.get(i, run_id)} for i, f in fingerprints.items()],
+        [
+            {"initiative_id": i, "fingerprint": f, "computed_by_run": kept.get(i, run_id)}
+            for i, f in fingerprints.items()
+        ],
         schema=FINGERPRINT_SCHEMA,
     )

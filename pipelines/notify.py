@@ -68,7 +68,10 @@ def notify_failure(failure: Failure) -> list[str]:
             send(failure)
             sent.append(channel)
         except Exception as exc:  # smtplib and urllib raise many types; the failure must still show
-            print(f"could not send the failure notice by {channel}: {type(exc).__name__}: {_scrub(str(exc))}", file=sys.stderr)
+            print(
+                f"could not send the failure notice by {channel}: {type(exc).__name__}: {_scrub(str(exc))}",
+                file=sys.stderr,
+            )
     return sent
 
 
@@ -89,7 +92,9 @@ def _email(failure: Failure) -> None:
     message["To"] = env["ROI_NOTIFY_TO"]
     message.set_content(failure.text)
     if env.get("ROI_SMTP_SSL", "") == "1" or port == 465:
-        server: smtplib.SMTP = smtplib.SMTP_SSL(env["ROI_SMTP_HOST"], port, timeout=30, context=ssl.create_default_context())
+        server: smtplib.SMTP = smtplib.SMTP_SSL(
+            env["ROI_SMTP_HOST"], port, timeout=30, context=ssl.create_default_context()
+        )
     else:
         server = smtplib.SMTP(env["ROI_SMTP_HOST"], port, timeout=30)
     with server:
@@ -101,7 +106,9 @@ def _email(failure: Failure) -> None:
 
 
 def _webhook(failure: Failure) -> None:
-    body = json.dumps({"text": f"{failure.subject}\n{failure.text}", "warehouse": failure.warehouse, "run_id": failure.run_id}).encode()
+    body = json.dumps(
+        {"text": f"{failure.subject}\n{failure.text}", "warehouse": failure.warehouse, "run_id": failure.run_id}
+    ).encode()
     request = urllib.request.Request(
         os.environ["ROI_NOTIFY_WEBHOOK"], data=body, headers={"Content-Type": "application/json"}, method="POST"
     )

@@ -12,7 +12,7 @@ register file again.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +77,8 @@ def run_started_at(context: InitResourceContext) -> datetime:
     """When Dagster started this run (the same for every step, whichever process runs it)."""
     record = context.instance.get_run_record_by_id(context.run_id) if context.instance and context.run_id else None
     if record is not None and record.start_time:
-        return datetime.fromtimestamp(record.start_time, timezone.utc)
-    return datetime.now(timezone.utc)
+        return datetime.fromtimestamp(record.start_time, UTC)
+    return datetime.now(UTC)
 
 
 def run_config(*, data_dir: Path, config_path: Path, warehouse: Path, as_of: date | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ skipped: only a pull can tell whether it has new rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -40,7 +40,9 @@ LIBRARIES = (*NUMERIC_LIBRARIES, "dagster", "dagster-dbt", "dbt-core", "dbt-duck
 @cache
 def project_version() -> str:
     """A digest of the project's files that shape a run's results and of its libraries' versions."""
-    paths = [p for part in PROJECT_PARTS for p in (ROOT / part).rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()]
+    paths = [
+        p for part in PROJECT_PARTS for p in (ROOT / part).rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()
+    ]
     paths += [ROOT / name for name in PROJECT_FILES if (ROOT / name).is_file()]
     return source_digest(ROOT, [p for p in paths if "__pycache__" not in p.parts], LIBRARIES)
 
@@ -48,7 +50,8 @@ def project_version() -> str:
 def raw_state(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The number of rows of every ``raw`` table (the landed data, sign-offs, erasures, cursors)."""
     tables = [
-        name for (name,) in con.execute(
+        name
+        for (name,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'raw' and table_type = 'BASE TABLE'"
         ).fetchall()
     ]
@@ -78,7 +81,8 @@ def present_files(context: RunContext, sources: dict) -> list[tuple[str, str, st
     """(dataset, path, content hash) of every input file in the data folder now."""
     return [
         (source.dataset, str(path), file_hash(path))
-        for source in sources.values() if isinstance(source, FilesSource)
+        for source in sources.values()
+        if isinstance(source, FilesSource)
         for path in source_files(context.data_dir, source)
     ]
 
@@ -92,18 +96,26 @@ def last_run_with_same_inputs(
     (the run then stops with its own message)."""
     if not warehouse.path.exists() or warehouse.build_file.exists() or warehouse.run_lock.path.exists():
         return None
-    context = resolve_run_context(config_path, data_dir, as_of=as_of, started_at=datetime.now(timezone.utc))
+    context = resolve_run_context(config_path, data_dir, as_of=as_of, started_at=datetime.now(UTC))
     sources = load_sources(context.data_dir)
     try:
         with duckdb.connect(str(warehouse.path), read_only=True) as con:
             last = con.execute(
                 "select run_id, as_of, inputs_fingerprint from marts.runs order by ended_at desc limit 1"
             ).fetchone()
-            recorded_salt = con.execute("select fingerprint from raw.salt_fingerprint order by recorded_at limit 1").fetchone()
+            recorded_salt = con.execute(
+                "select fingerprint from raw.salt_fingerprint order by recorded_at limit 1"
+            ).fetchone()
             raw = raw_state(con)
     except duckdb.Error:  # an older warehouse (no fingerprint yet), or one a writer holds
         return None
-    if last is None or last[2] is None or recorded_salt is None or salt is None or salt_fingerprint(salt) != recorded_salt[0]:
+    if (
+        last is None
+        or last[2] is None
+        or recorded_salt is None
+        or salt is None
+        or salt_fingerprint(salt) != recorded_salt[0]
+    ):
         return None
     now = inputs_fingerprint(context, sources, present_files(context, sources), raw)
     return (last[0], last[1]) if now == last[2] else None

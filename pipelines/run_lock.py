@@ -21,7 +21,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 MAX_AGE = timedelta(hours=6)  # no nightly run of a small business takes this long
@@ -103,7 +103,7 @@ class RunLock:
                 taken_over = holder
                 self.path.unlink(missing_ok=True)
                 continue
-            holder = Holder(run_id, socket.gethostname(), os.getpid(), datetime.now(timezone.utc).isoformat())
+            holder = Holder(run_id, socket.gethostname(), os.getpid(), datetime.now(UTC).isoformat())
             with os.fdopen(fd, "w") as file:
                 json.dump(asdict(holder), file)
             return taken_over
@@ -120,11 +120,11 @@ class RunLock:
     def _stale(self, holder: Holder, run_finished: Callable[[str], bool]) -> bool:
         if holder.host == socket.gethostname() and not _process_alive(holder.pid):
             return True
-        return run_finished(holder.run_id) or holder.age(datetime.now(timezone.utc)) > MAX_AGE
+        return run_finished(holder.run_id) or holder.age(datetime.now(UTC)) > MAX_AGE
 
     def _unreadable_and_old(self) -> bool:
         try:
-            modified = datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+            modified = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
         except FileNotFoundError:
             return True
-        return datetime.now(timezone.utc) - modified > timedelta(seconds=10)
+        return datetime.now(UTC) - modified > timedelta(seconds=10)

@@ -39,20 +39,27 @@ def published_claims(warehouse: Warehouse) -> pl.DataFrame:
         )
 
 
-def sign(warehouse: Warehouse, initiative: str, metric: str | None, *, decision: str, signed_by: str, comment: str | None) -> list[dict]:
+def sign(
+    warehouse: Warehouse, initiative: str, metric: str | None, *, decision: str, signed_by: str, comment: str | None
+) -> list[dict]:
     """Record one decision per claim of ``initiative`` (every metric of it when ``metric`` is
     None); nothing is recorded if any of them is refused."""
     claims = published_claims(warehouse)
     mine = claims.filter(pl.col("initiative_id") == initiative)
     if mine.is_empty():
         known = ", ".join(sorted(set(claims["initiative_id"]))) or "none"
-        raise SignoffError(f"no published claim of initiative {initiative!r} in {warehouse.path} (initiatives with claims: {known})")
+        raise SignoffError(
+            f"no published claim of initiative {initiative!r} in {warehouse.path} (initiatives with claims: {known})"
+        )
     if metric is not None:
         mine = mine.filter(pl.col("metric") == metric)
         if mine.is_empty():
             metrics = ", ".join(sorted(claims.filter(pl.col("initiative_id") == initiative)["metric"]))
             raise SignoffError(f"initiative {initiative!r} has no claim on metric {metric!r} (its metrics: {metrics})")
-    entries = [make_entry(claim, decision=decision, signed_by=signed_by, comment=comment) for claim in mine.iter_rows(named=True)]
+    entries = [
+        make_entry(claim, decision=decision, signed_by=signed_by, comment=comment)
+        for claim in mine.iter_rows(named=True)
+    ]
     append_entries(warehouse.signoff_log, entries)
     return entries
 

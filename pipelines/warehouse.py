@@ -45,7 +45,9 @@ def memory_limit() -> str:
     if not value:
         return DEFAULT_MEMORY_LIMIT
     if not _SIZE.fullmatch(value):
-        raise ValueError(f"{MEMORY_LIMIT_VAR}={value!r} is not a size DuckDB takes: write it as a number and a unit, e.g. 2GB or 512MB")
+        raise ValueError(
+            f"{MEMORY_LIMIT_VAR}={value!r} is not a size DuckDB takes: write it as a number and a unit, e.g. 2GB or 512MB"
+        )
     return value
 
 
@@ -100,10 +102,18 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
 # built before keeps them (each build starts from the published file); dropped, so that no
 # analyst reads a copy that no longer changes.
 RENAMED_TABLES = (
-    "effect_estimates", "claim_check_results", "claim_grades", "claim_grade_reasons",
-    "money_initiative_roi", "money_initiative_roi_periods", "money_initiative_metric_money",
-    "strategy_objective_progress", "strategy_objective_contributions", "strategy_initiative_alignment",
-    "strategy_portfolio_priorities", "strategy_rollout_phases",
+    "effect_estimates",
+    "claim_check_results",
+    "claim_grades",
+    "claim_grade_reasons",
+    "money_initiative_roi",
+    "money_initiative_roi_periods",
+    "money_initiative_metric_money",
+    "strategy_objective_progress",
+    "strategy_objective_contributions",
+    "strategy_initiative_alignment",
+    "strategy_portfolio_priorities",
+    "strategy_rollout_phases",
 )
 
 
@@ -176,9 +186,12 @@ class Warehouse:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         with self.connect() as con:
-            tables = [t for (t,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            ).fetchall()]
+            tables = [
+                t
+                for (t,) in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+                ).fetchall()
+            ]
             for table in tables:
                 target = str(staging / f"{table}.parquet").replace("'", "''")
                 con.execute(f"copy (select * from marts.{table}) to '{target}' (format parquet)")

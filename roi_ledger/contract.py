@@ -75,9 +75,7 @@ ORDERS = Dataset(
         Column("has_error", ColumnType.BOOLEAN),
         Column("customer_id", ColumnType.TEXT, nullable=True, pseudonymise=True),
     ),
-    row_rules=(
-        ("fulfilled_at is null or fulfilled_at >= ordered_at", "fulfilled_at is before ordered_at"),
-    ),
+    row_rules=(("fulfilled_at is null or fulfilled_at >= ordered_at", "fulfilled_at is before ordered_at"),),
 )
 
 TICKETS = Dataset(

@@ -89,7 +89,9 @@ def digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(canonical(list(parts)), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def series_digests(con: duckdb.DuckDBPyConnection, table: str, columns: Iterable[str], floats: Iterable[str] = ()) -> dict[str, str]:
+def series_digests(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Iterable[str], floats: Iterable[str] = ()
+) -> dict[str, str]:
     """Per metric of ``table``: its row count and the sum of a hash of each row's ``columns``, the
     ``floats`` among them to single precision (a sum that differs in its last bits is the same)."""
     floats = set(floats)

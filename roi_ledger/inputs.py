@@ -21,13 +21,17 @@ InputError = (RegisterError, ContractError, CatalogueError, SaltError)
 def check_inputs(context: RunContext, found: DataInventory) -> set[str]:
     """The metric names the register may use; raises ``RegisterError`` naming file,
     initiative and field for a unit or metric the data does not have."""
-    metrics = known_metric_names(list(context.catalogue), split_values=found.split_values, kpi_metrics=found.kpi_metrics)
+    metrics = known_metric_names(
+        list(context.catalogue), split_values=found.split_values, kpi_metrics=found.kpi_metrics
+    )
     # A dataset pulled from a database or an API is known only once pulled: ``roi check`` reads
     # a sample of it, so its units (and the activities and KPI names it brings) are not checked
     # there; a run checks them against what it pulled (``register_matches_data``).
     complete = not found.pulled
     check_against_data(
-        context.register, str(context.config_path), units=found.units if complete else None,
+        context.register,
+        str(context.config_path),
+        units=found.units if complete else None,
         metrics=metrics if complete or not ({"hours", "kpis"} & found.pulled) else None,
     )
     return metrics
@@ -51,12 +55,21 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
                 "is_staggered": i.is_staggered,
                 "controls_declared": i.control_units is not None,
                 "expected_annual_benefit": i.expected.annual_benefit if i.expected else None,
-                **{f"feasibility_{k}": feasibility.get(k) for k in ("effort", "complexity", "integration", "training_need")},
+                **{
+                    f"feasibility_{k}": feasibility.get(k)
+                    for k in ("effort", "complexity", "integration", "training_need")
+                },
             }
         )
         for phase_number, phase in enumerate(i.rollout, start=1):
             units += [
-                {"initiative_id": i.id, "unit_id": u, "role": "treated", "phase": phase_number, "go_live": phase.go_live}
+                {
+                    "initiative_id": i.id,
+                    "unit_id": u,
+                    "role": "treated",
+                    "phase": phase_number,
+                    "go_live": phase.go_live,
+                }
                 for u in phase.units
             ]
         units += [
@@ -64,9 +77,7 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
             for u in i.control_units or []
         ]
         changes = i.expected.changes if i.expected else {}
-        metrics += [
-            {"initiative_id": i.id, "metric": m, "expected_change_pct": changes.get(m)} for m in i.metrics
-        ]
+        metrics += [{"initiative_id": i.id, "metric": m, "expected_change_pct": changes.get(m)} for m in i.metrics]
         for c in i.costs or []:
             costs.append(
                 {
@@ -78,9 +89,7 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
                     "end_date": getattr(c, "end", None),
                 }
             )
-    objectives = [
-        {"objective_id": o.id} | o.model_dump(exclude={"id"}) for o in register.objectives
-    ]
+    objectives = [{"objective_id": o.id} | o.model_dump(exclude={"id"}) for o in register.objectives]
     # Every claim-check threshold as it applies: the business's (initiative null), then each
     # initiative's with its overrides. dbt reads the outlier cap shares from here.
     thresholds = [
@@ -114,25 +123,55 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
 
 
 _BUSINESS_SCHEMA = {
-    "name": pl.String, "currency": pl.String, "timezone": pl.String, "loaded_hourly_cost": pl.Float64,
-    "discount_rate": pl.Float64, "confidence_level": pl.Float64, "cost_per_order_error": pl.Float64, "cost_per_defect_unit": pl.Float64,
+    "name": pl.String,
+    "currency": pl.String,
+    "timezone": pl.String,
+    "loaded_hourly_cost": pl.Float64,
+    "discount_rate": pl.Float64,
+    "confidence_level": pl.Float64,
+    "cost_per_order_error": pl.Float64,
+    "cost_per_defect_unit": pl.Float64,
     "gross_margin": pl.Float64,
 }
 _OBJECTIVE_SCHEMA = {
-    "objective_id": pl.String, "statement": pl.String, "metric": pl.String,
-    "target_change_pct": pl.Float64, "deadline": pl.Date, "owner": pl.String,
+    "objective_id": pl.String,
+    "statement": pl.String,
+    "metric": pl.String,
+    "target_change_pct": pl.Float64,
+    "deadline": pl.Date,
+    "owner": pl.String,
 }
 _INITIATIVE_SCHEMA = {
-    "initiative_id": pl.String, "name": pl.String, "objective_id": pl.String, "owner": pl.String,
-    "status": pl.String, "first_go_live": pl.Date, "retired_on": pl.Date, "ramp_up_days": pl.Int64,
-    "is_staggered": pl.Boolean, "controls_declared": pl.Boolean, "expected_annual_benefit": pl.Float64,
-    "feasibility_effort": pl.Int64, "feasibility_complexity": pl.Int64,
-    "feasibility_integration": pl.Int64, "feasibility_training_need": pl.Int64,
+    "initiative_id": pl.String,
+    "name": pl.String,
+    "objective_id": pl.String,
+    "owner": pl.String,
+    "status": pl.String,
+    "first_go_live": pl.Date,
+    "retired_on": pl.Date,
+    "ramp_up_days": pl.Int64,
+    "is_staggered": pl.Boolean,
+    "controls_declared": pl.Boolean,
+    "expected_annual_benefit": pl.Float64,
+    "feasibility_effort": pl.Int64,
+    "feasibility_complexity": pl.Int64,
+    "feasibility_integration": pl.Int64,
+    "feasibility_training_need": pl.Int64,
 }
-_UNIT_SCHEMA = {"initiative_id": pl.String, "unit_id": pl.String, "role": pl.String, "phase": pl.Int64, "go_live": pl.Date}
+_UNIT_SCHEMA = {
+    "initiative_id": pl.String,
+    "unit_id": pl.String,
+    "role": pl.String,
+    "phase": pl.Int64,
+    "go_live": pl.Date,
+}
 _METRIC_SCHEMA = {"initiative_id": pl.String, "metric": pl.String, "expected_change_pct": pl.Float64}
 _THRESHOLD_SCHEMA = {"initiative_id": pl.String, "threshold": pl.String, "value": pl.Float64}
 _COST_SCHEMA = {
-    "initiative_id": pl.String, "kind": pl.String, "amount": pl.Float64,
-    "on_date": pl.Date, "start_date": pl.Date, "end_date": pl.Date,
+    "initiative_id": pl.String,
+    "kind": pl.String,
+    "amount": pl.Float64,
+    "on_date": pl.Date,
+    "start_date": pl.Date,
+    "end_date": pl.Date,
 }

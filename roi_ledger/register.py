@@ -76,7 +76,9 @@ class Business(_Strict):
     @classmethod
     def _currency_code(cls, value: str) -> str:
         if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
-            raise ValueError(f"{value!r} is not a currency code: use the three capital letters of ISO 4217, such as GBP or EUR")
+            raise ValueError(
+                f"{value!r} is not a currency code: use the three capital letters of ISO 4217, such as GBP or EUR"
+            )
         return value
 
     @field_validator("timezone")
@@ -181,7 +183,9 @@ class Initiative(_Strict):
         if self.status is Status.RETIRED and self.retired_on is None:
             raise ValueError("a retired initiative needs retired_on, the day it stopped")
         if self.status is not Status.RETIRED and self.retired_on is not None:
-            raise ValueError(f"retired_on is set but status is {self.status.value}: set status retired, or remove retired_on")
+            raise ValueError(
+                f"retired_on is set but status is {self.status.value}: set status retired, or remove retired_on"
+            )
         treated = self.all_treated_units
         if len(set(treated)) != len(treated):
             raise ValueError("a unit appears in more than one phase")
@@ -292,7 +296,11 @@ def _describe_location(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
         if loc[1] < len(items) and isinstance(items[loc[1]], dict):
             item_id = items[loc[1]].get("id")
         who = f'{loc[0][:-1]} "{item_id}"' if item_id else f"{loc[0][:-1]} #{loc[1] + 1}"
-        rest = ".".join(str(p) for p in loc[2:] if str(p) not in ("one_off", "monthly") and not str(p).startswith(("OneOff", "Monthly")))
+        rest = ".".join(
+            str(p)
+            for p in loc[2:]
+            if str(p) not in ("one_off", "monthly") and not str(p).startswith(("OneOff", "Monthly"))
+        )
         return f"{who}, field {rest}" if rest else who
     return "field " + ".".join(str(p) for p in loc) if loc else "top level"
 
@@ -309,7 +317,10 @@ class _DatesAsText(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice in one mapping (lines {seen[key]} and {line}): keep one", key_node.start_mark
+                    None,
+                    None,
+                    f"key {key!r} appears twice in one mapping (lines {seen[key]} and {line}): keep one",
+                    key_node.start_mark,
                 )
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
@@ -411,17 +422,13 @@ def check_against_data(
                     f'{source}: initiative "{initiative.id}", field metrics: unknown metric '
                     f"{metric!r} (see docs/metrics.md for the catalogue)"
                 )
-        for metric in (initiative.expected.changes if initiative.expected else {}):
+        for metric in initiative.expected.changes if initiative.expected else {}:
             if metrics is not None and metric not in metrics:
                 problems.append(
-                    f'{source}: initiative "{initiative.id}", field expected.changes: unknown '
-                    f"metric {metric!r}"
+                    f'{source}: initiative "{initiative.id}", field expected.changes: unknown metric {metric!r}'
                 )
     for objective in register.objectives:
         if objective.metric is not None and objective.metric not in metrics:
-            problems.append(
-                f'{source}: objective "{objective.id}", field metric: unknown metric '
-                f"{objective.metric!r}"
-            )
+            problems.append(f'{source}: objective "{objective.id}", field metric: unknown metric {objective.metric!r}')
     if problems:
         raise RegisterError("\n".join(problems))

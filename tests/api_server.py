@@ -30,10 +30,17 @@ class FakeApis:
         self.slow_seconds = 1.5
         self.orders = [
             {
-                "id": 1000 + n, "name": f"#{1000 + n}", "created_at": f"2024-01-0{n + 1}T10:00:00-05:00",
-                "updated_at": f"2024-01-0{n + 1}T12:00:00-05:00", "cancelled_at": None,
-                "financial_status": "paid", "fulfillment_status": "fulfilled", "total_price": f"{20 + n}.50",
-                "location_id": None, "source_name": "web", "email": f"buyer{n}@example.com",
+                "id": 1000 + n,
+                "name": f"#{1000 + n}",
+                "created_at": f"2024-01-0{n + 1}T10:00:00-05:00",
+                "updated_at": f"2024-01-0{n + 1}T12:00:00-05:00",
+                "cancelled_at": None,
+                "financial_status": "paid",
+                "fulfillment_status": "fulfilled",
+                "total_price": f"{20 + n}.50",
+                "location_id": None,
+                "source_name": "web",
+                "email": f"buyer{n}@example.com",
                 "customer": {"id": 500 + n, "email": f"buyer{n}@example.com", "first_name": "Ann"},
                 "fulfillments": [{"id": 9, "created_at": f"2024-01-0{n + 1}T15:00:00-05:00"}],
             }
@@ -42,23 +49,37 @@ class FakeApis:
         self.orders[4]["customer"] = None  # a guest checkout
         self.tickets = [
             {
-                "id": 70 + n, "created_at": f"2024-02-0{n + 1}T09:00:00Z", "updated_at": f"2024-02-0{n + 1}T11:00:00Z",
-                "status": "solved", "group_id": 360001, "subject": "Where is my order?",
+                "id": 70 + n,
+                "created_at": f"2024-02-0{n + 1}T09:00:00Z",
+                "updated_at": f"2024-02-0{n + 1}T11:00:00Z",
+                "status": "solved",
+                "group_id": 360001,
+                "subject": "Where is my order?",
                 "satisfaction_rating": {"score": ["good", "bad", "offered"][n % 3]},
             }
             for n in range(3)
         ]
         self.metric_sets = [
-            {"ticket_id": 70 + n, "reopens": n % 2, "reply_time_in_minutes": {"calendar": 30 + n, "business": 20},
-             "solved_at": f"2024-02-0{n + 1}T10:00:00Z"}
+            {
+                "ticket_id": 70 + n,
+                "reopens": n % 2,
+                "reply_time_in_minutes": {"calendar": 30 + n, "business": 20},
+                "solved_at": f"2024-02-0{n + 1}T10:00:00Z",
+            }
             for n in range(3)
         ]
         self.entries = [
             {
-                "id": 300 + n, "spent_date": f"2024-03-0{n + 1}", "hours": 1.5 + n, "cost_rate": 40.0,
-                "updated_at": f"2024-03-0{n + 1}T18:00:00Z", "notes": "Packing",
-                "user": {"id": 11 + n % 2, "name": "Staff Member"}, "project": {"id": 5, "name": "shop_a"},
-                "task": {"id": 7, "name": "Packing"}, "client": {"id": 1, "name": "Own"},
+                "id": 300 + n,
+                "spent_date": f"2024-03-0{n + 1}",
+                "hours": 1.5 + n,
+                "cost_rate": 40.0,
+                "updated_at": f"2024-03-0{n + 1}T18:00:00Z",
+                "notes": "Packing",
+                "user": {"id": 11 + n % 2, "name": "Staff Member"},
+                "project": {"id": 5, "name": "shop_a"},
+                "task": {"id": 7, "name": "Packing"},
+                "client": {"id": 1, "name": "Own"},
             }
             for n in range(3)
         ]
@@ -133,7 +154,10 @@ def make_handler(apis: FakeApis):
                     },
                 )
             if url.path == "/v2/time_entries":
-                if self.headers.get("Authorization") != f"Bearer {HARVEST_TOKEN}" or self.headers.get("Harvest-Account-Id") != HARVEST_ACCOUNT:
+                if (
+                    self.headers.get("Authorization") != f"Bearer {HARVEST_TOKEN}"
+                    or self.headers.get("Harvest-Account-Id") != HARVEST_ACCOUNT
+                ):
                     return self._json(401, {"error": "invalid_token"})
                 since = query.get("updated_since")
                 selected = [e for e in apis.entries if since is None or _iso(e["updated_at"]) >= _iso(since)]
@@ -142,11 +166,20 @@ def make_handler(apis: FakeApis):
                     time.sleep(apis.slow_seconds)  # a slow page
                 page = selected[(page_number - 1) * PAGE : page_number * PAGE]
                 more = page_number * PAGE < len(selected)
-                next_url = f"{base}{url.path}?page={page_number + 1}" + (f"&updated_since={since}" if since else "") if more else None
+                next_url = (
+                    f"{base}{url.path}?page={page_number + 1}" + (f"&updated_since={since}" if since else "")
+                    if more
+                    else None
+                )
                 return self._json(
                     200,
-                    {"time_entries": page, "per_page": PAGE, "total_entries": len(selected), "page": page_number,
-                     "links": {"next": next_url}},
+                    {
+                        "time_entries": page,
+                        "per_page": PAGE,
+                        "total_entries": len(selected),
+                        "page": page_number,
+                        "links": {"next": next_url},
+                    },
                 )
             return self._json(404, {"error": "Not Found"})
 

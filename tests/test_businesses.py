@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,12 @@ def write_businesses(root: Path, entries: list[dict]) -> Path:
 
 
 def entry(name: str) -> dict:
-    return {"name": name, "data": f"{name}/data", "config": f"{name}/initiatives.yml", "warehouse": f"{name}/roi.duckdb"}
+    return {
+        "name": name,
+        "data": f"{name}/data",
+        "config": f"{name}/initiatives.yml",
+        "warehouse": f"{name}/roi.duckdb",
+    }
 
 
 def test_paths_are_relative_to_the_businesses_file(tmp_path):
@@ -47,7 +52,9 @@ def test_paths_are_relative_to_the_businesses_file(tmp_path):
 )
 def test_a_bad_businesses_file_is_refused_naming_the_entry(tmp_path, entries, message):
     path = write_businesses(tmp_path, entries)
-    with pytest.raises(BusinessesError, match=str(path).replace(".", r"\.") + ".*" + message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        BusinessesError, match=str(path).replace(".", r"\.") + ".*" + message.replace("(", r"\(").replace(")", r"\)")
+    ):
         load_businesses(path)
 
 
@@ -67,7 +74,7 @@ def test_each_business_is_a_partition_with_its_own_paths_and_its_own_night(tmp_p
 
     # noon UTC on 1 December is 13:00 in Berlin (its last complete day 30 November) and 01:00 on
     # 2 December in Auckland (its last complete day 1 December)
-    tick = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    tick = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     context = build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def())
     requests = list(defs.resolve_schedule_def("nightly_by_business_at_2am").evaluate_tick(context).run_requests)
     as_of = {r.partition_key: r.run_config["resources"]["run"]["config"]["as_of"] for r in requests}
@@ -81,7 +88,12 @@ def small_business(root: Path, *, broken: bool) -> None:
     rng = np.random.default_rng(len(root.name))
     months = [date(2023 + m // 12, m % 12 + 1, 1) for m in range(36)]
     rows = [
-        {"unit_id": unit, "period_start": month.isoformat(), "metric": "on_time_rate", "value": 80 + rng.normal(0, 1) - (3 if unit == "north" and m >= 24 else 0)}
+        {
+            "unit_id": unit,
+            "period_start": month.isoformat(),
+            "metric": "on_time_rate",
+            "value": 80 + rng.normal(0, 1) - (3 if unit == "north" and m >= 24 else 0),
+        }
         for unit in ("north", "south")
         for m, month in enumerate(months)
     ]
@@ -91,7 +103,14 @@ def small_business(root: Path, *, broken: bool) -> None:
     register = {
         "business": {"name": root.name, "currency": "EUR", "timezone": "UTC"},
         "initiatives": [
-            {"id": "route_planner", "name": "Route planner", "status": "live", "go_live": "2025-01-01", "treated_units": ["north"], "metrics": ["on_time_rate"]}
+            {
+                "id": "route_planner",
+                "name": "Route planner",
+                "status": "live",
+                "go_live": "2025-01-01",
+                "treated_units": ["north"],
+                "metrics": ["on_time_rate"],
+            }
         ],
     }
     (root / "initiatives.yml").write_text(yaml.safe_dump(register, sort_keys=False))

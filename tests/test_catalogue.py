@@ -17,8 +17,13 @@ def test_dbts_slugify_macro_is_the_catalogues_rule_word_for_word():
 
 @pytest.mark.parametrize(
     ("value", "name"),
-    [("invoicing", "invoicing"), ("  Invoicing ", "invoicing"), ("Front of house", "front_of_house"),
-     ("café/bar", "caf__bar"), ("B2B-sales", "b2b_sales")],
+    [
+        ("invoicing", "invoicing"),
+        ("  Invoicing ", "invoicing"),
+        ("Front of house", "front_of_house"),
+        ("café/bar", "caf__bar"),
+        ("B2B-sales", "b2b_sales"),
+    ],
 )
 def test_a_data_value_names_its_metric(value, name):
     assert slug(value) == name

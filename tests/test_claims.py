@@ -63,7 +63,9 @@ def panel(
                 volumes = np.where(t >= GO_LIVE_WEEK, treated_volume_after, volume)
         for i in range(weeks):
             rows.append((unit, METRIC, "week", week(i), week(i + 1), float(values[i]), float(volumes[i])))
-    return pl.DataFrame(rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row")
+    return pl.DataFrame(
+        rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row"
+    )
 
 
 def register(**changes) -> object:
@@ -143,11 +145,21 @@ def test_a_clean_real_effect_passes_every_check_and_grades_reliable():
         # treated units drifting down before and after go-live, no real effect
         ("pre_trend", {"effect": 0.0, "treated_extra": lambda t: -0.0004 * t}, {}, "unreliable"),
         # a spike in the four weeks before go-live that passes by itself
-        ("regression_to_mean", {"effect": -0.002, "treated_extra": lambda t: 0.02 * ((t >= GO_LIVE_WEEK - 4) & (t < GO_LIVE_WEEK))}, {}, "suspicious"),
+        (
+            "regression_to_mean",
+            {"effect": -0.002, "treated_extra": lambda t: 0.02 * ((t >= GO_LIVE_WEEK - 4) & (t < GO_LIVE_WEEK))},
+            {},
+            "suspicious",
+        ),
         # volume doubles at go-live: a different mix of orders
         ("volume_shift", {"treated_volume_after": 400.0}, {}, "suspicious"),
         # the effect fades: full in the first half of the after window, gone in the second
-        ("novelty_decay", {"effect": 0.0, "treated_extra": lambda t: -0.02 * ((t >= GO_LIVE_WEEK) & (t < GO_LIVE_WEEK + 25))}, {}, "suspicious"),
+        (
+            "novelty_decay",
+            {"effect": 0.0, "treated_extra": lambda t: -0.02 * ((t >= GO_LIVE_WEEK) & (t < GO_LIVE_WEEK + 25))},
+            {},
+            "suspicious",
+        ),
     ],
 )
 def test_each_trap_fires_its_check_and_is_not_reliable(check_id, series_kwargs, register_kwargs, expected_grade):
@@ -225,7 +237,13 @@ def test_stale_data_fires_when_the_run_date_is_long_after_the_data():
 
 
 def test_data_gaps_fire_when_a_window_misses_periods():
-    series = panel().filter(~(pl.col("unit_id").is_in(TREATED) & (pl.col("period_start") < week(GO_LIVE_WEEK)) & (pl.col("period_start").dt.week() % 3 == 0)))
+    series = panel().filter(
+        ~(
+            pl.col("unit_id").is_in(TREATED)
+            & (pl.col("period_start") < week(GO_LIVE_WEEK))
+            & (pl.col("period_start").dt.week() % 3 == 0)
+        )
+    )
     checks, grades = assess(series)
     assert status(checks, "data_gaps") == "warn"
     assert grade(grades) == "needs_more_data"
@@ -250,7 +268,9 @@ def test_seasonality_does_not_doubt_a_comparison_it_cannot_test_yet():
     # to test whether the comparison units share them. The mixed seasons are reported; the
     # claim, clear and sound otherwise, is not doubted for them.
     season = lambda t: 0.01 * np.sin(2 * np.pi * t / 52)  # noqa: E731
-    series = panel(weeks=GO_LIVE_WEEK + 12, shared_extra=season).filter(pl.col("period_start") >= week(GO_LIVE_WEEK - 40))
+    series = panel(weeks=GO_LIVE_WEEK + 12, shared_extra=season).filter(
+        pl.col("period_start") >= week(GO_LIVE_WEEK - 40)
+    )
     checks, grades = assess(series)
     row = checks.filter(pl.col("check_id") == "seasonality").row(0, named=True)
     assert (row["status"], row["counts_toward_grade"], row["p_value"]) == ("warn", False, None)
@@ -362,30 +382,53 @@ def test_thresholds_can_be_overridden_per_initiative():
 
 @pytest.mark.parametrize(
     ("check_class", "status_", "expected"),
-    [("validity", "fail", "unreliable"), ("validity", "warn", "suspicious"), ("suspicion", "warn", "suspicious"),
-     ("data", "fail", "needs_more_data"), ("governance", "warn", "reliable"), ("info", "warn", "reliable"),
-     ("suspicion", "pass", "reliable"), ("data", "not_applicable", "reliable")],
+    [
+        ("validity", "fail", "unreliable"),
+        ("validity", "warn", "suspicious"),
+        ("suspicion", "warn", "suspicious"),
+        ("data", "fail", "needs_more_data"),
+        ("governance", "warn", "reliable"),
+        ("info", "warn", "reliable"),
+        ("suspicion", "pass", "reliable"),
+        ("data", "not_applicable", "reliable"),
+    ],
 )
 def test_the_grading_rule(check_class, status_, expected):
     assert implied_grade(check_class, status_) == expected
 
 
 def _fired(check_id: str, check_class: str, status_: str) -> dict:
-    return {"initiative_id": "checks", "metric": METRIC, "check_id": check_id, "check_class": check_class, "method": "did",
-            "status": status_, "observed": None, "threshold": None, "message": check_id, "counts_toward_grade": True}
+    return {
+        "initiative_id": "checks",
+        "metric": METRIC,
+        "check_id": check_id,
+        "check_class": check_class,
+        "method": "did",
+        "status": status_,
+        "observed": None,
+        "threshold": None,
+        "message": check_id,
+        "counts_toward_grade": True,
+    }
 
 
 @pytest.mark.parametrize(
     ("short", "expected"),
-    [("fail", "needs_more_data"),  # too few periods: wait, whatever else fired
-     ("warn", "unreliable"),  # thin volumes: more weeks do not help, the doubts stand
-     ("pass", "unreliable")],
+    [
+        ("fail", "needs_more_data"),  # too few periods: wait, whatever else fired
+        ("warn", "unreliable"),  # thin volumes: more weeks do not help, the doubts stand
+        ("pass", "unreliable"),
+    ],
 )
 def test_a_claim_without_enough_periods_waits_before_it_is_doubted(short, expected):
     from roi_ledger.claims.engine import CHECK_SCHEMA
 
     checks = pl.DataFrame(
-        [_fired("not_enough_data", "data", short), _fired("seasonality", "suspicion", "fail"), _fired("placebo_in_time", "validity", "fail")],
+        [
+            _fired("not_enough_data", "data", short),
+            _fired("seasonality", "suspicion", "fail"),
+            _fired("placebo_in_time", "validity", "fail"),
+        ],
         schema=CHECK_SCHEMA,
     )
     grades, reasons = grade_claims(checks)
@@ -423,7 +466,10 @@ def test_power_and_periods_to_a_verdict_by_hand():
     assert p.power_now == pytest.approx(0.5421, abs=1e-3)  # Phi((3 - 2.8920) / 1.0204)
     needed = next(after for after in range(10, 521) if mde_with(after) <= 3.0)
     assert mde_with(needed - 1) > 3.0 and p.periods_to_verdict == needed - 10 and p.reachable
-    assert power_of(ci_low=-3.0, ci_high=-1.0, confidence=0.95, pre=20, post=10, expected_effect=-4.0).periods_to_verdict == 0
+    assert (
+        power_of(ci_low=-3.0, ci_high=-1.0, confidence=0.95, pre=20, post=10, expected_effect=-4.0).periods_to_verdict
+        == 0
+    )
     # even endless after-periods leave se >= sd / sqrt(20) = 0.589, whose MDE (about 2.2) exceeds 2
     never = power_of(ci_low=-3.0, ci_high=1.0, confidence=0.95, pre=20, post=10, expected_effect=-2.0)
     assert never.reachable is False and never.periods_to_verdict is None  # the before window limits it
@@ -448,7 +494,9 @@ def test_always_valid_half_width_by_hand_and_its_guarantee_over_ten_years_of_loo
     ordinary = anytime = np.zeros(paths, bool)
     for n in range(4, 521):
         effect, se = sums[:, n - 1] / n, 1 / math.sqrt(n)
-        bounds = always_valid(effect=0.0, ci_low=-1.96 * se, ci_high=1.96 * se, confidence=0.95, pre=10**9, post=n, min_post=4)
+        bounds = always_valid(
+            effect=0.0, ci_low=-1.96 * se, ci_high=1.96 * se, confidence=0.95, pre=10**9, post=n, min_post=4
+        )
         anytime = anytime | (np.abs(effect) >= bounds.half_width)
         if n <= 56:
             ordinary = ordinary | (np.abs(effect) > 1.96 * se)
@@ -508,7 +556,14 @@ def test_a_check_keeps_its_result_while_what_it_read_is_unchanged():
     definitions = {METRIC: next(d for d in CATALOGUE if d.name == METRIC)}
 
     def checks(memo_as_of: date, stored: pl.DataFrame | None, inputs: str = "inputs-1"):
-        memo = CheckMemo({"checks": inputs}, as_of=memo_as_of, capped={METRIC: "c"}, definitions=definitions, run_id="r", stored=stored)
+        memo = CheckMemo(
+            {"checks": inputs},
+            as_of=memo_as_of,
+            capped={METRIC: "c"},
+            definitions=definitions,
+            run_id="r",
+            stored=stored,
+        )
         rows = run_claim_checks(reg, series, estimates, as_of=memo_as_of, catalogue=CATALOGUE, traits=traits, memo=memo)
         return rows, memo
 

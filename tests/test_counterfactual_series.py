@@ -16,8 +16,17 @@ def test_comparison_is_shifted_by_the_pre_gap_and_the_counterfactual_removes_the
     weeks = [date(2024, 1, 1) + timedelta(weeks=w) for w in range(4)]
     windows = ["pre", "pre", "post", "post"]
     rows = [
-        {"unit_id": unit, "period_start": week, "period_end": week + timedelta(days=7), "value": value, "level": value,
-         "volume": 1, "role": role, "window": window, "go_live": date(2024, 1, 15)}
+        {
+            "unit_id": unit,
+            "period_start": week,
+            "period_end": week + timedelta(days=7),
+            "value": value,
+            "level": value,
+            "volume": 1,
+            "role": role,
+            "window": window,
+            "go_live": date(2024, 1, 15),
+        }
         for unit, role, values in (("T", "treated", [10, 12, 7, 8]), ("C", "control", [5, 6, 6, 7]))
         for week, window, value in zip(weeks, windows, values)
     ]
@@ -29,14 +38,25 @@ def test_comparison_is_shifted_by_the_pre_gap_and_the_counterfactual_removes_the
     assert series["comparison"]["value"].to_list() == pytest.approx([10.5, 11.5, 11.5, 12.5])
     cf = series["counterfactual"]
     assert cf["period_start"].to_list() == weeks[2:] and cf["value"].to_list() == pytest.approx([11.5, 12.5])
-    assert cf["value_low"].to_list() == pytest.approx([10.0, 11.0]) and cf["value_high"].to_list() == pytest.approx([13.0, 14.0])
+    assert cf["value_low"].to_list() == pytest.approx([10.0, 11.0]) and cf["value_high"].to_list() == pytest.approx(
+        [13.0, 14.0]
+    )
     assert set(out["stage"]) == {"pre", "post"} and set(out["initiative_id"]) == {"labels"}
 
 
 def test_without_comparison_units_there_is_no_comparison_series():
     rows = [
-        {"unit_id": "T", "period_start": date(2024, 1, 1) + timedelta(weeks=w), "period_end": date(2024, 1, 8) + timedelta(weeks=w),
-         "value": float(w), "level": float(w), "volume": 1, "role": "treated", "window": "pre" if w < 2 else "post", "go_live": date(2024, 1, 15)}
+        {
+            "unit_id": "T",
+            "period_start": date(2024, 1, 1) + timedelta(weeks=w),
+            "period_end": date(2024, 1, 8) + timedelta(weeks=w),
+            "value": float(w),
+            "level": float(w),
+            "volume": 1,
+            "role": "treated",
+            "window": "pre" if w < 2 else "post",
+            "go_live": date(2024, 1, 15),
+        }
         for w in range(4)
     ]
     panel = Panel(initiative=SimpleNamespace(id="its"), metric="m", period="week", frame=pl.DataFrame(rows))

@@ -11,8 +11,14 @@ def test_definitions_load_with_job_schedule_and_lineage():
     assert schedule.cron_schedule == "0 2 * * *"
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert {"raw/orders", "staging/stg_orders", "marts/metric_series", "intermediate/initiative_effects",
-            "marts/initiative_effects", "marts/runs"} <= keys
+    assert {
+        "raw/orders",
+        "staging/stg_orders",
+        "marts/metric_series",
+        "intermediate/initiative_effects",
+        "marts/initiative_effects",
+        "marts/runs",
+    } <= keys
 
 
 def test_asset_keys_read_as_the_tables_they_write():
@@ -36,6 +42,16 @@ def test_the_domain_package_imports_no_orchestration_or_connector_code():
     offenders = []
     for path in package.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{path.relative_to(package)}: {n}" for n in names if n.split(".")[0] in ("pipelines", "connectors", "dagster", "dagster_dbt")]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(package)}: {n}"
+                for n in names
+                if n.split(".")[0] in ("pipelines", "connectors", "dagster", "dagster_dbt")
+            ]
     assert offenders == []

@@ -24,9 +24,12 @@ MONDAY = date(2024, 1, 1)
 
 def register(extra: str = "", controls: str = "", rollout: str | None = None) -> object:
     """One initiative on metric m: unit a live from week 10 (one-week ramp-up), or ``rollout``."""
-    rollout = rollout or f"""go_live: {MONDAY + timedelta(weeks=10)}
+    rollout = (
+        rollout
+        or f"""go_live: {MONDAY + timedelta(weeks=10)}
     treated_units: [a]
     ramp_up_days: 7"""
+    )
     return parse_register(
         f"""
 business: {{name: T, currency: EUR, timezone: UTC}}
@@ -56,7 +59,9 @@ def weekly(values: dict[str, list[float]], metric: str = "m") -> pl.DataFrame:
 
 def test_windows_leave_out_the_ramp_up_and_periods_after_retirement():
     frame = weekly({"a": [0.0] * 20})
-    labelled = label_windows(frame, go_live=MONDAY + timedelta(weeks=10, days=2), ramp_up_days=7, retired_on=MONDAY + timedelta(weeks=15))
+    labelled = label_windows(
+        frame, go_live=MONDAY + timedelta(weeks=10, days=2), ramp_up_days=7, retired_on=MONDAY + timedelta(weeks=15)
+    )
     windows = labelled["window"].to_list()
     assert windows[:10] == [PRE] * 10  # ended by go-live day
     assert windows[10:12] == [RAMP, RAMP]  # contains go-live (day 2) / starts before go-live + 7
@@ -174,7 +179,10 @@ def test_default_controls_leave_out_units_changed_on_related_data():
     metrics: [n]
 """
     reg = register(extra=extra)
-    traits = {"m": MetricTraits(datasets=frozenset({"hours"})), "n": MetricTraits(datasets=frozenset({"hours", "orders"}))}
+    traits = {
+        "m": MetricTraits(datasets=frozenset({"hours"})),
+        "n": MetricTraits(datasets=frozenset({"hours", "orders"})),
+    }
     tool = reg.initiative("tool")
     assert control_units(reg, tool, "m", {"a", "b", "c"}, traits) == ["c"]
     unrelated = {"m": MetricTraits(datasets=frozenset({"tickets"})), "n": MetricTraits(datasets=frozenset({"hours"}))}
@@ -315,7 +323,9 @@ def test_one_series_separates_a_slow_wobble_from_white_noise_on_top():
         wobble[0] = rng.normal() * np.sqrt(wobble_variance)
         for t in range(1, n):
             wobble[t] = true_rho * wobble[t - 1] + rng.normal()
-        data = pd.DataFrame({"y": wobble + rng.normal(0, np.sqrt(wobble_variance), n), "after": (np.arange(n) >= 75).astype(float)})
+        data = pd.DataFrame(
+            {"y": wobble + rng.normal(0, np.sqrt(wobble_variance), n), "after": (np.arange(n) >= 75).astype(float)}
+        )
         fit = fit_ar1("y ~ after", data)
         fits.append((fit.rho, fit.share))
     rho, share = np.mean(fits, axis=0)

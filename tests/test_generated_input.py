@@ -10,7 +10,7 @@ docs/reliability.md)."""
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -37,10 +37,22 @@ GOOD = {
 BAD = {
     ColumnType.TEXT: st.sampled_from(["\t\t", "a\x00b", "line\nbreak", "tab\tbed"]),
     ColumnType.TIMESTAMP: st.sampled_from(
-        ["-infinity", "infinity", "epoch", "0001-01-01 10:00", "2025-06-01 24:00", "2025-06-01 10:00+25:00",
-         "2025-13-01", "yesterday", "2025/13/01 10:00", "3000-01-01"]
+        [
+            "-infinity",
+            "infinity",
+            "epoch",
+            "0001-01-01 10:00",
+            "2025-06-01 24:00",
+            "2025-06-01 10:00+25:00",
+            "2025-13-01",
+            "yesterday",
+            "2025/13/01 10:00",
+            "3000-01-01",
+        ]
     ),
-    ColumnType.DATE: st.sampled_from(["0001-01-01", "2025-02-30", "epoch", "01/06/2025", "2025-06-01 10:00", "9999-12-31"]),
+    ColumnType.DATE: st.sampled_from(
+        ["0001-01-01", "2025-02-30", "epoch", "01/06/2025", "2025-06-01 10:00", "9999-12-31"]
+    ),
     ColumnType.NUMBER: st.sampled_from(["NaN", "nan", "Inf", "-inf", "1e309", "twelve", "1,5", "--1"]),
     ColumnType.INTEGER: st.sampled_from(["NaN", "1e309", "2.5", "three"]),
     ColumnType.BOOLEAN: st.sampled_from(["maybe", "2", "ja", "TRUE!"]),
@@ -90,15 +102,20 @@ def rows(draw, dataset_name: str):
 
 def land_generated(dataset_name: str, generated, suffix: str):
     dataset = DATASETS[dataset_name]
-    frame = pl.DataFrame([row for row, _ in generated], schema={c: pl.String for c in dataset.column_names})
+    frame = pl.DataFrame([row for row, _ in generated], schema=dict.fromkeys(dataset.column_names, pl.String))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{dataset_name}{suffix}"
         frame.write_parquet(path) if suffix == ".parquet" else frame.write_csv(path)
         con = duckdb.connect()
         try:
             [load] = land_dataset(
-                con, dataset_name, [path], load_id="gen", loaded_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                timezone="Europe/London", salt=SALT,
+                con,
+                dataset_name,
+                [path],
+                load_id="gen",
+                loaded_at=datetime(2026, 1, 1, tzinfo=UTC),
+                timezone="Europe/London",
+                salt=SALT,
             )
             reasons = dict(con.execute("select source_row, reason from raw.rejected_rows").fetchall())
         finally:
@@ -121,7 +138,9 @@ def check_every_row_accounted_for(dataset_name: str, generated, suffix: str) -> 
         if broken and not is_blank(row):
             BAD_ROWS[dataset_name, suffix] = BAD_ROWS.get((dataset_name, suffix), 0) + 1
             assert number in reasons, f"row {number} breaks {sorted(broken)} but landed"
-            assert any(reasons[number].startswith(field) or f"; {field}" in reasons[number] for field in broken), reasons[number]
+            assert any(reasons[number].startswith(field) or f"; {field}" in reasons[number] for field in broken), (
+                reasons[number]
+            )
         number += lines - 1
     for reason in reasons.values():
         assert any(c in reason for c in DATASETS[dataset_name].column_names), reason
@@ -138,7 +157,9 @@ def generated_test(dataset_name: str, suffix: str):
 
 for _name in DATASETS:
     for _suffix in (".csv", ".parquet"):
-        globals()[f"test_generated_{_name}_{_suffix[1:]}_rows_are_loaded_or_rejected_with_the_field"] = generated_test(_name, _suffix)
+        globals()[f"test_generated_{_name}_{_suffix[1:]}_rows_are_loaded_or_rejected_with_the_field"] = generated_test(
+            _name, _suffix
+        )
 
 
 def test_the_suite_lands_over_a_thousand_bad_rows():

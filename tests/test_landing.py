@@ -1,7 +1,7 @@
 """Landing files into raw: typed, nothing dropped, identifiers hashed, re-runs harmless."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -21,8 +21,13 @@ o5,shop_b,2025-06-02,,7,refunded,yes,C9,Di Example
 
 def land(con, path, salt="pepper"):
     return land_dataset(
-        con, "orders", [path], load_id="L1", loaded_at=datetime(2025, 7, 1, tzinfo=timezone.utc),
-        timezone="Europe/London", salt=salt,
+        con,
+        "orders",
+        [path],
+        load_id="L1",
+        loaded_at=datetime(2025, 7, 1, tzinfo=UTC),
+        timezone="Europe/London",
+        salt=salt,
     )
 
 
@@ -50,7 +55,9 @@ def test_naive_timestamps_are_read_in_the_business_timezone(tmp_path, orders_fil
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     land(con, orders_file)
     con.execute("set TimeZone = 'UTC'")
-    ordered = con.execute("select strftime(ordered_at, '%Y-%m-%d %H:%M') from raw.orders where order_id = 'o1'").fetchone()[0]
+    ordered = con.execute(
+        "select strftime(ordered_at, '%Y-%m-%d %H:%M') from raw.orders where order_id = 'o1'"
+    ).fetchone()[0]
     assert ordered == "2025-06-01 09:00"  # 10:00 in London in June is 09:00 UTC
 
 
@@ -98,7 +105,12 @@ def test_parquet_and_folders_are_read(tmp_path):
     data = tmp_path / "data"
     (data / "kpis").mkdir(parents=True)
     pl.DataFrame(
-        {"unit_id": ["a", "b"], "period_start": ["2025-01-01", "2025-02-01"], "metric": ["nps", "nps"], "value": [1.0, 2.0]}
+        {
+            "unit_id": ["a", "b"],
+            "period_start": ["2025-01-01", "2025-02-01"],
+            "metric": ["nps", "nps"],
+            "value": [1.0, 2.0],
+        }
     ).write_parquet(data / "kpis" / "part1.parquet")
     found = inventory(data)
     assert found.units == {"a", "b"} and found.kpi_metrics == {"nps"}
@@ -110,17 +122,30 @@ def test_each_file_lands_whole_or_not_at_all(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     header = ORDERS.splitlines()[0]
-    (data / "orders_1.csv").write_text(f"{header}\no1,shop_a,2025-06-01 10:00,,12.5,completed,false,,\no2,shop_a,oops,,3,completed,false,,\n")
-    (data / "orders_2.csv").write_text(f"{header}\no3,shop_a,2025-06-02 10:00,,4,completed,false,C3,Cy\no4,shop_a,oops,,3,completed,false,,\n")
+    (data / "orders_1.csv").write_text(
+        f"{header}\no1,shop_a,2025-06-01 10:00,,12.5,completed,false,,\no2,shop_a,oops,,3,completed,false,,\n"
+    )
+    (data / "orders_2.csv").write_text(
+        f"{header}\no3,shop_a,2025-06-02 10:00,,4,completed,false,C3,Cy\no4,shop_a,oops,,3,completed,false,,\n"
+    )
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     with pytest.raises(ContractError, match="orders_2.csv: customer_id must be pseudonymised"):
         land_dataset(
-            con, "orders", sorted(data.glob("*.csv")), load_id="L1", loaded_at=datetime(2025, 7, 1, tzinfo=timezone.utc),
-            timezone="Europe/London", salt=None,
+            con,
+            "orders",
+            sorted(data.glob("*.csv")),
+            load_id="L1",
+            loaded_at=datetime(2025, 7, 1, tzinfo=UTC),
+            timezone="Europe/London",
+            salt=None,
         )
     assert con.execute("select order_id from raw.orders").fetchall() == [("o1",)]
-    assert con.execute("select source_file, source_row from raw.rejected_rows").fetchall() == [(str(data / "orders_1.csv"), 2)]
-    assert con.execute("select source_file, rows_loaded, rows_rejected from raw.loaded_files").fetchall() == [(str(data / "orders_1.csv"), 1, 1)]
+    assert con.execute("select source_file, source_row from raw.rejected_rows").fetchall() == [
+        (str(data / "orders_1.csv"), 2)
+    ]
+    assert con.execute("select source_file, rows_loaded, rows_rejected from raw.loaded_files").fetchall() == [
+        (str(data / "orders_1.csv"), 1, 1)
+    ]
 
 
 def test_a_timestamp_lands_when_its_year_in_the_business_timezone_is_1970_to_2100(tmp_path):
@@ -136,16 +161,24 @@ def test_a_timestamp_lands_when_its_year_in_the_business_timezone_is_1970_to_210
         "in_2101_there": "2100-12-31 15:00:00+00:00",  # 2101-01-01 00:00 there
         "in_2101": "2101-01-01 00:00:00",
     }
-    path.write_text("order_id,unit_id,ordered_at,fulfilled_at,amount,status,has_error,customer_id\n" + "".join(
-        f"{order},shop_a,{at},,1,completed,false,\n" for order, at in rows.items()
-    ))
+    path.write_text(
+        "order_id,unit_id,ordered_at,fulfilled_at,amount,status,has_error,customer_id\n"
+        + "".join(f"{order},shop_a,{at},,1,completed,false,\n" for order, at in rows.items())
+    )
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    land_dataset(con, "orders", [path], load_id="L1", loaded_at=datetime(2025, 7, 1, tzinfo=timezone.utc),
-                 timezone="Asia/Tokyo", salt="pepper")
+    land_dataset(
+        con,
+        "orders",
+        [path],
+        load_id="L1",
+        loaded_at=datetime(2025, 7, 1, tzinfo=UTC),
+        timezone="Asia/Tokyo",
+        salt="pepper",
+    )
     landed = {order for (order,) in con.execute("select order_id from raw.orders").fetchall()}
     assert landed == {"in_1970_there", "first_instant", "last_instant"}
-    reasons = dict(con.execute(
-        "select json_extract_string(record, '$.order_id'), reason from raw.rejected_rows"
-    ).fetchall())
+    reasons = dict(
+        con.execute("select json_extract_string(record, '$.order_id'), reason from raw.rejected_rows").fetchall()
+    )
     assert set(reasons) == {"before_1970_there", "in_2101_there", "in_2101"}
     assert all("years 1970-2100" in reason for reason in reasons.values())

@@ -44,8 +44,15 @@ def weekly_series() -> pl.DataFrame:
     }
     return pl.DataFrame(
         [
-            {"unit_id": u, "metric": "hours_admin", "period": "week", "period_start": START + timedelta(weeks=int(i)), "value": float(v)}
-            for u, values in units.items() for i, v in enumerate(values)
+            {
+                "unit_id": u,
+                "metric": "hours_admin",
+                "period": "week",
+                "period_start": START + timedelta(weeks=int(i)),
+                "value": float(v),
+            }
+            for u, values in units.items()
+            for i, v in enumerate(values)
         ]
     )
 
@@ -53,7 +60,9 @@ def weekly_series() -> pl.DataFrame:
 def test_the_plan_holds_back_the_units_that_moved_with_the_treated_ones_and_says_how_long():
     register = parse_register(REGISTER, "initiatives.yml")
     [plan] = measurement_plans(register, weekly_series(), START + timedelta(weeks=WEEKS)).to_dicts()
-    assert plan["holdback_units"] == "b" and plan["planned_method"] == "did"  # c moved against a; d is treated elsewhere
+    assert (
+        plan["holdback_units"] == "b" and plan["planned_method"] == "did"
+    )  # c moved against a; d is treated elsewhere
     gap = np.where(np.arange(WEEKS) % 2 == 0, 1.0, -1.0)  # a - b - 5
     fit = stats.linregress(np.arange(WEEKS), gap)
     residuals = gap - (fit.intercept + fit.slope * np.arange(WEEKS))

@@ -22,8 +22,12 @@ GO_LIVE = date(2025, 3, 3)  # a Monday
 def make_register(initiatives: list[dict], discount_rate: float = 0.0):
     document = {
         "business": {
-            "name": "T", "currency": "EUR", "timezone": "UTC", "loaded_hourly_cost": 20.0,
-            "discount_rate": discount_rate, "values": {"cost_per_order_error": 12.0, "gross_margin": 0.5},
+            "name": "T",
+            "currency": "EUR",
+            "timezone": "UTC",
+            "loaded_hourly_cost": 20.0,
+            "discount_rate": discount_rate,
+            "values": {"cost_per_order_error": 12.0, "gross_margin": 0.5},
         },
         "initiatives": initiatives,
     }
@@ -31,16 +35,28 @@ def make_register(initiatives: list[dict], discount_rate: float = 0.0):
 
 
 def initiative(**changes) -> dict:
-    base = {"id": "a", "name": "A", "status": "live", "go_live": GO_LIVE.isoformat(), "treated_units": ["u1"],
-            "metrics": ["order_error_rate"]}
+    base = {
+        "id": "a",
+        "name": "A",
+        "status": "live",
+        "go_live": GO_LIVE.isoformat(),
+        "treated_units": ["u1"],
+        "metrics": ["order_error_rate"],
+    }
     return {**base, **changes}
 
 
 def test_monthly_costs_accrue_by_day_and_one_offs_on_their_date():
-    reg = make_register([initiative(costs=[
-        {"kind": "one_off", "amount": 1000, "date": "2025-01-20"},
-        {"kind": "monthly", "amount": 310, "start": "2025-01-15", "end": "2025-02-10"},
-    ])])
+    reg = make_register(
+        [
+            initiative(
+                costs=[
+                    {"kind": "one_off", "amount": 1000, "date": "2025-01-20"},
+                    {"kind": "monthly", "amount": 310, "start": "2025-01-15", "end": "2025-02-10"},
+                ]
+            )
+        ]
+    )
     costs = daily_costs(reg.initiatives[0], until=date(2025, 12, 31))
     # January: 17 days x 310/31 = 170; February: 10 days x 310/28 = 110.714...; plus 1000
     assert costs["cost"].sum() == pytest.approx(1000 + 170 + 10 * 310 / 28)
@@ -48,14 +64,23 @@ def test_monthly_costs_accrue_by_day_and_one_offs_on_their_date():
     assert daily_costs(reg.initiatives[0], until=date(2025, 1, 31))["cost"].sum() == pytest.approx(1000 + 170)
 
 
-def weekly_series(values: list[float], volume: float, metric: str = "order_error_rate", start: date = GO_LIVE - timedelta(weeks=10)):
-    rows = [("u1", metric, "week", start + timedelta(weeks=i), start + timedelta(weeks=i + 1), v, volume) for i, v in enumerate(values)]
-    return pl.DataFrame(rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row")
+def weekly_series(
+    values: list[float], volume: float, metric: str = "order_error_rate", start: date = GO_LIVE - timedelta(weeks=10)
+):
+    rows = [
+        ("u1", metric, "week", start + timedelta(weeks=i), start + timedelta(weeks=i + 1), v, volume)
+        for i, v in enumerate(values)
+    ]
+    return pl.DataFrame(
+        rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row"
+    )
 
 
 def test_per_volume_benefit_is_effect_times_volume_times_value():
     reg = make_register([initiative()])
-    panel = build_panel(reg, reg.initiatives[0], "order_error_rate", weekly_series([0.06] * 10 + [0.04] * 5, volume=500))
+    panel = build_panel(
+        reg, reg.initiatives[0], "order_error_rate", weekly_series([0.06] * 10 + [0.04] * 5, volume=500)
+    )
     rule, _ = money_rule(CATALOGUE["order_error_rate"], "order_error_rate", reg.business, ["u1"], {})
     primary = {"effect_abs": -0.02, "ci_low": -0.03, "ci_high": 0.01}
     benefits = unit_period_benefits("a", panel, primary, rule)
@@ -93,17 +118,31 @@ def test_strategic_metrics_have_no_money():
 
 
 def test_shared_claims_split_by_the_business_cases_or_equally():
-    reg = make_register([
-        initiative(id="a", expected={"changes": {"order_error_rate": -30}}),
-        initiative(id="b", expected={"changes": {"order_error_rate": -10}}),
-        initiative(id="c", treated_units=["u2"]),
-    ])
+    reg = make_register(
+        [
+            initiative(id="a", expected={"changes": {"order_error_rate": -30}}),
+            initiative(id="b", expected={"changes": {"order_error_rate": -10}}),
+            initiative(id="c", treated_units=["u2"]),
+        ]
+    )
     week = (date(2025, 4, 7), date(2025, 4, 14))
     benefits = pl.DataFrame(
-        [("a", "order_error_rate", "order_errors", "u1", *week, 100.0, 50.0, 150.0),
-         ("b", "order_error_rate", "order_errors", "u1", *week, 100.0, 50.0, 150.0),
-         ("c", "order_error_rate", "order_errors", "u2", *week, 80.0, 40.0, 120.0)],
-        schema=["initiative_id", "metric", "pool", "unit_id", "period_start", "period_end", "benefit", "benefit_low", "benefit_high"],
+        [
+            ("a", "order_error_rate", "order_errors", "u1", *week, 100.0, 50.0, 150.0),
+            ("b", "order_error_rate", "order_errors", "u1", *week, 100.0, 50.0, 150.0),
+            ("c", "order_error_rate", "order_errors", "u2", *week, 80.0, 40.0, 120.0),
+        ],
+        schema=[
+            "initiative_id",
+            "metric",
+            "pool",
+            "unit_id",
+            "period_start",
+            "period_end",
+            "benefit",
+            "benefit_low",
+            "benefit_high",
+        ],
         orient="row",
     )
     shared = attribute_shared_claims(benefits, reg).sort("initiative_id")
@@ -115,12 +154,23 @@ def test_shared_claims_split_by_the_business_cases_or_equally():
 
 def test_roi_payback_and_npv_by_hand():
     # 1,000 one-off on go-live day; 100 benefit a week from go-live; run date after 15 weeks.
-    reg = make_register([initiative(costs=[{"kind": "one_off", "amount": 1000, "date": GO_LIVE.isoformat()}],
-                                    expected={"annual_benefit": 10000})])
+    reg = make_register(
+        [
+            initiative(
+                costs=[{"kind": "one_off", "amount": 1000, "date": GO_LIVE.isoformat()}],
+                expected={"annual_benefit": 10000},
+            )
+        ]
+    )
     weeks = [GO_LIVE + timedelta(weeks=i) for i in range(15)]
     benefits = pl.DataFrame(
-        {"period_start": weeks, "metric": ["order_error_rate"] * 15, "benefit": [100.0] * 15,
-         "benefit_low": [50.0] * 15, "benefit_high": [150.0] * 15}
+        {
+            "period_start": weeks,
+            "metric": ["order_error_rate"] * 15,
+            "benefit": [100.0] * 15,
+            "benefit_low": [50.0] * 15,
+            "benefit_high": [150.0] * 15,
+        }
     )
     as_of = GO_LIVE + timedelta(weeks=15, days=-1)  # the Sunday ending week 15
     row, curve = initiative_roi(reg, reg.initiatives[0], benefits, as_of, "reliable")
@@ -138,11 +188,27 @@ def test_roi_payback_and_npv_by_hand():
 
 
 def test_npv_discounts_by_month_with_month_zero_undiscounted():
-    reg = make_register([initiative(status="retired", retired_on="2025-03-30", go_live="2025-03-03",
-                                    costs=[{"kind": "one_off", "amount": 1000, "date": "2025-03-03"}])], discount_rate=0.12)
+    reg = make_register(
+        [
+            initiative(
+                status="retired",
+                retired_on="2025-03-30",
+                go_live="2025-03-03",
+                costs=[{"kind": "one_off", "amount": 1000, "date": "2025-03-03"}],
+            )
+        ],
+        discount_rate=0.12,
+    )
     # a single benefit of 1,000 in a week starting in April (month 1), nothing after retirement
-    benefits = pl.DataFrame({"period_start": [date(2025, 4, 7)], "metric": ["order_error_rate"], "benefit": [1000.0],
-                             "benefit_low": [1000.0], "benefit_high": [1000.0]})
+    benefits = pl.DataFrame(
+        {
+            "period_start": [date(2025, 4, 7)],
+            "metric": ["order_error_rate"],
+            "benefit": [1000.0],
+            "benefit_low": [1000.0],
+            "benefit_high": [1000.0],
+        }
+    )
     row, _ = initiative_roi(reg, reg.initiatives[0], benefits, date(2025, 6, 30), None)
     monthly = 1.12 ** (1 / 12) - 1
     assert row["npv"] == pytest.approx(-1000 + 1000 / (1 + monthly))
@@ -153,8 +219,13 @@ def test_benefits_of_different_metrics_combine_in_quadrature():
     # half-widths sqrt(30^2 + 40^2) = 50 below and sqrt(30^2 + 40^2) = 50 above.
     reg = make_register([initiative(metrics=["order_error_rate", "revenue_per_week"])])
     benefits = pl.DataFrame(
-        {"period_start": [GO_LIVE, GO_LIVE], "metric": ["order_error_rate", "revenue_per_week"],
-         "benefit": [100.0, 50.0], "benefit_low": [70.0, 10.0], "benefit_high": [130.0, 90.0]}
+        {
+            "period_start": [GO_LIVE, GO_LIVE],
+            "metric": ["order_error_rate", "revenue_per_week"],
+            "benefit": [100.0, 50.0],
+            "benefit_low": [70.0, 10.0],
+            "benefit_high": [130.0, 90.0],
+        }
     )
     row, _ = initiative_roi(reg, reg.initiatives[0], benefits, GO_LIVE + timedelta(days=6), None)
     assert row["benefit_to_date"] == pytest.approx(150)

@@ -32,7 +32,9 @@ def test_a_run_started_before_midnight_measures_one_day_throughout(demo_run):
     # the run's record, the money step (Python) and the metric series (dbt) agree on the day
     assert query(warehouse, "select as_of from marts.runs")["as_of"].to_list() == [business.as_of]
     assert set(query(warehouse, "select distinct as_of from marts.initiative_roi")["as_of"]) == {business.as_of}
-    last_period_end = query(warehouse, "select max(period_end) as e from marts.metric_series where period = 'week'")["e"][0]
+    last_period_end = query(warehouse, "select max(period_end) as e from marts.metric_series where period = 'week'")[
+        "e"
+    ][0]
     assert last_period_end <= business.as_of + timedelta(days=1)
 
 
@@ -113,7 +115,8 @@ def test_the_capped_series_are_the_claimed_metrics_at_their_initiatives_cap_shar
         (metric, register.thresholds_for(initiative).outlier_cap_share)
         for initiative in register.initiatives
         for metric in initiative.metrics
-        if (definition := definition_of(catalogue, metric)) and definition.aggregation in ("sum", "mean", "median", "ratio")
+        if (definition := definition_of(catalogue, metric))
+        and definition.aggregation in ("sum", "mean", "median", "ratio")
     }
     capped = query(warehouse, "select distinct metric, cap_share from intermediate.int_metric_values_capped")
     assert set(capped.iter_rows()) == expected
@@ -134,7 +137,14 @@ def test_metric_series_covers_the_catalogue_and_kpis(demo_run):
     _, warehouse, _ = demo_run
     series = query(warehouse, "select metric, period, count(*) as n from marts.metric_series group by all")
     metrics = dict(zip(series["metric"], series["period"]))
-    for weekly in ("order_error_rate", "orders_per_week", "hours_invoicing", "hours_per_order", "defect_rate", "csat_mean"):
+    for weekly in (
+        "order_error_rate",
+        "orders_per_week",
+        "hours_invoicing",
+        "hours_per_order",
+        "defect_rate",
+        "csat_mean",
+    ):
         assert metrics[weekly] == "week"
     assert metrics["staff_satisfaction"] == "month" and metrics["scrap_rate"] == "quarter"
 
@@ -162,7 +172,10 @@ def test_a_metric_added_in_the_register_is_measured_without_code(demo_run):
 
 def test_before_after_of_a_clean_initiative_lands_near_the_truth(demo_run):
     _, warehouse, truth = demo_run
-    effects = query(warehouse, "select * from marts.initiative_effects where initiative_id = 'pos_order_checks' and metric = 'order_error_rate'")
+    effects = query(
+        warehouse,
+        "select * from marts.initiative_effects where initiative_id = 'pos_order_checks' and metric = 'order_error_rate'",
+    )
     naive = effects.filter(pl.col("method") == "before_after").row(0, named=True)
     true_effect = truth.filter(pl.col("initiative_id") == "pos_order_checks")["true_effect_abs"][0]
     assert naive["effect_abs"] < 0
@@ -184,7 +197,11 @@ def true_row(truth: pl.DataFrame, initiative_id: str, metric: str) -> dict:
 )
 def test_primary_interval_covers_the_planted_effect(demo_run, initiative_id, metric):
     _, warehouse, truth = demo_run
-    row = primary(warehouse).filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric)).row(0, named=True)
+    row = (
+        primary(warehouse)
+        .filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric))
+        .row(0, named=True)
+    )
     assert row["method"] != "before_after"
     assert row["ci_low"] <= true_row(truth, initiative_id, metric)["true_effect_abs"] <= row["ci_high"]
 
@@ -212,13 +229,17 @@ def test_seasonal_upswing_trap_is_not_significant_but_looks_so_naively(demo_run)
 
 
 def fired(warehouse: Path, initiative_id: str) -> set[str]:
-    checks = query(warehouse, f"select check_id from marts.claim_checks where initiative_id = '{initiative_id}' and status in ('warn', 'fail')")
+    checks = query(
+        warehouse,
+        f"select check_id from marts.claim_checks where initiative_id = '{initiative_id}' and status in ('warn', 'fail')",
+    )
     return set(checks["check_id"])
 
 
 def grade_of(warehouse: Path, initiative_id: str, metric: str) -> str:
     return query(
-        warehouse, f"select grade from marts.claim_reliability where initiative_id = '{initiative_id}' and metric = '{metric}'"
+        warehouse,
+        f"select grade from marts.claim_reliability where initiative_id = '{initiative_id}' and metric = '{metric}'",
     )["grade"][0]
 
 
@@ -283,7 +304,9 @@ def test_governance_findings_on_the_unowned_initiative(demo_run):
 
 
 def roi_row(warehouse: Path, initiative_id: str) -> dict:
-    return query(warehouse, f"select * from marts.initiative_roi where initiative_id = '{initiative_id}'").row(0, named=True)
+    return query(warehouse, f"select * from marts.initiative_roi where initiative_id = '{initiative_id}'").row(
+        0, named=True
+    )
 
 
 def test_benefit_interval_covers_the_true_benefit(demo_run):
@@ -294,7 +317,11 @@ def test_benefit_interval_covers_the_true_benefit(demo_run):
         "select * from marts.initiative_metric_money where initiative_id = 'pos_order_checks' and metric = 'order_error_rate'",
     ).row(0, named=True)
     assert row["counted"] and row["share"] == 1.0
-    assert row["benefit_low"] <= true_row(truth, "pos_order_checks", "order_error_rate")["true_benefit"] <= row["benefit_high"]
+    assert (
+        row["benefit_low"]
+        <= true_row(truth, "pos_order_checks", "order_error_rate")["true_benefit"]
+        <= row["benefit_high"]
+    )
 
 
 def test_the_no_effect_trap_benefit_interval_covers_zero(demo_run):
@@ -317,10 +344,13 @@ def test_roi_is_net_benefit_over_cost_and_history_keeps_the_run(demo_run):
     row = roi_row(warehouse, "pos_order_checks")
     assert row["roi"] == pytest.approx((row["benefit_to_date"] - row["cost_to_date"]) / row["cost_to_date"])
     initiative_grade = query(
-        warehouse, "select grade from marts.claim_reliability where initiative_id = 'pos_order_checks' and metric is null"
+        warehouse,
+        "select grade from marts.claim_reliability where initiative_id = 'pos_order_checks' and metric is null",
     )["grade"][0]
     assert row["grade"] == initiative_grade
-    history = query(warehouse, "select count(*) as n from marts.initiative_roi_history where initiative_id = 'pos_order_checks'")
+    history = query(
+        warehouse, "select count(*) as n from marts.initiative_roi_history where initiative_id = 'pos_order_checks'"
+    )
     assert history["n"][0] >= 1
     portfolio = query(warehouse, "select * from marts.portfolio_roi").row(0, named=True)
     roi = query(warehouse, "select sum(cost_to_date) as c from marts.initiative_roi")
@@ -346,11 +376,18 @@ def test_track_record_discount_by_hand_changes_the_ranking(demo_run):
         "select initiative_id, annual_run_rate, expected_annual_benefit from marts.initiative_roi "
         "where expected_annual_benefit > 0 and annual_run_rate is not null",
     )
-    rates = [min(max(r / e, 0.0), portfolio.MAX_REALISATION) for r, e in zip(past["annual_run_rate"], past["expected_annual_benefit"])]
-    business = (sum(rates) + portfolio.PRIOR_WEIGHT * portfolio.PRIOR_REALISATION) / (len(rates) + portfolio.PRIOR_WEIGHT)
+    rates = [
+        min(max(r / e, 0.0), portfolio.MAX_REALISATION)
+        for r, e in zip(past["annual_run_rate"], past["expected_annual_benefit"])
+    ]
+    business = (sum(rates) + portfolio.PRIOR_WEIGHT * portfolio.PRIOR_REALISATION) / (
+        len(rates) + portfolio.PRIOR_WEIGHT
+    )
     priorities = query(warehouse, "select * from marts.portfolio_priorities")
     for row in priorities.iter_rows(named=True):
-        assert row["discounted_annual_benefit"] == pytest.approx(row["expected_annual_benefit"] * row["track_record_rate"])
+        assert row["discounted_annual_benefit"] == pytest.approx(
+            row["expected_annual_benefit"] * row["track_record_rate"]
+        )
         assert 0 <= row["track_record_rate"] <= portfolio.MAX_REALISATION
     # the hours kind rests on the hours initiatives' own record, shrunk towards the business rate
     hours_ids = {"auto_invoicing", "rota_planner", "staff_app"}
@@ -370,7 +407,11 @@ def test_a_planned_phase_has_its_money_projected_from_the_live_one(demo_run):
     )
     assert phases["state"].to_list() == ["live", "planned"]
     planned = phases.row(1, named=True)
-    assert planned["projected_annual_benefit_low"] <= planned["projected_annual_benefit"] <= planned["projected_annual_benefit_high"]
+    assert (
+        planned["projected_annual_benefit_low"]
+        <= planned["projected_annual_benefit"]
+        <= planned["projected_annual_benefit_high"]
+    )
     assert planned["projected_annual_benefit"] > 0
 
 
@@ -413,10 +454,13 @@ def test_every_primary_estimate_is_drawn_with_its_counterfactual(demo_run):
 def test_every_published_table_and_column_carries_its_description(demo_run):
     _, warehouse, _ = demo_run
     bare_columns = query(
-        warehouse, "select table_name, column_name from duckdb_columns() where schema_name = 'marts' and coalesce(comment, '') = ''"
+        warehouse,
+        "select table_name, column_name from duckdb_columns() where schema_name = 'marts' and coalesce(comment, '') = ''",
     )
     assert bare_columns.height == 0, bare_columns.rows()
-    bare_tables = query(warehouse, "select table_name from duckdb_tables() where schema_name = 'marts' and coalesce(comment, '') = ''")
+    bare_tables = query(
+        warehouse, "select table_name from duckdb_tables() where schema_name = 'marts' and coalesce(comment, '') = ''"
+    )
     assert bare_tables.height == 0, bare_tables.rows()
 
 
@@ -428,8 +472,11 @@ def hash_holders(warehouse: Path, hashed: str) -> list[str]:
             "and table_name in (select table_name from duckdb_tables())"
         ).fetchall()
         return [
-            f"{s}.{t}.{c}" for s, t, c in columns
-            if con.execute(f'select count(*) from "{s}"."{t}" where cast("{c}" as varchar) like ?', [f"%{hashed}%"]).fetchone()[0]
+            f"{s}.{t}.{c}"
+            for s, t, c in columns
+            if con.execute(
+                f'select count(*) from "{s}"."{t}" where cast("{c}" as varchar) like ?', [f"%{hashed}%"]
+            ).fetchone()[0]
         ]
 
 
@@ -444,8 +491,15 @@ def add_late_invoicing_hours(data_dir: Path, as_of) -> None:
     """A late export: invoicing hours in auto_invoicing's treated units over its last weeks."""
     monday = as_of - timedelta(days=as_of.weekday() + 7)
     rows = [
-        {"entry_id": f"LATE{n:05d}", "unit_id": unit, "employee_id": "E002", "work_date": monday - timedelta(weeks=w),
-         "activity": "invoicing", "hours": LATE_HOURS, "hourly_cost": 16.52}
+        {
+            "entry_id": f"LATE{n:05d}",
+            "unit_id": unit,
+            "employee_id": "E002",
+            "work_date": monday - timedelta(weeks=w),
+            "activity": "invoicing",
+            "hours": LATE_HOURS,
+            "hourly_cost": 16.52,
+        }
         for n, (w, unit) in enumerate((w, u) for w in range(LATE_WEEKS) for u in ("catering", "webshop"))
     ]
     pl.DataFrame(rows).write_csv(data_dir / "hours" / "hours_late.csv")
@@ -466,9 +520,16 @@ def second_night(demo_run, tmp_path_factory):
     }
     outputs = {}
     for initiative, metric in SIGNED:
-        assert cli.main(["signoff", initiative, metric, "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)]) == cli.EXIT_OK
+        assert (
+            cli.main(
+                ["signoff", initiative, metric, "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)]
+            )
+            == cli.EXIT_OK
+        )
     # accepting a claim below reliable needs a reason; nothing is recorded without one
-    outputs["refused"] = cli.main(["signoff", "rota_planner", "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)])
+    outputs["refused"] = cli.main(
+        ["signoff", "rota_planner", "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)]
+    )
     customer = pl.read_parquet(data_dir / "orders.parquet")["customer_id"].drop_nulls()[0]
     with duckdb.connect() as con:
         hashed = con.execute("select sha256(? || ?)", [os.environ["ROI_PSEUDONYM_SALT"], customer]).fetchone()[0]
@@ -503,14 +564,22 @@ def test_a_signed_claim_moved_by_new_data_is_changed_since_signoff(second_night)
     warehouse = night["warehouse"]
     assert night["refused"] == cli.EXIT_INVALID_INPUT
     log = query(warehouse, "select * from marts.signoff_log order by line")
-    assert [(r["initiative_id"], r["metric"]) for r in log.iter_rows(named=True)] == SIGNED  # the refused one left no line
+    assert [
+        (r["initiative_id"], r["metric"]) for r in log.iter_rows(named=True)
+    ] == SIGNED  # the refused one left no line
     assert log["chain_intact"].all()
     signed = night["before"]["effects"]
     status = query(warehouse, "select * from marts.claim_signoffs where decision is not null order by initiative_id")
     moved, kept = status.row(0, named=True), status.row(1, named=True)
-    was = signed.filter((pl.col("initiative_id") == "auto_invoicing") & (pl.col("metric") == "hours_invoicing")).row(0, named=True)
+    was = signed.filter((pl.col("initiative_id") == "auto_invoicing") & (pl.col("metric") == "hours_invoicing")).row(
+        0, named=True
+    )
     # the version judged is the first night's, exactly
-    assert (moved["signed_effect_abs"], moved["signed_ci_low"], moved["signed_ci_high"]) == (was["effect_abs"], was["ci_low"], was["ci_high"])
+    assert (moved["signed_effect_abs"], moved["signed_ci_low"], moved["signed_ci_high"]) == (
+        was["effect_abs"],
+        was["ci_low"],
+        was["ci_high"],
+    )
     # the late hours add LATE_HOURS a week in both treated units over LATE_WEEKS of the after window: the effect
     # rises by about LATE_HOURS x LATE_WEEKS / post_periods, well outside the signed interval
     assert moved["effect_abs"] > was["ci_high"] + 0.5 * LATE_HOURS * LATE_WEEKS / was["post_periods"]
@@ -518,10 +587,16 @@ def test_a_signed_claim_moved_by_new_data_is_changed_since_signoff(second_night)
     assert kept["initiative_id"] == "pos_order_checks" and kept["changed_since_signoff"] is False
     roi = query(warehouse, "select * from marts.initiative_roi")
     by_id = {r["initiative_id"]: r for r in roi.iter_rows(named=True)}
-    counted = query(warehouse, "select benefit from marts.initiative_metric_money where initiative_id = 'pos_order_checks' "
-                               "and metric = 'order_error_rate' and counted")["benefit"][0]
+    counted = query(
+        warehouse,
+        "select benefit from marts.initiative_metric_money where initiative_id = 'pos_order_checks' "
+        "and metric = 'order_error_rate' and counted",
+    )["benefit"][0]
     assert by_id["pos_order_checks"]["benefit_signed_off"] == pytest.approx(counted)
-    assert by_id["auto_invoicing"]["benefit_signed_off"] == 0 and by_id["auto_invoicing"]["n_claims_changed_since_signoff"] == 1
+    assert (
+        by_id["auto_invoicing"]["benefit_signed_off"] == 0
+        and by_id["auto_invoicing"]["n_claims_changed_since_signoff"] == 1
+    )
     portfolio = query(warehouse, "select * from marts.portfolio_roi").row(0, named=True)
     assert portfolio["benefit_signed_off"] == pytest.approx(counted)
     assert portfolio["share_signed_off"] == pytest.approx(counted / portfolio["benefit_to_date"])
@@ -533,16 +608,29 @@ def test_a_signed_claim_moved_by_new_data_is_changed_since_signoff(second_night)
 def test_a_business_case_edited_after_go_live_leaves_realisation_judged_against_the_registered_one(second_night):
     warehouse = second_night["warehouse"]
     before = second_night["before"]["roi"].filter(pl.col("initiative_id") == "auto_invoicing").row(0, named=True)
-    roi = query(warehouse, "select * from marts.initiative_roi where initiative_id = 'auto_invoicing'").row(0, named=True)
+    roi = query(warehouse, "select * from marts.initiative_roi where initiative_id = 'auto_invoicing'").row(
+        0, named=True
+    )
     assert roi["expected_annual_benefit"] == before["expected_annual_benefit"] != EDITED_BENEFIT
     assert roi["expected_annual_benefit_now"] == EDITED_BENEFIT and roi["business_case_edited"]
     assert roi["realisation_rate"] == pytest.approx(roi["annual_run_rate"] / before["expected_annual_benefit"])
-    case = query(warehouse, "select * from marts.business_cases where initiative_id = 'auto_invoicing'").row(0, named=True)
+    case = query(warehouse, "select * from marts.business_cases where initiative_id = 'auto_invoicing'").row(
+        0, named=True
+    )
     assert case["edited_fields"] == "expected_annual_benefit" and case["edited_after_results"]
     assert not case["registered_before_go_live"]  # the demo's first run came after its go-live, and says so
-    history = query(warehouse, "select * from marts.business_case_history where initiative_id = 'auto_invoicing' order by recorded_at")
-    assert history["is_registered_case"].to_list() == [True, False] and history["after_results"].to_list() == [False, True]
-    check = query(warehouse, "select * from marts.claim_checks where initiative_id = 'auto_invoicing' and check_id = 'business_case_edited'")
+    history = query(
+        warehouse,
+        "select * from marts.business_case_history where initiative_id = 'auto_invoicing' order by recorded_at",
+    )
+    assert history["is_registered_case"].to_list() == [True, False] and history["after_results"].to_list() == [
+        False,
+        True,
+    ]
+    check = query(
+        warehouse,
+        "select * from marts.claim_checks where initiative_id = 'auto_invoicing' and check_id = 'business_case_edited'",
+    )
     assert check["status"][0] == "warn" and f"{EDITED_BENEFIT}" in check["message"][0]
     others = query(warehouse, "select count(*) as n from marts.business_cases where n_edits_after_go_live > 0")["n"][0]
     assert others == 1  # nothing else was edited
@@ -554,12 +642,23 @@ def test_roi_explain_traces_a_claim_to_its_tables_with_the_marts_numbers(demo_ru
     _, warehouse, _ = demo_run
     assert cli.main(["explain", "auto_invoicing", "hours_invoicing", "--warehouse", str(warehouse)]) == cli.EXIT_OK
     out = capsys.readouterr().out
-    for table in ("marts.runs", "marts.metric_catalogue", "marts.metric_series", "marts.initiative_effects",
-                  "marts.claim_checks", "marts.initiative_metric_money", "marts.initiative_roi"):
+    for table in (
+        "marts.runs",
+        "marts.metric_catalogue",
+        "marts.metric_series",
+        "marts.initiative_effects",
+        "marts.claim_checks",
+        "marts.initiative_metric_money",
+        "marts.initiative_roi",
+    ):
         assert table in out
-    [e] = query(warehouse, "select * from marts.initiative_effects where initiative_id = 'auto_invoicing' and is_primary").to_dicts()
+    [e] = query(
+        warehouse, "select * from marts.initiative_effects where initiative_id = 'auto_invoicing' and is_primary"
+    ).to_dicts()
     assert f"{e['effect_abs']:,.4g}" in out and f"[{e['ci_low']:,.4g}, {e['ci_high']:,.4g}]" in out
-    checks = query(warehouse, "select check_id from marts.claim_checks where initiative_id = 'auto_invoicing'")["check_id"]
+    checks = query(warehouse, "select check_id from marts.claim_checks where initiative_id = 'auto_invoicing'")[
+        "check_id"
+    ]
     assert all(f" {c}: observed" in out for c in checks)
     assert cli.main(["explain", "no_such_thing", "--warehouse", str(warehouse)]) == cli.EXIT_INVALID_INPUT
     assert "measured: " in capsys.readouterr().err
@@ -567,11 +666,16 @@ def test_roi_explain_traces_a_claim_to_its_tables_with_the_marts_numbers(demo_ru
 
 def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run):
     _, warehouse, _ = demo_run
-    tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")["table_name"]
+    tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")[
+        "table_name"
+    ]
     folder = warehouse.with_name(f"{warehouse.stem}-parquet")
     assert sorted(p.stem for p in folder.glob("*.parquet")) == sorted(tables)
     for table in ("initiative_roi", "initiative_effects", "runs"):
-        assert pl.read_parquet(folder / f"{table}.parquet").height == query(warehouse, f"select count(*) as n from marts.{table}")["n"][0]
+        assert (
+            pl.read_parquet(folder / f"{table}.parquet").height
+            == query(warehouse, f"select count(*) as n from marts.{table}")["n"][0]
+        )
     assert not list(warehouse.parent.glob(f".{folder.name}.*"))  # swapped in, nothing left beside it
 
 
@@ -616,7 +720,9 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
     # nothing an estimate or a claim is computed from changed: every one is the first run's, kept as it was
     first_run = query(warehouse, "select run_id from marts.runs order by started_at limit 1")["run_id"][0]
     for table in ("effect_fingerprints", "claim_evidence", "claim_check_memo"):
-        assert set(query(warehouse, f"select computed_by_run from intermediate.{table}")["computed_by_run"]) == {first_run}
+        assert set(query(warehouse, f"select computed_by_run from intermediate.{table}")["computed_by_run"]) == {
+            first_run
+        }
     for table, was in results.items():
         assert query(warehouse, f"select * from intermediate.{table}").equals(was), table
     assert not warehouse.with_name(f".{warehouse.name}.build").exists()  # renamed, not copied
@@ -633,7 +739,9 @@ def test_a_run_with_nothing_new_leaves_the_published_warehouse_as_it_is(demo_run
     assert warehouse.stat().st_mtime_ns == stamp
     salt = os.environ["ROI_PSEUDONYM_SALT"]
 
-    def same(store: Warehouse = Warehouse(warehouse), as_of=business.as_of, salt: str = salt):
+    published = Warehouse(warehouse)
+
+    def same(store: Warehouse = published, as_of=business.as_of, salt: str = salt):
         return last_run_with_same_inputs(store, business.data_dir, business.config_path, as_of, salt)
 
     assert same() == (last, business.as_of)
@@ -705,7 +813,9 @@ def test_the_duckdb_command_line_reads_the_published_warehouse(demo_run):
     duckdb_cli = Path(__import__("sys").executable).with_name("duckdb")
     out = subprocess.run(
         [str(duckdb_cli), "-readonly", str(warehouse), "-csv", "-c", "select count(*) from marts.initiative_effects"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert int(out.splitlines()[1]) > 10
 
@@ -735,7 +845,9 @@ def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp
     import sys
     import time
 
-    spec = importlib.util.spec_from_file_location("kill_recovery", Path(__file__).parents[1] / "benchmarks" / "kill_recovery.py")
+    spec = importlib.util.spec_from_file_location(
+        "kill_recovery", Path(__file__).parents[1] / "benchmarks" / "kill_recovery.py"
+    )
     kill_recovery = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = kill_recovery  # its dataclass looks its module up there
     spec.loader.exec_module(kill_recovery)
@@ -743,16 +855,21 @@ def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp
     seed = int(time.time())
     delay = random.Random(seed).uniform(1.0, 80.0)  # the demo's run takes about 100 s here
     kill = kill_recovery.kill_and_recover(
-        business.data_dir, business.config_path, tmp_path / "warehouse.duckdb", business.as_of.isoformat(), delay, reference
+        business.data_dir,
+        business.config_path,
+        tmp_path / "warehouse.duckdb",
+        business.as_of.isoformat(),
+        delay,
+        reference,
     )
     assert kill.recovered, f"killed after {delay:.1f} s (seed {seed}) in {kill.step}: {kill.problems}"
+
 
 # --- the morning report, as a person sees it: opened in a real headless Chromium (the system's
 # `chromium`, driven by Playwright), it makes no network request, every chart is drawn with data,
 # and the figures on the page are the marts' figures.
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 
 
 @pytest.fixture(scope="module")
@@ -764,7 +881,13 @@ def browser():
     with sync_playwright() as p:
         launched = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         yield launched
         launched.close()
@@ -799,7 +922,9 @@ def test_every_chart_is_drawn_and_has_data(report_page):
            })"""
     )
     assert len(charts) >= 10
-    assert all(c["traces"] > 0 and c["points"] > 0 and c["drawn"] > 0 for c in charts), [c for c in charts if not c["points"]]
+    assert all(c["traces"] > 0 and c["points"] > 0 and c["drawn"] > 0 for c in charts), [
+        c for c in charts if not c["points"]
+    ]
     assert any(c["title"] == "Prioritisation matrix" for c in charts)
 
 
@@ -837,10 +962,24 @@ def dashboard(demo_run):
         port = probe.getsockname()[1]
     app = Path(cli.__file__).with_name("dashboard.py")
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("streamlit")), "run", str(app), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--", "--warehouse", str(warehouse)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).with_name("streamlit")),
+            "run",
+            str(app),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--",
+            "--warehouse",
+            str(warehouse),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = clock.monotonic() + 90
@@ -893,22 +1032,37 @@ def test_claims_not_yet_reliable_say_how_long_until_a_verdict(demo_run):
     effects = query(warehouse, "select * from marts.initiative_effects where is_primary")
     assert power.height == effects.height  # every claim with a primary estimate
     for row in power.filter(pl.col("expected_effect_abs").is_not_null()).iter_rows(named=True):
-        e = effects.filter((pl.col("initiative_id") == row["initiative_id"]) & (pl.col("metric") == row["metric"])).row(0, named=True)
+        e = effects.filter((pl.col("initiative_id") == row["initiative_id"]) & (pl.col("metric") == row["metric"])).row(
+            0, named=True
+        )
         assert row["expected_effect_abs"] == pytest.approx(row["expected_change_pct"] / 100 * e["counterfactual_value"])
-        again = power_of(ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
-                         pre=e["pre_periods"], post=e["post_periods"], expected_effect=row["expected_effect_abs"],
-                         min_post=MIN_POST_PERIODS[e["period"]])
+        again = power_of(
+            ci_low=e["ci_low"],
+            ci_high=e["ci_high"],
+            confidence=e["confidence_level"],
+            pre=e["pre_periods"],
+            post=e["post_periods"],
+            expected_effect=row["expected_effect_abs"],
+            min_post=MIN_POST_PERIODS[e["period"]],
+        )
         assert (row["periods_to_verdict"], row["verdict_reachable"]) == (again.periods_to_verdict, again.reachable)
     # every claim carries its inference, the interval the grade rests on and its own-data replays
     for row in power.iter_rows(named=True):
         assert row["inference"] and row["always_valid_low"] < row["ci_low"] < row["ci_high"] < row["always_valid_high"]
         assert row["placebo_replays"] > 0 and 0 <= row["placebo_false_positive_rate"] <= 1
         assert (row["trend_breakdown_slope"] is not None) == (row["method"] == "did")
-    proposals = query(warehouse, "select initiative_id, metrics from (select initiative_id from raw.register_initiatives "
-                                 "where status in ('proposed', 'approved')) join (select initiative_id, count(*) as metrics "
-                                 "from raw.register_initiative_metrics group by 1) using (initiative_id)")
+    proposals = query(
+        warehouse,
+        "select initiative_id, metrics from (select initiative_id from raw.register_initiatives "
+        "where status in ('proposed', 'approved')) join (select initiative_id, count(*) as metrics "
+        "from raw.register_initiative_metrics group by 1) using (initiative_id)",
+    )
     plans = query(warehouse, "select * from marts.measurement_plans")
     assert plans.height == proposals["metrics"].sum() > 0
     assert plans.filter(pl.col("note").is_null())["noise_sd"].min() > 0
     history = query(warehouse, "select * from marts.claim_history")
-    assert history.height == query(warehouse, "select count(*) as n from marts.claim_reliability where metric is not null")["n"][0] * history["as_of"].n_unique()
+    assert (
+        history.height
+        == query(warehouse, "select count(*) as n from marts.claim_reliability where metric is not null")["n"][0]
+        * history["as_of"].n_unique()
+    )

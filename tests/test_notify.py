@@ -9,7 +9,7 @@ import json
 import shutil
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -103,8 +103,13 @@ def test_a_failed_roi_run_tells_by_mail_and_webhook(tmp_path, smtp, webhook, mon
     )
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:  # hashed with another salt before: the run must stop
-        con.execute("create schema raw; create table raw.salt_fingerprint (fingerprint varchar, recorded_at timestamptz)")
-        con.execute("insert into raw.salt_fingerprint values (?, ?)", [salt_fingerprint("another-salt-of-earlier-runs-0"), datetime.now(timezone.utc)])
+        con.execute(
+            "create schema raw; create table raw.salt_fingerprint (fingerprint varchar, recorded_at timestamptz)"
+        )
+        con.execute(
+            "insert into raw.salt_fingerprint values (?, ?)",
+            [salt_fingerprint("another-salt-of-earlier-runs-0"), datetime.now(UTC)],
+        )
     assert cli.run(data, config, warehouse, None) == cli.EXIT_RUN_FAILED
     [(_, _, content)] = smtp.messages
     assert "salt" in content.lower() and str(warehouse) in content

@@ -1,6 +1,6 @@
 """People stay in charge: the business case as registered, and sign-off on claims (pure functions)."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -41,7 +41,7 @@ def register(benefit=12000, controls="b", status="live"):
 
 
 def at(day: str, hour: int = 2) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=timezone.utc)
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
 def record(history: pl.DataFrame, reg, run: str, when: datetime) -> pl.DataFrame:
@@ -89,7 +89,7 @@ def test_the_case_before_go_live_is_registered_and_a_later_edit_does_not_change_
 
 def test_go_live_is_judged_by_the_wall_clock_in_the_business_timezone():
     # 23:30 UTC on 2 March is already 3 March (go-live day) in Berlin: not before go-live
-    history = history_of((register(), datetime(2025, 3, 2, 23, 30, tzinfo=timezone.utc)))
+    history = history_of((register(), datetime(2025, 3, 2, 23, 30, tzinfo=UTC)))
     cases, _ = judge_cases(register(), history, [])
     assert not cases["registered_before_go_live"][0]
 
@@ -114,7 +114,9 @@ def test_changing_comparison_units_after_results_is_suspicious():
 
 
 def test_an_edit_reverted_leaves_nothing_edited():
-    history = history_of((register(), at("2025-02-01")), (register(benefit=1), at("2025-04-01")), (register(), at("2025-04-02")))
+    history = history_of(
+        (register(), at("2025-02-01")), (register(benefit=1), at("2025-04-01")), (register(), at("2025-04-02"))
+    )
     cases, _ = judge_cases(register(), history, [at("2025-03-05")])
     case = cases.row(0, named=True)
     assert case["edited_fields"] is None and case["n_edits_after_go_live"] == 2
@@ -122,9 +124,17 @@ def test_an_edit_reverted_leaves_nothing_edited():
 
 
 CLAIM = {
-    "initiative_id": "checks", "metric": "order_error_rate", "run_id": "r1", "as_of": date(2025, 6, 1),
-    "method": "did", "effect_abs": -0.02, "ci_low": -0.03, "ci_high": -0.01, "confidence_level": 0.95,
-    "grade": "reliable", "benefit": 900.0,
+    "initiative_id": "checks",
+    "metric": "order_error_rate",
+    "run_id": "r1",
+    "as_of": date(2025, 6, 1),
+    "method": "did",
+    "effect_abs": -0.02,
+    "ci_low": -0.03,
+    "ci_high": -0.01,
+    "confidence_level": 0.95,
+    "grade": "reliable",
+    "benefit": 900.0,
 }
 
 
@@ -133,8 +143,16 @@ def test_accepting_a_claim_below_reliable_needs_a_reason():
         make_entry({**CLAIM, "grade": "suspicious"}, decision="accept", signed_by="Ana", comment=None)
     with pytest.raises(SignoffError, match="name"):
         make_entry(CLAIM, decision="accept", signed_by=" ", comment=None)
-    assert make_entry({**CLAIM, "grade": "suspicious"}, decision="reject", signed_by="Ana", comment=None)["decision"] == "reject"
-    assert make_entry({**CLAIM, "grade": "suspicious"}, decision="accept", signed_by="Ana", comment="seen the data")["comment"] == "seen the data"
+    assert (
+        make_entry({**CLAIM, "grade": "suspicious"}, decision="reject", signed_by="Ana", comment=None)["decision"]
+        == "reject"
+    )
+    assert (
+        make_entry({**CLAIM, "grade": "suspicious"}, decision="accept", signed_by="Ana", comment="seen the data")[
+            "comment"
+        ]
+        == "seen the data"
+    )
 
 
 def now(**changes) -> pl.DataFrame:

@@ -86,7 +86,9 @@ def minimum_wage(tmp_path_factory):
         .agg(pl.col("countyreal").unique().cast(pl.String).sort())
         .sort("first.treat")
     )
-    phases = [{"units": row["countyreal"], "go_live": f"{row['first.treat']}-01-01"} for row in cohorts.iter_rows(named=True)]
+    phases = [
+        {"units": row["countyreal"], "go_live": f"{row['first.treat']}-01-01"} for row in cohorts.iter_rows(named=True)
+    ]
     register = {
         "business": BUSINESS,
         "initiatives": [

@@ -4,7 +4,7 @@ fetching only what changed, and a changed record replacing its earlier version."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -47,9 +47,12 @@ sources:
 
 
 def night(con, sources, n: int):
-    loaded_at = datetime(2024, 5, 1, tzinfo=timezone.utc) + timedelta(days=n)
+    loaded_at = datetime(2024, 5, 1, tzinfo=UTC) + timedelta(days=n)
     con.execute("begin transaction")
-    loads = {name: land_pulled(con, name, source, load_id=f"night-{n}", loaded_at=loaded_at, salt=SALT) for name, source in sources.items()}
+    loads = {
+        name: land_pulled(con, name, source, load_id=f"night-{n}", loaded_at=loaded_at, salt=SALT)
+        for name, source in sources.items()
+    }
     con.execute("commit")
     return loads
 
@@ -62,24 +65,40 @@ def test_the_presets_pull_every_record_then_only_what_changed(tmp_path, server, 
 
     first = night(con, sources, 1)
     assert {name: (load.rows_loaded, load.rows_rejected) for name, load in first.items()} == {
-        "shop": (5, 0), "support": (3, 0), "time": (3, 0)
+        "shop": (5, 0),
+        "support": (3, 0),
+        "time": (3, 0),
     }
     # the 429 (with Retry-After) and the 500 were retried; every page was followed
     assert server.apis.failures == {"429": 0, "500": 0}
     assert sum("page_info" in r for r in server.apis.requests) == 2
-    orders = con.execute("select order_id, unit_id, amount, status, fulfilled_at, customer_id from raw.orders order by 1").fetchall()
+    orders = con.execute(
+        "select order_id, unit_id, amount, status, fulfilled_at, customer_id from raw.orders order by 1"
+    ).fetchall()
     assert orders[0][:4] == ("#1000", "web", 20.5, "completed")
-    assert orders[0][4] == datetime(2024, 1, 1, 20, 0, tzinfo=timezone.utc)
+    assert orders[0][4] == datetime(2024, 1, 1, 20, 0, tzinfo=UTC)
     assert orders[0][5] is not None and "500" not in orders[0][5]  # the customer id, hashed
     assert orders[4][5] is not None  # a guest: the e-mail, hashed
-    tickets = con.execute("select ticket_id, first_response_at, resolved_at, reopened, csat from raw.tickets order by 1").fetchall()
-    assert tickets[0] == ("70", datetime(2024, 2, 1, 9, 30, tzinfo=timezone.utc), datetime(2024, 2, 1, 10, 0, tzinfo=timezone.utc), False, 5)
+    tickets = con.execute(
+        "select ticket_id, first_response_at, resolved_at, reopened, csat from raw.tickets order by 1"
+    ).fetchall()
+    assert tickets[0] == (
+        "70",
+        datetime(2024, 2, 1, 9, 30, tzinfo=UTC),
+        datetime(2024, 2, 1, 10, 0, tzinfo=UTC),
+        False,
+        5,
+    )
     assert [t[4] for t in tickets] == [5, 1, None]  # good, bad, offered (no answer)
     hours = con.execute("select entry_id, unit_id, activity, hours, hourly_cost from raw.hours order by 1").fetchall()
     assert hours[0] == ("300", "shop_a", "Packing", 1.5, 40.0)
     # where each source stopped
     cursors = dict(con.execute("select source, cursor_value from raw.source_cursors").fetchall())
-    assert cursors == {"shop": "2024-01-05T12:00:00-05:00", "support": "2024-02-03T11:00:00Z", "time": "2024-03-03T18:00:00Z"}
+    assert cursors == {
+        "shop": "2024-01-05T12:00:00-05:00",
+        "support": "2024-02-03T11:00:00Z",
+        "time": "2024-03-03T18:00:00Z",
+    }
 
     server.apis.change_records()
     server.apis.requests.clear()
@@ -95,7 +114,9 @@ def test_the_presets_pull_every_record_then_only_what_changed(tmp_path, server, 
     ).fetchone()[0]
     assert latest == "refunded"
     assert con.execute("select count(*) from raw.orders").fetchone()[0] == 6
-    reopened = con.execute("select reopened from raw.tickets where ticket_id = '70' order by _loaded_at desc limit 1").fetchone()[0]
+    reopened = con.execute(
+        "select reopened from raw.tickets where ticket_id = '70' order by _loaded_at desc limit 1"
+    ).fetchone()[0]
     assert reopened is True
     assert con.execute("select max(hours) from raw.hours where entry_id = '302'").fetchone()[0] == 6.0
 
@@ -110,7 +131,7 @@ def test_a_refused_token_stops_the_pull_without_showing_the_token(tmp_path, serv
     con = duckdb.connect()
     ensure_raw_schema(con)
     with pytest.raises(PullError, match="shop") as refused:
-        land_pulled(con, "shop", sources["shop"], load_id="x", loaded_at=datetime.now(timezone.utc), salt=SALT)
+        land_pulled(con, "shop", sources["shop"], load_id="x", loaded_at=datetime.now(UTC), salt=SALT)
     assert "401" in str(refused.value) and "shpat_wrong_secret_value" not in str(refused.value)
 
 
@@ -120,7 +141,7 @@ def test_a_missing_secret_is_named_not_guessed(tmp_path, server, monkeypatch):
     con = duckdb.connect()
     ensure_raw_schema(con)
     with pytest.raises(Exception, match="ZENDESK_OAUTH_TOKEN is not set"):
-        land_pulled(con, "support", sources["support"], load_id="x", loaded_at=datetime.now(timezone.utc), salt=SALT)
+        land_pulled(con, "support", sources["support"], load_id="x", loaded_at=datetime.now(UTC), salt=SALT)
 
 
 def test_validate_reads_a_sample_of_each_api_and_writes_nothing(tmp_path, server, secrets):

@@ -80,8 +80,11 @@ def test_every_dataset_has_a_raw_and_a_staging_suite_with_critical_keys():
         for key in dataset.key:
             assert ("expect_column_values_to_not_be_null", (key,)) in critical
             assert ("expect_column_values_to_not_be_null", (key,)) in {(s.expectation, s.columns) for s in raw.critical}
-        unique = ("expect_column_values_to_be_unique", dataset.key) if len(dataset.key) == 1 else (
-            "expect_compound_columns_to_be_unique", dataset.key)
+        unique = (
+            ("expect_column_values_to_be_unique", dataset.key)
+            if len(dataset.key) == 1
+            else ("expect_compound_columns_to_be_unique", dataset.key)
+        )
         assert unique in critical, f"{staging.name}: the key must be unique and critical"
         # raw is append-only: keys repeat by design
         assert not any("unique" in s.expectation for s in raw.expectations)
@@ -92,7 +95,11 @@ def test_raw_suites_expect_the_contract_types():
         suite = SUITES[f"raw_{dataset.name}"]
         expected = {c.name: c.type.value for c in dataset.columns}
         expected = {k: ("TIMESTAMP WITH TIME ZONE" if v == "TIMESTAMPTZ" else v) for k, v in expected.items()}
-        typed = {s.kwargs["column"]: s.kwargs["type_"] for s in suite.expectations if s.expectation == "expect_column_values_to_be_of_type"}
+        typed = {
+            s.kwargs["column"]: s.kwargs["type_"]
+            for s in suite.expectations
+            if s.expectation == "expect_column_values_to_be_of_type"
+        }
         assert typed == expected, f"{suite.name} disagrees with roi_ledger/contract.py"
 
 
@@ -104,8 +111,11 @@ def test_a_suite_must_say_whether_each_expectation_is_critical(tmp_path):
     )
     with pytest.raises(SuiteError, match=r"expectations\.0\.critical"):
         load_suite(path)
-    path.write_text(path.read_text().replace("order_id}}", "order_id}, critical: true}").replace(
-        "expect_column_values_to_not_be_null", "expect_column_values_to_match_regex"))
+    path.write_text(
+        path.read_text()
+        .replace("order_id}}", "order_id}, critical: true}")
+        .replace("expect_column_values_to_not_be_null", "expect_column_values_to_match_regex")
+    )
     with pytest.raises(SuiteError, match="regex expectations do not run on DuckDB"):
         load_suite(path)
 
@@ -140,7 +150,9 @@ def test_planted_violations_fail_with_their_messages_and_flags(tmp_path):
 
     duplicated = failed["expect_column_values_to_be_unique", ("ticket_id",)]
     assert duplicated.critical and duplicated.unexpected_count == 2
-    assert duplicated.message.startswith("staging.stg_tickets.ticket_id: 2 rows share a value with another row (e.g. T3")
+    assert duplicated.message.startswith(
+        "staging.stg_tickets.ticket_id: 2 rows share a value with another row (e.g. T3"
+    )
 
     order = failed["expect_column_pair_values_a_to_be_greater_than_b", ("first_response_at_utc", "opened_at_utc")]
     assert order.critical and order.unexpected_count == 1
@@ -151,7 +163,10 @@ def test_planted_violations_fail_with_their_messages_and_flags(tmp_path):
 
     csat = failed["expect_column_values_to_be_between", ("csat",)]
     assert not csat.critical and csat.unexpected_count == 1
-    assert csat.message == "staging.stg_tickets.csat: 1 value not between 1 and 5 (e.g. 7 at ticket_id=T3, _source_file=tickets.csv)"
+    assert (
+        csat.message
+        == "staging.stg_tickets.csat: 1 value not between 1 and 5 (e.g. 7 at ticket_id=T3, _source_file=tickets.csv)"
+    )
 
     stale = failed["expect_column_max_to_be_between", ("opened_at",)]
     assert not stale.critical and str(stale.observed_value).startswith("2026-02-04")
@@ -209,8 +224,14 @@ def test_gx_still_needs_the_duckdb_workaround(tmp_path, monkeypatch):
     monkeypatch.setattr(engine_module, "_PERSISTED_CONNECTION_DIALECTS", without_duckdb)
     warehouse = warehouse_with(tmp_path, CLEAN_TICKETS)
     with duckdb_datasource(warehouse, apply_workaround=False) as datasource:
-        batch = datasource.add_query_asset("t", query="select * from staging.stg_tickets").add_batch_definition_whole_table("all").get_batch()
-        result = batch.validate(gx.ExpectationSuite(name="canary", expectations=[gxe.ExpectTableRowCountToBeBetween(min_value=1)]))
+        batch = (
+            datasource.add_query_asset("t", query="select * from staging.stg_tickets")
+            .add_batch_definition_whole_table("all")
+            .get_batch()
+        )
+        result = batch.validate(
+            gx.ExpectationSuite(name="canary", expectations=[gxe.ExpectTableRowCountToBeBetween(min_value=1)])
+        )
     [outcome] = result.results
     errors = str(outcome.exception_info)
     assert not outcome.success and "list index out of range" in errors, (
@@ -266,7 +287,9 @@ def test_a_failing_critical_check_stops_downstream_assets(tmp_path, monkeypatch)
             as_of=AS_OF.isoformat(),
         )
         return materialize(
-            [staging_models, ticket_summary, staging_quality_checks], resources={RESOURCE_KEY: run}, raise_on_error=False
+            [staging_models, ticket_summary, staging_quality_checks],
+            resources={RESOURCE_KEY: run},
+            raise_on_error=False,
         )
 
     result = run(BROKEN_TICKETS, "broken")

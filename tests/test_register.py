@@ -42,8 +42,14 @@ def test_valid_register_becomes_typed_objects():
     ("change", "expected"),
     [
         (("go_live: 2025-03-03", "go_live: 2025-13-03"), 'initiative "checks", field go_live'),
-        (("    metrics: [order_error_rate]", "    metrics: [order_error_rate]\n    go_live_date: 2025-01-01"), 'initiative "checks", field go_live_date: unknown key'),
-        (("status: live\n    go_live: 2025-03-03", "status: golden\n    go_live: 2025-03-03"), 'initiative "checks", field status'),
+        (
+            ("    metrics: [order_error_rate]", "    metrics: [order_error_rate]\n    go_live_date: 2025-01-01"),
+            'initiative "checks", field go_live_date: unknown key',
+        ),
+        (
+            ("status: live\n    go_live: 2025-03-03", "status: golden\n    go_live: 2025-03-03"),
+            'initiative "checks", field status',
+        ),
         (("objective: fewer_errors", "objective: nope"), "no objective with id 'nope'"),
         (("    treated_units: [a]\n", ""), 'initiative "checks"'),
         (("timezone: Europe/Berlin", "timezone: Mars/Olympus"), "unknown timezone"),
@@ -91,11 +97,20 @@ initiatives:
         (ONE.replace("    status: live\n", "    status: live\n    status: proposed\n"), "key 'status' appears twice"),
         (ONE.replace("status: live", "status: retired"), 'initiative "a": a retired initiative needs retired_on'),
         (ONE + "    retired_on: 2025-06-01\n", 'initiative "a": retired_on is set but status is live'),
-        (ONE + "    costs: [{kind: one_off, amount: .inf, date: 2025-01-01}]\n", "field costs.0.amount: Input should be a finite number"),
-        (ONE + "    expected: {annual_benefit: -5}\n", "field expected.annual_benefit: Input should be greater than or equal to 0"),
+        (
+            ONE + "    costs: [{kind: one_off, amount: .inf, date: 2025-01-01}]\n",
+            "field costs.0.amount: Input should be a finite number",
+        ),
+        (
+            ONE + "    expected: {annual_benefit: -5}\n",
+            "field expected.annual_benefit: Input should be greater than or equal to 0",
+        ),
         (ONE.replace("EUR", "$$$"), "field business.currency: '$$$' is not a currency code"),
         (ONE + "    ramp_up_days: 100000\n", "field ramp_up_days: Input should be less than or equal to 365"),
-        (ONE + "    costs: [{kind: one_off, amount: 5, date: 1900-01-01}]\n", "field costs.0.date: 1900-01-01 is outside the years 1970-2100"),
+        (
+            ONE + "    costs: [{kind: one_off, amount: 5, date: 1900-01-01}]\n",
+            "field costs.0.date: 1900-01-01 is outside the years 1970-2100",
+        ),
         (ONE.replace("go_live: 2025-01-06", "go_live: 2999-01-06"), "2999-01-06 is outside the years"),
         (
             ONE + "    control_units: [u2]\n  - id: b\n    name: B\n    status: live\n    go_live: 2025-01-06\n"

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -30,7 +30,7 @@ GOOD_ORDER = "o1,shop_a,2025-06-01 10:00,2025-06-01 11:30,12.5,completed,false,C
 
 def land(con, dataset: str, files: list[Path]):
     return land_dataset(
-        con, dataset, files, load_id="run-1", loaded_at=datetime(2026, 1, 1, tzinfo=timezone.utc), timezone="UTC", salt=SALT
+        con, dataset, files, load_id="run-1", loaded_at=datetime(2026, 1, 1, tzinfo=UTC), timezone="UTC", salt=SALT
     )
 
 
@@ -130,7 +130,13 @@ def test_an_impossible_value_is_rejected_naming_its_field(tmp_path, ordered_at, 
 
 def test_plausible_timestamps_still_land(tmp_path):
     path = tmp_path / "orders.csv"
-    stamps = ["2025-06-01", "2025-06-01 10:00", "2025-06-01T10:00:00Z", "2025-06-01 10:00:00.123+02:00", "2025-06-01 23:59:59-08"]
+    stamps = [
+        "2025-06-01",
+        "2025-06-01 10:00",
+        "2025-06-01T10:00:00Z",
+        "2025-06-01 10:00:00.123+02:00",
+        "2025-06-01 23:59:59-08",
+    ]
     rows = [f"o{i},shop_a,{s},,1,completed,false,C1" for i, s in enumerate(stamps)]
     path.write_text("\n".join([ORDER_HEADER, *rows]) + "\n")
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
@@ -278,7 +284,9 @@ def test_a_line_without_quotes_is_split_as_the_csv_module_splits_it():
     draw = random.Random(7)
     pieces = ["a", "é", " ", ",", ";", "\t", "|", '"', "\r", "\x00", '""']
     for _ in range(20_000):
-        line = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 9))) + draw.choice(["\n", "\r\n", "", "\r\r\n", "\n\n"])
+        line = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 9))) + draw.choice(
+            ["\n", "\r\n", "", "\r\r\n", "\n\n"]
+        )
         for delimiter in (",", ";", "\t", "|"):
             assert split_record(line, delimiter, '"') == reference(line, delimiter), (line, delimiter)
 
@@ -314,7 +322,11 @@ def test_a_file_read_in_plain_blocks_gives_what_reading_it_line_by_line_gives(tm
         for _ in range(draw.randint(0, 60)):
             fields = width + draw.choice([0] * 8 + [-1, 1])
             pieces = clean + (dirty if draw.random() < 0.05 else [])
-            lines.append(delimiter.join("".join(draw.choice(pieces) for _ in range(draw.randint(0, 3))) for _ in range(max(fields, 0))))
+            lines.append(
+                delimiter.join(
+                    "".join(draw.choice(pieces) for _ in range(draw.randint(0, 3))) for _ in range(max(fields, 0))
+                )
+            )
         ends = [draw.choice(["\n"] * 6 + ["\r\n", "\n\n", " \n"]) for _ in lines]
         content = "".join(line + end for line, end in zip(lines, ends))
         if draw.random() < 0.3:
@@ -327,7 +339,9 @@ def test_a_file_read_in_plain_blocks_gives_what_reading_it_line_by_line_gives(tm
             plain_blocks += sum(readers.plain_text(b, dialect) is not None for b in readers._blocks(handle))
         by_block, by_line = read(path, dialect, blocks=True), read(path, dialect, blocks=False)
         assert by_block[0] == by_line[0]
-        assert (by_block[1] is None) == (by_line[1] is None) or (by_block[1].height == 0 and by_line[1] is None), path.read_bytes()
+        assert (by_block[1] is None) == (by_line[1] is None) or (by_block[1].height == 0 and by_line[1] is None), (
+            path.read_bytes()
+        )
         if by_line[1] is not None:
             assert by_block[1].sort("_source_row").equals(by_line[1].sort("_source_row")), path.read_bytes()
         assert sorted(by_block[2], key=lambda m: m.row) == sorted(by_line[2], key=lambda m: m.row), path.read_bytes()

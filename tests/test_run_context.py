@@ -3,7 +3,7 @@ one confidence level everywhere, and estimators found in one registry."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -32,9 +32,9 @@ REGISTER = "business: {name: T, currency: EUR, timezone: %s}\n"
 def test_the_last_complete_day_is_yesterday_where_the_business_is():
     assert last_complete_day(datetime(2026, 12, 2, 2, 0, tzinfo=LONDON), "Europe/London") == date(2026, 12, 1)
     # 03:30 UTC is still the evening before in California
-    assert last_complete_day(datetime(2026, 7, 1, 3, 30, tzinfo=timezone.utc), "America/Los_Angeles") == date(2026, 6, 29)
+    assert last_complete_day(datetime(2026, 7, 1, 3, 30, tzinfo=UTC), "America/Los_Angeles") == date(2026, 6, 29)
     # the night the clocks go forward
-    assert last_complete_day(datetime(2026, 3, 29, 2, 30, tzinfo=timezone.utc), "Europe/London") == date(2026, 3, 28)
+    assert last_complete_day(datetime(2026, 3, 29, 2, 30, tzinfo=UTC), "Europe/London") == date(2026, 3, 28)
     with pytest.raises(ValueError):
         last_complete_day(datetime(2026, 12, 2, 2, 0), "Europe/London")
 
@@ -81,7 +81,9 @@ def test_the_schedule_skips_when_the_code_location_names_no_business(monkeypatch
     for variable in ("ROI_CONFIG", "ROI_DATA_DIR", "ROI_WAREHOUSE"):
         monkeypatch.delenv(variable, raising=False)
     assert business_timezone() == "UTC"
-    result = nightly_schedule("UTC")(build_schedule_context(scheduled_execution_time=datetime(2026, 12, 2, 2, tzinfo=timezone.utc)))
+    result = nightly_schedule("UTC")(
+        build_schedule_context(scheduled_execution_time=datetime(2026, 12, 2, 2, tzinfo=UTC))
+    )
     assert "ROI_DATA_DIR" in result.skip_message
 
 
@@ -130,12 +132,27 @@ def test_a_toy_estimator_registered_in_one_place_is_run_published_and_judged():
     def estimate_toy(panel, confidence):
         """The treated units' after mean minus the comparison units' (a toy)."""
         treated, control = panel.treated, panel.control
-        effect = float(treated.filter(pl.col("window") == "post")["value"].mean() - control.filter(pl.col("window") == "post")["value"].mean())
+        effect = float(
+            treated.filter(pl.col("window") == "post")["value"].mean()
+            - control.filter(pl.col("window") == "post")["value"].mean()
+        )
         return EffectEstimate(
-            initiative_id=panel.initiative.id, metric=panel.metric, method="ignored: the registry names it",
-            period=panel.period, pre_periods=1, post_periods=1, baseline_value=None, observed_value=None,
-            counterfactual_value=None, effect_abs=effect, ci_low=effect - 1, ci_high=effect + 1, p_value=None,
-            n_treated_units=1, n_control_units=1, inference="toy",
+            initiative_id=panel.initiative.id,
+            metric=panel.metric,
+            method="ignored: the registry names it",
+            period=panel.period,
+            pre_periods=1,
+            post_periods=1,
+            baseline_value=None,
+            observed_value=None,
+            counterfactual_value=None,
+            effect_abs=effect,
+            ci_low=effect - 1,
+            ci_high=effect + 1,
+            p_value=None,
+            n_treated_units=1,
+            n_control_units=1,
+            inference="toy",
         )
 
     try:

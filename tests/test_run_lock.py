@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -29,9 +29,11 @@ from pipelines.warehouse import (
 
 
 def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
-    started = started or datetime.now(timezone.utc)
+    started = started or datetime.now(UTC)
     lock.path.write_text(
-        json.dumps({"run_id": run_id, "host": host or socket.gethostname(), "pid": pid, "started_at": started.isoformat()})
+        json.dumps(
+            {"run_id": run_id, "host": host or socket.gethostname(), "pid": pid, "started_at": started.isoformat()}
+        )
     )
 
 
@@ -80,7 +82,7 @@ def test_a_lock_of_a_run_dagster_knows_has_finished_is_taken_over(lock):
 
 
 def test_a_lock_older_than_the_maximum_age_is_taken_over(lock):
-    started = datetime.now(timezone.utc) - MAX_AGE - timedelta(minutes=1)
+    started = datetime.now(UTC) - MAX_AGE - timedelta(minutes=1)
     hold(lock, "run-1", os.getpid(), started=started, host="another-machine")
     assert lock.acquire("run-2").run_id == "run-1"
 
@@ -116,7 +118,9 @@ def test_the_failure_sensor_releases_the_lock_of_the_failed_runs_own_warehouse(t
     monkeypatch.setenv("ROI_WAREHOUSE", str(tmp_path / "other.duckdb"))
     warehouse = Warehouse(tmp_path / "warehouse.duckdb")
     instance = DagsterInstance.ephemeral()
-    config = run_config(data_dir=tmp_path, config_path=tmp_path / "initiatives.yml", warehouse=warehouse.path, as_of=None)
+    config = run_config(
+        data_dir=tmp_path, config_path=tmp_path / "initiatives.yml", warehouse=warehouse.path, as_of=None
+    )
     result = nightly.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
     warehouse.run_lock.acquire(result.run_id)
     context = build_run_status_sensor_context(
@@ -149,11 +153,17 @@ def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
     assert memory_limit() == "768MB"  # unset: ROI Ledger's default
     fresh.execute("set memory_limit = '768MB'")
     with warehouse.connect() as con:
-        assert con.sql("select current_setting('memory_limit')").fetchone() == fresh.sql("select current_setting('memory_limit')").fetchone()
+        assert (
+            con.sql("select current_setting('memory_limit')").fetchone()
+            == fresh.sql("select current_setting('memory_limit')").fetchone()
+        )
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "512MB")
     fresh.execute("set memory_limit = '512MB'")
     with warehouse.connect() as con:
-        assert con.sql("select current_setting('memory_limit')").fetchone() == fresh.sql("select current_setting('memory_limit')").fetchone()
+        assert (
+            con.sql("select current_setting('memory_limit')").fetchone()
+            == fresh.sql("select current_setting('memory_limit')").fetchone()
+        )
     assert dbt_env(warehouse.build_file)[MEMORY_LIMIT_VAR] == "512MB"  # what dbt's profile reads
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "80%")  # DuckDB takes sizes only
     with pytest.raises(ValueError, match="ROI_DUCKDB_MEMORY_LIMIT='80%'.*e.g. 2GB"):
@@ -163,7 +173,9 @@ def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
 def test_an_out_of_memory_failure_says_which_setting_to_raise(monkeypatch):
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "512MB")
     failure = "Out of Memory Error: failed to pin block of size 256.0 KiB (953.4 MiB/953.6 MiB used)"
-    assert out_of_memory_hint(failure).startswith("DuckDB needed more than its memory limit (ROI_DUCKDB_MEMORY_LIMIT=512MB): set it higher")
+    assert out_of_memory_hint(failure).startswith(
+        "DuckDB needed more than its memory limit (ROI_DUCKDB_MEMORY_LIMIT=512MB): set it higher"
+    )
     assert out_of_memory_hint("Binder Error: column x not found") is None
 
 

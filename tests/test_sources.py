@@ -5,7 +5,7 @@ lines loads the rest, keeping each malformed line with its number."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -43,14 +43,24 @@ def land_all(con, folder: Path) -> dict:
     loads = {}
     for name, source in load_sources(folder).items():
         loads[name] = land_files(
-            con, name, source, source.dataset, source_files(folder, source),
-            load_id="night-1", loaded_at=datetime(2024, 2, 1, tzinfo=timezone.utc), salt=SALT,
+            con,
+            name,
+            source,
+            source.dataset,
+            source_files(folder, source),
+            load_id="night-1",
+            loaded_at=datetime(2024, 2, 1, tzinfo=UTC),
+            salt=SALT,
         )
     return loads
 
 
 def reasons(con, dataset: str) -> dict[int, str]:
-    return dict(con.execute("select source_row, reason from raw.rejected_rows where dataset = ? order by 1", [dataset]).fetchall())
+    return dict(
+        con.execute(
+            "select source_row, reason from raw.rejected_rows where dataset = ? order by 1", [dataset]
+        ).fetchall()
+    )
 
 
 def test_a_shopify_order_export_lands_one_record_per_order(data):
@@ -58,15 +68,27 @@ def test_a_shopify_order_export_lands_one_record_per_order(data):
     [load] = land_all(con, data)["shop"]
     # five lines: four orders (the second line is a line item of #1001), one of them impossible
     assert (load.rows_loaded, load.rows_rejected, load.rows_folded) == (3, 1, 1)
-    rows = con.execute("select order_id, unit_id, ordered_at, fulfilled_at, amount, status, has_error, customer_id from raw.orders order by 1").fetchall()
-    utc = timezone.utc
-    assert rows[0][:7] == ("#1001", "web", datetime(2024, 1, 1, 3, 20, tzinfo=utc), datetime(2024, 1, 2, 9, 0, tzinfo=utc), 21.5, "completed", False)
+    rows = con.execute(
+        "select order_id, unit_id, ordered_at, fulfilled_at, amount, status, has_error, customer_id from raw.orders order by 1"
+    ).fetchall()
+    utc = UTC
+    assert rows[0][:7] == (
+        "#1001",
+        "web",
+        datetime(2024, 1, 1, 3, 20, tzinfo=utc),
+        datetime(2024, 1, 2, 9, 0, tzinfo=utc),
+        21.5,
+        "completed",
+        False,
+    )
     assert rows[1][:2] == ("#1002", "Market Street") and rows[1][5] == "refunded"
     assert rows[2][5] == "cancelled" and rows[2][7] is None  # voided, no e-mail
     assert rows[0][7] != "ann@example.com" and len(rows[0][7]) == 64  # hashed
     assert reasons(con, "orders") == {5: "fulfilled_at is before ordered_at"}
     # nothing personal in the warehouse: no name, street or e-mail in any table
-    dump = str(con.execute("select * from raw.orders").fetchall()) + str(con.execute("select * from raw.rejected_rows").fetchall())
+    dump = str(con.execute("select * from raw.orders").fetchall()) + str(
+        con.execute("select * from raw.rejected_rows").fetchall()
+    )
     assert "Example" not in dump and "@" not in dump and "High St" not in dump
 
 
@@ -74,7 +96,9 @@ def test_a_zendesk_ticket_export_lands_with_its_metrics_and_satisfaction_words(d
     con = duckdb.connect()
     [load] = land_all(con, data)["support"]
     assert (load.rows_loaded, load.rows_rejected) == (3, 1)
-    rows = con.execute("select ticket_id, unit_id, first_response_at, resolved_at, reopened, csat from raw.tickets order by 1").fetchall()
+    rows = con.execute(
+        "select ticket_id, unit_id, first_response_at, resolved_at, reopened, csat from raw.tickets order by 1"
+    ).fetchall()
     london = con.execute("select timestamptz '2024-01-05 10:50:00+00'").fetchone()[0]
     assert rows[0] == ("101", "Support", london, rows[0][3], False, 5)
     assert rows[1][4:] == (True, 1) and rows[2][3:] == (None, False, None)  # open, "Unoffered"
@@ -88,21 +112,34 @@ def test_a_harvest_time_export_gets_ids_that_survive_an_overlapping_export(data)
     assert reasons(con, "hours") == {4: "hours -1.0 must be between 0 and 24"}
     # next week's export overlaps this one: the rows already held change nothing
     lines = (data / "harvest_time_report.csv").read_text().splitlines()
-    (data / "harvest_time_report_2.csv").write_text("\n".join([*lines[:4], lines[1].replace("2024-01-08", "2024-01-15")]) + "\n")
+    (data / "harvest_time_report_2.csv").write_text(
+        "\n".join([*lines[:4], lines[1].replace("2024-01-08", "2024-01-15")]) + "\n"
+    )
     source = load_sources(data)["time"]
     [_, second] = land_files(
-        con, "time", source, "hours", source_files(data, source), load_id="night-2",
-        loaded_at=datetime(2024, 2, 2, tzinfo=timezone.utc), salt=SALT,
+        con,
+        "time",
+        source,
+        "hours",
+        source_files(data, source),
+        load_id="night-2",
+        loaded_at=datetime(2024, 2, 2, tzinfo=UTC),
+        salt=SALT,
     )
     assert (second.rows_loaded, second.rows_unchanged) == (4, 3)
-    assert con.execute("select count(*) from raw.hours where _source_file like '%data/harvest_time_report%'").fetchone()[0] == 4
+    assert (
+        con.execute("select count(*) from raw.hours where _source_file like '%data/harvest_time_report%'").fetchone()[0]
+        == 4
+    )
 
 
 def test_semicolons_decimal_commas_and_day_first_dates_are_read(data):
     con = duckdb.connect()
     [load] = land_all(con, data)["clockify"]
     assert (load.rows_loaded, load.rows_rejected) == (3, 0), reasons(con, "hours")
-    rows = con.execute("select work_date, activity, hours from raw.hours where _source_file like '%clockify%' order by 1").fetchall()
+    rows = con.execute(
+        "select work_date, activity, hours from raw.hours where _source_file like '%clockify%' order by 1"
+    ).fetchall()
     assert [str(r[0]) for r in rows] == ["2024-01-05", "2024-01-15", "2024-01-16"]
     assert [r[1:] for r in rows] == [("Packing", 2.5), ("general", 1.25), ("Admin", 1.0)]
 
@@ -137,7 +174,13 @@ def test_an_excel_workbook_is_read_through_a_source(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     pl.DataFrame(
-        {"Line": ["line_1", "line_2"], "Found": ["2024-03-01 08:00", "2024-03-02 09:30"], "Pieces": [3, 0], "Cost": [12.5, None], "Ref": ["D-1", "D-2"]}
+        {
+            "Line": ["line_1", "line_2"],
+            "Found": ["2024-03-01 08:00", "2024-03-02 09:30"],
+            "Pieces": [3, 0],
+            "Cost": [12.5, None],
+            "Ref": ["D-1", "D-2"],
+        }
     ).write_excel(folder / "quality log.xlsx", worksheet="defects")
     (folder / "sources.yml").write_text(
         "sources:\n  log:\n    dataset: defects\n    path: quality log.xlsx\n    sheet: defects\n"
@@ -146,7 +189,10 @@ def test_an_excel_workbook_is_read_through_a_source(tmp_path):
     con = duckdb.connect()
     [load] = land_all(con, folder)["log"]
     assert (load.rows_loaded, load.rows_rejected) == (2, 0)
-    assert con.execute("select defect_id, units_affected, cost from raw.defects order by 1").fetchall() == [("D-1", 3.0, 12.5), ("D-2", 0.0, None)]
+    assert con.execute("select defect_id, units_affected, cost from raw.defects order by 1").fetchall() == [
+        ("D-1", 3.0, 12.5),
+        ("D-2", 0.0, None),
+    ]
 
 
 def test_a_mapping_that_names_a_missing_field_refuses_the_file_naming_both(data):
@@ -158,7 +204,9 @@ def test_a_mapping_that_names_a_missing_field_refuses_the_file_naming_both(data)
 
 
 def test_a_sources_file_with_a_wrong_field_names_source_and_field(data):
-    (data / "sources.yml").write_text("sources:\n  shop: {preset: shopify, path: x.csv, columns: {amount: {column: Total, constant: 1}}}\n")
+    (data / "sources.yml").write_text(
+        "sources:\n  shop: {preset: shopify, path: x.csv, columns: {amount: {column: Total, constant: 1}}}\n"
+    )
     with pytest.raises(ContractError, match=r"sources.yml: sources.shop.columns.amount.*exactly one of"):
         load_sources(data)
     (data / "sources.yml").write_text("sources:\n  shop: {dataset: order, path: x.csv}\n")
@@ -172,7 +220,7 @@ def test_validate_reports_rejections_and_ignored_files(data, capsys, monkeypatch
     (data / "orders_old.csv").write_text("x\n")
     found = inventory(data)
     assert found.units >= {"web", "Market Street", "Support", "shop_a", "shop_b"}
-    ignored = dict((p.name, why) for p, why in ignored_files(data, load_sources(data)))
+    ignored = {p.name: why for p, why in ignored_files(data, load_sources(data))}
     assert ignored["orders_old.csv"] == "no source in sources.yml reads it"
     cli.print_source_report(found, ignored_files(data, load_sources(data)), sampled=None)
     out = capsys.readouterr().out

@@ -27,8 +27,21 @@ from pipelines.warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
 
-MONEY_MARTS = ["initiative_metric_money", "initiative_roi", "initiative_roi_periods", "portfolio_roi", "initiative_roi_history"]
-METRIC_MODELS = ["metric_series", "metric_catalogue", "int_metric_values", "int_metric_values_capped", "int_unit_hourly_cost", "int_kpi_series"]
+MONEY_MARTS = [
+    "initiative_metric_money",
+    "initiative_roi",
+    "initiative_roi_periods",
+    "portfolio_roi",
+    "initiative_roi_history",
+]
+METRIC_MODELS = [
+    "metric_series",
+    "metric_catalogue",
+    "int_metric_values",
+    "int_metric_values_capped",
+    "int_unit_hourly_cost",
+    "int_kpi_series",
+]
 RELATIVE_TOLERANCE = 1e-9
 
 
@@ -37,6 +50,7 @@ def spark(tmp_path_factory):
     """A local Spark session with its catalogue in a temporary folder; dbt-spark's ``session``
     method (profiles.yml, target ``spark``) picks it up."""
     from pyspark.sql import SparkSession
+
     root = tmp_path_factory.mktemp("spark")
     session = (
         SparkSession.builder.master("local[2]")
@@ -88,9 +102,22 @@ def on_spark(demo_run, spark, tmp_path_factory):
             env.setenv(name, value)
         result = dbtRunner().invoke(
             [
-                "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                "--target", "spark", "--target-path", str(folder / "dbt"), "--log-path", str(folder / "dbt"),
-                "--vars", json.dumps(nightly), "--select", METRICS_LAYER, *MONEY_MARTS,
+                "run",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target",
+                "spark",
+                "--target-path",
+                str(folder / "dbt"),
+                "--log-path",
+                str(folder / "dbt"),
+                "--vars",
+                json.dumps(nightly),
+                "--select",
+                METRICS_LAYER,
+                *MONEY_MARTS,
             ]
         )
     failed = [r.node.name for r in (result.result or []) if r.status not in ("success", "pass")]
@@ -106,7 +133,9 @@ def comparable(frame: pl.DataFrame) -> pl.DataFrame:
     """Both engines' rows in one shape: numbers as float, text, dates and flags as they are,
     sorted by every column that is not a float, then by the floats (a float can be part of a
     row's identity: the capped series' cap share)."""
-    frame = frame.with_columns(pl.col(pl.Decimal, pl.Float32, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt32, pl.UInt64).cast(pl.Float64))
+    frame = frame.with_columns(
+        pl.col(pl.Decimal, pl.Float32, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt32, pl.UInt64).cast(pl.Float64)
+    )
     frame = frame.with_columns(pl.col(pl.Datetime).dt.replace_time_zone(None).dt.cast_time_unit("us"))
     keys = [c for c, t in frame.schema.items() if t != pl.Float64]
     floats = [c for c, t in frame.schema.items() if t == pl.Float64]
@@ -121,4 +150,6 @@ def test_spark_builds_the_same_rows_as_duckdb(on_spark, model):
     actual = pl.from_arrow(spark.sql(f"select * from {schema_of(model)}.{model}").toArrow())
     assert expected.height > 0
     assert set(actual.columns) == set(expected.columns)
-    assert_frame_equal(comparable(actual), comparable(expected), check_dtypes=False, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
+    assert_frame_equal(
+        comparable(actual), comparable(expected), check_dtypes=False, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12
+    )

@@ -35,12 +35,18 @@ DATED_BY = {name: dataset.time_column for name, dataset in DATASETS.items()}
 def by_hand(con, dataset: str, timezone: str) -> set:
     key = ", ".join(DATASETS[dataset].key)
     dated = DATED_BY[dataset]
-    day = dated if DATASETS[dataset].column(dated).type.value == "DATE" else f"cast(timezone('{timezone}', {dated}) as date)"
-    return set(con.execute(f"""
+    day = (
+        dated
+        if DATASETS[dataset].column(dated).type.value == "DATE"
+        else f"cast(timezone('{timezone}', {dated}) as date)"
+    )
+    return set(
+        con.execute(f"""
         select {key}, _loaded_at, _source_file from raw.{dataset}
         qualify row_number() over (partition by {key} order by _loaded_at desc, _source_row desc) = 1
             and {day} <= (select as_of from raw.run_context)
-    """).fetchall())
+    """).fetchall()
+    )
 
 
 def staged(con, dataset: str) -> list:
@@ -50,17 +56,24 @@ def staged(con, dataset: str) -> list:
 
 def order_row(order_id: str, unit_id: str, ordered_at: datetime, amount: float, customer_id: str | None = None) -> dict:
     return {
-        "order_id": order_id, "unit_id": unit_id, "ordered_at": ordered_at.strftime("%Y-%m-%d %H:%M:%S"),
-        "fulfilled_at": (ordered_at + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"), "amount": amount,
-        "status": "completed", "has_error": False, "customer_id": customer_id,
+        "order_id": order_id,
+        "unit_id": unit_id,
+        "ordered_at": ordered_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "fulfilled_at": (ordered_at + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+        "amount": amount,
+        "status": "completed",
+        "has_error": False,
+        "customer_id": customer_id,
     }
 
 
 def first_two_orders(orders: pl.DataFrame, *, skip: int) -> pl.DataFrame:
     """The first two orders of a customer who has several (the ``skip``-th such customer)."""
     several = (
-        orders.filter(pl.col("customer_id").is_not_null()).sort("ordered_at")
-        .group_by("customer_id", maintain_order=True).head(2)
+        orders.filter(pl.col("customer_id").is_not_null())
+        .sort("ordered_at")
+        .group_by("customer_id", maintain_order=True)
+        .head(2)
         .filter(pl.len().over("customer_id") == 2)
     )
     customer = several["customer_id"].unique(maintain_order=True)[skip]
@@ -88,37 +101,61 @@ def nights(demo_run, tmp_path_factory):
         ).fetchall()
     back, forward = business.as_of - timedelta(days=14), business.as_of
     demo_orders = pl.read_parquet(business.data_dir / "orders.parquet").filter(
-        pl.col("ordered_at").dt.date() <= back, ~pl.col("order_id").is_in([old[0], moved[0]])  # corrected otherwise
+        pl.col("ordered_at").dt.date() <= back,
+        ~pl.col("order_id").is_in([old[0], moved[0]]),  # corrected otherwise
     )
     regular, switching = first_two_orders(demo_orders, skip=0), first_two_orders(demo_orders, skip=1)
     results = {}
-    pl.DataFrame([
-        order_row(old[0], old[1], old[2], 123.45),  # a correction of an old order
-        order_row("NEW-1", old[1], datetime.combine(back - timedelta(days=3), datetime.min.time()) + timedelta(hours=10), 50.0),
-        # three weeks before the first order: the first week of the orders, of the unit and of
-        # the calendar move back, and the weeks in between are zero-filled
-        order_row("EARLY-1", old[1], old[2] - timedelta(days=21), 20.0, regular["customer_id"][0]),
-    ]).write_csv(data / "orders" / "night_1.csv")
+    pl.DataFrame(
+        [
+            order_row(old[0], old[1], old[2], 123.45),  # a correction of an old order
+            order_row(
+                "NEW-1",
+                old[1],
+                datetime.combine(back - timedelta(days=3), datetime.min.time()) + timedelta(hours=10),
+                50.0,
+            ),
+            # three weeks before the first order: the first week of the orders, of the unit and of
+            # the calendar move back, and the weeks in between are zero-filled
+            order_row("EARLY-1", old[1], old[2] - timedelta(days=21), 20.0, regular["customer_id"][0]),
+        ]
+    ).write_csv(data / "orders" / "night_1.csv")
     results["back"] = run_and_read(data, business.config_path, warehouse, back, timezone)
     first = switching.row(0, named=True)
-    pl.DataFrame([
-        order_row("NEW-2", old[1], datetime.combine(forward, datetime.min.time()) + timedelta(hours=9), 70.0),
-        order_row(moved[0], moved[1], datetime.combine(forward + timedelta(days=5), datetime.min.time()), 10.0),  # now past as_of
-        order_row(first["order_id"], first["unit_id"], first["ordered_at"].replace(tzinfo=None), 15.0, "SOMEONE-ELSE"),
-    ]).write_csv(data / "orders" / "night_2.csv")
+    pl.DataFrame(
+        [
+            order_row("NEW-2", old[1], datetime.combine(forward, datetime.min.time()) + timedelta(hours=9), 70.0),
+            order_row(
+                moved[0], moved[1], datetime.combine(forward + timedelta(days=5), datetime.min.time()), 10.0
+            ),  # now past as_of
+            order_row(
+                first["order_id"], first["unit_id"], first["ordered_at"].replace(tzinfo=None), 15.0, "SOMEONE-ELSE"
+            ),
+        ]
+    ).write_csv(data / "orders" / "night_2.csv")
     results["forward"] = run_and_read(data, business.config_path, warehouse, forward, timezone)
-    return {"old": old[0], "moved": moved[0], "regular": list(regular["order_id"]), "switching": list(switching["order_id"]), **results}
+    return {
+        "old": old[0],
+        "moved": moved[0],
+        "regular": list(regular["order_id"]),
+        "switching": list(switching["order_id"]),
+        **results,
+    }
 
 
 # The tables a night keeps incrementally, by the columns that order their rows.
 KEPT = {
     "int_metric_values": "unit_id, metric, period_start",
-    "int_tickets": "ticket_id", "int_hours": "entry_id", "int_defects": "defect_id",
+    "int_tickets": "ticket_id",
+    "int_hours": "entry_id",
+    "int_defects": "defect_id",
 }
 
 
 def kept_tables(con) -> dict[str, pl.DataFrame]:
-    return {table: con.sql(f"select * from intermediate.{table} order by {order}").pl() for table, order in KEPT.items()}
+    return {
+        table: con.sql(f"select * from intermediate.{table} order by {order}").pl() for table, order in KEPT.items()
+    }
 
 
 def run_and_read(data, config, warehouse, as_of, timezone) -> dict:
@@ -132,7 +169,9 @@ def run_and_read(data, config, warehouse, as_of, timezone) -> dict:
             "orders": dict(con.execute("select order_id, amount from staging.stg_orders").fetchall()),
             "repeat": dict(con.execute("select order_id, is_repeat_customer from intermediate.int_orders").fetchall()),
             "kept": kept_tables(con),
-            "recomputed": con.execute("select from_week, to_week from intermediate.int_metric_values__weeks").fetchall(),
+            "recomputed": con.execute(
+                "select from_week, to_week from intermediate.int_metric_values__weeks"
+            ).fetchall(),
         }
     read["in_full"] = built_in_full(warehouse)
     return read
@@ -147,11 +186,25 @@ def built_in_full(warehouse: Path) -> dict[str, pl.DataFrame]:
     artifacts = str(copy.with_suffix(".dbt"))
     subprocess.run(
         [
-            DBT_EXECUTABLE, "run", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", artifacts, "--log-path", artifacts,
-            "--vars", json.dumps(nightly), "--select", *KEPT, "--full-refresh",
+            DBT_EXECUTABLE,
+            "run",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            artifacts,
+            "--log-path",
+            artifacts,
+            "--vars",
+            json.dumps(nightly),
+            "--select",
+            *KEPT,
+            "--full-refresh",
         ],
-        env=dbt_env(copy), check=True, capture_output=True,
+        env=dbt_env(copy),
+        check=True,
+        capture_output=True,
     )
     with duckdb.connect(str(copy), read_only=True) as con:
         return kept_tables(con)
@@ -221,5 +274,7 @@ def test_the_run_rebuilds_staging_when_it_cannot_keep_it():
     assert write_run_context(con, as_of=day, run_id="r4", timezone="Europe/Berlin") is False  # no erasure yet
     con.execute("insert into raw.erasures values (now())")
     assert write_run_context(con, as_of=day, run_id="r5", timezone="Europe/Berlin") is True  # a person erased since
-    con.execute("create or replace table raw.run_context (as_of date, run_id varchar)")  # written before the history was
+    con.execute(
+        "create or replace table raw.run_context (as_of date, run_id varchar)"
+    )  # written before the history was
     assert write_run_context(con, as_of=day, run_id="r6", timezone="Europe/Berlin") is True

@@ -89,7 +89,9 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         cases = con.sql(f"select * from {INTERMEDIATE}.business_cases").pl()
         traits = run_context.traits(set(series["metric"].unique().to_list()))
         catalogue = list(run_context.catalogue)
-        effects = dict(con.execute(f"select initiative_id, fingerprint from {INTERMEDIATE}.{EFFECT_FINGERPRINTS}").fetchall())
+        effects = dict(
+            con.execute(f"select initiative_id, fingerprint from {INTERMEDIATE}.{EFFECT_FINGERPRINTS}").fetchall()
+        )
         memo = CheckMemo(
             effects,
             as_of=run_context.as_of,
@@ -121,7 +123,10 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         grades, reasons = grade_claims(checks)
         registered = as_registered(register, cases)
         expected = {
-            (i.id, metric): change for i in registered.initiatives if i.expected for metric, change in i.expected.changes.items()
+            (i.id, metric): change
+            for i in registered.initiatives
+            if i.expected
+            for metric, change in i.expected.changes.items()
         }
         # The placebo replays and trend sensitivity depend only on what the estimates do: they are
         # kept while the effects' fingerprint is (a new run date alone does not replay them).
@@ -131,7 +136,9 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
         fresh_evidence = claim_evidence(register, series, to_replay, traits, problems)
         stored = kept_rows(con, EVIDENCE, effects_kept, like=evidence_frame(fresh_evidence))
         evidence = evidence_from_frame(stored).merged(fresh_evidence)
-        power = claim_power(estimates, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities)
+        power = claim_power(
+            estimates, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities
+        )
         frames = {
             "claim_checks": checks,
             "claim_reliability": grades,
@@ -160,10 +167,18 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
     )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, "claim_reliability"]),
-        metadata={f"grade_{g}": int((grades["grade"] == g).sum()) for g in ("reliable", "needs_more_data", "suspicious", "unreliable")},
+        metadata={
+            f"grade_{g}": int((grades["grade"] == g).sum())
+            for g in ("reliable", "needs_more_data", "suspicious", "unreliable")
+        },
     )
-    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height})
-    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]), metadata={"checks": frames["claim_check_definitions"].height})
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height}
+    )
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]),
+        metadata={"checks": frames["claim_check_definitions"].height},
+    )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, EVIDENCE]),
         metadata={"claims": frames[EVIDENCE].height, "initiatives_replayed": replayed},
@@ -198,13 +213,20 @@ def claim_health_checks(context: AssetCheckExecutionContext, run: RunResource):
         rows = checks.filter(checks["check_id"] == check_id)
         fired = rows.filter(rows["status"].is_in(["warn", "fail"]))
         failed = rows.filter(rows["status"] == "fail")
-        claims = [f"{r['initiative_id']}{':' + r['metric'] if r['metric'] else ''} ({r['status']})" for r in fired.iter_rows(named=True)]
+        claims = [
+            f"{r['initiative_id']}{':' + r['metric'] if r['metric'] else ''} ({r['status']})"
+            for r in fired.iter_rows(named=True)
+        ]
         yield AssetCheckResult(
             asset_key=CLAIMS_MART,
             check_name=check_id,
             passed=failed.is_empty(),
             severity=AssetCheckSeverity.WARN,
-            metadata={"claims_checked": rows.height, "warn_or_fail": fired.height, "claims": ", ".join(claims) or "none"},
+            metadata={
+                "claims_checked": rows.height,
+                "warn_or_fail": fired.height,
+                "claims": ", ".join(claims) or "none",
+            },
         )
 
 

@@ -60,20 +60,28 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource):
         series = con.sql("select * from marts.metric_series").pl()
         traits = run_context.traits(set(series["metric"].unique().to_list()))
         fingerprints = effect_fingerprints(
-            register, series=series_digests(con, "marts.metric_series", SERIES_COLUMNS, floats=("value", "volume")), traits=traits
+            register,
+            series=series_digests(con, "marts.metric_series", SERIES_COLUMNS, floats=("value", "volume")),
+            traits=traits,
         )
         kept = unchanged_since_last_run(con, EFFECT_FINGERPRINTS, fingerprints)
         changed = set(fingerprints) - set(kept)
         fresh = estimate_effects(register, series, problems, traits, only=changed)
         estimates = in_register_order(register, kept_rows(con, "initiative_effects", kept, like=fresh), fresh)
         fresh_pictures = counterfactual_series(register, series, fresh, traits)
-        pictures = in_register_order(register, kept_rows(con, "counterfactual_series", kept, like=fresh_pictures), fresh_pictures)
+        pictures = in_register_order(
+            register, kept_rows(con, "counterfactual_series", kept, like=fresh_pictures), fresh_pictures
+        )
         methods = methods_frame()
         replace_table(con, f"{INTERMEDIATE}.initiative_effects", estimates)
         replace_table(con, f"{INTERMEDIATE}.estimation_methods", methods)
         replace_table(con, f"{INTERMEDIATE}.counterfactual_series", pictures)
-        replace_table(con, f"{INTERMEDIATE}.{EFFECT_FINGERPRINTS}", fingerprint_frame(fingerprints, kept, context.run_id))
-    context.log.info(f"effects of {len(changed)} initiatives estimated; {len(kept)} kept from the last run (their inputs are unchanged)")
+        replace_table(
+            con, f"{INTERMEDIATE}.{EFFECT_FINGERPRINTS}", fingerprint_frame(fingerprints, kept, context.run_id)
+        )
+    context.log.info(
+        f"effects of {len(changed)} initiatives estimated; {len(kept)} kept from the last run (their inputs are unchanged)"
+    )
     for problem in problems:
         context.log.warning(problem)
     primary = estimates.filter(estimates["is_primary"])
@@ -82,8 +90,12 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource):
         asset_key=AssetKey([INTERMEDIATE, "initiative_effects"]),
         metadata={"estimates": estimates.height, "primary": primary.height, "estimator_failures": len(problems)},
     )
-    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "estimation_methods"]), metadata={"methods": methods.height})
-    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "counterfactual_series"]), metadata={"rows": pictures.height})
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, "estimation_methods"]), metadata={"methods": methods.height}
+    )
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, "counterfactual_series"]), metadata={"rows": pictures.height}
+    )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, EFFECT_FINGERPRINTS]),
         metadata={"initiatives_estimated": len(changed), "initiatives_kept": len(kept)},

@@ -1,7 +1,7 @@
 """Ingest: check the inputs, then land the register and every dataset into ``raw``."""
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -53,7 +53,10 @@ RUN_CONTEXT_DESCRIPTION = (
 
 @multi_asset(
     specs=[
-        *(AssetSpec(["raw", table], group_name=GROUP, description=description) for table, description in REGISTER_TABLES.items()),
+        *(
+            AssetSpec(["raw", table], group_name=GROUP, description=description)
+            for table, description in REGISTER_TABLES.items()
+        ),
         AssetSpec(["raw", "register_history"], group_name=GROUP, description=HISTORY_DESCRIPTION),
         AssetSpec(["raw", "run_context"], group_name=GROUP, description=RUN_CONTEXT_DESCRIPTION),
     ],
@@ -62,7 +65,9 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
     """Start the build file from the last published warehouse and write the register as
     tables. Whether the register's units and metrics are in the data is checked once the data
     has landed in the build file (``register_matches_data``), before anything is built on it."""
-    stale = run.warehouse.start_build(context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id))
+    stale = run.warehouse.start_build(
+        context.run_id, run_finished=lambda run_id: run_has_finished(context.instance, run_id)
+    )
     if stale is not None:
         context.log.warning(f"took over the lock of {stale.describe()}, which is no longer running")
     for path, why in ignored_files(run.context.data_dir, run.sources):
@@ -81,9 +86,14 @@ def initiative_register(context: AssetExecutionContext, run: RunResource):
         rebuild = write_run_context(con, as_of=run.context.as_of, run_id=context.run_id, timezone=run.context.timezone)
         yield MaterializeResult(
             asset_key=AssetKey(["raw", "run_context"]),
-            metadata={"as_of": run.context.as_of.isoformat(), "staging": "rebuilt in full" if rebuild else "kept incrementally"},
+            metadata={
+                "as_of": run.context.as_of.isoformat(),
+                "staging": "rebuilt in full" if rebuild else "kept incrementally",
+            },
         )
-        added = record_business_cases(con, register, run_id=context.run_id, recorded_at=run.context.started_at, as_of=run.context.as_of)
+        added = record_business_cases(
+            con, register, run_id=context.run_id, recorded_at=run.context.started_at, as_of=run.context.as_of
+        )
         yield MaterializeResult(asset_key=AssetKey(["raw", "register_history"]), metadata={"cases_recorded": added})
     context.log.info(
         f"register {run.context.config_path}: {len(register.initiatives)} initiatives, "
@@ -100,7 +110,7 @@ def record_business_cases(con, register, *, run_id: str, recorded_at: datetime, 
         "recorded_at timestamptz, as_of date, first_go_live date, fingerprint varchar, business_case json)"
     )
     history = con.sql("select initiative_id, recorded_at, fingerprint from raw.register_history").pl()
-    rows = snapshot_rows(register, history, run_id=run_id, recorded_at=recorded_at.astimezone(timezone.utc), as_of=as_of)
+    rows = snapshot_rows(register, history, run_id=run_id, recorded_at=recorded_at.astimezone(UTC), as_of=as_of)
     if rows.height:
         con.register("frame", rows.to_arrow())
         con.execute("insert into raw.register_history by name select * from frame")
@@ -116,7 +126,7 @@ def remember_salt(con, salt: str, warehouse: str) -> None:
     recorded = con.execute("select fingerprint from raw.salt_fingerprint order by recorded_at limit 1").fetchone()
     check_same_salt(salt, recorded[0] if recorded else None, warehouse)
     if recorded is None:
-        con.execute("insert into raw.salt_fingerprint values (?, ?)", [salt_fingerprint(salt), datetime.now(timezone.utc)])
+        con.execute("insert into raw.salt_fingerprint values (?, ?)", [salt_fingerprint(salt), datetime.now(UTC)])
 
 
 def run_has_finished(instance: DagsterInstance, run_id: str) -> bool:
@@ -140,7 +150,7 @@ def raw_dataset_asset(name: str):
     )
     def _land(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
         sources = {source_name: s for source_name, s in run.sources.items() if s.dataset == name}
-        loaded_at = datetime.now(timezone.utc)
+        loaded_at = datetime.now(UTC)
         loads = []
         with run.warehouse.connect() as con:
             ensure_raw_schema(con)
@@ -150,12 +160,29 @@ def raw_dataset_asset(name: str):
             for source_name, source in sources.items():
                 if isinstance(source, FilesSource):
                     files = source_files(run.context.data_dir, source)
-                    loads += land_files(con, source_name, source, name, files, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt)
+                    loads += land_files(
+                        con,
+                        source_name,
+                        source,
+                        name,
+                        files,
+                        load_id=context.run_id,
+                        loaded_at=loaded_at,
+                        salt=run.salt,
+                    )
                 else:
                     with transaction(con):
-                        loads.append(land_pulled(con, source_name, source, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt))
+                        loads.append(
+                            land_pulled(
+                                con, source_name, source, load_id=context.run_id, loaded_at=loaded_at, salt=run.salt
+                            )
+                        )
         for load in loads:
-            state = "already loaded, skipped" if load.skipped else f"{load.rows_loaded} loaded, {load.rows_rejected} rejected"
+            state = (
+                "already loaded, skipped"
+                if load.skipped
+                else f"{load.rows_loaded} loaded, {load.rows_rejected} rejected"
+            )
             context.log.info(f"{load.source_file}: {state}")
         per_source = {
             source_name: {
@@ -210,4 +237,6 @@ def register_matches_data(context: AssetCheckExecutionContext, run: RunResource)
         )
 
 
-defs = Definitions(assets=[initiative_register, *(raw_dataset_asset(name) for name in DATASETS)], asset_checks=[register_matches_data])
+defs = Definitions(
+    assets=[initiative_register, *(raw_dataset_asset(name) for name in DATASETS)], asset_checks=[register_matches_data]
+)

@@ -42,14 +42,21 @@ def run_starts(con) -> list:
 
 @multi_asset(
     specs=[
-        AssetSpec([INTERMEDIATE, table], group_name=GROUP, description=description, deps=[AssetKey(["raw", "register_history"])])
+        AssetSpec(
+            [INTERMEDIATE, table],
+            group_name=GROUP,
+            description=description,
+            deps=[AssetKey(["raw", "register_history"])],
+        )
         for table, description in CASE_TABLES.items()
     ],
 )
 def business_cases(context: AssetExecutionContext, run: RunResource):
     """Which business case each initiative is judged against (roi_ledger.oversight.business_case)."""
     with run.warehouse.connect() as con:
-        history = con.sql("select * exclude (business_case), business_case::varchar as business_case from raw.register_history").pl()
+        history = con.sql(
+            "select * exclude (business_case), business_case::varchar as business_case from raw.register_history"
+        ).pl()
         cases, records = judge_cases(run.context.register, history, run_starts(con))
         replace_table(con, f"{INTERMEDIATE}.business_cases", cases)
         replace_table(con, f"{INTERMEDIATE}.business_case_history", records)
@@ -61,10 +68,15 @@ def business_cases(context: AssetExecutionContext, run: RunResource):
         )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, "business_cases"]),
-        metadata={"initiatives": cases.height, "edited_after_go_live": edited.height,
-                  "registered_after_go_live": int((~cases["registered_before_go_live"]).sum()) if cases.height else 0},
+        metadata={
+            "initiatives": cases.height,
+            "edited_after_go_live": edited.height,
+            "registered_after_go_live": int((~cases["registered_before_go_live"]).sum()) if cases.height else 0,
+        },
     )
-    yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, "business_case_history"]), metadata={"records": records.height})
+    yield MaterializeResult(
+        asset_key=AssetKey([INTERMEDIATE, "business_case_history"]), metadata={"records": records.height}
+    )
 
 
 @multi_asset(
@@ -100,7 +112,9 @@ def claim_signoffs(context: AssetExecutionContext, run: RunResource):
         replace_table(con, f"{INTERMEDIATE}.signoff_log", log)
     changed = status.filter(status["changed_since_signoff"].fill_null(False))
     for row in changed.iter_rows(named=True):
-        context.log.warning(f"{row['initiative_id']} x {row['metric']}: changed since {row['signed_by']}'s sign-off: {row['change_reasons']}")
+        context.log.warning(
+            f"{row['initiative_id']} x {row['metric']}: changed since {row['signed_by']}'s sign-off: {row['change_reasons']}"
+        )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, "claim_signoffs"]),
         metadata={

@@ -1,10 +1,9 @@
 """Publish: record the run in ``marts.runs`` and swap the build in as the published warehouse;
 release the run lock of a run that failed instead."""
 
-
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -93,7 +92,9 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
     with run.warehouse.connect() as con:
         con.execute("create schema if not exists marts")
         con.execute(RUNS_DDL)
-        con.execute("alter table marts.runs add column if not exists inputs_fingerprint varchar")  # warehouses from before it
+        con.execute(
+            "alter table marts.runs add column if not exists inputs_fingerprint varchar"
+        )  # warehouses from before it
         for column, comment in RUNS_COMMENTS.items():
             target = "table marts.runs" if column is None else f"column marts.runs.{column}"
             con.execute(f"comment on {target} is '{comment.replace(chr(39), chr(39) * 2)}'")
@@ -109,7 +110,7 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
                 context.run_id,
                 run_context.as_of,
                 run_context.started_at,
-                datetime.now(timezone.utc),
+                datetime.now(UTC),
                 str(run_context.config_path),
                 run_context.register_sha256,
                 str(run_context.data_dir),

@@ -54,8 +54,10 @@ def suite_asset_key(suite: Suite) -> AssetKey:
 def _spec_description(suite: Suite, critical: bool) -> str:
     specs = suite.critical if critical else suite.warnings
     effect = "a failure blocks the assets downstream" if critical else "a failure warns, never blocks"
-    lines = [f"{len(specs)} {'critical' if critical else 'warning'} expectations on {suite.table} "
-             f"(expectations/{suite.name}.yml; {effect}):"]
+    lines = [
+        f"{len(specs)} {'critical' if critical else 'warning'} expectations on {suite.table} "
+        f"(expectations/{suite.name}.yml; {effect}):"
+    ]
     lines += [f"- {subject(suite.table, s)}: {requirement(s)}" for s in specs]
     if any("freshness_days" in requirement(s) for s in specs):
         lines.append(f"(freshness_days: {suite.freshness_days})")
@@ -89,7 +91,8 @@ def datasets_with_files(run: RunResource) -> set[str]:
     """The datasets that have a source with data (empty when the sources cannot be read)."""
     try:
         return {
-            s.dataset for s in run.sources.values()
+            s.dataset
+            for s in run.sources.values()
             if not isinstance(s, FilesSource) or source_files(run.context.data_dir, s)
         }
     except ContractError:

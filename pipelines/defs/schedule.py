@@ -90,7 +90,9 @@ def nightly_schedule(timezone: str):
 
 
 def business_run_config(business: Business, as_of: date | None = None) -> dict:
-    return run_config(data_dir=business.data_dir, config_path=business.config_path, warehouse=business.warehouse, as_of=as_of)
+    return run_config(
+        data_dir=business.data_dir, config_path=business.config_path, warehouse=business.warehouse, as_of=as_of
+    )
 
 
 def by_business_job(businesses: list[Business]):

@@ -66,7 +66,9 @@ def dbt_metrics_layer(context: AssetExecutionContext, dbt: DbtCliResource, run: 
     # The staging tables are kept incrementally unless the run found it cannot (pipelines.staging_history).
     with run.warehouse.connect() as con:
         full_refresh = rebuild_history(con)
-    context.log.info("staging: " + ("rebuilt in full" if full_refresh else "only the records this night can have changed"))
+    context.log.info(
+        "staging: " + ("rebuilt in full" if full_refresh else "only the records this night can have changed")
+    )
     yield from run_dbt(context, dbt, run, full_refresh=full_refresh)
 
 

@@ -147,7 +147,9 @@ class MetricClaim:
         if registered is None:
             return None
         initiative = self.initiative.model_copy(update=initiative_changes) if initiative_changes else self.initiative
-        panel = build_panel(self.register, initiative, self.metric, self.series if series is None else series, self.traits)
+        panel = build_panel(
+            self.register, initiative, self.metric, self.series if series is None else series, self.traits
+        )
         if panel is None:
             return None
         from roi_ledger.effects import run_estimator

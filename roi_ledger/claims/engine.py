@@ -1,5 +1,4 @@
-"""Run every claim check on every measured initiative x metric, and on every initiative.
-"""
+"""Run every claim check on every measured initiative x metric, and on every initiative."""
 
 from __future__ import annotations
 

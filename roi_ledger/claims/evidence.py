@@ -98,15 +98,26 @@ def claim_evidence(
         metric_series = series.filter(pl.col("metric") == e["metric"])
         try:
             replays = replay_claim(
-                register, initiative, e["metric"], metric_series, traits, e["method"], confidence,
-                min_pre=thresholds.min_pre(e["period"]), min_post=evidence.min_posts[key],
+                register,
+                initiative,
+                e["metric"],
+                metric_series,
+                traits,
+                e["method"],
+                confidence,
+                min_pre=thresholds.min_pre(e["period"]),
+                min_post=evidence.min_posts[key],
             )
             evidence.replay_rates[key] = rates(replays, e["effect_abs"])
             if e["method"] == "did" and e["ci_low"] is not None and e["observed_value"]:
                 panel = build_panel(register, initiative, e["metric"], metric_series, traits)
                 trend = panel and trend_sensitivity(
-                    panel, effect=e["effect_abs"], ci_low=e["ci_low"], ci_high=e["ci_high"],
-                    observed=e["observed_value"], confidence=confidence,
+                    panel,
+                    effect=e["effect_abs"],
+                    ci_low=e["ci_low"],
+                    ci_high=e["ci_high"],
+                    observed=e["observed_value"],
+                    confidence=confidence,
                 )
                 if trend:
                     evidence.sensitivities[key] = trend

@@ -33,7 +33,9 @@ def holm_adjusted(p_values: list[float]) -> list[float]:
 def adjust_family(results: dict[str, CheckResult | None]) -> tuple[dict[str, CheckResult | None], dict[str, float]]:
     """The results with every test judged against its Holm-adjusted p-value, and the adjusted
     p-values by check id (only the checks that are tests and computed one)."""
-    tests = {check: r for check, r in results.items() if r is not None and r.p_value is not None and r.level is not None}
+    tests = {
+        check: r for check, r in results.items() if r is not None and r.p_value is not None and r.level is not None
+    }
     if not tests:
         return results, {}
     adjusted = dict(zip(tests, holm_adjusted([r.p_value for r in tests.values()])))

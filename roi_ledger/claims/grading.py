@@ -84,11 +84,26 @@ def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         reasons += _reasons(initiative_id, None, why)
     reliability_frame = pl.DataFrame(
         reliability,
-        schema={"initiative_id": pl.String, "metric": pl.String, "method": pl.String, "grade": pl.String, "reasons": pl.String, "n_reasons": pl.Int64},
+        schema={
+            "initiative_id": pl.String,
+            "metric": pl.String,
+            "method": pl.String,
+            "grade": pl.String,
+            "reasons": pl.String,
+            "n_reasons": pl.Int64,
+        },
     )
     reasons_frame = pl.DataFrame(
         reasons,
-        schema={"initiative_id": pl.String, "metric": pl.String, "reason_metric": pl.String, "check_id": pl.String, "status": pl.String, "implied_grade": pl.String, "message": pl.String},
+        schema={
+            "initiative_id": pl.String,
+            "metric": pl.String,
+            "reason_metric": pl.String,
+            "check_id": pl.String,
+            "status": pl.String,
+            "implied_grade": pl.String,
+            "message": pl.String,
+        },
     )
     return reliability_frame, reasons_frame
 
@@ -99,7 +114,14 @@ def _label(row: dict) -> str:
 
 def _row(initiative_id: str, metric: str | None, method: str | None, grade: str, fired: pl.DataFrame) -> dict:
     labels = [row["check_id"] if metric is not None else _label(row) for row in fired.iter_rows(named=True)]
-    return {"initiative_id": initiative_id, "metric": metric, "method": method, "grade": grade, "reasons": ", ".join(labels), "n_reasons": len(labels)}
+    return {
+        "initiative_id": initiative_id,
+        "metric": metric,
+        "method": method,
+        "grade": grade,
+        "reasons": ", ".join(labels),
+        "n_reasons": len(labels),
+    }
 
 
 def _reasons(initiative_id: str, metric: str | None, fired: pl.DataFrame) -> list[dict]:

@@ -166,7 +166,10 @@ def claim_power(
     (``sensitivities``: -> ``sensitivity.TrendSensitivity``) its breakdown differential trend."""
     from roi_ledger.claims.sequential import always_valid
 
-    grade_of = {(r["initiative_id"], r["metric"]): r["grade"] for r in grades.filter(pl.col("metric").is_not_null()).iter_rows(named=True)}
+    grade_of = {
+        (r["initiative_id"], r["metric"]): r["grade"]
+        for r in grades.filter(pl.col("metric").is_not_null()).iter_rows(named=True)
+    }
     min_posts, replay_rates, sensitivities = min_posts or {}, replay_rates or {}, sensitivities or {}
     rows = []
     for e in estimates.filter(pl.col("is_primary")).iter_rows(named=True):
@@ -178,12 +181,22 @@ def claim_power(
         expected = change / 100 * level if change is not None and level is not None else None
         min_post = min_posts.get(key, DEFAULT_MIN_POST)
         p = power_of(
-            ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
-            pre=e["pre_periods"], post=e["post_periods"], expected_effect=expected, min_post=min_post,
+            ci_low=e["ci_low"],
+            ci_high=e["ci_high"],
+            confidence=e["confidence_level"],
+            pre=e["pre_periods"],
+            post=e["post_periods"],
+            expected_effect=expected,
+            min_post=min_post,
         )
         bounds = always_valid(
-            effect=e["effect_abs"], ci_low=e["ci_low"], ci_high=e["ci_high"], confidence=e["confidence_level"],
-            pre=e["pre_periods"], post=e["post_periods"], min_post=min_post,
+            effect=e["effect_abs"],
+            ci_low=e["ci_low"],
+            ci_high=e["ci_high"],
+            confidence=e["confidence_level"],
+            pre=e["pre_periods"],
+            post=e["post_periods"],
+            min_post=min_post,
         )
         replays, trend = replay_rates.get(key), sensitivities.get(key)
         rows.append(

@@ -56,7 +56,15 @@ def _with(register: Register, real: Initiative, fake: Initiative) -> Register:
 
 
 def replay_designs(
-    register: Register, initiative: Initiative, metric: str, series: pl.DataFrame, traits: dict, *, min_pre: int, min_post: int, seed: int
+    register: Register,
+    initiative: Initiative,
+    metric: str,
+    series: pl.DataFrame,
+    traits: dict,
+    *,
+    min_pre: int,
+    min_post: int,
+    seed: int,
 ) -> list[tuple[str, Register, Initiative, pl.DataFrame]]:
     """(kind, register, fake initiative, series) for every placebo replay of one claim."""
     panel = build_panel(register, initiative, metric, series, traits)
@@ -76,7 +84,9 @@ def replay_designs(
             moved = {"retired_on": None, "ramp_up_days": 0, "control_units": controls or None}
             if initiative.phases is not None:  # a phased rollout keeps its phases, moved earlier
                 shift = go_live - fake_date
-                moved["phases"] = [phase.model_copy(update={"go_live": phase.go_live - shift}) for phase in initiative.phases]
+                moved["phases"] = [
+                    phase.model_copy(update={"go_live": phase.go_live - shift}) for phase in initiative.phases
+                ]
             else:
                 moved.update(go_live=fake_date, treated_units=treated)
             fake = initiative.model_copy(update=moved)
@@ -88,7 +98,10 @@ def replay_designs(
             posing = sorted(rng.choice(controls, size, replace=False).tolist())
             fake = initiative.model_copy(
                 update={
-                    "go_live": go_live, "treated_units": posing, "phases": None, "retired_on": None,
+                    "go_live": go_live,
+                    "treated_units": posing,
+                    "phases": None,
+                    "retired_on": None,
                     "control_units": [u for u in controls if u not in posing],
                     "ramp_up_days": min(initiative.ramp_up_days, 4 * days),
                 }
@@ -117,7 +130,9 @@ def replay_claim(
         return []
     seed = zlib.crc32(f"{initiative.id}|{metric}".encode())
     replays = []
-    designs = replay_designs(register, initiative, metric, series, traits, min_pre=min_pre, min_post=min_post, seed=seed)
+    designs = replay_designs(
+        register, initiative, metric, series, traits, min_pre=min_pre, min_post=min_post, seed=seed
+    )
     for kind, fake_register, fake, data in designs:
         panel = build_panel(fake_register, fake, metric, data, traits)
         if panel is None:
@@ -135,4 +150,3 @@ def rates(replays: list[Replay], real_effect: float | None) -> ReplayRates:
     positive = float(np.mean([r.excludes_zero for r in replays]))
     as_large = None if real_effect is None else float(np.mean([abs(r.effect) >= abs(real_effect) for r in replays]))
     return ReplayRates(len(replays), positive, as_large)
-

@@ -64,11 +64,15 @@ def gap_series(panel: Panel) -> pl.DataFrame:
     wide = means.pivot(on="role", index="period_start", values=["value", "window"]).drop_nulls()
     if f"value_{TREATED}" not in wide.columns or f"value_{CONTROL}" not in wide.columns:
         return pl.DataFrame()
-    return wide.sort("period_start").select(
-        "period_start",
-        (pl.col(f"value_{TREATED}") - pl.col(f"value_{CONTROL}")).alias("gap"),
-        pl.col(f"window_{TREATED}").alias("window"),
-    ).with_columns(period_number(panel.period).alias("t"))
+    return (
+        wide.sort("period_start")
+        .select(
+            "period_start",
+            (pl.col(f"value_{TREATED}") - pl.col(f"value_{CONTROL}")).alias("gap"),
+            pl.col(f"window_{TREATED}").alias("window"),
+        )
+        .with_columns(period_number(panel.period).alias("t"))
+    )
 
 
 def trend_sensitivity(

@@ -109,10 +109,14 @@ def _lag_moment(maker: np.ndarray, residuals: np.ndarray, lags: np.ndarray, k: i
     ``k`` periods apart, so e'S_k e sums e_t * e_(t-k)), and the residuals' lag-``k``
     autocorrelation."""
     pairs = (lags == k).astype(float) / 2
-    return _lag_profile(maker @ pairs @ maker, lags), float(residuals @ pairs @ residuals) / float(residuals @ residuals)
+    return _lag_profile(maker @ pairs @ maker, lags), float(residuals @ pairs @ residuals) / float(
+        residuals @ residuals
+    )
 
 
-def ar1_rho(X: np.ndarray, residuals: np.ndarray, lags: np.ndarray | None = None, maker: np.ndarray | None = None) -> float:
+def ar1_rho(
+    X: np.ndarray, residuals: np.ndarray, lags: np.ndarray | None = None, maker: np.ndarray | None = None
+) -> float:
     """``rho`` of AR(1) noise that would leave OLS residuals of design ``X`` as autocorrelated
     at lag 1 as ``residuals`` are, kept inside ``MAX_RHO``.
 

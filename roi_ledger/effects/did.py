@@ -175,7 +175,10 @@ def cluster_interval(frame: pl.DataFrame, spec: Specification, confidence: float
     quantile = t_quantile(confidence, clusters - 1)
     p_value = float(2 * stats.t.sf(abs(effect / se), clusters - 1))
     return Interval(
-        effect, effect - quantile * se, effect + quantile * se, p_value,
+        effect,
+        effect - quantile * se,
+        effect + quantile * se,
+        p_value,
         f"cluster-robust by unit (CR1), t with {clusters - 1} df",
     )
 
@@ -203,7 +206,10 @@ def placebo_interval(frame: pl.DataFrame, n_treated: int, spec: Specification, c
     # there are of them, as for any standard deviation of a sample.
     quantile = t_quantile(confidence, len(placebos) - 1)
     return Interval(
-        effect, effect - quantile * se, effect + quantile * se, p_value,
+        effect,
+        effect - quantile * se,
+        effect + quantile * se,
+        p_value,
         f"placebo in space over {len(placebos)} sets of control units (SE = spread of placebo effects, "
         f"t with {len(placebos) - 1} df)",
     )
@@ -214,17 +220,23 @@ def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specifi
     model = difference_series_model(difference_series(frame, treated_units), spec, autocorrelated=True, noise=noise)
     pooled = (
         f"rho {model.rho:.2f} on {model.share:.0%} of the noise, pooled over {frame['unit_id'].n_unique()} units, "
-        if noise is not None else ""
+        if noise is not None
+        else ""
     )
     low, high = model.conf_int(1 - confidence).loc["after"]
     return Interval(
-        float(model.params["after"]), float(low), float(high), float(model.pvalues["after"]),
+        float(model.params["after"]),
+        float(low),
+        float(high),
+        float(model.pvalues["after"]),
         f"treated-minus-control series, {AR1_DESCRIPTION} ({pooled}t with {model.df_resid:.0f} df)",
     )
 
 
 @estimator(METHOD, preference=20, uses_comparison_units=True)
-def estimate_difference_in_differences(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
+def estimate_difference_in_differences(
+    panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL
+) -> EffectEstimate | None:
     """Two-way fixed-effects difference-in-differences against the comparison units."""
     frame = did_frame(panel)
     treated_units = sorted(frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list())

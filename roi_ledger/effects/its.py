@@ -86,7 +86,9 @@ def treated_series(panel: Panel) -> pl.DataFrame:
 
 
 @estimator(METHOD, preference=30, uses_comparison_units=False)
-def estimate_interrupted_time_series(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
+def estimate_interrupted_time_series(
+    panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL
+) -> EffectEstimate | None:
     """The segmented regression on the treated units' mean; for a phased rollout, one per
     go-live cohort (units going live together), combined (``combine_cohorts``)."""
     if not panel.is_staggered:
@@ -166,7 +168,9 @@ def placebo_errors(series: pl.DataFrame, period: str, seasonal: bool) -> np.ndar
         if X.shape[0] <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
             continue
         coefficients = np.linalg.lstsq(X, fake["value"].to_numpy(), rcond=None)[0]
-        errors.append(float(averaged_effect_weights(names, since_go_live, fake["window"].to_numpy() == POST) @ coefficients))
+        errors.append(
+            float(averaged_effect_weights(names, since_go_live, fake["window"].to_numpy() == POST) @ coefficients)
+        )
     return np.array(errors)
 
 

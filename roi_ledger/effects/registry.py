@@ -56,7 +56,9 @@ def estimator(
     """Register an estimator under ``method`` (the value of ``initiative_effects.method``)."""
     unknown = set(designs) - set(DESIGNS)
     if unknown:
-        raise ValueError(f"estimator {method!r}: unknown design(s) {', '.join(sorted(unknown))} (known: {', '.join(DESIGNS)})")
+        raise ValueError(
+            f"estimator {method!r}: unknown design(s) {', '.join(sorted(unknown))} (known: {', '.join(DESIGNS)})"
+        )
 
     def register(function: EstimateFunction) -> EstimateFunction:
         if method in _REGISTRY and _REGISTRY[method].estimate is not function:

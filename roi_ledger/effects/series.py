@@ -38,7 +38,9 @@ SCHEMA = {
 }
 
 
-def panel_series(panel: Panel, method: str, effect: float | None, ci_low: float | None, ci_high: float | None) -> pl.DataFrame:
+def panel_series(
+    panel: Panel, method: str, effect: float | None, ci_low: float | None, ci_high: float | None
+) -> pl.DataFrame:
     """The three series of one panel and its primary estimate (see the module's docstring)."""
     frame = panel.frame
     treated = (
@@ -46,41 +48,64 @@ def panel_series(panel: Panel, method: str, effect: float | None, ci_low: float 
         .group_by("period_start", "period_end")
         .agg(
             pl.col("level").mean().alias("treated"),
-            pl.when(pl.col("window").eq(PRE).all()).then(pl.lit(PRE))
-            .when(pl.col("window").eq(POST).all()).then(pl.lit(POST))
-            .otherwise(pl.lit("ramp")).alias("stage"),
+            pl.when(pl.col("window").eq(PRE).all())
+            .then(pl.lit(PRE))
+            .when(pl.col("window").eq(POST).all())
+            .then(pl.lit(POST))
+            .otherwise(pl.lit("ramp"))
+            .alias("stage"),
         )
     )
-    control = frame.filter(pl.col("role") == CONTROL).group_by("period_start").agg(pl.col("level").mean().alias("control"))
+    control = (
+        frame.filter(pl.col("role") == CONTROL).group_by("period_start").agg(pl.col("level").mean().alias("control"))
+    )
     wide = treated.join(control, on="period_start", how="left").sort("period_start")
     pre = wide.filter((pl.col("stage") == PRE) & pl.col("control").is_not_null())
     gap = (pre["treated"] - pre["control"]).mean() if pre.height else None
+
     def after_go_live_less(amount: float | None) -> pl.Expr:
         if amount is None:
             return pl.lit(None, pl.Float64)
         return pl.when(pl.col("stage") == POST).then(pl.col("treated") - amount)
 
     wide = wide.with_columns(
-        (pl.col("control") + gap).alias("comparison") if gap is not None else pl.lit(None, pl.Float64).alias("comparison"),
+        (pl.col("control") + gap).alias("comparison")
+        if gap is not None
+        else pl.lit(None, pl.Float64).alias("comparison"),
         after_go_live_less(effect).alias("counterfactual"),
         after_go_live_less(ci_high).alias("counterfactual_low"),  # the larger effect leaves the lower path
         after_go_live_less(ci_low).alias("counterfactual_high"),
     )
     keys = ["period_start", "period_end", "stage"]
     parts = [
-        wide.select(*keys, pl.lit("treated").alias("series"), pl.col("treated").alias("value"), pl.lit(None, pl.Float64).alias("value_low"), pl.lit(None, pl.Float64).alias("value_high")),
+        wide.select(
+            *keys,
+            pl.lit("treated").alias("series"),
+            pl.col("treated").alias("value"),
+            pl.lit(None, pl.Float64).alias("value_low"),
+            pl.lit(None, pl.Float64).alias("value_high"),
+        ),
         wide.filter(pl.col("comparison").is_not_null()).select(
-            *keys, pl.lit("comparison").alias("series"), pl.col("comparison").alias("value"), pl.lit(None, pl.Float64).alias("value_low"), pl.lit(None, pl.Float64).alias("value_high")
+            *keys,
+            pl.lit("comparison").alias("series"),
+            pl.col("comparison").alias("value"),
+            pl.lit(None, pl.Float64).alias("value_low"),
+            pl.lit(None, pl.Float64).alias("value_high"),
         ),
         wide.filter(pl.col("counterfactual").is_not_null()).select(
-            *keys, pl.lit("counterfactual").alias("series"), pl.col("counterfactual").alias("value"),
-            pl.col("counterfactual_low").alias("value_low"), pl.col("counterfactual_high").alias("value_high"),
+            *keys,
+            pl.lit("counterfactual").alias("series"),
+            pl.col("counterfactual").alias("value"),
+            pl.col("counterfactual_low").alias("value_low"),
+            pl.col("counterfactual_high").alias("value_high"),
         ),
     ]
     return (
         pl.concat(parts)
         .with_columns(
-            pl.lit(panel.initiative.id).alias("initiative_id"), pl.lit(panel.metric).alias("metric"), pl.lit(method).alias("method")
+            pl.lit(panel.initiative.id).alias("initiative_id"),
+            pl.lit(panel.metric).alias("metric"),
+            pl.lit(method).alias("method"),
         )
         .select(list(SCHEMA))
         .cast(SCHEMA)

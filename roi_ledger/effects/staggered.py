@@ -145,4 +145,3 @@ def estimate_staggered_did(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_
         ),
         note="" if ramp == 0 else f"{ramp} ramp-up period(s) treated as anticipation",
     )
-

@@ -49,7 +49,9 @@ class WildBootstrap:
 
     @property
     def description(self) -> str:
-        return f"wild cluster restricted bootstrap by unit, Webb weights, {self.draws} draws over {self.clusters} clusters"
+        return (
+            f"wild cluster restricted bootstrap by unit, Webb weights, {self.draws} draws over {self.clusters} clusters"
+        )
 
 
 @dataclass(frozen=True)

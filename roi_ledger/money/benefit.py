@@ -137,7 +137,11 @@ def attribute_shared_claims(benefits: pl.DataFrame, register: Register) -> pl.Da
         return benefits.with_columns(pl.lit(1.0).alias("share"), pl.lit(None, dtype=pl.String).alias("shared_with"))
     expected = pl.DataFrame(
         [
-            {"initiative_id": i.id, "metric": m, "expected": abs((i.expected.changes if i.expected else {}).get(m, 0.0)) or None}
+            {
+                "initiative_id": i.id,
+                "metric": m,
+                "expected": abs((i.expected.changes if i.expected else {}).get(m, 0.0)) or None,
+            }
             for i in register.initiatives
             for m in i.metrics
         ],
@@ -157,10 +161,18 @@ def attribute_shared_claims(benefits: pl.DataFrame, register: Register) -> pl.Da
         .then(1.0 / pl.col("claimants"))
         .otherwise(pl.col("expected") / pl.col("expected_total"))
     )
-    return claims.with_columns(share.alias("share")).with_columns(
-        (pl.col(c) * pl.col("share")).alias(c) for c in ("benefit", "benefit_low", "benefit_high")
-    ).with_columns(
-        pl.when(pl.col("claimants") > 1)
-        .then(pl.col("claimant_ids").list.set_difference(pl.concat_list(pl.col("initiative_id"))).list.sort().list.join(", "))
-        .alias("shared_with")
-    ).drop("expected", "claimants", "some_without_case", "expected_total", "claimant_ids")
+    return (
+        claims.with_columns(share.alias("share"))
+        .with_columns((pl.col(c) * pl.col("share")).alias(c) for c in ("benefit", "benefit_low", "benefit_high"))
+        .with_columns(
+            pl.when(pl.col("claimants") > 1)
+            .then(
+                pl.col("claimant_ids")
+                .list.set_difference(pl.concat_list(pl.col("initiative_id")))
+                .list.sort()
+                .list.join(", ")
+            )
+            .alias("shared_with")
+        )
+        .drop("expected", "claimants", "some_without_case", "expected_total", "claimant_ids")
+    )

@@ -52,19 +52,33 @@ def compute_money(
     for initiative in register.measured_initiatives:
         for metric in initiative.metrics:
             definition = definition_of(catalogue, metric)
-            rule, source = money_rule(definition, metric, register.business, initiative.all_treated_units, hourly_cost_by_unit)
+            rule, source = money_rule(
+                definition, metric, register.business, initiative.all_treated_units, hourly_cost_by_unit
+            )
             primary = estimates.filter(
                 (pl.col("initiative_id") == initiative.id) & (pl.col("metric") == metric) & pl.col("is_primary")
             )
-            panel = build_panel(register, initiative, metric, by_metric[metric], traits) if metric in by_metric else None
+            panel = (
+                build_panel(register, initiative, metric, by_metric[metric], traits) if metric in by_metric else None
+            )
             if rule is None or primary.is_empty() or panel is None:
                 reason = source if rule is None else "no primary estimate"
-                unvalued.append({"initiative_id": initiative.id, "metric": metric, "pool": None, "valued": False, "value_source": reason})
+                unvalued.append(
+                    {
+                        "initiative_id": initiative.id,
+                        "metric": metric,
+                        "pool": None,
+                        "valued": False,
+                        "value_source": reason,
+                    }
+                )
                 continue
             part = unit_period_benefits(initiative.id, panel, primary.row(0, named=True), rule)
             benefit_parts.append(part.with_columns(pl.lit(source).alias("value_source")))
     benefits = (
-        pl.concat(benefit_parts) if benefit_parts else pl.DataFrame(schema={**BENEFIT_SCHEMA, "value_source": pl.String})
+        pl.concat(benefit_parts)
+        if benefit_parts
+        else pl.DataFrame(schema={**BENEFIT_SCHEMA, "value_source": pl.String})
     )
     benefits = attribute_shared_claims(benefits, register)
     summary = benefits.group_by("initiative_id", "metric", "pool", "value_source").agg(
@@ -77,8 +91,17 @@ def compute_money(
     metric_money = pl.concat(
         [
             summary.select(list(METRIC_MONEY_SCHEMA)).cast(METRIC_MONEY_SCHEMA),
-            pl.DataFrame(unvalued, schema={k: METRIC_MONEY_SCHEMA[k] for k in ("initiative_id", "metric", "pool", "valued", "value_source")})
-            .with_columns(pl.lit(False).alias("counted"), pl.lit(None, dtype=pl.String).alias("shared_with"), *[pl.lit(None, dtype=pl.Float64).alias(c) for c in ("share", "benefit", "benefit_low", "benefit_high")])
+            pl.DataFrame(
+                unvalued,
+                schema={
+                    k: METRIC_MONEY_SCHEMA[k] for k in ("initiative_id", "metric", "pool", "valued", "value_source")
+                },
+            )
+            .with_columns(
+                pl.lit(False).alias("counted"),
+                pl.lit(None, dtype=pl.String).alias("shared_with"),
+                *[pl.lit(None, dtype=pl.Float64).alias(c) for c in ("share", "benefit", "benefit_low", "benefit_high")],
+            )
             .select(list(METRIC_MONEY_SCHEMA)),
         ]
     ).sort("initiative_id", "metric")

@@ -46,13 +46,17 @@ def choose_counted_metrics(summary: pl.DataFrame, grades: dict[tuple[str, str], 
         return summary.with_columns(pl.lit(False).alias("counted"))
     ranked = summary.with_columns(
         pl.struct("initiative_id", "metric")
-        .map_elements(lambda r: GRADES.index(grades.get((r["initiative_id"], r["metric"]), "reliable")), return_dtype=pl.Int64)
+        .map_elements(
+            lambda r: GRADES.index(grades.get((r["initiative_id"], r["metric"]), "reliable")), return_dtype=pl.Int64
+        )
         .alias("_grade_rank"),
-        ((pl.col("benefit_high") - pl.col("benefit_low")) / pl.col("benefit").abs().clip(lower_bound=1e-9)).alias("_width"),
+        ((pl.col("benefit_high") - pl.col("benefit_low")) / pl.col("benefit").abs().clip(lower_bound=1e-9)).alias(
+            "_width"
+        ),
     ).sort("initiative_id", "pool", "_grade_rank", "_width")
-    return ranked.with_columns(
-        (pl.int_range(pl.len()).over("initiative_id", "pool") == 0).alias("counted")
-    ).drop("_grade_rank", "_width")
+    return ranked.with_columns((pl.int_range(pl.len()).over("initiative_id", "pool") == 0).alias("counted")).drop(
+        "_grade_rank", "_width"
+    )
 
 
 def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) -> pl.DataFrame:
@@ -65,7 +69,11 @@ def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) ->
         return pl.DataFrame()
     weeks = pl.date_range(first, last, "1w", eager=True).alias("period_start").to_frame()
     weeks = weeks.with_columns((pl.col("period_start") + timedelta(days=7)).alias("period_end"))
-    weekly_cost = costs.with_columns(pl.col("day").dt.truncate("1w").alias("period_start")).group_by("period_start").agg(pl.col("cost").sum())
+    weekly_cost = (
+        costs.with_columns(pl.col("day").dt.truncate("1w").alias("period_start"))
+        .group_by("period_start")
+        .agg(pl.col("cost").sum())
+    )
     # per metric first (the interval of one metric is exact), then combined across metrics
     by_metric = benefits.group_by("period_start", "metric").agg(pl.col("benefit", "benefit_low", "benefit_high").sum())
     combined = by_metric.group_by("period_start").agg(
@@ -97,7 +105,9 @@ def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) ->
     )
     spine = weeks.select("period_start").join(cumulative.select("metric").unique(), how="cross")
     cumulative = (
-        spine.join(cumulative.select("period_start", "metric", "cb", "cl", "ch"), on=["period_start", "metric"], how="left")
+        spine.join(
+            cumulative.select("period_start", "metric", "cb", "cl", "ch"), on=["period_start", "metric"], how="left"
+        )
         .sort("metric", "period_start")
         .with_columns(pl.col("cb", "cl", "ch").forward_fill().over("metric").fill_null(0.0))
         .group_by("period_start")
@@ -115,8 +125,17 @@ def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) ->
             (pl.col("cumulative_benefit") + pl.col("cum_above")).alias("cumulative_benefit_high"),
         )
         .select(
-            "period_start", "period_end", "cost", "benefit", "benefit_low", "benefit_high",
-            "cumulative_cost", "cumulative_benefit", "cumulative_benefit_low", "cumulative_benefit_high", "cumulative_net",
+            "period_start",
+            "period_end",
+            "cost",
+            "benefit",
+            "benefit_low",
+            "benefit_high",
+            "cumulative_cost",
+            "cumulative_benefit",
+            "cumulative_benefit_low",
+            "cumulative_benefit_high",
+            "cumulative_net",
         )
         .sort("period_start")
     )
@@ -124,7 +143,9 @@ def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) ->
 
 def annual_run_rate(curve: pl.DataFrame, initiative: Initiative, as_of: date) -> float | None:
     """Mean weekly benefit over the last (up to) 52 weeks of the after window, per year."""
-    live_weeks = curve.filter(pl.col("period_start") >= monday(initiative.first_go_live + timedelta(days=initiative.ramp_up_days)))
+    live_weeks = curve.filter(
+        pl.col("period_start") >= monday(initiative.first_go_live + timedelta(days=initiative.ramp_up_days))
+    )
     if initiative.retired_on is not None:
         live_weeks = live_weeks.filter(pl.col("period_start") <= initiative.retired_on)
     live_weeks = live_weeks.tail(RUN_RATE_WEEKS)
@@ -142,21 +163,34 @@ def ongoing_daily_cost(initiative: Initiative, as_of: date) -> float:
     return total
 
 
-def npv(initiative: Initiative, curve: pl.DataFrame, run_rate: float | None, as_of: date, discount_rate: float) -> tuple[float, date]:
+def npv(
+    initiative: Initiative, curve: pl.DataFrame, run_rate: float | None, as_of: date, discount_rate: float
+) -> tuple[float, date]:
     """Net present value at the month of the first cash flow, and the horizon's end."""
     horizon_end = initiative.first_go_live.replace(year=initiative.first_go_live.year + NPV_HORIZON_YEARS)
     first = curve["period_start"].min()
-    realised = curve.with_columns(pl.col("period_start").dt.truncate("1mo").alias("month")).group_by("month").agg(
-        (pl.col("benefit") - pl.col("cost")).sum().alias("net")
+    realised = (
+        curve.with_columns(pl.col("period_start").dt.truncate("1mo").alias("month"))
+        .group_by("month")
+        .agg((pl.col("benefit") - pl.col("cost")).sum().alias("net"))
     )
     flows: dict[date, float] = dict(zip(realised["month"].to_list(), realised["net"].to_list()))
     if as_of < horizon_end:
         future_costs = daily_costs(initiative, horizon_end).filter(pl.col("day") > as_of)
-        for row in future_costs.with_columns(pl.col("day").dt.truncate("1mo").alias("month")).group_by("month").agg(pl.col("cost").sum()).iter_rows(named=True):
+        for row in (
+            future_costs.with_columns(pl.col("day").dt.truncate("1mo").alias("month"))
+            .group_by("month")
+            .agg(pl.col("cost").sum())
+            .iter_rows(named=True)
+        ):
             flows[row["month"]] = flows.get(row["month"], 0.0) - row["cost"]
         still_running = initiative.status == Status.LIVE and run_rate is not None
         if still_running:
-            days = pl.date_range(as_of + timedelta(days=1), horizon_end, "1d", eager=True).dt.truncate("1mo").value_counts()
+            days = (
+                pl.date_range(as_of + timedelta(days=1), horizon_end, "1d", eager=True)
+                .dt.truncate("1mo")
+                .value_counts()
+            )
             for row in days.iter_rows(named=True):
                 month = row[days.columns[0]]
                 flows[month] = flows.get(month, 0.0) + run_rate / DAYS_PER_YEAR * row["count"]
@@ -185,7 +219,9 @@ def initiative_roi(
     else:
         benefit = low = high = 0.0
     net = benefit - cost
-    paid_back = curve.filter((pl.col("cumulative_net") >= 0) & (pl.col("cumulative_cost") > 0)) if curve.height else curve
+    paid_back = (
+        curve.filter((pl.col("cumulative_net") >= 0) & (pl.col("cumulative_cost") > 0)) if curve.height else curve
+    )
     payback = paid_back["period_start"][0] if cost > 0 and paid_back.height else None
     rate = annual_run_rate(curve, initiative, as_of) if curve.height else None
     projected = payback
@@ -193,7 +229,9 @@ def initiative_roi(
         daily_net = rate / DAYS_PER_YEAR - ongoing_daily_cost(initiative, as_of)
         if daily_net > 0:
             projected = as_of + timedelta(days=math.ceil(-net / daily_net))
-    value, horizon_end = npv(initiative, curve, rate, as_of, register.business.discount_rate) if curve.height else (None, None)
+    value, horizon_end = (
+        npv(initiative, curve, rate, as_of, register.business.discount_rate) if curve.height else (None, None)
+    )
     expected = initiative.expected.annual_benefit if initiative.expected else None
     row = {
         "initiative_id": initiative.id,

@@ -61,7 +61,9 @@ def fingerprint(case: dict) -> str:
     return hashlib.sha256(canonical(case).encode()).hexdigest()
 
 
-def snapshot_rows(register: Register, history: pl.DataFrame, *, run_id: str, recorded_at: datetime, as_of: date) -> pl.DataFrame:
+def snapshot_rows(
+    register: Register, history: pl.DataFrame, *, run_id: str, recorded_at: datetime, as_of: date
+) -> pl.DataFrame:
     """The rows this run adds to the history: each initiative whose case differs from the last
     one recorded for it (or that has none yet)."""
     latest = latest_fingerprints(history)
@@ -131,7 +133,9 @@ def _local_day(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
-def judge_cases(register: Register, history: pl.DataFrame, run_starts: list[datetime]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def judge_cases(
+    register: Register, history: pl.DataFrame, run_starts: list[datetime]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(one row per initiative: its registered and current case and how it was edited since;
     the history with each record's place: registered, after go-live, after results).
 
@@ -140,7 +144,14 @@ def judge_cases(register: Register, history: pl.DataFrame, run_starts: list[date
     """
     timezone = register.business.timezone
     cases, records = [], []
-    by_initiative = {key[0]: frame.sort("recorded_at") for key, frame in history.partition_by("initiative_id", as_dict=True).items()} if history.height else {}
+    by_initiative = (
+        {
+            key[0]: frame.sort("recorded_at")
+            for key, frame in history.partition_by("initiative_id", as_dict=True).items()
+        }
+        if history.height
+        else {}
+    )
     for initiative in register.initiatives:
         frame = by_initiative.get(initiative.id)
         if frame is None or frame.is_empty():

@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
@@ -42,7 +42,9 @@ def line_hash(line: str) -> str:
     return hashlib.sha256(line.encode()).hexdigest()
 
 
-def make_entry(claim: dict, *, decision: str, signed_by: str, comment: str | None, signed_at: datetime | None = None) -> dict:
+def make_entry(
+    claim: dict, *, decision: str, signed_by: str, comment: str | None, signed_at: datetime | None = None
+) -> dict:
     """A decision on ``claim`` (a row of :func:`current_claims`), refused when it breaks a rule."""
     if decision not in DECISIONS:
         raise SignoffError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
@@ -56,7 +58,7 @@ def make_entry(claim: dict, *, decision: str, signed_by: str, comment: str | Non
         )
     return {
         "signoff_id": str(uuid4()),
-        "signed_at": (signed_at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(),
+        "signed_at": (signed_at or datetime.now(UTC)).astimezone(UTC).isoformat(),
         "signed_by": signed_by.strip(),
         "decision": decision,
         "comment": comment,
@@ -138,8 +140,16 @@ def read_log(path: Path) -> tuple[pl.DataFrame, list[str]]:
             problems.append(f"{path}, line {number}: the line before it was changed or removed since it was written")
             intact = False
         previous = line_hash(line)
-        rows.append({**{k: entry.get(k) for k in LOG_SCHEMA if k not in ("line", "chain_intact")}, "line": number, "chain_intact": intact})
-    frame = pl.DataFrame(rows, schema={k: (pl.String if k in ("signed_at", "as_of") else v) for k, v in LOG_SCHEMA.items()})
+        rows.append(
+            {
+                **{k: entry.get(k) for k in LOG_SCHEMA if k not in ("line", "chain_intact")},
+                "line": number,
+                "chain_intact": intact,
+            }
+        )
+    frame = pl.DataFrame(
+        rows, schema={k: (pl.String if k in ("signed_at", "as_of") else v) for k, v in LOG_SCHEMA.items()}
+    )
     frame = frame.with_columns(
         pl.col("signed_at").str.to_datetime(time_zone="UTC", time_unit="us"),
         pl.col("as_of").str.to_date(),
@@ -226,7 +236,9 @@ def signoff_status(log: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=STATUS_SCHEMA)
 
 
-def current_claims(effects: pl.DataFrame, grades: pl.DataFrame, money: pl.DataFrame, *, run_id: str | None, as_of) -> pl.DataFrame:
+def current_claims(
+    effects: pl.DataFrame, grades: pl.DataFrame, money: pl.DataFrame, *, run_id: str | None, as_of
+) -> pl.DataFrame:
     """The claims as they stand: per initiative x metric, the primary estimate, its grade and its
     counted benefit (from the tables the run writes, or the published marts)."""
     primary = effects.filter(pl.col("is_primary")).select(
@@ -234,7 +246,9 @@ def current_claims(effects: pl.DataFrame, grades: pl.DataFrame, money: pl.DataFr
     )
     graded = grades.filter(pl.col("metric").is_not_null()).select("initiative_id", "metric", "grade")
     counted = money.filter(pl.col("counted").fill_null(False)).select("initiative_id", "metric", "benefit")
-    claims = graded.join(primary, on=["initiative_id", "metric"], how="left").join(counted, on=["initiative_id", "metric"], how="left")
+    claims = graded.join(primary, on=["initiative_id", "metric"], how="left").join(
+        counted, on=["initiative_id", "metric"], how="left"
+    )
     return claims.with_columns(
         pl.lit(run_id, dtype=pl.String).alias("run_id"), pl.lit(as_of, dtype=pl.Date).alias("as_of")
     ).sort("initiative_id", "metric")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +137,7 @@ def validate_suites(
     ]
 
 
-def validate_table(
-    warehouse: Path, suite: Suite, *, as_of: date, has_files: bool | None = None
-) -> SuiteResult:
+def validate_table(warehouse: Path, suite: Suite, *, as_of: date, has_files: bool | None = None) -> SuiteResult:
     """Validate one table against its suite (see :func:`validate_suites`)."""
     files = [suite.dataset] if has_files else []
     return validate_suites(warehouse, [suite], as_of=as_of, datasets_with_files=files)[0]
@@ -171,17 +169,22 @@ def _validate_with_gx(
     unique = {position for position, spec in enumerate(resolved) if _is_plain_unique(spec)}
     by_position: dict[int, Any] = {}
     for positions, result_format in (
-        ([p for p in range(len(resolved)) if p not in unique], {
-            "result_format": "SUMMARY",
-            "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
-            "unexpected_index_column_names": identify,
-        }),
+        (
+            [p for p in range(len(resolved)) if p not in unique],
+            {
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+                "unexpected_index_column_names": identify,
+            },
+        ),
         (sorted(unique), {"result_format": "COMPLETE"}),
     ):
         if not positions:
             continue
         expectations = [_to_gx(resolved[p], suite, p, identify) for p in positions]
-        validation = batch.validate(gx.ExpectationSuite(name=suite.name, expectations=expectations), result_format=result_format)
+        validation = batch.validate(
+            gx.ExpectationSuite(name=suite.name, expectations=expectations), result_format=result_format
+        )
         # GX does not keep the suite's order: match results by the position stored in meta.
         by_position.update({r.expectation_config.meta["position"]: r for r in validation.results})
     out = []
@@ -283,7 +286,7 @@ def _to_gx(spec: ExpectationSpec, suite: Suite, position: int, identify: Sequenc
 def _freshness_floor(floor: date, column_type: str) -> date | datetime:
     """as_of - freshness_days, comparable with the column's values in Python."""
     if column_type == "TIMESTAMP WITH TIME ZONE":
-        return datetime.combine(floor, time(), tzinfo=timezone.utc)
+        return datetime.combine(floor, time(), tzinfo=UTC)
     if column_type.startswith("TIMESTAMP"):
         return datetime.combine(floor, time())
     return floor

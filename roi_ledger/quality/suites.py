@@ -137,9 +137,7 @@ def load_suite(path: Path) -> Suite:
     try:
         suite = Suite.model_validate(content)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors())
         raise SuiteError(f"{path}: {problems}") from None
     if suite.name != path.stem:
         raise SuiteError(f"{path}: the suite's name must match its file name, got {suite.name!r}")

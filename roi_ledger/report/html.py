@@ -21,19 +21,40 @@ import polars as pl
 from roi_ledger.report.summary import GRADE_WORDS, money, number, paragraphs, portfolio_sentence
 
 MARTS = (
-    "portfolio_roi", "initiative_roi", "initiative_roi_history", "initiative_roi_periods", "initiative_effects",
-    "initiative_metric_money", "claim_reliability_reasons", "metric_catalogue", "counterfactual_series",
-    "objective_progress", "portfolio_priorities", "runs", "claim_signoffs", "business_cases", "claim_power",
+    "portfolio_roi",
+    "initiative_roi",
+    "initiative_roi_history",
+    "initiative_roi_periods",
+    "initiative_effects",
+    "initiative_metric_money",
+    "claim_reliability_reasons",
+    "metric_catalogue",
+    "counterfactual_series",
+    "objective_progress",
+    "portfolio_priorities",
+    "runs",
+    "claim_signoffs",
+    "business_cases",
+    "claim_power",
 )
 DECISION_WORDS = {"accept": "accepted", "reject": "rejected", "defer": "deferred"}
 STATUS_WORDS = {
-    "achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "missed": "missed",
+    "achieved": "achieved",
+    "on_track": "on track",
+    "at_risk": "at risk",
+    "missed": "missed",
     "not_measurable": "not measurable yet",
 }
 QUADRANT_WORDS = {"quick_win": "quick win", "major_project": "major project", "fill_in": "fill-in", "avoid": "avoid"}
 # The quadrant lines of marts.portfolio_priorities (roi_ledger/strategy/portfolio.py, docs/strategy.md)
 HIGH_IMPACT, HIGH_FEASIBILITY = 1.5, 3.0
-COLOURS = {"treated": "#1f5f8b", "comparison": "#8a8a8a", "counterfactual": "#d9822b", "benefit": "#2e8b57", "cost": "#b03a2e"}
+COLOURS = {
+    "treated": "#1f5f8b",
+    "comparison": "#8a8a8a",
+    "counterfactual": "#d9822b",
+    "benefit": "#2e8b57",
+    "cost": "#b03a2e",
+}
 
 
 @dataclass(frozen=True)
@@ -58,11 +79,17 @@ class _Charts:
 
     def __call__(self, figure: go.Figure, title: str) -> str:
         figure.update_layout(
-            title=title, height=340, margin={"l": 50, "r": 20, "t": 50, "b": 40}, template="plotly_white",
+            title=title,
+            height=340,
+            margin={"l": 50, "r": 20, "t": 50, "b": 40},
+            template="plotly_white",
             legend={"orientation": "h", "y": -0.2},
         )
         fragment = pio.to_html(
-            figure, full_html=False, include_plotlyjs=self.count == 0, config={"displaylogo": False, "responsive": True},
+            figure,
+            full_html=False,
+            include_plotlyjs=self.count == 0,
+            config={"displaylogo": False, "responsive": True},
         )
         self.count += 1
         return f'<figure class="chart" data-chart="{_escape(title)}">{fragment}</figure>'
@@ -73,23 +100,48 @@ def series_figure(series: pl.DataFrame, go_live: date | None, label: str) -> go.
     figure = go.Figure()
     counterfactual = series.filter(pl.col("series") == "counterfactual").sort("period_start")
     if counterfactual.height:
-        figure.add_trace(go.Scatter(
-            x=counterfactual["period_start"].to_list() + counterfactual["period_start"].reverse().to_list(),
-            y=counterfactual["value_high"].to_list() + counterfactual["value_low"].reverse().to_list(),
-            fill="toself", fillcolor="rgba(217,130,43,0.18)", line={"width": 0}, name="without it: range", hoverinfo="skip",
-        ))
-    names = {"treated": "observed", "comparison": "comparison units (shifted)", "counterfactual": "without it (estimate)"}
+        figure.add_trace(
+            go.Scatter(
+                x=counterfactual["period_start"].to_list() + counterfactual["period_start"].reverse().to_list(),
+                y=counterfactual["value_high"].to_list() + counterfactual["value_low"].reverse().to_list(),
+                fill="toself",
+                fillcolor="rgba(217,130,43,0.18)",
+                line={"width": 0},
+                name="without it: range",
+                hoverinfo="skip",
+            )
+        )
+    names = {
+        "treated": "observed",
+        "comparison": "comparison units (shifted)",
+        "counterfactual": "without it (estimate)",
+    }
     for name in ("comparison", "counterfactual", "treated"):
         rows = series.filter(pl.col("series") == name).sort("period_start")
         if rows.height:
-            figure.add_trace(go.Scatter(
-                x=rows["period_start"].to_list(), y=rows["value"].to_list(), name=names[name], mode="lines",
-                line={"color": COLOURS[name], "dash": "dot" if name == "comparison" else "solid", "width": 2.5 if name == "treated" else 1.8},
-            ))
+            figure.add_trace(
+                go.Scatter(
+                    x=rows["period_start"].to_list(),
+                    y=rows["value"].to_list(),
+                    name=names[name],
+                    mode="lines",
+                    line={
+                        "color": COLOURS[name],
+                        "dash": "dot" if name == "comparison" else "solid",
+                        "width": 2.5 if name == "treated" else 1.8,
+                    },
+                )
+            )
     ramp = series.filter(pl.col("stage") == "ramp")
     if ramp.height:
-        figure.add_vrect(x0=ramp["period_start"].min(), x1=ramp["period_end"].max(), fillcolor="#eeeeee", line_width=0,
-                         annotation_text="ramp-up", annotation_position="bottom right")
+        figure.add_vrect(
+            x0=ramp["period_start"].min(),
+            x1=ramp["period_end"].max(),
+            fillcolor="#eeeeee",
+            line_width=0,
+            annotation_text="ramp-up",
+            annotation_position="bottom right",
+        )
     if go_live is not None:
         figure.add_vline(x=go_live, line_dash="dash", line_color="#444444")
         figure.add_annotation(x=go_live, y=1.04, yref="paper", text="go-live", showarrow=False)
@@ -102,17 +154,39 @@ def money_figure(periods: pl.DataFrame, currency: str, payback: date | None) -> 
     rows = periods.sort("period_start")
     x = rows["period_start"].to_list()
     figure = go.Figure()
-    figure.add_trace(go.Scatter(
-        x=x + x[::-1], y=rows["cumulative_benefit_high"].to_list() + rows["cumulative_benefit_low"].reverse().to_list(),
-        fill="toself", fillcolor="rgba(46,139,87,0.18)", line={"width": 0}, name="benefit: range", hoverinfo="skip",
-    ))
-    figure.add_trace(go.Scatter(x=x, y=rows["cumulative_benefit"].to_list(), name="benefit so far", line={"color": COLOURS["benefit"]}))
-    figure.add_trace(go.Scatter(x=x, y=rows["cumulative_cost"].to_list(), name="spent so far", line={"color": COLOURS["cost"]}))
+    figure.add_trace(
+        go.Scatter(
+            x=x + x[::-1],
+            y=rows["cumulative_benefit_high"].to_list() + rows["cumulative_benefit_low"].reverse().to_list(),
+            fill="toself",
+            fillcolor="rgba(46,139,87,0.18)",
+            line={"width": 0},
+            name="benefit: range",
+            hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=x, y=rows["cumulative_benefit"].to_list(), name="benefit so far", line={"color": COLOURS["benefit"]}
+        )
+    )
+    figure.add_trace(
+        go.Scatter(x=x, y=rows["cumulative_cost"].to_list(), name="spent so far", line={"color": COLOURS["cost"]})
+    )
     if payback is not None:
         at = rows.filter(pl.col("period_start") <= payback).tail(1)
         if at.height:
-            figure.add_trace(go.Scatter(x=[payback], y=at["cumulative_cost"].to_list(), mode="markers+text", text=["paid back"],
-                                        textposition="top center", marker={"size": 11, "color": "#222222"}, name="payback"))
+            figure.add_trace(
+                go.Scatter(
+                    x=[payback],
+                    y=at["cumulative_cost"].to_list(),
+                    mode="markers+text",
+                    text=["paid back"],
+                    textposition="top center",
+                    marker={"size": 11, "color": "#222222"},
+                    name="payback",
+                )
+            )
     figure.update_yaxes(title_text=currency)
     return figure
 
@@ -120,16 +194,27 @@ def money_figure(periods: pl.DataFrame, currency: str, payback: date | None) -> 
 def matrix_figure(priorities: pl.DataFrame) -> go.Figure:
     """Impact (track-record-discounted benefit ÷ cost) against feasibility, with the quadrants."""
     rows = priorities.filter(pl.col("impact_score").is_not_null() & pl.col("feasibility_score").is_not_null())
-    figure = go.Figure(go.Scatter(
-        x=rows["feasibility_score"].to_list(), y=rows["impact_score"].to_list(), mode="markers+text",
-        text=rows["name"].to_list(), textposition="top center", marker={"size": 12, "color": COLOURS["treated"]},
-        customdata=rows["discounted_net_annual_value"].to_list(),
-        hovertemplate="%{text}<br>feasibility %{x:.1f}, impact %{y:.2f}<br>net value a year, discounted: %{customdata:,.0f}<extra></extra>",
-        name="initiatives",
-    ))
+    figure = go.Figure(
+        go.Scatter(
+            x=rows["feasibility_score"].to_list(),
+            y=rows["impact_score"].to_list(),
+            mode="markers+text",
+            text=rows["name"].to_list(),
+            textposition="top center",
+            marker={"size": 12, "color": COLOURS["treated"]},
+            customdata=rows["discounted_net_annual_value"].to_list(),
+            hovertemplate="%{text}<br>feasibility %{x:.1f}, impact %{y:.2f}<br>net value a year, discounted: %{customdata:,.0f}<extra></extra>",
+            name="initiatives",
+        )
+    )
     figure.add_hline(y=HIGH_IMPACT, line_dash="dot", line_color="#999999")
     figure.add_vline(x=HIGH_FEASIBILITY, line_dash="dot", line_color="#999999")
-    for x, y, word in ((4.6, 0.97, "quick wins"), (1.4, 0.97, "major projects"), (4.6, 0.03, "fill-ins"), (1.4, 0.03, "avoid")):
+    for x, y, word in (
+        (4.6, 0.97, "quick wins"),
+        (1.4, 0.97, "major projects"),
+        (4.6, 0.03, "fill-ins"),
+        (1.4, 0.03, "avoid"),
+    ):
         figure.add_annotation(x=x, y=y, yref="paper", text=word, showarrow=False, font={"color": "#777777"})
     figure.update_xaxes(title_text="feasibility (1 hard … 5 easy)", range=[0.8, 5.2])
     figure.update_yaxes(title_text="impact (discounted benefit ÷ cost)")
@@ -166,7 +251,9 @@ def signoff_lines(signoffs: pl.DataFrame, labels: dict[str, str], names: dict[st
     ]
 
 
-def oversight_lines(initiative_id: str, signoffs: pl.DataFrame, cases: pl.DataFrame, labels: dict[str, str], currency: str) -> list[str]:
+def oversight_lines(
+    initiative_id: str, signoffs: pl.DataFrame, cases: pl.DataFrame, labels: dict[str, str], currency: str
+) -> list[str]:
     """Who signed each claim of one initiative, and whether its business case was edited."""
     lines = []
     for r in signoffs.filter(pl.col("initiative_id") == initiative_id).sort("metric").iter_rows(named=True):
@@ -176,7 +263,9 @@ def oversight_lines(initiative_id: str, signoffs: pl.DataFrame, cases: pl.DataFr
             continue
         state = f"changed since: {r['change_reasons']}" if r["changed_since_signoff"] else "unchanged since"
         reason = f" — “{r['comment']}”" if r["comment"] else ""
-        lines.append(f"{label}: {DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} on {_date(r['signed_at'].date())}{reason}; {state}.")
+        lines.append(
+            f"{label}: {DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} on {_date(r['signed_at'].date())}{reason}; {state}."
+        )
     for c in cases.filter(pl.col("initiative_id") == initiative_id).iter_rows(named=True):
         if c["edited_fields"]:
             when = "after its results were visible" if c["edited_after_results"] else "after go-live"
@@ -190,15 +279,25 @@ def oversight_lines(initiative_id: str, signoffs: pl.DataFrame, cases: pl.DataFr
 def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str]) -> list[str]:
     """For each claim not yet reliable: the smallest change it can detect, and how long until a verdict."""
     lines = []
-    for r in power.filter((pl.col("initiative_id") == initiative_id) & (pl.col("grade") != "reliable")).sort("metric").iter_rows(named=True):
+    for r in (
+        power.filter((pl.col("initiative_id") == initiative_id) & (pl.col("grade") != "reliable"))
+        .sort("metric")
+        .iter_rows(named=True)
+    ):
         label = labels.get(r["metric"], r["metric"])
         detect = f"{label}: with the data so far, only a change of {number(r['mde_abs'])} per unit and {r['period']} or more can be told apart from none"
         if r["expected_effect_abs"] is None:
             lines.append(detect + " (the business case expects no figure for it).")
         elif r["verdict_reachable"] is False:
-            lines.append(detect + f"; the expected {number(r['expected_effect_abs'])} cannot be, however long it runs, with these comparison units.")
+            lines.append(
+                detect
+                + f"; the expected {number(r['expected_effect_abs'])} cannot be, however long it runs, with these comparison units."
+            )
         elif r["periods_to_verdict"]:
-            lines.append(detect + f"; about {r['periods_to_verdict']} more {r['period']}s until the expected {number(r['expected_effect_abs'])} can be judged.")
+            lines.append(
+                detect
+                + f"; about {r['periods_to_verdict']} more {r['period']}s until the expected {number(r['expected_effect_abs'])} can be judged."
+            )
         else:
             lines.append(detect + f"; enough to judge the expected {number(r['expected_effect_abs'])} now.")
     return lines
@@ -214,9 +313,16 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
     as_of = portfolio["as_of"][0] if portfolio.height else None
     catalogue = tables["metric_catalogue"]
     labels = dict(zip(catalogue["metric"], catalogue["label"]))
-    found = {p.initiative_id: p for p in paragraphs(
-        roi, tables["initiative_effects"], tables["initiative_metric_money"], tables["claim_reliability_reasons"], catalogue,
-    )}
+    found = {
+        p.initiative_id: p
+        for p in paragraphs(
+            roi,
+            tables["initiative_effects"],
+            tables["initiative_metric_money"],
+            tables["claim_reliability_reasons"],
+            catalogue,
+        )
+    }
     runs = tables["runs"].sort("ended_at") if tables["runs"].height else tables["runs"]
     parts = [f"<h1>Morning report — {_escape(business)}</h1>", f'<p class="as-of">Measured up to {_date(as_of)}.</p>']
     if portfolio.height:
@@ -226,7 +332,7 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
         parts.append(
             '<div class="tiles">'
             f'<div class="tile"><b data-mart="portfolio_roi.benefit_to_date">{_escape(money(p["benefit_to_date"], currency))}</b>'
-            f'benefit so far<br><small>between {_escape(money(p["benefit_ci_low"], currency))} and {_escape(money(p["benefit_ci_high"], currency))}</small></div>'
+            f"benefit so far<br><small>between {_escape(money(p['benefit_ci_low'], currency))} and {_escape(money(p['benefit_ci_high'], currency))}</small></div>"
             f'<div class="tile"><b data-mart="portfolio_roi.cost_to_date">{_escape(money(p["cost_to_date"], currency))}</b>spent so far</div>'
             f'<div class="tile"><b data-mart="portfolio_roi.net">{_escape(money(net, currency))}</b>net so far</div>'
             f'<div class="tile"><b data-mart="portfolio_roi.n_reliable">{p["n_reliable"]} of {p["n_initiatives"]}</b>claims the data support</div>'
@@ -235,15 +341,26 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
             "</div>"
         )
     parts.append("<h2>Since the last run</h2><ul>")
-    parts += [f"<li>{_escape(line)}</li>" for line in changes_since_last_run(tables["initiative_roi_history"], as_of)] if as_of else []
+    parts += (
+        [f"<li>{_escape(line)}</li>" for line in changes_since_last_run(tables["initiative_roi_history"], as_of)]
+        if as_of
+        else []
+    )
     names = dict(zip(roi["initiative_id"], roi["name"]))
-    parts += [f'<li class="changed-since-signoff">{_escape(line)}</li>' for line in signoff_lines(tables["claim_signoffs"], labels, names)]
+    parts += [
+        f'<li class="changed-since-signoff">{_escape(line)}</li>'
+        for line in signoff_lines(tables["claim_signoffs"], labels, names)
+    ]
     if runs.height:
         last = runs.row(-1, named=True)
         rejected = last["rows_rejected"] or 0
         parts.append(
             f"<li>{last['rows_loaded']:,} new rows landed; "
-            + (f"{rejected:,} rows were rejected and kept with their reasons in raw.rejected_rows.</li>" if rejected else "none was rejected.</li>")
+            + (
+                f"{rejected:,} rows were rejected and kept with their reasons in raw.rejected_rows.</li>"
+                if rejected
+                else "none was rejected.</li>"
+            )
         )
     parts.append("</ul>")
 
@@ -280,29 +397,41 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
 
     objectives = tables["objective_progress"]
     if objectives.height:
-        parts.append("<h2>Objectives</h2><table><tr><th>objective</th><th>measured on</th><th>before</th><th>now</th>"
-                     "<th>target</th><th>change</th><th>status</th></tr>")
+        parts.append(
+            "<h2>Objectives</h2><table><tr><th>objective</th><th>measured on</th><th>before</th><th>now</th>"
+            "<th>target</th><th>change</th><th>status</th></tr>"
+        )
         for o in objectives.iter_rows(named=True):
             change = f"{o['change_pct']:+.1f}%" if o["change_pct"] is not None else "—"
-            target = f"{o['target_change_pct']:+.0f}% by {_date(o['deadline'])}" if o["target_change_pct"] is not None else "—"
+            target = (
+                f"{o['target_change_pct']:+.0f}% by {_date(o['deadline'])}"
+                if o["target_change_pct"] is not None
+                else "—"
+            )
             parts.append(
                 f"<tr><td>{_escape(o['statement'])}</td><td>{_escape(labels.get(o['metric'], o['metric']))}</td>"
                 f"<td>{_number(o['baseline_value'])}</td><td>{_number(o['current_value'])}</td><td>{_escape(target)}</td>"
-                f"<td>{change}</td><td class=\"status-{_escape(o['status'])}\">{_escape(STATUS_WORDS.get(o['status'], o['status']))}</td></tr>"
+                f'<td>{change}</td><td class="status-{_escape(o["status"])}">{_escape(STATUS_WORDS.get(o["status"], o["status"]))}</td></tr>'
             )
         parts.append("</table>")
     priorities = tables["portfolio_priorities"]
     if priorities.height:
-        parts.append("<h2>What to do next</h2><p>Proposed and approved initiatives by impact — their business case "
-                     "discounted by how well this business's past initiatives delivered theirs — and feasibility.</p>")
+        parts.append(
+            "<h2>What to do next</h2><p>Proposed and approved initiatives by impact — their business case "
+            "discounted by how well this business's past initiatives delivered theirs — and feasibility.</p>"
+        )
         parts.append(charts(matrix_figure(priorities), "Prioritisation matrix"))
         parts.append("<table><tr><th>initiative</th><th>quadrant</th><th>net value a year, discounted</th></tr>")
         for r in priorities.sort("discounted_net_annual_value", descending=True, nulls_last=True).iter_rows(named=True):
-            parts.append(f"<tr><td>{_escape(r['name'])}</td><td>{_escape(QUADRANT_WORDS.get(r['quadrant'], r['quadrant'] or '—'))}</td>"
-                         f"<td>{_escape(money(r['discounted_net_annual_value'], currency))}</td></tr>")
+            parts.append(
+                f"<tr><td>{_escape(r['name'])}</td><td>{_escape(QUADRANT_WORDS.get(r['quadrant'], r['quadrant'] or '—'))}</td>"
+                f"<td>{_escape(money(r['discounted_net_annual_value'], currency))}</td></tr>"
+            )
         parts.append("</table>")
-    parts.append('<p class="foot">Every figure comes from the published tables (marts.*) of the warehouse; '
-                 "how each is made: docs/money.md, docs/claims.md, docs/effects.md.</p>")
+    parts.append(
+        '<p class="foot">Every figure comes from the published tables (marts.*) of the warehouse; '
+        "how each is made: docs/money.md, docs/claims.md, docs/effects.md.</p>"
+    )
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Morning report — {_escape(business)} — {_date(as_of)}</title><style>{STYLE}</style></head>"

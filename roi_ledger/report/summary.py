@@ -117,7 +117,10 @@ def paragraphs(
     for row in ordered.iter_rows(named=True):
         initiative = row["initiative_id"]
         grade = row["grade"] or "needs_more_data"
-        lines = [effect_sentence(e, labels.get(e["metric"])) for e in primary.filter(pl.col("initiative_id") == initiative).sort("metric").iter_rows(named=True)]
+        lines = [
+            effect_sentence(e, labels.get(e["metric"]))
+            for e in primary.filter(pl.col("initiative_id") == initiative).sort("metric").iter_rows(named=True)
+        ]
         valued = metric_money.filter((pl.col("initiative_id") == initiative) & pl.col("valued"))
         not_valued = metric_money.filter((pl.col("initiative_id") == initiative) & ~pl.col("valued"))
         reason = _plain_reason(not_valued["value_source"][0]) if not_valued.height else None

@@ -78,36 +78,64 @@ def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> 
         for metric in initiative.metrics:
             mine = series.filter((pl.col("metric") == metric) & (pl.col("period_start") <= as_of))
             base = {
-                "initiative_id": initiative.id, "metric": metric, "status": initiative.status.value,
-                "planned_go_live": initiative.first_go_live, "treated_units": ", ".join(treated),
+                "initiative_id": initiative.id,
+                "metric": metric,
+                "status": initiative.status.value,
+                "planned_go_live": initiative.first_go_live,
+                "treated_units": ", ".join(treated),
                 "expected_change_pct": changes.get(metric),
             }
             if mine.is_empty():
                 rows.append({**base, "note": "no data for this metric yet: nothing to plan from"})
                 continue
-            wide = mine.pivot(on="unit_id", index="period_start", values="value").sort("period_start").tail(HISTORY_PERIODS)
+            wide = (
+                mine.pivot(on="unit_id", index="period_start", values="value")
+                .sort("period_start")
+                .tail(HISTORY_PERIODS)
+            )
             present = [u for u in treated if u in wide.columns]
             if not present:
-                rows.append({**base, "period": mine["period"][0], "note": "none of its units has data for this metric yet"})
+                rows.append(
+                    {**base, "period": mine["period"][0], "note": "none of its units has data for this metric yet"}
+                )
                 continue
             busy = {
-                u for other in register.initiatives
-                if other.id != initiative.id and other.status in (Status.LIVE, Status.RETIRED) and metric in other.metrics
+                u
+                for other in register.initiatives
+                if other.id != initiative.id
+                and other.status in (Status.LIVE, Status.RETIRED)
+                and metric in other.metrics
                 for u in other.all_treated_units
             }
-            candidates = initiative.control_units or [u for u in wide.columns if u not in ("period_start", *treated) and u not in busy]
+            candidates = initiative.control_units or [
+                u for u in wide.columns if u not in ("period_start", *treated) and u not in busy
+            ]
             candidates = [u for u in candidates if u in wide.columns]
             frame = wide.select("period_start", *present, *candidates).drop_nulls()
             if frame.height < 8:
-                rows.append({**base, "period": mine["period"][0], "note": f"only {frame.height} complete periods of history: too few to plan from"})
+                rows.append(
+                    {
+                        **base,
+                        "period": mine["period"][0],
+                        "note": f"only {frame.height} complete periods of history: too few to plan from",
+                    }
+                )
                 continue
             treated_mean = frame.select(pl.mean_horizontal(present)).to_series().to_numpy()
             ranked = sorted(
-                ((float(np.corrcoef(treated_mean, frame[u].to_numpy())[0, 1]), u) for u in candidates if frame[u].std() > 0),
+                (
+                    (float(np.corrcoef(treated_mean, frame[u].to_numpy())[0, 1]), u)
+                    for u in candidates
+                    if frame[u].std() > 0
+                ),
                 reverse=True,
             )
             holdback = [u for r, u in ranked if r > 0][:MAX_HOLDBACK] if not initiative.control_units else candidates
-            gap = treated_mean - frame.select(pl.mean_horizontal(holdback)).to_series().to_numpy() if holdback else treated_mean
+            gap = (
+                treated_mean - frame.select(pl.mean_horizontal(holdback)).to_series().to_numpy()
+                if holdback
+                else treated_mean
+            )
             sd, pre = detrended_sd(gap), frame.height
             level = float(treated_mean[-RECENT_PERIODS:].mean())
             change = changes.get(metric)
@@ -126,10 +154,14 @@ def measurement_plans(register: Register, series: pl.DataFrame, as_of: date) -> 
                     "recent_level": level,
                     "expected_effect_abs": expected,
                     "periods_needed": needed,
-                    "mde_abs_at_periods_needed": detectable(sd, pre, needed, confidence, min_post=min_post) if needed else None,
+                    "mde_abs_at_periods_needed": detectable(sd, pre, needed, confidence, min_post=min_post)
+                    if needed
+                    else None,
                     "mde_abs_after_13_periods": detectable(sd, pre, 13, confidence, min_post=min_post),
                     "reachable": (needed is not None) if expected else None,
-                    "note": None if expected else "the business case expects no change on this metric: only the MDE is given",
+                    "note": None
+                    if expected
+                    else "the business case expects no change on this metric: only the MDE is given",
                 }
             )
     return pl.DataFrame(rows, schema=PLAN_SCHEMA)

@@ -51,7 +51,9 @@ def business_series(series: pl.DataFrame, definition: MetricDefinition | None) -
     )
 
 
-def _contribution(effect: float, definition: MetricDefinition | None, series: pl.DataFrame, units: list[str], window_start: date) -> float:
+def _contribution(
+    effect: float, definition: MetricDefinition | None, series: pl.DataFrame, units: list[str], window_start: date
+) -> float:
     """An initiative's effect (per treated unit-period) expressed in business-wide units."""
     recent = series.filter(pl.col("period_start") >= window_start)
     if definition is not None and definition.aggregation in SUMMED:
@@ -107,12 +109,18 @@ def objective_progress(
         total_change = now - baseline
         for initiative in linked:
             primary = estimates.filter(
-                (pl.col("initiative_id") == initiative.id) & (pl.col("metric") == objective.metric) & pl.col("is_primary")
+                (pl.col("initiative_id") == initiative.id)
+                & (pl.col("metric") == objective.metric)
+                & pl.col("is_primary")
             )
             if primary.is_empty() or primary["effect_abs"][0] is None:
                 continue
             contribution = _contribution(
-                primary["effect_abs"][0], definition, metric_series, initiative.all_treated_units, current["period_start"].min()
+                primary["effect_abs"][0],
+                definition,
+                metric_series,
+                initiative.all_treated_units,
+                current["period_start"].min(),
             )
             contributions.append(
                 {
@@ -137,9 +145,12 @@ def objective_progress(
             "status": status,
         }
         mine = [c for c in contributions if c["objective_id"] == objective.id]
-        row["contributions"] = "; ".join(
-            f"{c['initiative_id']} {c['share_of_change']:.0%}" for c in mine if c["share_of_change"] is not None
-        ) or None
+        row["contributions"] = (
+            "; ".join(
+                f"{c['initiative_id']} {c['share_of_change']:.0%}" for c in mine if c["share_of_change"] is not None
+            )
+            or None
+        )
         rows.append(row)
     return pl.DataFrame(rows, schema=PROGRESS_SCHEMA), pl.DataFrame(contributions, schema=CONTRIBUTION_SCHEMA)
 

@@ -77,7 +77,8 @@ def initiative_alignment(register: Register, estimates: pl.DataFrame, metrics_in
                 "objective_metric": objective_metric,
                 "measures_objective_metric": objective_metric in initiative.metrics if objective_metric else False,
                 "no_objective": objective is None,
-                "objective_without_measurable_metric": objective is not None and (objective_metric is None or objective_metric not in metrics_in_data),
+                "objective_without_measurable_metric": objective is not None
+                and (objective_metric is None or objective_metric not in metrics_in_data),
                 "metrics_moved": ", ".join(moved) or None,
                 "moved_metrics_outside_objective": ", ".join(m for m in moved if m != objective_metric) or None,
             }
@@ -85,7 +86,9 @@ def initiative_alignment(register: Register, estimates: pl.DataFrame, metrics_in
     return pl.DataFrame(rows, schema=ALIGNMENT_SCHEMA)
 
 
-def track_record(register: Register, roi: pl.DataFrame, catalogue: list[MetricDefinition]) -> tuple[float, dict[str, float], int]:
+def track_record(
+    register: Register, roi: pl.DataFrame, catalogue: list[MetricDefinition]
+) -> tuple[float, dict[str, float], int]:
     """(business-wide realisation rate, rate by kind of benefit, initiatives it rests on)."""
     realised: list[tuple[str | None, float]] = []
     for row in roi.iter_rows(named=True):
@@ -148,7 +151,10 @@ def portfolio_priorities(register: Register, roi: pl.DataFrame, catalogue: list[
     frame = pl.DataFrame(rows, schema=PRIORITY_SCHEMA)
     return frame.with_columns(
         pl.col("discounted_net_annual_value").rank("ordinal", descending=True).cast(pl.Int64).alias("rank"),
-        pl.col("business_case_net_annual_value").rank("ordinal", descending=True).cast(pl.Int64).alias("rank_by_business_case"),
+        pl.col("business_case_net_annual_value")
+        .rank("ordinal", descending=True)
+        .cast(pl.Int64)
+        .alias("rank_by_business_case"),
     ).sort("rank", nulls_last=True)
 
 

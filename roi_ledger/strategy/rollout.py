@@ -48,7 +48,9 @@ def rollout_phases(
             }
             valued = False
             for metric in initiative.metrics:
-                rule, _ = money_rule(definition_of(catalogue, metric), metric, register.business, phase.units, hourly_cost_by_unit)
+                rule, _ = money_rule(
+                    definition_of(catalogue, metric), metric, register.business, phase.units, hourly_cost_by_unit
+                )
                 primary = estimates.filter(
                     (pl.col("initiative_id") == initiative.id) & (pl.col("metric") == metric) & pl.col("is_primary")
                 )
@@ -59,10 +61,16 @@ def rollout_phases(
                 for unit in phase.units:
                     if rule.value(unit) is None:
                         continue
-                    volume = recent.filter((pl.col("metric") == metric) & (pl.col("unit_id") == unit))["volume"].mean() or 0.0
+                    volume = (
+                        recent.filter((pl.col("metric") == metric) & (pl.col("unit_id") == unit))["volume"].mean()
+                        or 0.0
+                    )
                     quantity = volume / rule.scale if rule.basis == "per_volume" else 1.0
                     per_year += quantity * rule.value(unit) * WEEKS_PER_YEAR
-                ends = sorted(rule.sign * (row[c] if row[c] is not None else row["effect_abs"]) * per_year for c in ("ci_low", "ci_high"))
+                ends = sorted(
+                    rule.sign * (row[c] if row[c] is not None else row["effect_abs"]) * per_year
+                    for c in ("ci_low", "ci_high")
+                )
                 rows.append(
                     base
                     | {
@@ -75,8 +83,16 @@ def rollout_phases(
                 )
                 valued = True
             if not valued:
-                rows.append(base | {"metric": None, "effect_abs": None, "projected_annual_benefit": None,
-                                    "projected_annual_benefit_low": None, "projected_annual_benefit_high": None})
+                rows.append(
+                    base
+                    | {
+                        "metric": None,
+                        "effect_abs": None,
+                        "projected_annual_benefit": None,
+                        "projected_annual_benefit_low": None,
+                        "projected_annual_benefit_high": None,
+                    }
+                )
     return pl.DataFrame(rows, schema=PHASE_SCHEMA)
 
 

@@ -104,7 +104,8 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     # Spillover: do the comparison units themselves shift at go-live, in the effect's direction?
     rows = claim.panel.control.filter(pl.col("window").is_in([PRE, POST])).drop_nulls("value")
     series = (
-        rows.group_by("period_start").agg(pl.col("value").mean().alias("y"), (pl.col("window").first() == POST).cast(pl.Int8).alias("after"))
+        rows.group_by("period_start")
+        .agg(pl.col("value").mean().alias("y"), (pl.col("window").first() == POST).cast(pl.Int8).alias("after"))
         .sort("period_start")
         .with_columns(period_number(claim.panel.period).alias("t"), season_of(claim.panel.period).alias("season"))
     )
@@ -125,4 +126,6 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
             claim.significance,
             **test,
         )
-    return CheckResult(PASS, "The comparison units were untouched and did not shift at go-live.", p_value, claim.significance, **test)
+    return CheckResult(
+        PASS, "The comparison units were untouched and did not shift at go-live.", p_value, claim.significance, **test
+    )

@@ -38,7 +38,12 @@ def not_enough_data(claim: MetricClaim) -> CheckResult:
         )
     volume = claim.panel.treated.filter(pl.col("window").is_in([PRE, POST]))["volume"].mean()
     minimum = claim.thresholds.min_volume_per_period
-    counts_records = claim.definition is not None and claim.definition.aggregation in ("rate", "mean", "median", "ratio")
+    counts_records = claim.definition is not None and claim.definition.aggregation in (
+        "rate",
+        "mean",
+        "median",
+        "ratio",
+    )
     if counts_records and volume is not None and volume < minimum:
         return CheckResult(
             WARN,
@@ -47,7 +52,9 @@ def not_enough_data(claim: MetricClaim) -> CheckResult:
             float(volume),
             minimum,
         )
-    return CheckResult(PASS, f"{pre} {period}s before and {post} after go-live.", float(min(pre / need_pre, post / need_post)), 1.0)
+    return CheckResult(
+        PASS, f"{pre} {period}s before and {post} after go-live.", float(min(pre / need_pre, post / need_post)), 1.0
+    )
 
 
 @claim_check("data_gaps", check_class=CheckClass.DATA)
@@ -96,4 +103,6 @@ def stale_data(claim: MetricClaim) -> CheckResult:
             float(behind),
             float(limit),
         )
-    return CheckResult(PASS, f"Data are current to within {max(behind, 0)} days of the run date.", float(max(behind, 0)), float(limit))
+    return CheckResult(
+        PASS, f"Data are current to within {max(behind, 0)} days of the run date.", float(max(behind, 0)), float(limit)
+    )

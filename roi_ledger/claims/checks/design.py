@@ -41,7 +41,8 @@ def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.
     (``period_number``, so before and after windows share one time axis and gaps stay gaps)."""
     rows = claim.panel.treated.filter(pl.col("window") == window).drop_nulls(column)
     return (
-        rows.group_by("period_start").agg(pl.col(column).mean().alias("y"))
+        rows.group_by("period_start")
+        .agg(pl.col(column).mean().alias("y"))
         .sort("period_start")
         .with_columns(period_number(claim.panel.period).alias("t"), season_of(claim.panel.period).alias("season"))
     )
@@ -69,7 +70,11 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     # the after one, compared with the effect (on the estimation scale).
     post = claim.panel.treated.filter(pl.col("window") == POST)["period_start"].unique().sort()
     pre_starts = series["period_start"]
-    periods_apart = (post[len(post) // 2] - pre_starts[len(pre_starts) // 2]).days / PERIOD_DAYS[claim.panel.period] if len(post) else 0
+    periods_apart = (
+        (post[len(post) // 2] - pre_starts[len(pre_starts) // 2]).days / PERIOD_DAYS[claim.panel.period]
+        if len(post)
+        else 0
+    )
     drift = abs(float(model.params["t"]) * periods_apart)
     effect = abs(_estimation_scale_effect(claim))
     material = effect == 0 or drift >= MATERIAL_DRIFT * effect
@@ -84,8 +89,22 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
             level=alpha,
         )
     if p_value < alpha:
-        return CheckResult(PASS, "A slight drift before go-live is detectable but small next to the effect.", p_value, alpha, p_value=p_value, level=alpha)
-    return CheckResult(PASS, "Treated and comparison units moved in parallel before go-live.", p_value, alpha, p_value=p_value, level=alpha)
+        return CheckResult(
+            PASS,
+            "A slight drift before go-live is detectable but small next to the effect.",
+            p_value,
+            alpha,
+            p_value=p_value,
+            level=alpha,
+        )
+    return CheckResult(
+        PASS,
+        "Treated and comparison units moved in parallel before go-live.",
+        p_value,
+        alpha,
+        p_value=p_value,
+        level=alpha,
+    )
 
 
 def _estimation_scale_effect(claim: MetricClaim) -> float:
@@ -102,7 +121,9 @@ def _shift_rollout(claim: MetricClaim, days: int) -> dict:
     """Initiative changes that move every go-live ``days`` earlier and drop retirement."""
     initiative = claim.initiative
     if initiative.phases is not None:
-        phases = [phase.model_copy(update={"go_live": phase.go_live - timedelta(days=days)}) for phase in initiative.phases]
+        phases = [
+            phase.model_copy(update={"go_live": phase.go_live - timedelta(days=days)}) for phase in initiative.phases
+        ]
         return {"phases": phases, "retired_on": None}
     return {"go_live": initiative.go_live - timedelta(days=days), "retired_on": None}
 
@@ -153,8 +174,14 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
                 "one's interval covers zero as well: the claim waits for more data rather than being doubted."
             )
         return CheckResult(FAIL, message, share, limit, counts_toward_grade=doubted)
-    return CheckResult(PASS, f"None of {len(placebos)} fake earlier go-lives finds an effect this large." if share == 0 else
-                       f"Only {share:.0%} of {len(placebos)} fake earlier go-lives find an effect this large.", share, limit)
+    return CheckResult(
+        PASS,
+        f"None of {len(placebos)} fake earlier go-lives finds an effect this large."
+        if share == 0
+        else f"Only {share:.0%} of {len(placebos)} fake earlier go-lives find an effect this large.",
+        share,
+        limit,
+    )
 
 
 Estimate = tuple[float, float | None, float | None]  # effect, 95% interval low and high
@@ -228,7 +255,9 @@ def _season_mix_difference(claim: MetricClaim) -> float:
     for window in (PRE, POST):
         rows = claim.panel.treated.filter(pl.col("window") == window)
         months = rows.select(
-            (pl.col("period_start").dt.quarter() if grain == "quarter" else pl.col("period_start").dt.month()).alias("s")
+            (pl.col("period_start").dt.quarter() if grain == "quarter" else pl.col("period_start").dt.month()).alias(
+                "s"
+            )
         )["s"]
         counts = months.value_counts(normalize=True)
         shares.append(dict(zip(counts["s"].to_list(), counts["proportion"].to_list())))
@@ -243,13 +272,21 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         return CheckResult(NOT_APPLICABLE, "Yearly data, or no estimate: seasons do not apply.")
     difference = _season_mix_difference(claim)
     if difference < SEASON_MIX_DIFFERENCE:
-        return CheckResult(PASS, "The before and after windows cover the seasons alike.", difference, SEASON_MIX_DIFFERENCE)
+        return CheckResult(
+            PASS, "The before and after windows cover the seasons alike.", difference, SEASON_MIX_DIFFERENCE
+        )
     alpha = claim.thresholds.seasonality_alpha
     p_value = _season_p_value(treated_means(claim, PRE), claim.panel.period)
     seasonal = None if p_value is None else p_value < alpha
     if seasonal is False:
         test = {"p_value": p_value, "level": alpha}
-        return CheckResult(PASS, "The windows cover different seasons, but the metric shows no seasonal pattern.", difference, SEASON_MIX_DIFFERENCE, **test)
+        return CheckResult(
+            PASS,
+            "The windows cover different seasons, but the metric shows no seasonal pattern.",
+            difference,
+            SEASON_MIX_DIFFERENCE,
+            **test,
+        )
     compared = claim.method in comparison_methods() and not claim.panel.control.is_empty()
     shared = None
     if compared:
@@ -263,7 +300,10 @@ def seasonality(claim: MetricClaim) -> CheckResult:
                     PASS,
                     "The windows cover different seasons of a seasonal metric, and the comparison units share "
                     "its seasons: the treated-minus-comparison difference before go-live shows no seasonal pattern.",
-                    difference, SEASON_MIX_DIFFERENCE, p_value=shared, level=alpha,
+                    difference,
+                    SEASON_MIX_DIFFERENCE,
+                    p_value=shared,
+                    level=alpha,
                 )
     # The F-test is a test of "no seasonal pattern" (of the metric, or of the treated-minus-
     # comparison difference): it joins the claim's family (``family.py``).
@@ -271,11 +311,29 @@ def seasonality(claim: MetricClaim) -> CheckResult:
     inference = claim.primary["inference"] or ""
     adjusted = compared or "season" in inference
     if seasonal is None and not adjusted:
-        return CheckResult(WARN, "The before and after windows cover different seasons and there is too little history to tell whether that matters.", difference, SEASON_MIX_DIFFERENCE, **test)
+        return CheckResult(
+            WARN,
+            "The before and after windows cover different seasons and there is too little history to tell whether that matters.",
+            difference,
+            SEASON_MIX_DIFFERENCE,
+            **test,
+        )
     if not adjusted:
-        return CheckResult(FAIL, "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.", difference, SEASON_MIX_DIFFERENCE, **test)
+        return CheckResult(
+            FAIL,
+            "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.",
+            difference,
+            SEASON_MIX_DIFFERENCE,
+            **test,
+        )
     if claim.primary["post_periods"] >= PERIODS_PER_YEAR[claim.panel.period]:
-        return CheckResult(PASS, "The after window spans a full year and the estimate adjusts for seasons.", difference, SEASON_MIX_DIFFERENCE, **test)
+        return CheckResult(
+            PASS,
+            "The after window spans a full year and the estimate adjusts for seasons.",
+            difference,
+            SEASON_MIX_DIFFERENCE,
+            **test,
+        )
     if compared and shared is None:
         # Nothing found, nothing testable: the comparison units take out every season they share,
         # and whether they share this one needs a year of before window to test. Reported, and the
@@ -360,7 +418,13 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
             limit,
             **test,
         )
-    return CheckResult(PASS, f"The periods just before go-live were ordinary ({z:+.1f} standard errors from the earlier course).", bad, limit, **test)
+    return CheckResult(
+        PASS,
+        f"The periods just before go-live were ordinary ({z:+.1f} standard errors from the earlier course).",
+        bad,
+        limit,
+        **test,
+    )
 
 
 def _season_p_value(means: pl.DataFrame, period: str) -> float | None:
@@ -381,8 +445,10 @@ def _pre_window_series(claim: MetricClaim, column: str = "level") -> pl.DataFram
     if claim.method not in comparison_methods() or claim.panel.control.is_empty():
         return treated
     control = (
-        claim.panel.control.filter(pl.col("window") == PRE).drop_nulls(column)
-        .group_by("period_start").agg(pl.col(column).mean().alias("control"))
+        claim.panel.control.filter(pl.col("window") == PRE)
+        .drop_nulls(column)
+        .group_by("period_start")
+        .agg(pl.col(column).mean().alias("control"))
     )
     both = treated.join(control, on="period_start", how="inner").sort("period_start")
     return both.with_columns(pl.col("y") - pl.col("control")).drop("control")

@@ -26,7 +26,12 @@ def outliers(claim: MetricClaim) -> CheckResult:
     """The effect changes sign or moves by more than a quarter when the top share of records
     (the initiative's ``outlier_cap_share``, 1% by default) is capped."""
     row = claim.primary
-    if row is None or not row["effect_abs"] or claim.definition is None or claim.definition.aggregation in ("rate", "count"):
+    if (
+        row is None
+        or not row["effect_abs"]
+        or claim.definition is None
+        or claim.definition.aggregation in ("rate", "count")
+    ):
         return CheckResult(NOT_APPLICABLE, "A count or a share of records has no extreme values to cap.")
     share = claim.thresholds.outlier_cap_share
     capped = claim.capped_series(claim.metric, share)
@@ -46,7 +51,9 @@ def outliers(claim: MetricClaim) -> CheckResult:
             moved,
             limit,
         )
-    return CheckResult(PASS, f"Capping the most extreme {share:.0%} of records moves the effect by only {moved:.0%}.", moved, limit)
+    return CheckResult(
+        PASS, f"Capping the most extreme {share:.0%} of records moves the effect by only {moved:.0%}.", moved, limit
+    )
 
 
 def with_capped_values(series: pl.DataFrame, capped: pl.DataFrame) -> pl.DataFrame:
@@ -82,7 +89,11 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
     retention = second.effect_abs / first.effect_abs
     limit = claim.thresholds.min_effect_retention
     test = _decline_test(first, second, np.sign(row["effect_abs"]), claim)
-    if first.effect_abs * row["effect_abs"] > 0 and retention < limit and (test is None or test["p_value"] < test["level"]):
+    if (
+        first.effect_abs * row["effect_abs"] > 0
+        and retention < limit
+        and (test is None or test["p_value"] < test["level"])
+    ):
         return CheckResult(
             WARN,
             f"The effect in the second half of the after window is {retention:.0%} of the first half's: "
@@ -100,7 +111,13 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
             limit,
             **test,
         )
-    return CheckResult(PASS, f"The effect held up: the second half shows {retention:.0%} of the first half's.", retention, limit, **(test or {}))
+    return CheckResult(
+        PASS,
+        f"The effect held up: the second half shows {retention:.0%} of the first half's.",
+        retention,
+        limit,
+        **(test or {}),
+    )
 
 
 def _decline_test(first, second, direction: float, claim: MetricClaim) -> dict | None:

@@ -34,7 +34,9 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
             row["p_value"],
             claim.significance,
         )
-    return CheckResult(PASS, f"The {level} range of the effect, {interval}, excludes zero.", row["p_value"], claim.significance)
+    return CheckResult(
+        PASS, f"The {level} range of the effect, {interval}, excludes zero.", row["p_value"], claim.significance
+    )
 
 
 @claim_check("nightly_interval_covers_zero", check_class=CheckClass.DATA)
@@ -46,8 +48,13 @@ def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
     if row is None or row["effect_abs"] is None or row["ci_low"] is None or row["ci_high"] is None:
         return CheckResult(NOT_APPLICABLE, "No estimate with an interval to judge.")
     bounds = always_valid(
-        effect=row["effect_abs"], ci_low=row["ci_low"], ci_high=row["ci_high"], confidence=claim.confidence,
-        pre=row["pre_periods"] or 0, post=row["post_periods"] or 0, min_post=claim.thresholds.min_post(row["period"]),
+        effect=row["effect_abs"],
+        ci_low=row["ci_low"],
+        ci_high=row["ci_high"],
+        confidence=claim.confidence,
+        pre=row["pre_periods"] or 0,
+        post=row["post_periods"] or 0,
+        min_post=claim.thresholds.min_post(row["period"]),
     )
     if bounds is None:
         return CheckResult(NOT_APPLICABLE, "The interval has no width to judge.")
@@ -61,7 +68,12 @@ def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
             abs(row["effect_abs"]),
             bounds.half_width,
         )
-    return CheckResult(PASS, f"Even allowing for nightly re-estimation, the {level} range {interval} excludes zero.", abs(row["effect_abs"]), bounds.half_width)
+    return CheckResult(
+        PASS,
+        f"Even allowing for nightly re-estimation, the {level} range {interval} excludes zero.",
+        abs(row["effect_abs"]),
+        bounds.half_width,
+    )
 
 
 @claim_check("practically_zero", check_class=CheckClass.INFO)
