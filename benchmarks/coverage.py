@@ -49,6 +49,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from pipelines import cli
 from roi_ledger.claims.engine import grade_claims, run_claim_checks
+from roi_ledger.claims.labels import FIRED, Grade
 from roi_ledger.claims.replays import replay_designs
 from roi_ledger.demo import generate_demo_business
 from roi_ledger.effects import estimate_effects, run_estimator
@@ -238,7 +239,7 @@ def replay_checks(warehouse: Path, config: Path, data: Path, as_of, seed: int) -
                     "replay": kind,
                     "check_id": check["check_id"],
                     "check_class": check["check_class"],
-                    "fired": check["status"] in ("warn", "fail") and bool(check["counts_toward_grade"]),
+                    "fired": check["status"] in FIRED and bool(check["counts_toward_grade"]),
                     "grade": grade[0] if len(grade) else None,
                     "message": check["message"],
                 }
@@ -290,9 +291,9 @@ def grade_rates(graded: pl.DataFrame) -> pl.DataFrame:
         .rename({"true_effect_abs": "trap"})
         .group_by("initiative_id", "metric", "trap")
         .agg(
-            (pl.col("grade") == "reliable").mean().alias("reliable"),
+            (pl.col("grade") == Grade.RELIABLE).mean().alias("reliable"),
             pl.col("reasons")
-            .filter(pl.col("grade") != "reliable")
+            .filter(pl.col("grade") != Grade.RELIABLE)
             .drop_nulls()
             .mode()
             .first()
@@ -363,17 +364,23 @@ def summary(
     showable = clean.filter(pl.col("true_effect_abs").abs() >= pl.col("mde_abs"))
     rows = [
         ("primary intervals covering the truth (demo)", wilson(int(primary["covers"].sum()), primary.height)),
-        ("clean real effects graded reliable (demo)", wilson(int((clean["grade"] == "reliable").sum()), clean.height)),
+        (
+            "clean real effects graded reliable (demo)",
+            wilson(int((clean["grade"] == Grade.RELIABLE).sum()), clean.height),
+        ),
         (
             "  of them, effects the data can show (|truth| >= the claim's MDE)",
-            wilson(int((showable["grade"] == "reliable").sum()), showable.height),
+            wilson(int((showable["grade"] == Grade.RELIABLE).sum()), showable.height),
         ),
-        ("traps flagged (not reliable; demo)", wilson(int((traps["grade"] != "reliable").sum()), traps.height)),
+        ("traps flagged (not reliable; demo)", wilson(int((traps["grade"] != Grade.RELIABLE).sum()), traps.height)),
     ]
     if replays is not None and replays.height:
         claims = replays.unique(["seed", "initiative_id", "metric"])
         rows.append(
-            ("clean placebo replays graded reliable", wilson(int((claims["grade"] == "reliable").sum()), claims.height))
+            (
+                "clean placebo replays graded reliable",
+                wilson(int((claims["grade"] == Grade.RELIABLE).sum()), claims.height),
+            )
         )
         per_check = (
             replays.filter(pl.col("check_class").is_in(["validity", "suspicion", "data"]))

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from roi_ledger.claims.labels import Grade
 from roi_ledger.report.html import (
     MARTS,
     QUADRANT_WORDS,
@@ -98,7 +99,7 @@ def main() -> None:
     valued = tables["initiative_metric_money"].filter((pl.col("initiative_id") == chosen) & pl.col("valued")).height > 0
     periods = tables["initiative_roi_periods"].filter(pl.col("initiative_id") == chosen)
     if valued and periods.height:
-        payback = row["payback_date"] if row["grade"] == "reliable" else None
+        payback = row["payback_date"] if row["grade"] == Grade.RELIABLE else None
         st.plotly_chart(money_figure(periods, currency, payback), key="money")
 
     objectives = tables["objective_progress"]

@@ -508,22 +508,23 @@ def test_always_valid_half_width_by_hand_and_its_guarantee_over_ten_years_of_loo
 def test_holm_adjusts_a_claims_tests_together_by_hand():
     """p = 0.01, 0.04, 0.03 at level 0.05: sorted 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, then
     max(0.06, 0.04 x 1) = 0.06. The first still fires; the two others pass, saying why."""
-    from roi_ledger.claims.base import FAIL, PASS, WARN, CheckResult
+    from roi_ledger.claims.base import CheckResult
     from roi_ledger.claims.family import adjust_family, holm_adjusted
+    from roi_ledger.claims.labels import CheckStatus
 
     assert holm_adjusted([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     results = {
-        "pre_trend": CheckResult(FAIL, "drifting", p_value=0.01, level=0.05),
-        "seasonality": CheckResult(WARN, "seasons", p_value=0.04, level=0.05),
-        "control_contamination": CheckResult(WARN, "spillover", p_value=0.03, level=0.05),
-        "suspicious_size": CheckResult(WARN, "too large"),  # a rule, not a test: untouched
+        "pre_trend": CheckResult(CheckStatus.FAIL, "drifting", p_value=0.01, level=0.05),
+        "seasonality": CheckResult(CheckStatus.WARN, "seasons", p_value=0.04, level=0.05),
+        "control_contamination": CheckResult(CheckStatus.WARN, "spillover", p_value=0.03, level=0.05),
+        "suspicious_size": CheckResult(CheckStatus.WARN, "too large"),  # a rule, not a test: untouched
         "outliers": None,  # could not be computed
     }
     judged, adjusted = adjust_family(results)
-    assert judged["pre_trend"].status == FAIL
-    assert judged["seasonality"].status == PASS and "Holm-adjusted 0.06" in judged["seasonality"].message
+    assert judged["pre_trend"].status == CheckStatus.FAIL
+    assert judged["seasonality"].status == CheckStatus.PASS and "Holm-adjusted 0.06" in judged["seasonality"].message
     assert judged["seasonality"].message.endswith("Alone it would have said: seasons")
-    assert judged["control_contamination"].status == PASS
+    assert judged["control_contamination"].status == CheckStatus.PASS
     assert judged["suspicious_size"] == results["suspicious_size"] and judged["outliers"] is None
     assert set(adjusted) == {"pre_trend", "seasonality", "control_contamination"}
 

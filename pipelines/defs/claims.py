@@ -31,6 +31,7 @@ from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions
 from roi_ledger.claims.engine import run_claim_checks
 from roi_ledger.claims.evidence import claim_evidence, evidence_frame, evidence_from_frame
 from roi_ledger.claims.grading import grade_claims
+from roi_ledger.claims.labels import FIRED, CheckStatus, Grade
 from roi_ledger.claims.memo import CheckMemo
 from roi_ledger.claims.power import claim_power
 from roi_ledger.fingerprint import series_digests
@@ -160,17 +161,14 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
     )
     for problem in problems:
         context.log.warning(problem)
-    fired = checks.filter(checks["status"].is_in(["warn", "fail"]))
+    fired = checks.filter(checks["status"].is_in(FIRED))
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, "claim_checks"]),
         metadata={"checks": checks.height, "fired": fired.height, "check_errors": len(problems)},
     )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, "claim_reliability"]),
-        metadata={
-            f"grade_{g}": int((grades["grade"] == g).sum())
-            for g in ("reliable", "needs_more_data", "suspicious", "unreliable")
-        },
+        metadata={f"grade_{g.value}": int((grades["grade"] == g).sum()) for g in Grade},
     )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height}
@@ -211,8 +209,8 @@ def claim_health_checks(context: AssetCheckExecutionContext, run: RunResource):
         checks = con.sql("select * from marts.claim_checks").pl()
     for check_id in CHECK_IDS:
         rows = checks.filter(checks["check_id"] == check_id)
-        fired = rows.filter(rows["status"].is_in(["warn", "fail"]))
-        failed = rows.filter(rows["status"] == "fail")
+        fired = rows.filter(rows["status"].is_in(FIRED))
+        failed = rows.filter(rows["status"] == CheckStatus.FAIL)
         claims = [
             f"{r['initiative_id']}{':' + r['metric'] if r['metric'] else ''} ({r['status']})"
             for r in fired.iter_rows(named=True)

@@ -17,13 +17,12 @@ from functools import cached_property
 import polars as pl
 
 from roi_ledger.catalogue import MetricDefinition, MetricTraits
+from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.claims.thresholds import ClaimThresholds
 from roi_ledger.effects.panel import Panel, build_panel
 from roi_ledger.effects.registry import estimator_of
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.register import Initiative, Register
-
-PASS, WARN, FAIL, NOT_APPLICABLE = "pass", "warn", "fail", "not_applicable"
 
 
 def as_number(value) -> float | None:
@@ -46,7 +45,7 @@ class CheckClass(str, Enum):
 
 @dataclass(frozen=True)
 class CheckResult:
-    status: str
+    status: CheckStatus
     message: str
     observed: float | None = None
     threshold: float | None = None

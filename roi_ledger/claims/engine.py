@@ -12,7 +12,6 @@ from roi_ledger.claims import checks  # noqa: F401 - importing registers the che
 from roi_ledger.claims.base import (
     INITIATIVE_CHECKS,
     METRIC_CHECKS,
-    NOT_APPLICABLE,
     CheckResult,
     InitiativeClaim,
     MetricClaim,
@@ -20,6 +19,7 @@ from roi_ledger.claims.base import (
 )
 from roi_ledger.claims.family import adjust_family
 from roi_ledger.claims.grading import grade_claims
+from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.claims.memo import CheckMemo
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.register import Register
@@ -107,7 +107,7 @@ def run_claim_checks(
                         "check_id": check.check_id,
                         "check_class": check.check_class.value,
                         "method": claim.method,
-                        "status": result.status if result else NOT_APPLICABLE,
+                        "status": result.status if result else CheckStatus.NOT_APPLICABLE,
                         "observed": as_number(result.observed) if result else None,
                         "threshold": as_number(result.threshold) if result else None,
                         "message": result.message if result else "The check could not be computed.",

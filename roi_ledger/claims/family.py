@@ -22,7 +22,8 @@ from dataclasses import replace
 
 from statsmodels.stats.multitest import multipletests
 
-from roi_ledger.claims.base import FAIL, PASS, WARN, CheckResult
+from roi_ledger.claims.base import CheckResult
+from roi_ledger.claims.labels import FIRED, CheckStatus
 
 
 def holm_adjusted(p_values: list[float]) -> list[float]:
@@ -41,10 +42,10 @@ def adjust_family(results: dict[str, CheckResult | None]) -> tuple[dict[str, Che
     adjusted = dict(zip(tests, holm_adjusted([r.p_value for r in tests.values()])))
     judged = dict(results)
     for check, result in tests.items():
-        if result.status in (WARN, FAIL) and adjusted[check] >= result.level:
+        if result.status in FIRED and adjusted[check] >= result.level:
             judged[check] = replace(
                 result,
-                status=PASS,
+                status=CheckStatus.PASS,
                 message=(
                     f"Not significant once this claim's {len(tests)} tests are taken together (p = {result.p_value:.3g}, "
                     f"Holm-adjusted {adjusted[check]:.3g}, level {result.level:g}). Alone it would have said: {result.message}"

@@ -31,26 +31,25 @@ from __future__ import annotations
 import polars as pl
 
 from roi_ledger.claims.base import CheckClass
+from roi_ledger.claims.labels import FIRED, GRADES, CheckStatus, Grade
 
-GRADES = ("reliable", "needs_more_data", "suspicious", "unreliable")
-FIRED = ("warn", "fail")
 WAIT_CHECK = "not_enough_data"  # when it fails, the claim waits: needs_more_data
 
 
-def implied_grade(check_class: str, status: str) -> str:
+def implied_grade(check_class: str, status: str) -> Grade:
     if status not in FIRED:
-        return "reliable"
-    if check_class == CheckClass.VALIDITY.value:
-        return "unreliable" if status == "fail" else "suspicious"
-    if check_class == CheckClass.SUSPICION.value:
-        return "suspicious"
-    if check_class == CheckClass.DATA.value:
-        return "needs_more_data"
-    return "reliable"
+        return Grade.RELIABLE
+    if check_class == CheckClass.VALIDITY:
+        return Grade.UNRELIABLE if status == CheckStatus.FAIL else Grade.SUSPICIOUS
+    if check_class == CheckClass.SUSPICION:
+        return Grade.SUSPICIOUS
+    if check_class == CheckClass.DATA:
+        return Grade.NEEDS_MORE_DATA
+    return Grade.RELIABLE
 
 
 def _worst(grades: list[str]) -> str:
-    return max(grades, key=GRADES.index, default="reliable")
+    return max(grades, key=GRADES.index, default=Grade.RELIABLE)
 
 
 def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -59,7 +58,9 @@ def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     graded = checks.with_columns(
         pl.struct("check_class", "status", "counts_toward_grade")
         .map_elements(
-            lambda row: implied_grade(row["check_class"], row["status"]) if row["counts_toward_grade"] else "reliable",
+            lambda row: (
+                implied_grade(row["check_class"], row["status"]) if row["counts_toward_grade"] else Grade.RELIABLE
+            ),
             return_dtype=pl.String,
         )
         .alias("implied_grade")
@@ -70,8 +71,11 @@ def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         metric_grades = []
         for metric in rows.filter(pl.col("metric").is_not_null())["metric"].unique(maintain_order=True).to_list():
             metric_rows = rows.filter(pl.col("metric") == metric)
-            too_short = metric_rows.filter((pl.col("check_id") == WAIT_CHECK) & (pl.col("status") == "fail")).height > 0
-            grade = "needs_more_data" if too_short else _worst(metric_rows["implied_grade"].to_list())
+            too_short = (
+                metric_rows.filter((pl.col("check_id") == WAIT_CHECK) & (pl.col("status") == CheckStatus.FAIL)).height
+                > 0
+            )
+            grade = Grade.NEEDS_MORE_DATA if too_short else _worst(metric_rows["implied_grade"].to_list())
             metric_grades.append(grade)
             why = fired.filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric))
             method = metric_rows["method"].drop_nulls()

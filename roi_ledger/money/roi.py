@@ -26,7 +26,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from roi_ledger.claims.grading import GRADES
+from roi_ledger.claims.labels import GRADES, Grade
 from roi_ledger.money.costs import daily_costs
 from roi_ledger.register import Initiative, Register, Status
 
@@ -47,7 +47,7 @@ def choose_counted_metrics(summary: pl.DataFrame, grades: dict[tuple[str, str], 
     ranked = summary.with_columns(
         pl.struct("initiative_id", "metric")
         .map_elements(
-            lambda r: GRADES.index(grades.get((r["initiative_id"], r["metric"]), "reliable")), return_dtype=pl.Int64
+            lambda r: GRADES.index(grades.get((r["initiative_id"], r["metric"]), Grade.RELIABLE)), return_dtype=pl.Int64
         )
         .alias("_grade_rank"),
         ((pl.col("benefit_high") - pl.col("benefit_low")) / pl.col("benefit").abs().clip(lower_bound=1e-9)).alias(

@@ -26,7 +26,7 @@ from uuid import uuid4
 
 import polars as pl
 
-from roi_ledger.claims.grading import GRADES
+from roi_ledger.claims.labels import GRADES, Grade
 
 DECISIONS = ("accept", "reject", "defer")
 GENESIS = "0" * 64  # the "previous line" of the first line
@@ -51,7 +51,7 @@ def make_entry(
     if not signed_by or not signed_by.strip():
         raise SignoffError("a decision needs the name of the person who makes it (--by)")
     comment = comment.strip() if comment else None
-    if decision == "accept" and claim["grade"] != "reliable" and not comment:
+    if decision == "accept" and claim["grade"] != Grade.RELIABLE and not comment:
         raise SignoffError(
             f"{claim['initiative_id']} x {claim['metric']} is graded {claim['grade']}, not reliable: "
             "accepting it needs a reason (--comment)"

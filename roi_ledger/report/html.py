@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from roi_ledger.claims.labels import Grade
 from roi_ledger.report.summary import GRADE_WORDS, money, number, paragraphs, portfolio_sentence
 
 MARTS = (
@@ -233,11 +234,13 @@ def changes_since_last_run(history: pl.DataFrame, as_of: date) -> list[str]:
     for row in now.sort("name").iter_rows(named=True):
         old = before.get(row["initiative_id"])
         if row["initiative_id"] not in before:
-            lines.append(f"New: {row['name']} ({GRADE_WORDS.get(row['grade'] or 'needs_more_data')}).")
+            lines.append(f"New: {row['name']} ({GRADE_WORDS.get(row['grade'] or Grade.NEEDS_MORE_DATA)}).")
         elif old != row["grade"]:
-            lines.append(
-                f"{row['name']}: was “{GRADE_WORDS.get(old or 'needs_more_data')}”, now “{GRADE_WORDS.get(row['grade'] or 'needs_more_data')}”."
+            was, now = (
+                GRADE_WORDS.get(old or Grade.NEEDS_MORE_DATA),
+                GRADE_WORDS.get(row["grade"] or Grade.NEEDS_MORE_DATA),
             )
+            lines.append(f"{row['name']}: was “{was}”, now “{now}”.")
     return lines or [f"No grade changed since the run as of {_date(previous_day)}."]
 
 
@@ -280,7 +283,7 @@ def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str
     """For each claim not yet reliable: the smallest change it can detect, and how long until a verdict."""
     lines = []
     for r in (
-        power.filter((pl.col("initiative_id") == initiative_id) & (pl.col("grade") != "reliable"))
+        power.filter((pl.col("initiative_id") == initiative_id) & (pl.col("grade") != Grade.RELIABLE))
         .sort("metric")
         .iter_rows(named=True)
     ):
@@ -370,7 +373,7 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
     money_by = tables["initiative_metric_money"]
     for initiative_id, paragraph in found.items():
         row = roi.filter(pl.col("initiative_id") == initiative_id).row(0, named=True)
-        grade = row["grade"] or "needs_more_data"
+        grade = row["grade"] or Grade.NEEDS_MORE_DATA.value
         parts.append(f'<section class="initiative grade-{_escape(grade)}" id="{_escape(initiative_id)}">')
         parts.append(f"<h3>{_escape(paragraph.title)}</h3><ul>")
         parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
@@ -386,7 +389,7 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
         valued = money_by.filter((pl.col("initiative_id") == initiative_id) & pl.col("valued")).height > 0
         mine = periods.filter(pl.col("initiative_id") == initiative_id)
         if valued and mine.height:
-            payback = row["payback_date"] if grade == "reliable" else None  # no payback point while unreliable
+            payback = row["payback_date"] if grade == Grade.RELIABLE else None  # no payback point while unreliable
             parts.append(charts(money_figure(mine, currency, payback), f"{row['name']}: benefit against cost"))
         if initiative_id in explanations:
             parts.append(

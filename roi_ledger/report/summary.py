@@ -19,13 +19,14 @@ from datetime import date
 
 import polars as pl
 
+from roi_ledger.claims.labels import GRADES, Grade
+
 GRADE_WORDS = {
-    "reliable": "the data support this claim",
-    "needs_more_data": "too early to tell",
-    "suspicious": "something else may explain this number",
-    "unreliable": "the data do not support this claim",
+    Grade.RELIABLE: "the data support this claim",
+    Grade.NEEDS_MORE_DATA: "too early to tell",
+    Grade.SUSPICIOUS: "something else may explain this number",
+    Grade.UNRELIABLE: "the data do not support this claim",
 }
-GRADE_ORDER = {"reliable": 0, "needs_more_data": 1, "suspicious": 2, "unreliable": 3}
 CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
@@ -90,7 +91,7 @@ def money_sentence(roi: dict, valued: bool, reason_not_valued: str | None, grade
         f"{money(roi['benefit_to_date'], currency)} of benefit so far (between "
         f"{money(roi['benefit_ci_low'], currency)} and {money(roi['benefit_ci_high'], currency)}) against {spent}"
     )
-    if grade != "reliable":
+    if grade != Grade.RELIABLE:
         return f"{so_far}. No payback date while {GRADE_WORDS[grade]}."
     if roi.get("payback_date") is not None:
         return f"{so_far}: it paid back in {month(roi['payback_date'])}."
@@ -110,13 +111,15 @@ def paragraphs(
     labels = dict(zip(catalogue["metric"], catalogue["label"]))
     primary = effects.filter(pl.col("is_primary"))
     ordered = roi.with_columns(
-        pl.col("grade").replace_strict(GRADE_ORDER, default=9).alias("_order"),
+        pl.col("grade")
+        .replace_strict({grade.value: rank for rank, grade in enumerate(GRADES)}, default=9)
+        .alias("_order"),
         (pl.col("benefit_to_date") - pl.col("cost_to_date")).alias("_net"),
     ).sort(["_order", "_net"], descending=[False, True])
     out = []
     for row in ordered.iter_rows(named=True):
         initiative = row["initiative_id"]
-        grade = row["grade"] or "needs_more_data"
+        grade = row["grade"] or Grade.NEEDS_MORE_DATA.value
         lines = [
             effect_sentence(e, labels.get(e["metric"]))
             for e in primary.filter(pl.col("initiative_id") == initiative).sort("metric").iter_rows(named=True)

@@ -9,14 +9,12 @@ import numpy as np
 import polars as pl
 
 from roi_ledger.claims.base import (
-    NOT_APPLICABLE,
-    PASS,
-    WARN,
     CheckClass,
     CheckResult,
     MetricClaim,
     claim_check,
 )
+from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.registry import comparison_methods
@@ -44,17 +42,17 @@ def _others_touching(claim: MetricClaim, units: set[str], same_metric: bool) -> 
 def concurrent_initiatives(claim: MetricClaim) -> CheckResult:
     """Another initiative changes the same metric on the same units inside the windows."""
     if claim.panel is None:
-        return CheckResult(NOT_APPLICABLE, "No data.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No data.")
     others = _others_touching(claim, set(claim.initiative.all_treated_units), same_metric=True)
     if others:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"{', '.join(others)} also changed {claim.metric} in the same units during these windows: "
             "the measured effect is theirs together, not this initiative's alone.",
             float(len(others)),
             0.0,
         )
-    return CheckResult(PASS, "No other initiative changed this metric in these units meanwhile.", 0.0, 0.0)
+    return CheckResult(CheckStatus.PASS, "No other initiative changed this metric in these units meanwhile.", 0.0, 0.0)
 
 
 @claim_check("volume_shift", check_class=CheckClass.SUSPICION)
@@ -62,7 +60,9 @@ def volume_shift(claim: MetricClaim) -> CheckResult:
     """The metric's volume (orders, tickets) jumped or fell at go-live: a composition or
     definition change rather than an improvement."""
     if claim.panel is None or claim.definition is None or claim.definition.aggregation in ("count", "sum"):
-        return CheckResult(NOT_APPLICABLE, "The metric's volume is the metric itself (or a KPI without volume).")
+        return CheckResult(
+            CheckStatus.NOT_APPLICABLE, "The metric's volume is the metric itself (or a KPI without volume)."
+        )
 
     def log_change(role: str) -> float | None:
         rows = claim.panel.frame.filter(pl.col("role") == role)
@@ -72,31 +72,33 @@ def volume_shift(claim: MetricClaim) -> CheckResult:
 
     treated, control = log_change(TREATED), log_change(CONTROL)
     if treated is None:
-        return CheckResult(NOT_APPLICABLE, "No volume before or after go-live.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No volume before or after go-live.")
     shift = math.exp(treated - (control or 0.0)) - 1
     limit = claim.thresholds.max_volume_shift
     against = " more than in the comparison units" if control is not None else ""
     if abs(shift) >= limit:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"The number of {claim.definition.volume or 'records'} behind this metric changed by {shift:+.0%} at go-live{against}: "
             "a different mix of cases, not only a better process, may explain the change.",
             shift,
             limit,
         )
-    return CheckResult(PASS, f"The volume behind the metric changed by {shift:+.0%}{against}.", shift, limit)
+    return CheckResult(
+        CheckStatus.PASS, f"The volume behind the metric changed by {shift:+.0%}{against}.", shift, limit
+    )
 
 
 @claim_check("control_contamination", check_class=CheckClass.SUSPICION)
 def control_contamination(claim: MetricClaim) -> CheckResult:
     """Comparison units treated by another initiative, or moving with the initiative's go-live."""
     if claim.panel is None or claim.method not in comparison_methods():
-        return CheckResult(NOT_APPLICABLE, "The estimate does not rest on comparison units.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The estimate does not rest on comparison units.")
     controls = set(claim.panel.units(CONTROL))
     touched = _others_touching(claim, controls, same_metric=True)
     if touched:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"Comparison units were changed on {claim.metric} by {', '.join(touched)} during these windows, which bends the comparison.",
             float(len(touched)),
             0.0,
@@ -111,7 +113,7 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     )
     effect = claim.primary["effect_abs"] if claim.primary else None
     if series.height < 8 or series["after"].sum() < 2 or not effect:
-        return CheckResult(PASS, "No other initiative touched the comparison units.", 0.0, 0.0)
+        return CheckResult(CheckStatus.PASS, "No other initiative touched the comparison units.", 0.0, 0.0)
     seasonal = can_adjust(claim.panel.period, int((series["after"] == 0).sum()), spare=3)
     model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas(), period="t")
     shift, p_value = float(model.params["after"]), float(model.pvalues["after"])
@@ -119,7 +121,7 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     test = {"p_value": p_value if np.sign(shift) == np.sign(effect) else 1.0, "level": claim.significance}
     if p_value < claim.significance and np.sign(shift) == np.sign(effect):
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             "The comparison units themselves changed at go-live in the same direction: the initiative may "
             "have spilled over to them, and the effect may be understated or mismeasured.",
             p_value,
@@ -127,5 +129,9 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
             **test,
         )
     return CheckResult(
-        PASS, "The comparison units were untouched and did not shift at go-live.", p_value, claim.significance, **test
+        CheckStatus.PASS,
+        "The comparison units were untouched and did not shift at go-live.",
+        p_value,
+        claim.significance,
+        **test,
     )

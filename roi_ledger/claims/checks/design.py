@@ -10,15 +10,12 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from roi_ledger.claims.base import (
-    FAIL,
-    NOT_APPLICABLE,
-    PASS,
-    WARN,
     CheckClass,
     CheckResult,
     MetricClaim,
     claim_check,
 )
+from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.did import Specification, did_frame, pooled_noise
 from roi_ledger.effects.panel import POST, PRE
@@ -53,12 +50,12 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     """Treated and control units already drifting apart before go-live (a test of the slope
     of the treated-minus-control series in the before window)."""
     if claim.panel is None or claim.method not in comparison_methods() or claim.panel.control.is_empty():
-        return CheckResult(NOT_APPLICABLE, "The estimate does not rest on control units.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The estimate does not rest on control units.")
     series = _pre_window_series(claim, "value").rename({"y": "difference"})
     if series.is_empty():
-        return CheckResult(NOT_APPLICABLE, "No before window with both treated and control data.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No before window with both treated and control data.")
     if series.height < 6:
-        return CheckResult(NOT_APPLICABLE, "Too few periods before go-live to test for a trend.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "Too few periods before go-live to test for a trend.")
     seasonal = can_adjust(claim.panel.period, series.height, spare=3)
     # How slowly the noise wobbles, judged from every unit's before-window series, not only
     # from the one difference series (as the DiD interval does).
@@ -80,7 +77,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     material = effect == 0 or drift >= MATERIAL_DRIFT * effect
     if p_value < alpha and material:
         return CheckResult(
-            FAIL,
+            CheckStatus.FAIL,
             "Before go-live the treated and comparison units were already drifting apart, enough to "
             "account for much of the measured effect: the comparison may credit the initiative with a trend.",
             p_value,
@@ -90,7 +87,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
         )
     if p_value < alpha:
         return CheckResult(
-            PASS,
+            CheckStatus.PASS,
             "A slight drift before go-live is detectable but small next to the effect.",
             p_value,
             alpha,
@@ -98,7 +95,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
             level=alpha,
         )
     return CheckResult(
-        PASS,
+        CheckStatus.PASS,
         "Treated and comparison units moved in parallel before go-live.",
         p_value,
         alpha,
@@ -133,7 +130,7 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
     """Fake go-live dates inside the before window: do they find 'effects' as large as the real one?"""
     row = claim.primary
     if claim.panel is None or row is None or row["effect_abs"] is None:
-        return CheckResult(NOT_APPLICABLE, "No estimate to compare with.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate to compare with.")
     period = claim.panel.period
     first_go_live = claim.initiative.first_go_live
     before = claim.series.filter(pl.col("period_end") <= pl.lit(first_go_live))
@@ -142,7 +139,7 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
     ramp = int(np.ceil(claim.initiative.ramp_up_days / PERIOD_DAYS[period]))
     candidates = starts[need_pre : len(starts) - need_post - ramp]
     if len(candidates) < 2:
-        return CheckResult(NOT_APPLICABLE, "The before window is too short for fake go-live dates.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The before window is too short for fake go-live dates.")
     picks = [candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, min(MAX_PLACEBO_DATES, len(candidates)))]
     placebos = []
     for fake in dict.fromkeys(picks):
@@ -150,7 +147,7 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
         if estimate is not None and estimate.effect_abs is not None:
             placebos.append(estimate)
     if len(placebos) < 2:
-        return CheckResult(NOT_APPLICABLE, "The fake go-live dates could not be estimated.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The fake go-live dates could not be estimated.")
     share = placebo_share(
         (row["effect_abs"], row["ci_low"], row["ci_high"]),
         [(p.effect_abs, p.ci_low, p.ci_high) for p in placebos],
@@ -173,9 +170,9 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
                 f" Few of them are clear findings (as large with an interval excluding zero: {phantom:.0%}) and the real "
                 "one's interval covers zero as well: the claim waits for more data rather than being doubted."
             )
-        return CheckResult(FAIL, message, share, limit, counts_toward_grade=doubted)
+        return CheckResult(CheckStatus.FAIL, message, share, limit, counts_toward_grade=doubted)
     return CheckResult(
-        PASS,
+        CheckStatus.PASS,
         f"None of {len(placebos)} fake earlier go-lives finds an effect this large."
         if share == 0
         else f"Only {share:.0%} of {len(placebos)} fake earlier go-lives find an effect this large.",
@@ -227,10 +224,10 @@ def trend_continuation(claim: MetricClaim) -> CheckResult:
     """The before-window trend alone explains most of the naive before/after change."""
     naive = claim.estimate("before_after")
     if claim.panel is None or naive is None or not naive["effect_abs"]:
-        return CheckResult(NOT_APPLICABLE, "No naive before/after change to explain.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No naive before/after change to explain.")
     pre, post = treated_means(claim, PRE, "level"), treated_means(claim, POST, "level")
     if pre.height < 4 or post.is_empty():
-        return CheckResult(NOT_APPLICABLE, "Too few periods to fit a trend.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "Too few periods to fit a trend.")
     slope, intercept = np.polyfit(pre["t"].to_numpy(), pre["y"].to_numpy(), 1)
     predicted_change = float(np.mean(intercept + slope * post["t"].to_numpy()) - pre["y"].mean())
     share = predicted_change / naive["effect_abs"]
@@ -239,13 +236,15 @@ def trend_continuation(claim: MetricClaim) -> CheckResult:
         naive_is_primary = claim.method == "before_after"
         accounted = "" if naive_is_primary else " The primary estimate accounts for trends; the naive number does not."
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"The trend before go-live alone would explain {share:.0%} of the naive before/after change.{accounted}",
             share,
             limit,
             counts_toward_grade=naive_is_primary,
         )
-    return CheckResult(PASS, f"The earlier trend explains {max(share, 0):.0%} of the naive change.", share, limit)
+    return CheckResult(
+        CheckStatus.PASS, f"The earlier trend explains {max(share, 0):.0%} of the naive change.", share, limit
+    )
 
 
 def _season_mix_difference(claim: MetricClaim) -> float:
@@ -269,11 +268,11 @@ def _season_mix_difference(claim: MetricClaim) -> float:
 def seasonality(claim: MetricClaim) -> CheckResult:
     """The before and after windows cover different seasons of a seasonal metric."""
     if claim.panel is None or claim.panel.period == "year" or claim.primary is None:
-        return CheckResult(NOT_APPLICABLE, "Yearly data, or no estimate: seasons do not apply.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "Yearly data, or no estimate: seasons do not apply.")
     difference = _season_mix_difference(claim)
     if difference < SEASON_MIX_DIFFERENCE:
         return CheckResult(
-            PASS, "The before and after windows cover the seasons alike.", difference, SEASON_MIX_DIFFERENCE
+            CheckStatus.PASS, "The before and after windows cover the seasons alike.", difference, SEASON_MIX_DIFFERENCE
         )
     alpha = claim.thresholds.seasonality_alpha
     p_value = _season_p_value(treated_means(claim, PRE), claim.panel.period)
@@ -281,7 +280,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
     if seasonal is False:
         test = {"p_value": p_value, "level": alpha}
         return CheckResult(
-            PASS,
+            CheckStatus.PASS,
             "The windows cover different seasons, but the metric shows no seasonal pattern.",
             difference,
             SEASON_MIX_DIFFERENCE,
@@ -297,7 +296,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
             p_value = shared
             if shared >= alpha:
                 return CheckResult(
-                    PASS,
+                    CheckStatus.PASS,
                     "The windows cover different seasons of a seasonal metric, and the comparison units share "
                     "its seasons: the treated-minus-comparison difference before go-live shows no seasonal pattern.",
                     difference,
@@ -312,7 +311,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
     adjusted = compared or "season" in inference
     if seasonal is None and not adjusted:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             "The before and after windows cover different seasons and there is too little history to tell whether that matters.",
             difference,
             SEASON_MIX_DIFFERENCE,
@@ -320,7 +319,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         )
     if not adjusted:
         return CheckResult(
-            FAIL,
+            CheckStatus.FAIL,
             "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.",
             difference,
             SEASON_MIX_DIFFERENCE,
@@ -328,7 +327,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         )
     if claim.primary["post_periods"] >= PERIODS_PER_YEAR[claim.panel.period]:
         return CheckResult(
-            PASS,
+            CheckStatus.PASS,
             "The after window spans a full year and the estimate adjusts for seasons.",
             difference,
             SEASON_MIX_DIFFERENCE,
@@ -340,7 +339,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         # claim is not doubted for it; no p-value, since the metric's own seasonality is no test of
         # whether the comparison takes it out.
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             "The after window falls in a different season from the before window; the comparison units take out "
             "the seasons they share with the treated units, and the before window is too short to test whether they "
             "share these (that needs a year of it) — check it again after a full year.",
@@ -350,7 +349,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         )
     if shared is not None:  # below the level: the comparison units' seasons are not the treated units'
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             "The after window falls in a different season from the before window, and the treated units' seasons "
             "differ from the comparison units' (the difference between them before go-live is seasonal): the "
             "comparison does not take the season out — check it again after a full year.",
@@ -359,7 +358,7 @@ def seasonality(claim: MetricClaim) -> CheckResult:
             **test,
         )
     return CheckResult(  # no comparison units: the seasonal model alone takes the season out
-        WARN,
+        CheckStatus.WARN,
         "The after window falls in a different season from the before window; the estimate rests on "
         "its seasonal model to take that out — check it again after a full year.",
         difference,
@@ -383,13 +382,13 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
     estimate. (Months, not weeks, of the year: 51 week dummies on two years of weeks would
     leave the prediction too uncertain to recognise a real spell.)"""
     if claim.panel is None:
-        return CheckResult(NOT_APPLICABLE, "No data.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No data.")
     k = claim.thresholds.rtm_recent_periods
     pre = _pre_window_series(claim).tail(2 * PERIODS_PER_YEAR.get(claim.panel.period, 52) + k)
     if pre.height < 3 * k:
-        return CheckResult(NOT_APPLICABLE, "Too little history before go-live to know what is unusual.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "Too little history before go-live to know what is unusual.")
     if pre["y"].std() < 1e-12:
-        return CheckResult(NOT_APPLICABLE, "The metric did not vary before go-live.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The metric did not vary before go-live.")
     grain = "month" if claim.panel.period == "week" else claim.panel.period
     pre = pre.with_columns(
         (pl.int_range(pl.len()) >= pl.len() - k).cast(pl.Float64).alias("recent"),
@@ -410,7 +409,7 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
     test = {"p_value": sides * float(stats.norm.sf(bad)), "level": sides * float(stats.norm.sf(limit))}
     if bad >= limit:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"The last {k} periods before go-live were unusually bad ({bad:.1f} standard errors worse than the "
             "earlier trend and seasons predicted); some of the improvement may be the return to normal that "
             "would have happened anyway.",
@@ -419,7 +418,7 @@ def regression_to_mean(claim: MetricClaim) -> CheckResult:
             **test,
         )
     return CheckResult(
-        PASS,
+        CheckStatus.PASS,
         f"The periods just before go-live were ordinary ({z:+.1f} standard errors from the earlier course).",
         bad,
         limit,

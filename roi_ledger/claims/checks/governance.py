@@ -4,38 +4,38 @@ the business case it registered?"""
 from __future__ import annotations
 
 from roi_ledger.claims.base import (
-    NOT_APPLICABLE,
-    PASS,
-    WARN,
     CheckClass,
     CheckResult,
     InitiativeClaim,
     claim_check,
 )
+from roi_ledger.claims.labels import CheckStatus
 
 
 @claim_check("missing_costs", level="initiative", check_class=CheckClass.DATA)
 def missing_costs(claim: InitiativeClaim) -> CheckResult:
     initiative = claim.initiative
     if not initiative.costs:
-        return CheckResult(WARN, "No costs are recorded, so its return on investment cannot be computed.", 0, 1)
-    return CheckResult(PASS, f"{len(initiative.costs)} cost item(s) recorded.", len(initiative.costs), 1)
+        return CheckResult(
+            CheckStatus.WARN, "No costs are recorded, so its return on investment cannot be computed.", 0, 1
+        )
+    return CheckResult(CheckStatus.PASS, f"{len(initiative.costs)} cost item(s) recorded.", len(initiative.costs), 1)
 
 
 @claim_check("missing_owner", level="initiative", check_class=CheckClass.GOVERNANCE)
 def missing_owner(claim: InitiativeClaim) -> CheckResult:
     initiative = claim.initiative
     if not initiative.owner:
-        return CheckResult(WARN, "Nobody is named as owner, so nobody is accountable for its results.")
-    return CheckResult(PASS, f"Owned by {initiative.owner}.")
+        return CheckResult(CheckStatus.WARN, "Nobody is named as owner, so nobody is accountable for its results.")
+    return CheckResult(CheckStatus.PASS, f"Owned by {initiative.owner}.")
 
 
 @claim_check("no_objective", level="initiative", check_class=CheckClass.GOVERNANCE)
 def no_objective(claim: InitiativeClaim) -> CheckResult:
     initiative = claim.initiative
     if not initiative.objective:
-        return CheckResult(WARN, "It serves no business objective: automation for its own sake.")
-    return CheckResult(PASS, f"Serves the objective {initiative.objective}.")
+        return CheckResult(CheckStatus.WARN, "It serves no business objective: automation for its own sake.")
+    return CheckResult(CheckStatus.PASS, f"Serves the objective {initiative.objective}.")
 
 
 def _day(moment) -> str:
@@ -48,7 +48,7 @@ def business_case_edited(claim: InitiativeClaim) -> CheckResult:
     against the case as registered (roi_ledger.oversight.business_case)."""
     case = claim.case
     if case is None:
-        return CheckResult(NOT_APPLICABLE, "No run has recorded its business case yet.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No run has recorded its business case yet.")
     fields = [f for f in (case["edited_fields"] or "").split(", ") if f.startswith("expected")]
     if case["registered_before_go_live"]:
         registered = "registered before go-live"
@@ -56,10 +56,10 @@ def business_case_edited(claim: InitiativeClaim) -> CheckResult:
         registered = "first recorded after go-live (nothing shows it predates the results)"
     if not fields:
         # no date here: the message says what holds, marts.business_cases says when
-        return CheckResult(PASS, f"Judged against the business case {registered}.", 0, 0)
+        return CheckResult(CheckStatus.PASS, f"Judged against the business case {registered}.", 0, 0)
     when = "after its results were visible" if case["edited_after_results"] else "after go-live"
     return CheckResult(
-        WARN,
+        CheckStatus.WARN,
         f"The business case was edited {when} (last on {_day(case['last_edit_at'])}: {', '.join(fields)}); realisation is "
         f"judged against the case {registered} on {_day(case['registered_at'])}, expecting {case['registered_annual_benefit']} a year, not "
         f"{case['current_annual_benefit']}.",
@@ -74,12 +74,12 @@ def design_changed_after_results(claim: InitiativeClaim) -> CheckResult:
     measured the initiative: the measurement may have been chosen to fit the result."""
     case = claim.case
     if case is None:
-        return CheckResult(NOT_APPLICABLE, "No run has recorded its business case yet.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No run has recorded its business case yet.")
     fields = [f for f in (case["edited_fields"] or "").split(", ") if f and not f.startswith("expected")]
     if not fields or not case["edited_after_results"]:
-        return CheckResult(PASS, "How it is measured has not changed since its results were visible.", 0, 0)
+        return CheckResult(CheckStatus.PASS, "How it is measured has not changed since its results were visible.", 0, 0)
     return CheckResult(
-        WARN,
+        CheckStatus.WARN,
         f"How it is measured changed after its results were visible ({', '.join(fields)}, last on "
         f"{_day(case['last_edit_at'])}): a design picked after seeing the numbers can find an effect that is not there. "
         "Compare with the registered case (marts.business_cases) before believing it.",

@@ -10,14 +10,12 @@ import polars as pl
 from scipy import stats
 
 from roi_ledger.claims.base import (
-    NOT_APPLICABLE,
-    PASS,
-    WARN,
     CheckClass,
     CheckResult,
     MetricClaim,
     claim_check,
 )
+from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.effects.panel import POST
 
 
@@ -32,27 +30,30 @@ def outliers(claim: MetricClaim) -> CheckResult:
         or claim.definition is None
         or claim.definition.aggregation in ("rate", "count")
     ):
-        return CheckResult(NOT_APPLICABLE, "A count or a share of records has no extreme values to cap.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "A count or a share of records has no extreme values to cap.")
     share = claim.thresholds.outlier_cap_share
     capped = claim.capped_series(claim.metric, share)
     if capped is None or capped.is_empty():
-        return CheckResult(NOT_APPLICABLE, "The records behind this metric are not available to cap.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The records behind this metric are not available to cap.")
     estimate = claim.reestimate(series=with_capped_values(claim.series, capped))
     if estimate is None or estimate.effect_abs is None:
-        return CheckResult(NOT_APPLICABLE, "The effect could not be re-estimated on capped records.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The effect could not be re-estimated on capped records.")
     real = row["effect_abs"]
     moved = abs(estimate.effect_abs - real) / abs(real)
     limit = claim.thresholds.max_outlier_sensitivity
     if estimate.effect_abs * real < 0 or moved > limit:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"Capping the most extreme {share:.0%} of records moves the effect by {moved:.0%}"
             f"{' and flips its sign' if estimate.effect_abs * real < 0 else ''}: a few unusual records drive it.",
             moved,
             limit,
         )
     return CheckResult(
-        PASS, f"Capping the most extreme {share:.0%} of records moves the effect by only {moved:.0%}.", moved, limit
+        CheckStatus.PASS,
+        f"Capping the most extreme {share:.0%} of records moves the effect by only {moved:.0%}.",
+        moved,
+        limit,
     )
 
 
@@ -76,16 +77,16 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
     row = claim.primary
     initiative = claim.initiative
     if claim.panel is None or row is None or not row["effect_abs"] or claim.panel.is_staggered:
-        return CheckResult(NOT_APPLICABLE, "No single-date estimate to split.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No single-date estimate to split.")
     post = claim.panel.treated.filter(pl.col("window") == POST)
     periods = sorted(post["period_start"].unique().to_list())
     if len(periods) < 2 * claim.thresholds.min_post(claim.panel.period):
-        return CheckResult(NOT_APPLICABLE, "The after window is too short to split in halves.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The after window is too short to split in halves.")
     middle = periods[len(periods) // 2]
     first = claim.reestimate(retired_on=middle - timedelta(days=1))
     second = claim.reestimate(ramp_up_days=(middle - initiative.first_go_live).days)
     if first is None or second is None or not first.effect_abs or second.effect_abs is None:
-        return CheckResult(NOT_APPLICABLE, "The halves could not be estimated.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The halves could not be estimated.")
     retention = second.effect_abs / first.effect_abs
     limit = claim.thresholds.min_effect_retention
     test = _decline_test(first, second, np.sign(row["effect_abs"]), claim)
@@ -95,7 +96,7 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
         and (test is None or test["p_value"] < test["level"])
     ):
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"The effect in the second half of the after window is {retention:.0%} of the first half's: "
             "it may be a novelty that is wearing off.",
             retention,
@@ -104,7 +105,7 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
         )
     if retention < limit and test is not None:
         return CheckResult(
-            PASS,
+            CheckStatus.PASS,
             f"The second half shows {retention:.0%} of the first half's effect, but the halves' intervals "
             f"cannot tell that decline from noise (p = {test['p_value']:.2g}).",
             retention,
@@ -112,7 +113,7 @@ def novelty_decay(claim: MetricClaim) -> CheckResult:
             **test,
         )
     return CheckResult(
-        PASS,
+        CheckStatus.PASS,
         f"The effect held up: the second half shows {retention:.0%} of the first half's.",
         retention,
         limit,

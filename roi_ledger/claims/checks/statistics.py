@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from roi_ledger.claims.base import (
-    FAIL,
-    NOT_APPLICABLE,
-    PASS,
-    WARN,
     CheckClass,
     CheckResult,
     MetricClaim,
     claim_check,
 )
+from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.claims.sequential import always_valid
 
 
@@ -21,21 +18,24 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
     cannot tell it from no effect."""
     row = claim.primary
     if row is None or row["effect_abs"] is None:
-        return CheckResult(NOT_APPLICABLE, "No estimate to judge.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate to judge.")
     if row["ci_low"] is None or row["ci_high"] is None:
-        return CheckResult(FAIL, "The estimate has no interval, so how sure we can be is unknown.")
+        return CheckResult(CheckStatus.FAIL, "The estimate has no interval, so how sure we can be is unknown.")
     covers = row["ci_low"] <= 0 <= row["ci_high"]
     interval = f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
     level = f"{claim.confidence:.0%}"
     if covers:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"The {level} range of the effect, {interval}, includes zero: the data cannot yet tell it apart from no change.",
             row["p_value"],
             claim.significance,
         )
     return CheckResult(
-        PASS, f"The {level} range of the effect, {interval}, excludes zero.", row["p_value"], claim.significance
+        CheckStatus.PASS,
+        f"The {level} range of the effect, {interval}, excludes zero.",
+        row["p_value"],
+        claim.significance,
     )
 
 
@@ -46,7 +46,7 @@ def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
     (``roi_ledger.claims.sequential``)."""
     row = claim.primary
     if row is None or row["effect_abs"] is None or row["ci_low"] is None or row["ci_high"] is None:
-        return CheckResult(NOT_APPLICABLE, "No estimate with an interval to judge.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate with an interval to judge.")
     bounds = always_valid(
         effect=row["effect_abs"],
         ci_low=row["ci_low"],
@@ -57,19 +57,19 @@ def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
         min_post=claim.thresholds.min_post(row["period"]),
     )
     if bounds is None:
-        return CheckResult(NOT_APPLICABLE, "The interval has no width to judge.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "The interval has no width to judge.")
     interval = f"[{bounds.low:.4g}, {bounds.high:.4g}]"
     level = f"{claim.confidence:.0%}"
     if not bounds.excludes_zero():
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"Allowing for the estimate being redone every night, its {level} range is {interval} and includes "
             "zero: one good night is not yet enough to count on it.",
             abs(row["effect_abs"]),
             bounds.half_width,
         )
     return CheckResult(
-        PASS,
+        CheckStatus.PASS,
         f"Even allowing for nightly re-estimation, the {level} range {interval} excludes zero.",
         abs(row["effect_abs"]),
         bounds.half_width,
@@ -81,16 +81,18 @@ def practically_zero(claim: MetricClaim) -> CheckResult:
     """The effect is smaller than the smallest change worth having."""
     row = claim.primary
     if row is None or row["effect_pct"] is None:
-        return CheckResult(NOT_APPLICABLE, "No estimate relative to a counterfactual.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate relative to a counterfactual.")
     size, minimum = abs(row["effect_pct"]), claim.thresholds.min_meaningful_change_pct
     if size < minimum:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"The change is {size:.1f}% — below the {minimum:g}% that would make a practical difference.",
             size,
             minimum,
         )
-    return CheckResult(PASS, f"The change is {size:.1f}%, above the {minimum:g}% worth having.", size, minimum)
+    return CheckResult(
+        CheckStatus.PASS, f"The change is {size:.1f}%, above the {minimum:g}% worth having.", size, minimum
+    )
 
 
 @claim_check("suspicious_size", check_class=CheckClass.SUSPICION)
@@ -98,13 +100,13 @@ def suspicious_size(claim: MetricClaim) -> CheckResult:
     """|effect| of half the baseline or more (Twyman's law: surprising numbers are usually wrong)."""
     row = claim.primary
     if row is None or row["effect_abs"] is None or not row["baseline_value"]:
-        return CheckResult(NOT_APPLICABLE, "No estimate or baseline to compare with.")
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate or baseline to compare with.")
     share, limit = abs(row["effect_abs"]) / abs(row["baseline_value"]), claim.thresholds.max_plausible_change
     if share >= limit:
         return CheckResult(
-            WARN,
+            CheckStatus.WARN,
             f"The effect is {share:.0%} of the baseline; changes this large are more often a data or definition change than a real improvement.",
             share,
             limit,
         )
-    return CheckResult(PASS, f"The effect is {share:.0%} of the baseline: a plausible size.", share, limit)
+    return CheckResult(CheckStatus.PASS, f"The effect is {share:.0%} of the baseline: a plausible size.", share, limit)
