@@ -16,7 +16,7 @@ rule the grade uses — the always-valid interval must exclude zero (``sequentia
   percentage) times the counterfactual level;
 - **power now** against that expected effect: ``Phi((|expected| - h(se)) / se)``;
 - the **periods to a verdict**: the fewest ``post'`` whose MDE is at most the expected effect,
-  less the periods already after go-live; if no ``post'`` up to ``MAX_PERIODS`` does (the before
+  less the periods already after go-live; if no ``post'`` up to ``_MAX_PERIODS`` does (the before
   window limits it), none is given and ``reachable`` is false: more comparison units, a longer
   before window or a larger expected change are the only ways.
 
@@ -29,15 +29,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 from scipy import stats
 
-from roi_ledger.claims.sequential import TAU_RATIO, half_width
+from roi_ledger.claims.sequential import TAU_RATIO, always_valid, half_width
+from roi_ledger.claims.thresholds import MIN_POST_PERIODS
 
-POWER = 0.8
-MAX_PERIODS = 520  # ten years of weeks: beyond this a plan is not a plan
-DEFAULT_MIN_POST = 4  # the weekly default of ``min_post_weeks``
+if TYPE_CHECKING:  # only named in annotations: the proposals' plans import this module without the estimators
+    from roi_ledger.claims.replays import ReplayRates
+    from roi_ledger.claims.sensitivity import TrendSensitivity
+
+# Not thresholds: no check or grade reads these planning figures. 80% is the power in the
+# definition of a minimum detectable effect (the convention its reader expects); a plan needing
+# more than ten years of weeks is no plan; a caller that gives no ``min_post`` gets the weekly
+# default of ``min_post_weeks``.
+_POWER = 0.8
+_MAX_PERIODS = 520
+_DEFAULT_MIN_POST = MIN_POST_PERIODS["week"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ def _se(sd: float, pre: int, post: int) -> float:
 
 
 def detectable(
-    sd: float, pre: int, post: int, confidence: float, power: float = POWER, min_post: int = DEFAULT_MIN_POST
+    sd: float, pre: int, post: int, confidence: float, power: float = _POWER, min_post: int = _DEFAULT_MIN_POST
 ) -> float:
     """The MDE after ``post`` periods of a before/after difference of means with per-period
     noise ``sd``, under the always-valid rule: ``h(se) + z_power se`` with
@@ -71,13 +81,13 @@ def detectable(
 
 
 def periods_for(
-    sd: float, pre: int, expected: float, confidence: float, power: float = POWER, min_post: int = DEFAULT_MIN_POST
+    sd: float, pre: int, expected: float, confidence: float, power: float = _POWER, min_post: int = _DEFAULT_MIN_POST
 ) -> int | None:
     """The fewest after-periods (at least ``min_post``) whose MDE is at most |expected|; None if
-    no number up to ``MAX_PERIODS`` is (the before window alone leaves too much noise)."""
-    if not detectable(sd, pre, MAX_PERIODS, confidence, power, min_post) <= abs(expected):
+    no number up to ``_MAX_PERIODS`` is (the before window alone leaves too much noise)."""
+    if not detectable(sd, pre, _MAX_PERIODS, confidence, power, min_post) <= abs(expected):
         return None
-    low, high = min_post, MAX_PERIODS  # the MDE falls as periods accrue: bisect
+    low, high = min_post, _MAX_PERIODS  # the MDE falls as periods accrue: bisect
     while low < high:
         middle = (low + high) // 2
         if detectable(sd, pre, middle, confidence, power, min_post) <= abs(expected):
@@ -95,8 +105,8 @@ def power_of(
     pre: int,
     post: int,
     expected_effect: float | None,
-    power: float = POWER,
-    min_post: int = DEFAULT_MIN_POST,
+    power: float = _POWER,
+    min_post: int = _DEFAULT_MIN_POST,
 ) -> Power:
     """The planning figures of one estimate (see the module's docstring)."""
     se = (ci_high - ci_low) / (2 * z_of(confidence))
@@ -164,8 +174,6 @@ def claim_power(
     against the expected change of its (registered) business case, its always-valid interval,
     (``replay_rates``: (initiative, metric) -> ``replays.ReplayRates``) its placebo replays and
     (``sensitivities``: -> ``sensitivity.TrendSensitivity``) its breakdown differential trend."""
-    from roi_ledger.claims.sequential import always_valid
-
     grade_of = {
         (r["initiative_id"], r["metric"]): r["grade"]
         for r in grades.filter(pl.col("metric").is_not_null()).iter_rows(named=True)
@@ -176,59 +184,78 @@ def claim_power(
         if e["ci_low"] is None or e["ci_high"] is None or not e["pre_periods"] or not e["post_periods"]:
             continue
         key = (e["initiative_id"], e["metric"])
-        change = expected_changes.get(key)
-        level = e["counterfactual_value"]
-        expected = change / 100 * level if change is not None and level is not None else None
-        min_post = min_posts.get(key, DEFAULT_MIN_POST)
-        p = power_of(
-            ci_low=e["ci_low"],
-            ci_high=e["ci_high"],
-            confidence=e["confidence_level"],
-            pre=e["pre_periods"],
-            post=e["post_periods"],
-            expected_effect=expected,
-            min_post=min_post,
-        )
-        bounds = always_valid(
-            effect=e["effect_abs"],
-            ci_low=e["ci_low"],
-            ci_high=e["ci_high"],
-            confidence=e["confidence_level"],
-            pre=e["pre_periods"],
-            post=e["post_periods"],
-            min_post=min_post,
-        )
-        replays, trend = replay_rates.get(key), sensitivities.get(key)
+        min_post = min_posts.get(key, _DEFAULT_MIN_POST)
         rows.append(
             {
-                "initiative_id": e["initiative_id"],
-                "metric": e["metric"],
-                "method": e["method"],
-                "period": e["period"],
-                "pre_periods": e["pre_periods"],
-                "post_periods": e["post_periods"],
-                "standard_error": p.se,
-                "mde_abs": p.mde,
-                "mde_pct": 100 * p.mde / abs(level) if level else None,
-                "expected_change_pct": change,
-                "expected_effect_abs": expected,
-                "power_now": p.power_now,
-                "periods_to_verdict": p.periods_to_verdict,
-                "verdict_reachable": p.reachable,
+                **_planning_columns(e, expected_changes.get(key), min_post),
                 "grade": grade_of.get(key),
-                "inference": e["inference"],
-                "ci_low": e["ci_low"],
-                "ci_high": e["ci_high"],
-                "always_valid_low": bounds.low if bounds else None,
-                "always_valid_high": bounds.high if bounds else None,
-                "placebo_replays": replays.replays if replays else 0,
-                "placebo_false_positive_rate": replays.false_positive_rate if replays else None,
-                "placebo_share_as_large": replays.share_as_large if replays else None,
-                "sensitivity_scale": trend.scale if trend else None,
-                "pre_trend_slope": trend.pre_trend_slope if trend else None,
-                "pre_trend_slope_se": trend.pre_trend_se if trend else None,
-                "trend_breakdown_slope": trend.breakdown_slope if trend else None,
-                "trend_breakdown_in_pre_se": trend.breakdown_in_pre_se if trend else None,
+                **_interval_columns(e, min_post),
+                **_evidence_columns(replay_rates.get(key), sensitivities.get(key)),
             }
         )
     return pl.DataFrame(rows, schema=POWER_SCHEMA)
+
+
+def _planning_columns(e: dict, change: float | None, min_post: int) -> dict:
+    """One primary estimate's planning figures (``power_of``) against the expected ``change`` (%)."""
+    level = e["counterfactual_value"]
+    expected = change / 100 * level if change is not None and level is not None else None
+    p = power_of(
+        ci_low=e["ci_low"],
+        ci_high=e["ci_high"],
+        confidence=e["confidence_level"],
+        pre=e["pre_periods"],
+        post=e["post_periods"],
+        expected_effect=expected,
+        min_post=min_post,
+    )
+    return {
+        "initiative_id": e["initiative_id"],
+        "metric": e["metric"],
+        "method": e["method"],
+        "period": e["period"],
+        "pre_periods": e["pre_periods"],
+        "post_periods": e["post_periods"],
+        "standard_error": p.se,
+        "mde_abs": p.mde,
+        "mde_pct": 100 * p.mde / abs(level) if level else None,
+        "expected_change_pct": change,
+        "expected_effect_abs": expected,
+        "power_now": p.power_now,
+        "periods_to_verdict": p.periods_to_verdict,
+        "verdict_reachable": p.reachable,
+    }
+
+
+def _interval_columns(e: dict, min_post: int) -> dict:
+    """One primary estimate's interval and the always-valid interval the grade rests on."""
+    bounds = always_valid(
+        effect=e["effect_abs"],
+        ci_low=e["ci_low"],
+        ci_high=e["ci_high"],
+        confidence=e["confidence_level"],
+        pre=e["pre_periods"],
+        post=e["post_periods"],
+        min_post=min_post,
+    )
+    return {
+        "inference": e["inference"],
+        "ci_low": e["ci_low"],
+        "ci_high": e["ci_high"],
+        "always_valid_low": bounds.low if bounds else None,
+        "always_valid_high": bounds.high if bounds else None,
+    }
+
+
+def _evidence_columns(replays: ReplayRates | None, trend: TrendSensitivity | None) -> dict:
+    """One claim's placebo replays and breakdown differential trend (None: not computed)."""
+    return {
+        "placebo_replays": replays.replays if replays else 0,
+        "placebo_false_positive_rate": replays.false_positive_rate if replays else None,
+        "placebo_share_as_large": replays.share_as_large if replays else None,
+        "sensitivity_scale": trend.scale if trend else None,
+        "pre_trend_slope": trend.pre_trend_slope if trend else None,
+        "pre_trend_slope_se": trend.pre_trend_se if trend else None,
+        "trend_breakdown_slope": trend.breakdown_slope if trend else None,
+        "trend_breakdown_in_pre_se": trend.breakdown_in_pre_se if trend else None,
+    }

@@ -32,9 +32,12 @@ from roi_ledger.effects.registry import estimator_of
 from roi_ledger.effects.seasons import PERIOD_DAYS
 from roi_ledger.register import Initiative, Register
 
-REPLAYS_IN_TIME = 6
-REPLAYS_IN_SPACE = 6
-MIN_PLACEBO_CONTROLS = 2
+# Not thresholds: how many replays of each kind a claim gets is a budget of work (each one
+# re-estimates the claim), and no check or grade reads their rates; a space replay leaves at least
+# two comparison units so that the units posing as treated still have a comparison.
+_REPLAYS_IN_TIME = 6
+_REPLAYS_IN_SPACE = 6
+_MIN_CONTROLS_LEFT = 2
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def replay_designs(
     starts = sorted(before["period_start"].unique().to_list())
     candidates = starts[2 * min_pre : len(starts) - 2 * min_post]
     if candidates:
-        for pick in sorted(set(rng.choice(len(candidates), min(REPLAYS_IN_TIME, len(candidates)), replace=False))):
+        for pick in sorted(set(rng.choice(len(candidates), min(_REPLAYS_IN_TIME, len(candidates)), replace=False))):
             fake_date = candidates[int(pick)]
             moved = {"retired_on": None, "ramp_up_days": 0, "control_units": controls or None}
             if initiative.phases is not None:  # a phased rollout keeps its phases, moved earlier
@@ -91,10 +94,10 @@ def replay_designs(
                 moved.update(go_live=fake_date, treated_units=treated)
             fake = initiative.model_copy(update=moved)
             designs.append(("time", _with(register, initiative, fake), fake, before))
-    size = min(len(treated), len(controls) - MIN_PLACEBO_CONTROLS)
+    size = min(len(treated), len(controls) - _MIN_CONTROLS_LEFT)
     if size >= 1:
         own = series.filter(pl.col("unit_id").is_in(controls))
-        for _ in range(REPLAYS_IN_SPACE):
+        for _ in range(_REPLAYS_IN_SPACE):
             posing = sorted(rng.choice(controls, size, replace=False).tolist())
             fake = initiative.model_copy(
                 update={

@@ -36,7 +36,9 @@ from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED, Panel
 from roi_ledger.effects.result import t_quantile
 from roi_ledger.effects.seasons import period_number
 
-MIN_PRE_PERIODS = 6
+# Not a threshold: the fewest before-window periods a slope and its error are fitted on; no check
+# or grade reads the sensitivity (the business's minimum before a grade is ``min_pre_*``).
+_MIN_PRE_PERIODS = 6
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,12 @@ def trend_sensitivity(
     panel: Panel, *, effect: float, ci_low: float, ci_high: float, observed: float, confidence: float
 ) -> TrendSensitivity | None:
     """The breakdown differential trend of one DiD claim (see the module); None without a before
-    window of ``MIN_PRE_PERIODS`` periods with both groups, or an after window."""
+    window of ``_MIN_PRE_PERIODS`` periods with both groups, or an after window."""
     gaps = gap_series(panel)
     if gaps.is_empty():
         return None
     pre, post = gaps.filter(pl.col("window") == PRE), gaps.filter(pl.col("window") == POST)
-    if pre.height < MIN_PRE_PERIODS or post.is_empty():
+    if pre.height < _MIN_PRE_PERIODS or post.is_empty():
         return None
     try:
         beta, low, high = (to_estimation_scale(v, observed, panel.scale) for v in (effect, ci_low, ci_high))

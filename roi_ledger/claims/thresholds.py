@@ -40,13 +40,17 @@ class ClaimThresholds(BaseModel):
     min_meaningful_change_pct: float = Field(2.0, ge=0)
     # suspicious_size (Twyman's law): |effect| as a share of the baseline
     max_plausible_change: float = Field(0.5, gt=0)
-    # pre_trend: significance of treated-vs-control divergence before go-live
+    # pre_trend: significance of treated-vs-control divergence before go-live, and the share of
+    # the effect a significant drift must reach, carried on to the after window, to fail
     pre_trend_alpha: float = Field(0.05, gt=0, lt=1)
+    pre_trend_material_share: float = Field(0.5, ge=0)
     # placebo_in_time: share of fake go-lives whose |effect| >= the real one that is too many
     max_placebo_share: float = Field(0.2, ge=0, le=1)
     # trend_continuation: share of the naive change the pre-trend alone explains
     max_trend_share: float = Field(0.5, ge=0)
-    # seasonality: significance of season-of-year differences in the before window
+    # seasonality: how different the windows' month mixes may be (total-variation distance)
+    # before seasons are looked at, and the significance of season-of-year differences
+    max_season_mix_difference: float = Field(0.25, ge=0, le=1)
     seasonality_alpha: float = Field(0.05, gt=0, lt=1)
     # regression_to_mean: t-statistic of the last periods before go-live against the earlier course
     rtm_recent_periods: int = Field(4, ge=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -28,9 +29,9 @@ from roi_ledger.effects.seasons import (
     season_of,
 )
 
-MAX_PLACEBO_DATES = 6
-SEASON_MIX_DIFFERENCE = 0.25  # total-variation distance between the windows' seasons
-MATERIAL_DRIFT = 0.5  # a pre-trend carrying on this share of the effect or more is material
+# Not a threshold: how many fake go-lives ``placebo_in_time`` estimates (each one re-estimates the
+# claim); the business sets what share of them may match the real effect (``max_placebo_share``).
+_MAX_PLACEBO_DATES = 6
 
 
 def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.DataFrame:
@@ -74,7 +75,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     )
     drift = abs(float(model.params["t"]) * periods_apart)
     effect = abs(_estimation_scale_effect(claim))
-    material = effect == 0 or drift >= MATERIAL_DRIFT * effect
+    material = effect == 0 or drift >= claim.thresholds.pre_trend_material_share * effect
     if p_value < alpha and material:
         return CheckResult(
             CheckStatus.FAIL,
@@ -140,7 +141,7 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
     candidates = starts[need_pre : len(starts) - need_post - ramp]
     if len(candidates) < 2:
         return CheckResult(CheckStatus.NOT_APPLICABLE, "The before window is too short for fake go-live dates.")
-    picks = [candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, min(MAX_PLACEBO_DATES, len(candidates)))]
+    picks = [candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, min(_MAX_PLACEBO_DATES, len(candidates)))]
     placebos = []
     for fake in dict.fromkeys(picks):
         estimate = claim.reestimate(series=before, **_shift_rollout(claim, (first_go_live - fake).days))
@@ -167,8 +168,9 @@ def placebo_in_time(claim: MetricClaim) -> CheckResult:
         doubted = phantom is None or phantom >= limit
         if not doubted:
             message += (
-                f" Few of them are clear findings (as large with an interval excluding zero: {phantom:.0%}) and the real "
-                "one's interval covers zero as well: the claim waits for more data rather than being doubted."
+                " Few of them are clear findings (as large with an interval excluding zero: "
+                f"{phantom:.0%}) and the real one's interval covers zero as well: the claim waits for more data "
+                "rather than being doubted."
             )
         return CheckResult(CheckStatus.FAIL, message, share, limit, counts_toward_grade=doubted)
     return CheckResult(
@@ -269,22 +271,20 @@ def seasonality(claim: MetricClaim) -> CheckResult:
     """The before and after windows cover different seasons of a seasonal metric."""
     if claim.panel is None or claim.panel.period == "year" or claim.primary is None:
         return CheckResult(CheckStatus.NOT_APPLICABLE, "Yearly data, or no estimate: seasons do not apply.")
-    difference = _season_mix_difference(claim)
-    if difference < SEASON_MIX_DIFFERENCE:
-        return CheckResult(
-            CheckStatus.PASS, "The before and after windows cover the seasons alike.", difference, SEASON_MIX_DIFFERENCE
-        )
+    difference, limit = _season_mix_difference(claim), claim.thresholds.max_season_mix_difference
+    if difference < limit:
+        return CheckResult(CheckStatus.PASS, "The before and after windows cover the seasons alike.", difference, limit)
     alpha = claim.thresholds.seasonality_alpha
     p_value = _season_p_value(treated_means(claim, PRE), claim.panel.period)
     seasonal = None if p_value is None else p_value < alpha
     if seasonal is False:
-        test = {"p_value": p_value, "level": alpha}
         return CheckResult(
             CheckStatus.PASS,
             "The windows cover different seasons, but the metric shows no seasonal pattern.",
             difference,
-            SEASON_MIX_DIFFERENCE,
-            **test,
+            limit,
+            p_value=p_value,
+            level=alpha,
         )
     compared = claim.method in comparison_methods() and not claim.panel.control.is_empty()
     shared = None
@@ -292,45 +292,57 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         # The comparison units take the season out exactly when they share it: then the
         # treated-minus-comparison series of the before window has no seasonal pattern of its own.
         shared = _season_p_value(_pre_window_series(claim, "value"), claim.panel.period)
-        if shared is not None:
-            p_value = shared
-            if shared >= alpha:
-                return CheckResult(
-                    CheckStatus.PASS,
-                    "The windows cover different seasons of a seasonal metric, and the comparison units share "
-                    "its seasons: the treated-minus-comparison difference before go-live shows no seasonal pattern.",
-                    difference,
-                    SEASON_MIX_DIFFERENCE,
-                    p_value=shared,
-                    level=alpha,
-                )
+        if shared is not None and shared >= alpha:
+            return CheckResult(
+                CheckStatus.PASS,
+                "The windows cover different seasons of a seasonal metric, and the comparison units share "
+                "its seasons: the treated-minus-comparison difference before go-live shows no seasonal pattern.",
+                difference,
+                limit,
+                p_value=shared,
+                level=alpha,
+            )
     # The F-test is a test of "no seasonal pattern" (of the metric, or of the treated-minus-
     # comparison difference): it joins the claim's family (``family.py``).
-    test = {} if p_value is None else {"p_value": p_value, "level": alpha}
-    inference = claim.primary["inference"] or ""
-    adjusted = compared or "season" in inference
-    if seasonal is None and not adjusted:
-        return CheckResult(
+    tested = p_value if shared is None else shared
+    test = {} if tested is None else {"p_value": tested, "level": alpha}
+    return _seasons_not_shared(
+        claim, difference, limit, metric_tested=seasonal is not None, compared=compared, shared=shared, test=test
+    )
+
+
+def _seasons_not_shared(
+    claim: MetricClaim,
+    difference: float,
+    limit: float,
+    *,
+    metric_tested: bool,
+    compared: bool,
+    shared: float | None,
+    test: dict,
+) -> CheckResult:
+    """``seasonality`` for windows in different seasons of a metric that may be seasonal, with no
+    comparison units shown to share its seasons: judged by what in the estimate adjusts for them."""
+    found = partial(CheckResult, observed=difference, threshold=limit)
+    adjusted = compared or "season" in (claim.primary["inference"] or "")
+    if not metric_tested and not adjusted:
+        return found(
             CheckStatus.WARN,
-            "The before and after windows cover different seasons and there is too little history to tell whether that matters.",
-            difference,
-            SEASON_MIX_DIFFERENCE,
+            "The before and after windows cover different seasons and there is too little history to tell "
+            "whether that matters.",
             **test,
         )
     if not adjusted:
-        return CheckResult(
+        return found(
             CheckStatus.FAIL,
-            "The after window falls in a different season from the before window, and nothing in this estimate adjusts for it.",
-            difference,
-            SEASON_MIX_DIFFERENCE,
+            "The after window falls in a different season from the before window, and nothing in this "
+            "estimate adjusts for it.",
             **test,
         )
     if claim.primary["post_periods"] >= PERIODS_PER_YEAR[claim.panel.period]:
-        return CheckResult(
+        return found(
             CheckStatus.PASS,
             "The after window spans a full year and the estimate adjusts for seasons.",
-            difference,
-            SEASON_MIX_DIFFERENCE,
             **test,
         )
     if compared and shared is None:
@@ -338,31 +350,25 @@ def seasonality(claim: MetricClaim) -> CheckResult:
         # and whether they share this one needs a year of before window to test. Reported, and the
         # claim is not doubted for it; no p-value, since the metric's own seasonality is no test of
         # whether the comparison takes it out.
-        return CheckResult(
+        return found(
             CheckStatus.WARN,
             "The after window falls in a different season from the before window; the comparison units take out "
             "the seasons they share with the treated units, and the before window is too short to test whether they "
             "share these (that needs a year of it) — check it again after a full year.",
-            difference,
-            SEASON_MIX_DIFFERENCE,
             counts_toward_grade=False,
         )
     if shared is not None:  # below the level: the comparison units' seasons are not the treated units'
-        return CheckResult(
+        return found(
             CheckStatus.WARN,
             "The after window falls in a different season from the before window, and the treated units' seasons "
             "differ from the comparison units' (the difference between them before go-live is seasonal): the "
             "comparison does not take the season out — check it again after a full year.",
-            difference,
-            SEASON_MIX_DIFFERENCE,
             **test,
         )
-    return CheckResult(  # no comparison units: the seasonal model alone takes the season out
+    return found(  # no comparison units: the seasonal model alone takes the season out
         CheckStatus.WARN,
         "The after window falls in a different season from the before window; the estimate rests on "
         "its seasonal model to take that out — check it again after a full year.",
-        difference,
-        SEASON_MIX_DIFFERENCE,
         **test,
     )
 
