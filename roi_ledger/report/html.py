@@ -20,6 +20,7 @@ import polars as pl
 
 from roi_ledger.claims.labels import Grade
 from roi_ledger.report.summary import GRADE_WORDS, money, number, paragraphs, portfolio_sentence
+from roi_ledger.strategy.portfolio import HIGH_FEASIBILITY, HIGH_IMPACT  # the quadrant lines (docs/strategy.md)
 
 MARTS = (
     "portfolio_roi",
@@ -47,8 +48,6 @@ STATUS_WORDS = {
     "not_measurable": "not measurable yet",
 }
 QUADRANT_WORDS = {"quick_win": "quick win", "major_project": "major project", "fill_in": "fill-in", "avoid": "avoid"}
-# The quadrant lines of marts.portfolio_priorities (roi_ledger/strategy/portfolio.py, docs/strategy.md)
-HIGH_IMPACT, HIGH_FEASIBILITY = 1.5, 3.0
 COLOURS = {
     "treated": "#1f5f8b",
     "comparison": "#8a8a8a",
