@@ -19,7 +19,7 @@ import plotly.io as pio
 import polars as pl
 
 from roi_ledger.claims.labels import Grade
-from roi_ledger.report.summary import GRADE_WORDS, money, number, paragraphs, portfolio_sentence
+from roi_ledger.report.summary import GRADE_WORDS, Paragraph, money, number, paragraphs, portfolio_sentence
 from roi_ledger.strategy.portfolio import HIGH_FEASIBILITY, HIGH_IMPACT  # the quadrant lines (docs/strategy.md)
 
 MARTS = (
@@ -325,34 +325,66 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
             catalogue,
         )
     }
-    runs = tables["runs"].sort("ended_at") if tables["runs"].height else tables["runs"]
     parts = [f"<h1>Morning report — {_escape(business)}</h1>", f'<p class="as-of">Measured up to {_date(as_of)}.</p>']
     if portfolio.height:
-        p = portfolio.row(0, named=True)
-        net = (p["benefit_to_date"] or 0) - (p["cost_to_date"] or 0)
-        parts.append(f'<p class="lead" data-figure="portfolio">{_escape(portfolio_sentence(p))}</p>')
-        parts.append(
-            '<div class="tiles">'
-            f'<div class="tile"><b data-mart="portfolio_roi.benefit_to_date">{_escape(money(p["benefit_to_date"], currency))}</b>'
-            f"benefit so far<br><small>between {_escape(money(p['benefit_ci_low'], currency))} and {_escape(money(p['benefit_ci_high'], currency))}</small></div>"
-            f'<div class="tile"><b data-mart="portfolio_roi.cost_to_date">{_escape(money(p["cost_to_date"], currency))}</b>spent so far</div>'
-            f'<div class="tile"><b data-mart="portfolio_roi.net">{_escape(money(net, currency))}</b>net so far</div>'
-            f'<div class="tile"><b data-mart="portfolio_roi.n_reliable">{p["n_reliable"]} of {p["n_initiatives"]}</b>claims the data support</div>'
-            f'<div class="tile"><b data-mart="portfolio_roi.benefit_signed_off">{_escape(money(p["benefit_signed_off"], currency))}</b>'
-            "of the benefit rests on claims a person signed off</div>"
-            "</div>"
-        )
-    parts.append("<h2>Since the last run</h2><ul>")
+        parts += _portfolio_tiles(portfolio.row(0, named=True), currency)
+    parts += _since_last_run(tables, as_of, labels)
+    parts.append("<h2>Initiative by initiative</h2>")
+    for initiative_id, paragraph in found.items():
+        row = roi.filter(pl.col("initiative_id") == initiative_id).row(0, named=True)
+        parts += _initiative_section(row, paragraph, tables, labels, currency, charts, explanations.get(initiative_id))
+    parts += _objectives_table(tables["objective_progress"], labels)
+    parts += _priorities(tables["portfolio_priorities"], currency, charts)
+    parts.append(
+        '<p class="foot">Every figure comes from the published tables (marts.*) of the warehouse; '
+        "how each is made: docs/money.md, docs/claims.md, docs/effects.md.</p>"
+    )
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Morning report — {_escape(business)} — {_date(as_of)}</title><style>{STYLE}</style></head>"
+        f"<body><main>{''.join(parts)}</main></body></html>"
+    )
+    return Report(page, charts.count)
+
+
+def _portfolio_tiles(p: dict, currency: str) -> list[str]:
+    """The portfolio in one sentence and five figures (a row of ``marts.portfolio_roi``)."""
+    net = (p["benefit_to_date"] or 0) - (p["cost_to_date"] or 0)
+    benefit_range = f"between {money(p['benefit_ci_low'], currency)} and {money(p['benefit_ci_high'], currency)}"
+    return [
+        f'<p class="lead" data-figure="portfolio">{_escape(portfolio_sentence(p))}</p>',
+        '<div class="tiles">'
+        '<div class="tile"><b data-mart="portfolio_roi.benefit_to_date">'
+        f"{_escape(money(p['benefit_to_date'], currency))}</b>"
+        f"benefit so far<br><small>{_escape(benefit_range)}</small></div>"
+        f'<div class="tile"><b data-mart="portfolio_roi.cost_to_date">{_escape(money(p["cost_to_date"], currency))}</b>'
+        "spent so far</div>"
+        f'<div class="tile"><b data-mart="portfolio_roi.net">{_escape(money(net, currency))}</b>net so far</div>'
+        f'<div class="tile"><b data-mart="portfolio_roi.n_reliable">{p["n_reliable"]} of {p["n_initiatives"]}</b>'
+        "claims the data support</div>"
+        '<div class="tile"><b data-mart="portfolio_roi.benefit_signed_off">'
+        f"{_escape(money(p['benefit_signed_off'], currency))}</b>"
+        "of the benefit rests on claims a person signed off</div>"
+        "</div>",
+    ]
+
+
+def _since_last_run(tables: dict[str, pl.DataFrame], as_of: date | None, labels: dict[str, str]) -> list[str]:
+    """Grades that moved, signed claims that changed and the rows the last run landed."""
+    parts = ["<h2>Since the last run</h2><ul>"]
     parts += (
         [f"<li>{_escape(line)}</li>" for line in changes_since_last_run(tables["initiative_roi_history"], as_of)]
         if as_of
         else []
     )
+    roi = tables["initiative_roi"]
     names = dict(zip(roi["initiative_id"], roi["name"]))
     parts += [
         f'<li class="changed-since-signoff">{_escape(line)}</li>'
         for line in signoff_lines(tables["claim_signoffs"], labels, names)
     ]
+    runs = tables["runs"].sort("ended_at") if tables["runs"].height else tables["runs"]
     if runs.height:
         last = runs.row(-1, named=True)
         rejected = last["rows_rejected"] or 0
@@ -365,81 +397,91 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
             )
         )
     parts.append("</ul>")
+    return parts
 
-    parts.append("<h2>Initiative by initiative</h2>")
-    series = tables["counterfactual_series"]
-    periods = tables["initiative_roi_periods"]
+
+def _initiative_section(
+    row: dict,
+    paragraph: Paragraph,
+    tables: dict[str, pl.DataFrame],
+    labels: dict[str, str],
+    currency: str,
+    charts: _Charts,
+    explanation: str | None,
+) -> list[str]:
+    """One initiative (``row`` of ``marts.initiative_roi``): its paragraph, what oversight says,
+    its metrics against their counterfactuals, its benefit against cost and its ``roi explain``."""
+    initiative_id = row["initiative_id"]
+    grade = row["grade"] or Grade.NEEDS_MORE_DATA.value
+    parts = [f'<section class="initiative grade-{_escape(grade)}" id="{_escape(initiative_id)}">']
+    parts.append(f"<h3>{_escape(paragraph.title)}</h3><ul>")
+    parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
+    parts.append("</ul>")
+    overseen = verdict_lines(initiative_id, tables["claim_power"], labels)
+    overseen += oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
+    if overseen:
+        parts.append('<ul class="oversight">' + "".join(f"<li>{_escape(line)}</li>" for line in overseen) + "</ul>")
+    drawn = tables["counterfactual_series"].filter(pl.col("initiative_id") == initiative_id)
+    for (metric,), one in drawn.partition_by("metric", as_dict=True).items() if drawn.height else []:
+        label = labels.get(metric, metric)
+        parts.append(charts(series_figure(one, row["first_go_live"], label), f"{row['name']}: {label}"))
     money_by = tables["initiative_metric_money"]
-    for initiative_id, paragraph in found.items():
-        row = roi.filter(pl.col("initiative_id") == initiative_id).row(0, named=True)
-        grade = row["grade"] or Grade.NEEDS_MORE_DATA.value
-        parts.append(f'<section class="initiative grade-{_escape(grade)}" id="{_escape(initiative_id)}">')
-        parts.append(f"<h3>{_escape(paragraph.title)}</h3><ul>")
-        parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
-        parts.append("</ul>")
-        overseen = verdict_lines(initiative_id, tables["claim_power"], labels)
-        overseen += oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
-        if overseen:
-            parts.append('<ul class="oversight">' + "".join(f"<li>{_escape(line)}</li>" for line in overseen) + "</ul>")
-        drawn = series.filter(pl.col("initiative_id") == initiative_id)
-        for (metric,), one in drawn.partition_by("metric", as_dict=True).items() if drawn.height else []:
-            label = labels.get(metric, metric)
-            parts.append(charts(series_figure(one, row["first_go_live"], label), f"{row['name']}: {label}"))
-        valued = money_by.filter((pl.col("initiative_id") == initiative_id) & pl.col("valued")).height > 0
-        mine = periods.filter(pl.col("initiative_id") == initiative_id)
-        if valued and mine.height:
-            payback = row["payback_date"] if grade == Grade.RELIABLE else None  # no payback point while unreliable
-            parts.append(charts(money_figure(mine, currency, payback), f"{row['name']}: benefit against cost"))
-        if initiative_id in explanations:
-            parts.append(
-                '<details class="explain"><summary>How these numbers were made (roi explain)</summary>'
-                f"<pre>{_escape(explanations[initiative_id])}</pre></details>"
-            )
-        parts.append("</section>")
+    valued = money_by.filter((pl.col("initiative_id") == initiative_id) & pl.col("valued")).height > 0
+    mine = tables["initiative_roi_periods"].filter(pl.col("initiative_id") == initiative_id)
+    if valued and mine.height:
+        payback = row["payback_date"] if grade == Grade.RELIABLE else None  # no payback point while unreliable
+        parts.append(charts(money_figure(mine, currency, payback), f"{row['name']}: benefit against cost"))
+    if explanation is not None:
+        parts.append(
+            '<details class="explain"><summary>How these numbers were made (roi explain)</summary>'
+            f"<pre>{_escape(explanation)}</pre></details>"
+        )
+    parts.append("</section>")
+    return parts
 
-    objectives = tables["objective_progress"]
-    if objectives.height:
-        parts.append(
-            "<h2>Objectives</h2><table><tr><th>objective</th><th>measured on</th><th>before</th><th>now</th>"
-            "<th>target</th><th>change</th><th>status</th></tr>"
+
+def _objectives_table(objectives: pl.DataFrame, labels: dict[str, str]) -> list[str]:
+    """The objectives scorecard (``marts.objective_progress``); nothing without objectives."""
+    if not objectives.height:
+        return []
+    parts = [
+        "<h2>Objectives</h2><table><tr><th>objective</th><th>measured on</th><th>before</th><th>now</th>"
+        "<th>target</th><th>change</th><th>status</th></tr>"
+    ]
+    for o in objectives.iter_rows(named=True):
+        change = f"{o['change_pct']:+.1f}%" if o["change_pct"] is not None else "—"
+        target = (
+            f"{o['target_change_pct']:+.0f}% by {_date(o['deadline'])}" if o["target_change_pct"] is not None else "—"
         )
-        for o in objectives.iter_rows(named=True):
-            change = f"{o['change_pct']:+.1f}%" if o["change_pct"] is not None else "—"
-            target = (
-                f"{o['target_change_pct']:+.0f}% by {_date(o['deadline'])}"
-                if o["target_change_pct"] is not None
-                else "—"
-            )
-            parts.append(
-                f"<tr><td>{_escape(o['statement'])}</td><td>{_escape(labels.get(o['metric'], o['metric']))}</td>"
-                f"<td>{_number(o['baseline_value'])}</td><td>{_number(o['current_value'])}</td><td>{_escape(target)}</td>"
-                f'<td>{change}</td><td class="status-{_escape(o["status"])}">{_escape(STATUS_WORDS.get(o["status"], o["status"]))}</td></tr>'
-            )
-        parts.append("</table>")
-    priorities = tables["portfolio_priorities"]
-    if priorities.height:
+        status = STATUS_WORDS.get(o["status"], o["status"])
         parts.append(
-            "<h2>What to do next</h2><p>Proposed and approved initiatives by impact — their business case "
-            "discounted by how well this business's past initiatives delivered theirs — and feasibility.</p>"
+            f"<tr><td>{_escape(o['statement'])}</td><td>{_escape(labels.get(o['metric'], o['metric']))}</td>"
+            f"<td>{_number(o['baseline_value'])}</td><td>{_number(o['current_value'])}</td>"
+            f"<td>{_escape(target)}</td><td>{change}</td>"
+            f'<td class="status-{_escape(o["status"])}">{_escape(status)}</td></tr>'
         )
-        parts.append(charts(matrix_figure(priorities), "Prioritisation matrix"))
-        parts.append("<table><tr><th>initiative</th><th>quadrant</th><th>net value a year, discounted</th></tr>")
-        for r in priorities.sort("discounted_net_annual_value", descending=True, nulls_last=True).iter_rows(named=True):
-            parts.append(
-                f"<tr><td>{_escape(r['name'])}</td><td>{_escape(QUADRANT_WORDS.get(r['quadrant'], r['quadrant'] or '—'))}</td>"
-                f"<td>{_escape(money(r['discounted_net_annual_value'], currency))}</td></tr>"
-            )
-        parts.append("</table>")
-    parts.append(
-        '<p class="foot">Every figure comes from the published tables (marts.*) of the warehouse; '
-        "how each is made: docs/money.md, docs/claims.md, docs/effects.md.</p>"
-    )
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Morning report — {_escape(business)} — {_date(as_of)}</title><style>{STYLE}</style></head>"
-        f"<body><main>{''.join(parts)}</main></body></html>"
-    )
-    return Report(page, charts.count)
+    parts.append("</table>")
+    return parts
+
+
+def _priorities(priorities: pl.DataFrame, currency: str, charts: _Charts) -> list[str]:
+    """What to do next: the prioritisation matrix and the ranking (``marts.portfolio_priorities``)."""
+    if not priorities.height:
+        return []
+    parts = [
+        "<h2>What to do next</h2><p>Proposed and approved initiatives by impact — their business case "
+        "discounted by how well this business's past initiatives delivered theirs — and feasibility.</p>",
+        charts(matrix_figure(priorities), "Prioritisation matrix"),
+        "<table><tr><th>initiative</th><th>quadrant</th><th>net value a year, discounted</th></tr>",
+    ]
+    for r in priorities.sort("discounted_net_annual_value", descending=True, nulls_last=True).iter_rows(named=True):
+        quadrant = QUADRANT_WORDS.get(r["quadrant"], r["quadrant"] or "—")
+        parts.append(
+            f"<tr><td>{_escape(r['name'])}</td><td>{_escape(quadrant)}</td>"
+            f"<td>{_escape(money(r['discounted_net_annual_value'], currency))}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
 
 
 def _number(value: float | None) -> str:
