@@ -54,7 +54,8 @@ from roi_ledger.claims.replays import replay_designs
 from roi_ledger.demo import generate_demo_business
 from roi_ledger.effects import estimate_effects, run_estimator
 from roi_ledger.effects.panel import POST, TREATED, build_panel
-from roi_ledger.effects.registry import estimator_of
+from roi_ledger.effects.registry import Estimator, estimator_of
+from roi_ledger.register import Initiative, Register
 from roi_ledger.run_context import resolve_run_context
 
 PLANTED_Z = 6.0  # a clean replay's planted effect, in standard errors of its null estimate
@@ -182,68 +183,11 @@ def replay_checks(warehouse: Path, config: Path, data: Path, as_of, seed: int) -
         registered = estimator_of(claim["method"])
         if initiative is None or registered is None:
             continue
-        thresholds = register.thresholds_for(initiative)
-        metric_series = series.filter(pl.col("metric") == claim["metric"])
-        designs = replay_designs(
-            register,
-            initiative,
-            claim["metric"],
-            metric_series,
-            traits,
-            min_pre=thresholds.min_pre(claim["period"]),
-            min_post=thresholds.min_post(claim["period"]),
-            seed=seed * 1000 + number,
-        )
-        if not designs:
+        replay = clean_replay(register, initiative, registered, claim, series, traits, seed=seed, number=number)
+        if replay is None:
             continue
-        kind, _, fake, data_rows = designs[(seed + number) % len(designs)]
-        fake = fake.model_copy(update={"metrics": [claim["metric"]]})
-        alone = register.model_copy(update={"initiatives": [fake]})
-        panel = build_panel(alone, fake, claim["metric"], data_rows, traits)
-        null = run_estimator(registered, panel, register.business.confidence_level) if panel else None
-        if null is None or null.ci_low is None or not null.counterfactual_value:
-            continue
-        se = (null.ci_high - null.ci_low) / (2 * 1.96)
-        lift = PLANTED_Z * se / abs(null.counterfactual_value)
-        if lift > thresholds.max_plausible_change / 2:
-            continue  # too noisy a replay for a clean effect of plausible size: no clean claim to judge
-        treated_after = panel.frame.filter((pl.col("role") == TREATED) & (pl.col("window") == POST)).select(
-            "unit_id", "period_start"
-        )
-        planted = (
-            data_rows.join(
-                treated_after.with_columns(pl.lit(True).alias("lifted")), on=["unit_id", "period_start"], how="left"
-            )
-            .with_columns(
-                pl.when(pl.col("lifted")).then(pl.col("value") * (1 + lift)).otherwise(pl.col("value")).alias("value")
-            )
-            .drop("lifted")
-        )
-        estimates = estimate_effects(alone, planted, traits=traits)
-        checks = run_claim_checks(
-            alone,
-            planted,
-            estimates,
-            as_of=planted["period_end"].max(),
-            catalogue=catalogue,
-            traits=traits,
-        )
-        grades, _ = grade_claims(checks)
-        grade = grades.filter(pl.col("metric") == claim["metric"])["grade"]
-        for check in checks.filter(pl.col("metric").is_not_null()).iter_rows(named=True):
-            rows.append(
-                {
-                    "seed": seed,
-                    "initiative_id": claim["initiative_id"],
-                    "metric": claim["metric"],
-                    "replay": kind,
-                    "check_id": check["check_id"],
-                    "check_class": check["check_class"],
-                    "fired": check["status"] in FIRED and bool(check["counts_toward_grade"]),
-                    "grade": grade[0] if len(grade) else None,
-                    "message": check["message"],
-                }
-            )
+        kind, alone, planted = replay
+        rows += checks_on_replay(alone, planted, claim, kind, seed=seed, catalogue=catalogue, traits=traits)
     return pl.DataFrame(
         rows,
         schema={
@@ -258,6 +202,92 @@ def replay_checks(warehouse: Path, config: Path, data: Path, as_of, seed: int) -
             "message": pl.String,
         },
     )
+
+
+def clean_replay(
+    register: Register,
+    initiative: Initiative,
+    registered: Estimator,
+    claim: dict,
+    series: pl.DataFrame,
+    traits: dict,
+    *,
+    seed: int,
+    number: int,
+) -> tuple[str, Register, pl.DataFrame] | None:
+    """(the kind of replay, a register holding only the replay's initiative, the replay's rows with
+    a clean effect of ``PLANTED_Z`` standard errors planted after go-live) for one claim; None where
+    no replay can be drawn or estimated, or one is too noisy for a clean effect of plausible size."""
+    thresholds = register.thresholds_for(initiative)
+    metric_series = series.filter(pl.col("metric") == claim["metric"])
+    designs = replay_designs(
+        register,
+        initiative,
+        claim["metric"],
+        metric_series,
+        traits,
+        min_pre=thresholds.min_pre(claim["period"]),
+        min_post=thresholds.min_post(claim["period"]),
+        seed=seed * 1000 + number,
+    )
+    if not designs:
+        return None
+    kind, _, fake, data_rows = designs[(seed + number) % len(designs)]
+    fake = fake.model_copy(update={"metrics": [claim["metric"]]})
+    alone = register.model_copy(update={"initiatives": [fake]})
+    panel = build_panel(alone, fake, claim["metric"], data_rows, traits)
+    null = run_estimator(registered, panel, register.business.confidence_level) if panel else None
+    if null is None or null.ci_low is None or not null.counterfactual_value:
+        return None
+    se = (null.ci_high - null.ci_low) / (2 * 1.96)
+    lift = PLANTED_Z * se / abs(null.counterfactual_value)
+    if lift > thresholds.max_plausible_change / 2:
+        return None  # too noisy a replay for a clean effect of plausible size: no clean claim to judge
+    treated_after = panel.frame.filter((pl.col("role") == TREATED) & (pl.col("window") == POST)).select(
+        "unit_id", "period_start"
+    )
+    planted = (
+        data_rows.join(
+            treated_after.with_columns(pl.lit(True).alias("lifted")), on=["unit_id", "period_start"], how="left"
+        )
+        .with_columns(
+            pl.when(pl.col("lifted")).then(pl.col("value") * (1 + lift)).otherwise(pl.col("value")).alias("value")
+        )
+        .drop("lifted")
+    )
+    return kind, alone, planted
+
+
+def checks_on_replay(
+    alone: Register, planted: pl.DataFrame, claim: dict, kind: str, *, seed: int, catalogue: list, traits: dict
+) -> list[dict]:
+    """Every claim check on a clean replay: one row per check, whether it fired (and counts
+    toward the grade) and the claim's grade."""
+    estimates = estimate_effects(alone, planted, traits=traits)
+    checks = run_claim_checks(
+        alone,
+        planted,
+        estimates,
+        as_of=planted["period_end"].max(),
+        catalogue=catalogue,
+        traits=traits,
+    )
+    grades, _ = grade_claims(checks)
+    grade = grades.filter(pl.col("metric") == claim["metric"])["grade"]
+    return [
+        {
+            "seed": seed,
+            "initiative_id": claim["initiative_id"],
+            "metric": claim["metric"],
+            "replay": kind,
+            "check_id": check["check_id"],
+            "check_class": check["check_class"],
+            "fired": check["status"] in FIRED and bool(check["counts_toward_grade"]),
+            "grade": grade[0] if len(grade) else None,
+            "message": check["message"],
+        }
+        for check in checks.filter(pl.col("metric").is_not_null()).iter_rows(named=True)
+    ]
 
 
 def run_seed(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ from roi_ledger.effects.did import (
     pooled_noise,
 )
 from roi_ledger.effects.panel import build_panel
-from roi_ledger.register import load_register
+from roi_ledger.register import Initiative, Register, load_register
 
 
 def weekly_series(world, hours: pl.DataFrame, activity: str, metric: str) -> pl.DataFrame:
@@ -111,14 +112,7 @@ def with_days(frame: pl.DataFrame, series: pl.DataFrame, treated: list[str]) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", type=int, default=7, help="the business (roi demo --seed)")
-    parser.add_argument("--draws", type=int, default=100)
-    parser.add_argument("--first-draw", type=int, default=100)
-    parser.add_argument("--activity", default="invoicing")
-    parser.add_argument("--initiative", default="auto_invoicing")
-    parser.add_argument("--scale", type=float, default=0.3)
-    args = parser.parse_args()
+    args = parse_args()
     warnings.simplefilter("ignore")
     metric = f"hours_{args.activity}"
 
@@ -134,7 +128,46 @@ def main() -> None:
     true_effect = float(truth["true_effect_abs"][0])
     spec = Specification(seasonal=True)
 
-    # Noise-free: the expected hours themselves, through the same difference-series model.
+    redraw = Redraw(world, expected, register, initiative, metric, args.activity, traits, spec)
+    model, treated = noiseless_fit(redraw, args.world)
+    print(f"{metric} x {args.initiative}, business {args.world}: truth {true_effect:.4f}")
+    print(f"expected hours, no noise: effect {model.params['after']:.4f}, residual SD {np.sqrt(model.scale):.3f}")
+
+    rows = [
+        one_draw(redraw, draw, treated, true_effect) for draw in range(args.first_draw, args.first_draw + args.draws)
+    ]
+    summarise(pl.DataFrame(rows))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--world", type=int, default=7, help="the business (roi demo --seed)")
+    parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument("--first-draw", type=int, default=100)
+    parser.add_argument("--activity", default="invoicing")
+    parser.add_argument("--initiative", default="auto_invoicing")
+    parser.add_argument("--scale", type=float, default=0.3)
+    return parser.parse_args()
+
+
+@dataclass(frozen=True)
+class Redraw:
+    """One business, its expected hours and the claim whose time sheets are re-drawn."""
+
+    world: object  # the demo generator's world
+    expected: object  # its expected records (``demo_world._expected``)
+    register: Register
+    initiative: Initiative
+    metric: str
+    activity: str
+    traits: dict
+    spec: Specification
+
+
+def noiseless_fit(redraw: Redraw, world_seed: int):
+    """(the difference-series model fitted to the expected hours themselves, no sampling noise;
+    the treated units)."""
+    world, expected, metric = redraw.world, redraw.expected, redraw.metric
     values, starts, _ = answer_key._metric_series(world, expected, metric)
     noiseless = pl.DataFrame(
         {
@@ -144,40 +177,39 @@ def main() -> None:
         }
     )
     template = weekly_series(
-        world, sampling._sample_hours(world, expected, demo_world._stream(args.world, "hours")), args.activity, metric
+        world, sampling._sample_hours(world, expected, demo_world._stream(world_seed, "hours")), redraw.activity, metric
     )
     series = template.drop("value").join(noiseless, on=["unit_id", "period_start"])
-    frame = did_frame(build_panel(register, initiative, metric, series, traits))
+    frame = did_frame(build_panel(redraw.register, redraw.initiative, metric, series, redraw.traits))
     treated = sorted(frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list())
-    model = difference_series_model(difference_series(frame, treated), spec, autocorrelated=False)
-    print(f"{metric} x {args.initiative}, business {args.world}: truth {true_effect:.4f}")
-    print(f"expected hours, no noise: effect {model.params['after']:.4f}, residual SD {np.sqrt(model.scale):.3f}")
+    return difference_series_model(difference_series(frame, treated), redraw.spec, autocorrelated=False), treated
 
-    rows = []
-    for draw in range(args.first_draw, args.first_draw + args.draws):
-        hours = sampling._sample_hours(world, expected, demo_world._stream(draw, "hours"))
-        series = weekly_series(world, hours, args.activity, metric)
-        panel = build_panel(register, initiative, metric, series.drop("days"), traits)
-        published = estimate_difference_in_differences(panel)
-        frame = did_frame(panel)
-        ols = difference_series_model(difference_series(frame, treated), spec, autocorrelated=False)
-        effect_days, ols_days, pooled_days, rho_days = with_days(frame, series, treated)
-        df = float(ols.df_resid) - 1
-        rows.append(
-            {
-                "draw": draw,
-                "effect": published.effect_abs,
-                "covers": published.ci_low <= true_effect <= published.ci_high,
-                "se_published": (published.ci_high - published.ci_low) / 2 / stats.t.ppf(0.975, df),
-                "se_ols": float(ols.bse["after"]),
-                "rho_pooled": (pooled_noise(frame, spec) or (np.nan, 1.0))[0],
-                "effect_days": effect_days,
-                "se_ols_days": ols_days,
-                "se_pooled_days": pooled_days,
-                "rho_pooled_days": rho_days,
-            }
-        )
-    draws = pl.DataFrame(rows)
+
+def one_draw(redraw: Redraw, draw: int, treated: list[str], true_effect: float) -> dict:
+    """One re-draw of the time sheets: the published estimate, plain OLS and the staffed-days prototype."""
+    hours = sampling._sample_hours(redraw.world, redraw.expected, demo_world._stream(draw, "hours"))
+    series = weekly_series(redraw.world, hours, redraw.activity, redraw.metric)
+    panel = build_panel(redraw.register, redraw.initiative, redraw.metric, series.drop("days"), redraw.traits)
+    published = estimate_difference_in_differences(panel)
+    frame = did_frame(panel)
+    ols = difference_series_model(difference_series(frame, treated), redraw.spec, autocorrelated=False)
+    effect_days, ols_days, pooled_days, rho_days = with_days(frame, series, treated)
+    df = float(ols.df_resid) - 1
+    return {
+        "draw": draw,
+        "effect": published.effect_abs,
+        "covers": published.ci_low <= true_effect <= published.ci_high,
+        "se_published": (published.ci_high - published.ci_low) / 2 / stats.t.ppf(0.975, df),
+        "se_ols": float(ols.bse["after"]),
+        "rho_pooled": (pooled_noise(frame, redraw.spec) or (np.nan, 1.0))[0],
+        "effect_days": effect_days,
+        "se_ols_days": ols_days,
+        "se_pooled_days": pooled_days,
+        "rho_pooled_days": rho_days,
+    }
+
+
+def summarise(draws: pl.DataFrame) -> None:
     with pl.Config(tbl_width_chars=250, tbl_cols=-1):
         print(
             draws.select(

@@ -199,42 +199,57 @@ def inventory(
         ensure_raw_schema(con)
         for name, source in sources.items():
             try:
-                if not isinstance(source, FilesSource):
-                    result.pulled.add(source.dataset)
-                    if pull_sample:
-                        land_pulled(
-                            con,
-                            name,
-                            source,
-                            load_id="inventory",
-                            loaded_at=datetime(2000, 1, 1),
-                            salt=salt,
-                            limit=pull_sample,
-                        )
+                if isinstance(source, FilesSource):
+                    _land_files_for_inventory(con, data_dir, name, source, result, problems, salt=salt)
                     continue
-                files = source_files(data_dir, source)
-                if files:
-                    result.files.setdefault(source.dataset, []).extend(files)
-                for n, path in enumerate(files):
-                    try:
-                        land_files(
-                            con,
-                            name,
-                            source,
-                            source.dataset,
-                            [path],
-                            load_id="inventory",
-                            loaded_at=datetime(2000, 1, 1, microsecond=n),
-                            salt=salt,
-                        )
-                    except ContractError as exc:
-                        problems.append(str(exc))
+                result.pulled.add(source.dataset)
+                if pull_sample:
+                    land_pulled(
+                        con,
+                        name,
+                        source,
+                        load_id="inventory",
+                        loaded_at=datetime(2000, 1, 1),
+                        salt=salt,
+                        limit=pull_sample,
+                    )
             except (ContractError, PullError) as exc:
                 problems.append(str(exc))
         if problems:
             raise ContractError("\n".join(problems))
         collect_inventory(con, result)
     return result
+
+
+def _land_files_for_inventory(
+    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    name: str,
+    source: FilesSource,
+    result: DataInventory,
+    problems: list[str],
+    *,
+    salt: str | None,
+) -> None:
+    """Land a file source's files one by one, as a run would; a file that cannot be read adds its
+    problem to ``problems`` and the others still land."""
+    files = source_files(data_dir, source)
+    if files:
+        result.files.setdefault(source.dataset, []).extend(files)
+    for n, path in enumerate(files):
+        try:
+            land_files(
+                con,
+                name,
+                source,
+                source.dataset,
+                [path],
+                load_id="inventory",
+                loaded_at=datetime(2000, 1, 1, microsecond=n),
+                salt=salt,
+            )
+        except ContractError as exc:
+            problems.append(str(exc))
 
 
 def collect_names(con: duckdb.DuckDBPyConnection, result: DataInventory) -> DataInventory:

@@ -217,102 +217,127 @@ def split_record(text: str, delimiter: str, quote: str) -> list[str] | None:
 
 def _csv_batches(handle, columns, dialect: CsvDialect, malformed: list[Malformed], first_line: int):
     """Batches of records, block by block. A block of plain lines (``plain_text``: the common
-    case) is split in polars, column-wise; any other block line by line in Python, where a
-    quoted field may span lines and each line's problem gets its own reason. Both give the same
-    records and the same malformed lines (a test checks it on random files)."""
-    width = len(columns)
+    case) is split in polars, column-wise; any other block line by line in Python
+    (:class:`_LineRecords`), where a quoted field may span lines and each line's problem gets its
+    own reason. Both give the same records and the same malformed lines (a test checks it on
+    random files)."""
     offset = first_line - 1  # _source_row = line number - lines before the first record
-    rows: list[list[str]] = []
-    positions: list[int] = []
-    pending: list[tuple[int, str]] = []  # the lines of a record with an open quote
-    quote = dialect.quote
-
-    def emit(start: int, text: str) -> None:
-        fields = split_record(text, dialect.delimiter, quote)
-        if fields is None:
-            malformed.append(Malformed(start - offset, f"line {start} cannot be split into fields", None, len(text)))
-        elif all(not f.strip(" ") for f in fields):
-            return  # every field empty: no record
-        elif len(fields) == width:
-            rows.append(fields)
-            positions.append(start - offset)
-        else:
-            malformed.append(
-                Malformed(
-                    start - offset,
-                    f"line {start} has {len(fields)} fields, the header has {width}",
-                    len(fields),
-                    len(text),
-                )
-            )
-
-    def flush_pending() -> None:
-        """An open quote that never closed (within the limit): reject its first line, read the rest again."""
-        nonlocal pending
-        start, text = pending[0]
-        malformed.append(Malformed(start - offset, f"line {start} opens a quote that is never closed", None, len(text)))
-        rest, pending = pending[1:], []
-        for number, line in rest:
-            feed(number, line)
-
-    def feed(number: int, line: str | None) -> None:
-        nonlocal pending
-        if line is None:
-            if pending:
-                flush_pending()
-            malformed.append(Malformed(number - offset, f"line {number} is not valid {dialect.encoding} text"))
-            return
-        if pending:
-            pending.append((number, line))
-            joined = "".join(text for _, text in pending)
-            if joined.count(quote) % 2 == 0:
-                fields = split_record(joined, dialect.delimiter, quote)
-                if fields is not None and len(fields) == width:
-                    emit(pending[0][0], joined)
-                    pending = []
-                else:
-                    flush_pending()
-            elif len(pending) > MAX_LINES_PER_RECORD:
-                flush_pending()
-            return
-        if not line.strip(" \r\n"):
-            return  # a blank line: no record
-        if line.count(quote) % 2:
-            pending = [(number, line)]
-            return
-        emit(number, line)
-
+    records = _LineRecords(len(columns), dialect, malformed, offset)
     with handle:
         number = first_line
         for block in _blocks(handle):
-            text = None if pending else plain_text(block, dialect)
+            text = None if records.pending else plain_text(block, dialect)
             if text is not None:
-                if rows:
-                    yield _frame(columns, rows, positions)
-                    rows, positions = [], []
+                if records.rows:
+                    yield records.take(columns)
                 frame, lines = _split_plain(text, columns, dialect.delimiter, number, offset, malformed)
                 number += lines
                 if frame.height:
                     yield frame
                 continue
             for raw in _lines(block):
-                feed(number, _decode(raw, dialect.encoding))
+                records.feed(number, _decode(raw, dialect.encoding))
                 number += 1
-                if len(rows) >= BATCH_ROWS:
-                    yield _frame(columns, rows, positions)
-                    rows, positions = [], []
-        while pending:
-            flush_pending()
-        if rows:
-            yield _frame(columns, rows, positions)
+                if len(records.rows) >= BATCH_ROWS:
+                    yield records.take(columns)
+        records.finish()
+        if records.rows:
+            yield records.take(columns)
+
+
+class _LineRecords:
+    """Records assembled from a delimited file's lines fed one by one: a record whose quote is
+    still open takes the next lines (up to ``MAX_LINES_PER_RECORD``); a line that cannot be a
+    record is added to ``malformed`` with its reason."""
+
+    def __init__(self, width: int, dialect: CsvDialect, malformed: list[Malformed], offset: int) -> None:
+        self.width = width
+        self.dialect = dialect
+        self.malformed = malformed
+        self.offset = offset  # _source_row = line number - offset
+        self.rows: list[list[str]] = []
+        self.positions: list[int] = []
+        self.pending: list[tuple[int, str]] = []  # the lines of a record with an open quote
+
+    def take(self, columns: list[str]) -> pl.DataFrame:
+        """The records assembled so far, as a batch; they are forgotten."""
+        frame = _frame(columns, self.rows, self.positions)
+        self.rows, self.positions = [], []
+        return frame
+
+    def feed(self, number: int, line: str | None) -> None:
+        """Line ``number`` of the file, None where it is not valid text in the file's encoding."""
+        quote = self.dialect.quote
+        if line is None:
+            if self.pending:
+                self._flush_pending()
+            self.malformed.append(
+                Malformed(number - self.offset, f"line {number} is not valid {self.dialect.encoding} text")
+            )
+            return
+        if self.pending:
+            self.pending.append((number, line))
+            joined = "".join(text for _, text in self.pending)
+            if joined.count(quote) % 2 == 0:
+                fields = split_record(joined, self.dialect.delimiter, quote)
+                if fields is not None and len(fields) == self.width:
+                    self._emit(self.pending[0][0], joined)
+                    self.pending = []
+                else:
+                    self._flush_pending()
+            elif len(self.pending) > MAX_LINES_PER_RECORD:
+                self._flush_pending()
+            return
+        if not line.strip(" \r\n"):
+            return  # a blank line: no record
+        if line.count(quote) % 2:
+            self.pending = [(number, line)]
+            return
+        self._emit(number, line)
+
+    def finish(self) -> None:
+        """The file has ended: every quote still open never closes."""
+        while self.pending:
+            self._flush_pending()
+
+    def _emit(self, start: int, text: str) -> None:
+        fields = split_record(text, self.dialect.delimiter, self.dialect.quote)
+        if fields is None:
+            self.malformed.append(
+                Malformed(start - self.offset, f"line {start} cannot be split into fields", None, len(text))
+            )
+        elif all(not f.strip(" ") for f in fields):
+            return  # every field empty: no record
+        elif len(fields) == self.width:
+            self.rows.append(fields)
+            self.positions.append(start - self.offset)
+        else:
+            self.malformed.append(
+                Malformed(
+                    start - self.offset,
+                    f"line {start} has {len(fields)} fields, the header has {self.width}",
+                    len(fields),
+                    len(text),
+                )
+            )
+
+    def _flush_pending(self) -> None:
+        """An open quote that never closed (within the limit): reject its first line, read the rest again."""
+        start, text = self.pending[0]
+        self.malformed.append(
+            Malformed(start - self.offset, f"line {start} opens a quote that is never closed", None, len(text))
+        )
+        rest, self.pending = self.pending[1:], []
+        for number, line in rest:
+            self.feed(number, line)
 
 
 def _split_plain(
     text: str, columns: list[str], delimiter: str, first_line: int, offset: int, malformed: list[Malformed]
 ) -> tuple[pl.DataFrame, int]:
     """The records of a block of plain lines (``plain_text``) and the number of lines it holds;
-    its malformed lines are added to ``malformed``. What ``split_record`` and ``emit`` do line by
-    line, column-wise: a line is its text up to \\n less a final \\r; a line of nothing but
+    its malformed lines are added to ``malformed``. What ``split_record`` and ``_LineRecords`` do line
+    by line, column-wise: a line is its text up to \\n less a final \\r; a line of nothing but
     delimiters and spaces is no record; a record has the header's number of fields."""
     lines = pl.Series("line", [text]).str.split("\n").explode()
     complete = text.endswith("\n")

@@ -61,6 +61,19 @@ def main() -> None:
         st.info("No initiative has been measured yet.")
         return
     p = portfolio.row(0, named=True)
+    show_portfolio(tables, p)
+    catalogue = tables["metric_catalogue"]
+    labels = dict(zip(catalogue["metric"], catalogue["label"]))
+    show_initiative(tables, labels, p["currency"])
+    show_objectives(tables["objective_progress"], labels)
+    show_priorities(tables["portfolio_priorities"])
+    runs = tables["runs"]
+    finished = f"; last run finished {runs['ended_at'].max():%Y-%m-%d %H:%M:%S %Z}" if runs.height else ""
+    st.caption(f"{path} — measured up to {p['as_of']:%d %B %Y}{finished}. Reload the page after a run to see it.")
+
+
+def show_portfolio(tables: dict[str, pl.DataFrame], p: dict) -> None:
+    """The portfolio's sentence, its money and reliability tiles and what changed since the last run."""
     currency = p["currency"]
     st.write(portfolio_sentence(p))
     tiles = st.columns(4)
@@ -76,15 +89,16 @@ def main() -> None:
         for line in changes_since_last_run(tables["initiative_roi_history"], p["as_of"]):
             st.write(line)
 
+
+def show_initiative(tables: dict[str, pl.DataFrame], labels: dict[str, str], currency: str) -> None:
+    """The initiative the reader chooses: its paragraph, its series and its money curve."""
     roi = tables["initiative_roi"]
-    catalogue = tables["metric_catalogue"]
-    labels = dict(zip(catalogue["metric"], catalogue["label"]))
     found = paragraphs(
         roi,
         tables["initiative_effects"],
         tables["initiative_metric_money"],
         tables["claim_reliability_reasons"],
-        catalogue,
+        tables["metric_catalogue"],
     )
     names = {f.initiative_id: f.title for f in found}
     chosen = st.selectbox("Initiative", list(names), format_func=names.get)
@@ -102,7 +116,8 @@ def main() -> None:
         payback = row["payback_date"] if row["grade"] == Grade.RELIABLE else None
         st.plotly_chart(money_figure(periods, currency, payback), key="money")
 
-    objectives = tables["objective_progress"]
+
+def show_objectives(objectives: pl.DataFrame, labels: dict[str, str]) -> None:
     if objectives.height:
         st.header("Objectives")
         st.dataframe(
@@ -116,7 +131,9 @@ def main() -> None:
             ),
             hide_index=True,
         )
-    priorities = tables["portfolio_priorities"]
+
+
+def show_priorities(priorities: pl.DataFrame) -> None:
     if priorities.height:
         st.header("What to do next")
         st.plotly_chart(matrix_figure(priorities), key="matrix")
@@ -128,9 +145,6 @@ def main() -> None:
             ),
             hide_index=True,
         )
-    runs = tables["runs"]
-    finished = f"; last run finished {runs['ended_at'].max():%Y-%m-%d %H:%M:%S %Z}" if runs.height else ""
-    st.caption(f"{path} — measured up to {p['as_of']:%d %B %Y}{finished}. Reload the page after a run to see it.")
 
 
 if __name__ == "__main__":  # streamlit runs the file as __main__

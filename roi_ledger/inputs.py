@@ -12,7 +12,7 @@ import polars as pl
 from roi_ledger.catalogue import CatalogueError, known_metric_names
 from roi_ledger.contract import ContractError, DataInventory
 from roi_ledger.privacy import SaltError
-from roi_ledger.register import Register, RegisterError, check_against_data
+from roi_ledger.register import Initiative, Register, RegisterError, check_against_data
 from roi_ledger.run_context import RunContext
 
 InputError = (RegisterError, ContractError, CatalogueError, SaltError)
@@ -41,54 +41,11 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
     """The register as tables for SQL users and the dbt marts (``raw.register_*``)."""
     initiatives, units, metrics, costs = [], [], [], []
     for i in register.initiatives:
-        feasibility = i.feasibility.model_dump() if i.feasibility else {}
-        initiatives.append(
-            {
-                "initiative_id": i.id,
-                "name": i.name,
-                "objective_id": i.objective,
-                "owner": i.owner,
-                "status": i.status.value,
-                "first_go_live": i.first_go_live,
-                "retired_on": i.retired_on,
-                "ramp_up_days": i.ramp_up_days,
-                "is_staggered": i.is_staggered,
-                "controls_declared": i.control_units is not None,
-                "expected_annual_benefit": i.expected.annual_benefit if i.expected else None,
-                **{
-                    f"feasibility_{k}": feasibility.get(k)
-                    for k in ("effort", "complexity", "integration", "training_need")
-                },
-            }
-        )
-        for phase_number, phase in enumerate(i.rollout, start=1):
-            units += [
-                {
-                    "initiative_id": i.id,
-                    "unit_id": u,
-                    "role": "treated",
-                    "phase": phase_number,
-                    "go_live": phase.go_live,
-                }
-                for u in phase.units
-            ]
-        units += [
-            {"initiative_id": i.id, "unit_id": u, "role": "control", "phase": None, "go_live": None}
-            for u in i.control_units or []
-        ]
+        initiatives.append(_initiative_row(i))
+        units += _unit_rows(i)
         changes = i.expected.changes if i.expected else {}
         metrics += [{"initiative_id": i.id, "metric": m, "expected_change_pct": changes.get(m)} for m in i.metrics]
-        for c in i.costs or []:
-            costs.append(
-                {
-                    "initiative_id": i.id,
-                    "kind": c.kind,
-                    "amount": c.amount,
-                    "on_date": getattr(c, "date", None),
-                    "start_date": getattr(c, "start", None),
-                    "end_date": getattr(c, "end", None),
-                }
-            )
+        costs += _cost_rows(i)
     objectives = [{"objective_id": o.id} | o.model_dump(exclude={"id"}) for o in register.objectives]
     # Every claim-check threshold as it applies: the business's (initiative null), then each
     # initiative's with its overrides. dbt reads the outlier cap shares from here.
@@ -120,6 +77,52 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
         "register_costs": pl.DataFrame(costs, schema=_COST_SCHEMA),
         "register_claim_thresholds": pl.DataFrame(thresholds, schema=_THRESHOLD_SCHEMA),
     }
+
+
+def _initiative_row(i: Initiative) -> dict:
+    feasibility = i.feasibility.model_dump() if i.feasibility else {}
+    return {
+        "initiative_id": i.id,
+        "name": i.name,
+        "objective_id": i.objective,
+        "owner": i.owner,
+        "status": i.status.value,
+        "first_go_live": i.first_go_live,
+        "retired_on": i.retired_on,
+        "ramp_up_days": i.ramp_up_days,
+        "is_staggered": i.is_staggered,
+        "controls_declared": i.control_units is not None,
+        "expected_annual_benefit": i.expected.annual_benefit if i.expected else None,
+        **{f"feasibility_{k}": feasibility.get(k) for k in ("effort", "complexity", "integration", "training_need")},
+    }
+
+
+def _unit_rows(i: Initiative) -> list[dict]:
+    """The treated units of each phase, then the declared control units."""
+    units = []
+    for phase_number, phase in enumerate(i.rollout, start=1):
+        units += [
+            {"initiative_id": i.id, "unit_id": u, "role": "treated", "phase": phase_number, "go_live": phase.go_live}
+            for u in phase.units
+        ]
+    return units + [
+        {"initiative_id": i.id, "unit_id": u, "role": "control", "phase": None, "go_live": None}
+        for u in i.control_units or []
+    ]
+
+
+def _cost_rows(i: Initiative) -> list[dict]:
+    return [
+        {
+            "initiative_id": i.id,
+            "kind": c.kind,
+            "amount": c.amount,
+            "on_date": getattr(c, "date", None),
+            "start_date": getattr(c, "start", None),
+            "end_date": getattr(c, "end", None),
+        }
+        for c in i.costs or []
+    ]
 
 
 _BUSINESS_SCHEMA = {

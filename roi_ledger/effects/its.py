@@ -196,25 +196,10 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
         f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), "
         f"{AR1_DESCRIPTION} (rho {model.rho:.2f} on {model.share:.0%} of the noise, t with {df} df)"
     )
-    errors = placebo_errors(series, panel.period, seasonal)
-    if errors.size >= MIN_PLACEBOS:
-        model_se = float(np.squeeze(test.sd))
-        placebo_se = float(np.sqrt(np.mean(errors**2)))
-        if placebo_se > model_se:
-            df = errors.size - 1
-            quantile = t_quantile(confidence, df)
-            low, high = effect - quantile * placebo_se, effect + quantile * placebo_se
-            p_value = float(2 * stats.t.sf(abs(effect) / placebo_se, df))
-            inference += (
-                f"; placebo-in-time: at {errors.size} backdated go-lives in the before window the same "
-                f"regression erred by {placebo_se:.3g} (root mean square), more than its AR(1) standard error "
-                f"{model_se:.3g}, so the interval is the estimate +- t({df}) x {placebo_se:.3g}"
-            )
-        else:
-            inference += (
-                f"; placebo-in-time: at {errors.size} backdated go-lives it erred by {placebo_se:.3g} "
-                "(rms), within its standard error"
-            )
+    widened, placebo_inference = _placebo_interval(series, panel.period, seasonal, effect, test, confidence)
+    inference += placebo_inference
+    if widened is not None:
+        low, high, p_value, df = widened
     observed = float(post["value"].mean())
     note = "" if seasonal else "no seasonal adjustment: the before window is shorter than a year"
     estimate = EffectEstimate(
@@ -237,3 +222,29 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
         note=note,
     )
     return estimate, df
+
+
+def _placebo_interval(
+    series: pl.DataFrame, period: str, seasonal: bool, effect: float, test, confidence: float
+) -> tuple[tuple[float, float, float, int] | None, str]:
+    """(the interval, p-value and degrees of freedom from the placebo errors where they exceed
+    the regression's standard error, else None; what the placebo-in-time check found, for the
+    estimate's inference). Nothing with fewer than ``MIN_PLACEBOS`` backdated go-lives."""
+    errors = placebo_errors(series, period, seasonal)
+    if errors.size < MIN_PLACEBOS:
+        return None, ""
+    model_se = float(np.squeeze(test.sd))
+    placebo_se = float(np.sqrt(np.mean(errors**2)))
+    if placebo_se > model_se:
+        df = errors.size - 1
+        quantile = t_quantile(confidence, df)
+        p_value = float(2 * stats.t.sf(abs(effect) / placebo_se, df))
+        return (effect - quantile * placebo_se, effect + quantile * placebo_se, p_value, df), (
+            f"; placebo-in-time: at {errors.size} backdated go-lives in the before window the same "
+            f"regression erred by {placebo_se:.3g} (root mean square), more than its AR(1) standard error "
+            f"{model_se:.3g}, so the interval is the estimate +- t({df}) x {placebo_se:.3g}"
+        )
+    return None, (
+        f"; placebo-in-time: at {errors.size} backdated go-lives it erred by {placebo_se:.3g} "
+        "(rms), within its standard error"
+    )

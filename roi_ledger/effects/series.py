@@ -42,7 +42,34 @@ def panel_series(
     panel: Panel, method: str, effect: float | None, ci_low: float | None, ci_high: float | None
 ) -> pl.DataFrame:
     """The three series of one panel and its primary estimate (see the module's docstring)."""
-    frame = panel.frame
+
+    def after_go_live_less(amount: float | None) -> pl.Expr:
+        if amount is None:
+            return pl.lit(None, pl.Float64)
+        return pl.when(pl.col("stage") == POST).then(pl.col("treated") - amount)
+
+    wide = _treated_and_comparison(panel.frame).with_columns(
+        after_go_live_less(effect).alias("counterfactual"),
+        after_go_live_less(ci_high).alias("counterfactual_low"),  # the larger effect leaves the lower path
+        after_go_live_less(ci_low).alias("counterfactual_high"),
+    )
+    parts = _long(wide)
+    return (
+        pl.concat(parts)
+        .with_columns(
+            pl.lit(panel.initiative.id).alias("initiative_id"),
+            pl.lit(panel.metric).alias("metric"),
+            pl.lit(method).alias("method"),
+        )
+        .select(list(SCHEMA))
+        .cast(SCHEMA)
+        .sort("series", "period_start")
+    )
+
+
+def _treated_and_comparison(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per period: its stage, the treated units' mean and the comparison units' mean shifted by
+    the average gap before go-live (null with no comparison units)."""
     treated = (
         frame.filter(pl.col("role") == TREATED)
         .group_by("period_start", "period_end")
@@ -62,22 +89,17 @@ def panel_series(
     wide = treated.join(control, on="period_start", how="left").sort("period_start")
     pre = wide.filter((pl.col("stage") == PRE) & pl.col("control").is_not_null())
     gap = (pre["treated"] - pre["control"]).mean() if pre.height else None
-
-    def after_go_live_less(amount: float | None) -> pl.Expr:
-        if amount is None:
-            return pl.lit(None, pl.Float64)
-        return pl.when(pl.col("stage") == POST).then(pl.col("treated") - amount)
-
-    wide = wide.with_columns(
+    return wide.with_columns(
         (pl.col("control") + gap).alias("comparison")
         if gap is not None
         else pl.lit(None, pl.Float64).alias("comparison"),
-        after_go_live_less(effect).alias("counterfactual"),
-        after_go_live_less(ci_high).alias("counterfactual_low"),  # the larger effect leaves the lower path
-        after_go_live_less(ci_low).alias("counterfactual_high"),
     )
+
+
+def _long(wide: pl.DataFrame) -> list[pl.DataFrame]:
+    """The treated, comparison and counterfactual columns of ``wide`` as rows of one series each."""
     keys = ["period_start", "period_end", "stage"]
-    parts = [
+    return [
         wide.select(
             *keys,
             pl.lit("treated").alias("series"),
@@ -100,17 +122,6 @@ def panel_series(
             pl.col("counterfactual_high").alias("value_high"),
         ),
     ]
-    return (
-        pl.concat(parts)
-        .with_columns(
-            pl.lit(panel.initiative.id).alias("initiative_id"),
-            pl.lit(panel.metric).alias("metric"),
-            pl.lit(method).alias("method"),
-        )
-        .select(list(SCHEMA))
-        .cast(SCHEMA)
-        .sort("series", "period_start")
-    )
 
 
 def counterfactual_series(

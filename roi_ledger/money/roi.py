@@ -69,54 +69,10 @@ def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) ->
         return pl.DataFrame()
     weeks = pl.date_range(first, last, "1w", eager=True).alias("period_start").to_frame()
     weeks = weeks.with_columns((pl.col("period_start") + timedelta(days=7)).alias("period_end"))
-    weekly_cost = (
-        costs.with_columns(pl.col("day").dt.truncate("1w").alias("period_start"))
-        .group_by("period_start")
-        .agg(pl.col("cost").sum())
-    )
     # per metric first (the interval of one metric is exact), then combined across metrics
     by_metric = benefits.group_by("period_start", "metric").agg(pl.col("benefit", "benefit_low", "benefit_high").sum())
-    combined = by_metric.group_by("period_start").agg(
-        pl.col("benefit").sum(),
-        ((pl.col("benefit") - pl.col("benefit_low")) ** 2).sum().sqrt().alias("below"),
-        ((pl.col("benefit_high") - pl.col("benefit")) ** 2).sum().sqrt().alias("above"),
-    )
-    curve = (
-        weeks.join(weekly_cost, on="period_start", how="left")
-        .join(combined, on="period_start", how="left")
-        .fill_null(0.0)
-        .sort("period_start")
-        .with_columns(
-            (pl.col("benefit") - pl.col("below")).alias("benefit_low"),
-            (pl.col("benefit") + pl.col("above")).alias("benefit_high"),
-        )
-        .with_columns(
-            pl.col("cost").cum_sum().alias("cumulative_cost"),
-            pl.col("benefit").cum_sum().alias("cumulative_benefit"),
-        )
-        .with_columns((pl.col("cumulative_benefit") - pl.col("cumulative_cost")).alias("cumulative_net"))
-    )
-    # Cumulative intervals: within one metric the weekly intervals move together (one effect),
-    # so they add; across metrics they combine as independent.
-    cumulative = by_metric.sort("period_start").with_columns(
-        pl.col("benefit").cum_sum().over("metric").alias("cb"),
-        pl.col("benefit_low").cum_sum().over("metric").alias("cl"),
-        pl.col("benefit_high").cum_sum().over("metric").alias("ch"),
-    )
-    spine = weeks.select("period_start").join(cumulative.select("metric").unique(), how="cross")
-    cumulative = (
-        spine.join(
-            cumulative.select("period_start", "metric", "cb", "cl", "ch"), on=["period_start", "metric"], how="left"
-        )
-        .sort("metric", "period_start")
-        .with_columns(pl.col("cb", "cl", "ch").forward_fill().over("metric").fill_null(0.0))
-        .group_by("period_start")
-        .agg(
-            pl.col("cb").sum().alias("cum_center"),
-            ((pl.col("cb") - pl.col("cl")) ** 2).sum().sqrt().alias("cum_below"),
-            ((pl.col("ch") - pl.col("cb")) ** 2).sum().sqrt().alias("cum_above"),
-        )
-    )
+    curve = _weekly_sums(weeks, costs, by_metric)
+    cumulative = _cumulative_intervals(weeks, by_metric)
     return (
         curve.join(cumulative, on="period_start", how="left")
         .fill_null(0.0)
@@ -138,6 +94,61 @@ def weekly_curve(initiative: Initiative, benefits: pl.DataFrame, as_of: date) ->
             "cumulative_net",
         )
         .sort("period_start")
+    )
+
+
+def _weekly_sums(weeks: pl.DataFrame, costs: pl.DataFrame, by_metric: pl.DataFrame) -> pl.DataFrame:
+    """Per week: cost, benefit with its interval (metrics combined as independent) and the
+    cumulative cost, benefit and net."""
+    weekly_cost = (
+        costs.with_columns(pl.col("day").dt.truncate("1w").alias("period_start"))
+        .group_by("period_start")
+        .agg(pl.col("cost").sum())
+    )
+    combined = by_metric.group_by("period_start").agg(
+        pl.col("benefit").sum(),
+        ((pl.col("benefit") - pl.col("benefit_low")) ** 2).sum().sqrt().alias("below"),
+        ((pl.col("benefit_high") - pl.col("benefit")) ** 2).sum().sqrt().alias("above"),
+    )
+    return (
+        weeks.join(weekly_cost, on="period_start", how="left")
+        .join(combined, on="period_start", how="left")
+        .fill_null(0.0)
+        .sort("period_start")
+        .with_columns(
+            (pl.col("benefit") - pl.col("below")).alias("benefit_low"),
+            (pl.col("benefit") + pl.col("above")).alias("benefit_high"),
+        )
+        .with_columns(
+            pl.col("cost").cum_sum().alias("cumulative_cost"),
+            pl.col("benefit").cum_sum().alias("cumulative_benefit"),
+        )
+        .with_columns((pl.col("cumulative_benefit") - pl.col("cumulative_cost")).alias("cumulative_net"))
+    )
+
+
+def _cumulative_intervals(weeks: pl.DataFrame, by_metric: pl.DataFrame) -> pl.DataFrame:
+    """Per week: the cumulative benefit's centre and its distances to the interval's ends.
+    Within one metric the weekly intervals move together (one effect), so they add; across
+    metrics they combine as independent."""
+    cumulative = by_metric.sort("period_start").with_columns(
+        pl.col("benefit").cum_sum().over("metric").alias("cb"),
+        pl.col("benefit_low").cum_sum().over("metric").alias("cl"),
+        pl.col("benefit_high").cum_sum().over("metric").alias("ch"),
+    )
+    spine = weeks.select("period_start").join(cumulative.select("metric").unique(), how="cross")
+    return (
+        spine.join(
+            cumulative.select("period_start", "metric", "cb", "cl", "ch"), on=["period_start", "metric"], how="left"
+        )
+        .sort("metric", "period_start")
+        .with_columns(pl.col("cb", "cl", "ch").forward_fill().over("metric").fill_null(0.0))
+        .group_by("period_start")
+        .agg(
+            pl.col("cb").sum().alias("cum_center"),
+            ((pl.col("cb") - pl.col("cl")) ** 2).sum().sqrt().alias("cum_below"),
+            ((pl.col("ch") - pl.col("cb")) ** 2).sum().sqrt().alias("cum_above"),
+        )
     )
 
 

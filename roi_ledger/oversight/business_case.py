@@ -156,58 +156,79 @@ def judge_cases(
         frame = by_initiative.get(initiative.id)
         if frame is None or frame.is_empty():
             continue
-        current = business_case(initiative)
-        go_live = initiative.first_go_live
-        rows = frame.to_dicts()
-        before = [r for r in rows if _local_day(r["recorded_at"], timezone) < go_live]
-        registered = before[-1] if before else rows[0]
-        registered_case = json.loads(registered["business_case"])
-        measured_from = min((s for s in run_starts if _local_day(s, timezone) >= go_live), default=None)
-        previous = None
-        edits = []
-        for r in rows:
-            after_go_live = _local_day(r["recorded_at"], timezone) >= go_live
-            after_results = measured_from is not None and r["recorded_at"] > measured_from
-            case = json.loads(r["business_case"])
-            fields = changed_fields(json.loads(previous["business_case"]), case) if previous else None
-            records.append(
-                {
-                    "initiative_id": initiative.id,
-                    "run_id": r["run_id"],
-                    "recorded_at": r["recorded_at"],
-                    "as_of": r["as_of"],
-                    "fingerprint": r["fingerprint"],
-                    "business_case": r["business_case"],
-                    "is_registered_case": r is registered,
-                    "after_go_live": after_go_live,
-                    "after_results": after_results,
-                    "changed_fields": ", ".join(fields) if fields is not None else None,
-                }
-            )
-            if r["recorded_at"] > registered["recorded_at"]:
-                edits.append((r, after_results))
-            previous = r
-        edited = [f for f in (*EXPECTED_FIELDS, *DESIGN_FIELDS) if registered_case.get(f) != current.get(f)]
-        cases.append(
+        case, its_records = _judge_case(initiative, frame.to_dicts(), run_starts, timezone)
+        cases.append(case)
+        records += its_records
+    return pl.DataFrame(cases, schema=CASE_SCHEMA), pl.DataFrame(records, schema=EDIT_SCHEMA)
+
+
+def _judge_case(initiative, rows: list[dict], run_starts: list[datetime], timezone: str) -> tuple[dict, list[dict]]:
+    """One initiative's case row and its history's records, from its history ``rows`` (oldest
+    first): the registered case is the last recorded before go-live, else the first."""
+    current = business_case(initiative)
+    go_live = initiative.first_go_live
+    before = [r for r in rows if _local_day(r["recorded_at"], timezone) < go_live]
+    registered = before[-1] if before else rows[0]
+    registered_case = json.loads(registered["business_case"])
+    measured_from = min((s for s in run_starts if _local_day(s, timezone) >= go_live), default=None)
+    records, edits = _placed_records(initiative.id, rows, registered, go_live, measured_from, timezone)
+    edited = [f for f in (*EXPECTED_FIELDS, *DESIGN_FIELDS) if registered_case.get(f) != current.get(f)]
+    case = {
+        "initiative_id": initiative.id,
+        "first_go_live": go_live,
+        "registered_at": registered["recorded_at"],
+        "registered_before_go_live": bool(before),
+        "registered_fingerprint": registered["fingerprint"],
+        "registered_case": registered["business_case"],
+        "registered_annual_benefit": registered_case.get("expected_annual_benefit"),
+        "current_fingerprint": fingerprint(current),
+        "current_case": canonical(current),
+        "current_annual_benefit": current["expected_annual_benefit"],
+        "n_edits_after_go_live": len(edits),
+        "edited_fields": ", ".join(edited) or None,
+        "design_edited": any(f in DESIGN_FIELDS for f in edited),
+        "edited_after_results": any(after for _, after in edits),
+        "last_edit_at": edits[-1][0]["recorded_at"] if edits else None,
+    }
+    return case, records
+
+
+def _placed_records(
+    initiative_id: str,
+    rows: list[dict],
+    registered: dict,
+    go_live: date,
+    measured_from: datetime | None,
+    timezone: str,
+) -> tuple[list[dict], list[tuple[dict, bool]]]:
+    """(each history record with its place — the registered case, after go-live, after results —
+    and the fields changed since the record before; the records after the registered one, each
+    with whether it came after results)."""
+    records, edits = [], []
+    previous = None
+    for r in rows:
+        after_go_live = _local_day(r["recorded_at"], timezone) >= go_live
+        after_results = measured_from is not None and r["recorded_at"] > measured_from
+        case = json.loads(r["business_case"])
+        fields = changed_fields(json.loads(previous["business_case"]), case) if previous else None
+        records.append(
             {
-                "initiative_id": initiative.id,
-                "first_go_live": go_live,
-                "registered_at": registered["recorded_at"],
-                "registered_before_go_live": bool(before),
-                "registered_fingerprint": registered["fingerprint"],
-                "registered_case": registered["business_case"],
-                "registered_annual_benefit": registered_case.get("expected_annual_benefit"),
-                "current_fingerprint": fingerprint(current),
-                "current_case": canonical(current),
-                "current_annual_benefit": current["expected_annual_benefit"],
-                "n_edits_after_go_live": len(edits),
-                "edited_fields": ", ".join(edited) or None,
-                "design_edited": any(f in DESIGN_FIELDS for f in edited),
-                "edited_after_results": any(after for _, after in edits),
-                "last_edit_at": edits[-1][0]["recorded_at"] if edits else None,
+                "initiative_id": initiative_id,
+                "run_id": r["run_id"],
+                "recorded_at": r["recorded_at"],
+                "as_of": r["as_of"],
+                "fingerprint": r["fingerprint"],
+                "business_case": r["business_case"],
+                "is_registered_case": r is registered,
+                "after_go_live": after_go_live,
+                "after_results": after_results,
+                "changed_fields": ", ".join(fields) if fields is not None else None,
             }
         )
-    return pl.DataFrame(cases, schema=CASE_SCHEMA), pl.DataFrame(records, schema=EDIT_SCHEMA)
+        if r["recorded_at"] > registered["recorded_at"]:
+            edits.append((r, after_results))
+        previous = r
+    return records, edits
 
 
 def as_registered(register: Register, cases: pl.DataFrame) -> Register:

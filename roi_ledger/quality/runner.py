@@ -93,22 +93,7 @@ def validate_suites(
     if missing:
         raise TableNotFoundError(f"{warehouse}: table(s) not found: {', '.join(missing)}")
 
-    # Position in the suite -> result, so results come back in the suite's order.
-    results: dict[str, dict[int, ExpectationResult]] = {s.name: {} for s in suites}
-    planned: dict[str, list[int]] = {}
-    for suite in suites:
-        shape = shapes[suite.table]
-        if shape.rows > 0:
-            planned[suite.name] = list(range(len(suite.expectations)))
-            continue
-        has_files = suite.dataset in with_files
-        planned[suite.name] = [
-            i for i, spec in enumerate(suite.expectations) if has_files and spec.expectation in ROW_COUNT_EXPECTATIONS
-        ]
-        reason = "the table is empty" if has_files else f"the table is empty: no {suite.dataset} files delivered"
-        for i, spec in enumerate(suite.expectations):
-            if i not in planned[suite.name]:
-                results[suite.name][i] = _result(suite, spec, Status.NOT_APPLICABLE, {}, hint=reason)
+    results, planned = _plan(suites, shapes, with_files)
 
     if any(planned.values()):
         with duckdb_datasource(warehouse) as datasource:
@@ -137,6 +122,31 @@ def validate_suites(
     ]
 
 
+def _plan(
+    suites: Sequence[Suite], shapes: dict[str, TableShape | None], with_files: set[str]
+) -> tuple[dict[str, dict[int, ExpectationResult]], dict[str, list[int]]]:
+    """(each suite's results known without evaluating — an empty table's expectations not
+    applicable, by position in the suite; the positions of the expectations to evaluate). Of an
+    empty table of a dataset with files, the row-count expectations are evaluated."""
+    # Position in the suite -> result, so results come back in the suite's order.
+    results: dict[str, dict[int, ExpectationResult]] = {s.name: {} for s in suites}
+    planned: dict[str, list[int]] = {}
+    for suite in suites:
+        shape = shapes[suite.table]
+        if shape.rows > 0:
+            planned[suite.name] = list(range(len(suite.expectations)))
+            continue
+        has_files = suite.dataset in with_files
+        planned[suite.name] = [
+            i for i, spec in enumerate(suite.expectations) if has_files and spec.expectation in ROW_COUNT_EXPECTATIONS
+        ]
+        reason = "the table is empty" if has_files else f"the table is empty: no {suite.dataset} files delivered"
+        for i, spec in enumerate(suite.expectations):
+            if i not in planned[suite.name]:
+                results[suite.name][i] = _result(suite, spec, Status.NOT_APPLICABLE, {}, hint=reason)
+    return results, planned
+
+
 def validate_table(warehouse: Path, suite: Suite, *, as_of: date, has_files: bool | None = None) -> SuiteResult:
     """Validate one table against its suite (see :func:`validate_suites`)."""
     files = [suite.dataset] if has_files else []
@@ -155,8 +165,6 @@ def _validate_with_gx(
     as_of: date,
     hint: str | None,
 ) -> list[ExpectationResult]:
-    import great_expectations as gx
-
     query = f"select * from {_quote(suite.schema_name)}.{_quote(suite.table_name)}"
     asset = datasource.add_query_asset(name=suite.name, query=query)
     batch = asset.add_batch_definition_whole_table(name="whole_table").get_batch()
@@ -167,6 +175,29 @@ def _validate_with_gx(
     # A plain uniqueness test runs as a query of the rows that share a value (see _unique_rows),
     # validated on its own: its result carries those rows, the examples of the message.
     unique = {position for position, spec in enumerate(resolved) if _is_plain_unique(spec)}
+    by_position = _gx_results(batch, suite, resolved, unique, identify)
+    return [
+        _read_gx_result(
+            suite,
+            spec,
+            by_position[position],
+            shape,
+            unique=position in unique,
+            freshness=FRESHNESS_FLOOR in specs[position].kwargs.values(),
+            hint=hint,
+            as_of=as_of,
+        )
+        for position, spec in enumerate(resolved)
+    ]
+
+
+def _gx_results(
+    batch: Any, suite: Suite, resolved: list[ExpectationSpec], unique: set[int], identify: list[str]
+) -> dict[int, Any]:
+    """GX's result of each expectation, by its position in ``resolved``: the plain uniqueness
+    tests (``unique``) validated together with every row returned, the others with a summary."""
+    import great_expectations as gx
+
     by_position: dict[int, Any] = {}
     for positions, result_format in (
         (
@@ -187,36 +218,46 @@ def _validate_with_gx(
         )
         # GX does not keep the suite's order: match results by the position stored in meta.
         by_position.update({r.expectation_config.meta["position"]: r for r in validation.results})
-    out = []
-    for position, spec in enumerate(resolved):
-        gx_result = by_position[position]
-        result = dict(gx_result.result or {})
-        if position in unique:
-            result = _unique_result(result)
-        error = _exception_message(gx_result.exception_info)
-        if error is not None:
-            status = Status.ERROR
-        else:
-            status = Status.PASSED if gx_result.success else Status.FAILED
-        actual_type = shape.column_types.get(spec.kwargs.get("column", ""))
-        if spec.expectation == "expect_column_values_to_be_of_type":
-            # The typeof() query returns at most one row: report the column's type instead.
-            result = {"observed_value": actual_type}
-        failure_hint = hint
-        if FRESHNESS_FLOOR in specs[position].kwargs.values():
-            failure_hint = f"the newest record should be at most {suite.freshness_days} days before as_of {as_of}"
-        out.append(
-            _result(
-                suite,
-                spec,
-                status,
-                result,
-                error=error,
-                actual_type=actual_type,
-                hint=failure_hint if status is Status.FAILED else None,
-            )
-        )
-    return out
+    return by_position
+
+
+def _read_gx_result(
+    suite: Suite,
+    spec: ExpectationSpec,
+    gx_result: Any,
+    shape: TableShape,
+    *,
+    unique: bool,
+    freshness: bool,
+    hint: str | None,
+    as_of: date,
+) -> ExpectationResult:
+    """One expectation's result from GX's: its status, what was observed, and a hint where it
+    failed (``unique``: a plain uniqueness test; ``freshness``: a test of the freshness floor)."""
+    result = dict(gx_result.result or {})
+    if unique:
+        result = _unique_result(result)
+    error = _exception_message(gx_result.exception_info)
+    if error is not None:
+        status = Status.ERROR
+    else:
+        status = Status.PASSED if gx_result.success else Status.FAILED
+    actual_type = shape.column_types.get(spec.kwargs.get("column", ""))
+    if spec.expectation == "expect_column_values_to_be_of_type":
+        # The typeof() query returns at most one row: report the column's type instead.
+        result = {"observed_value": actual_type}
+    failure_hint = hint
+    if freshness:
+        failure_hint = f"the newest record should be at most {suite.freshness_days} days before as_of {as_of}"
+    return _result(
+        suite,
+        spec,
+        status,
+        result,
+        error=error,
+        actual_type=actual_type,
+        hint=failure_hint if status is Status.FAILED else None,
+    )
 
 
 def _resolve(spec: ExpectationSpec, shape: TableShape, floor: date) -> ExpectationSpec:

@@ -75,84 +75,103 @@ def objective_progress(
     """(progress per objective, contributions per objective x initiative)."""
     rows, contributions = [], []
     for objective in register.objectives:
-        linked = [i for i in register.measured_initiatives if i.objective == objective.id]
-        row = {
-            "objective_id": objective.id,
-            "statement": objective.statement,
-            "metric": objective.metric,
-            "owner": objective.owner,
-            "deadline": objective.deadline,
-            "target_change_pct": objective.target_change_pct,
-            "linked_initiatives": ", ".join(i.id for i in linked) or None,
-        }
-        metric_series = series.filter(pl.col("metric") == objective.metric) if objective.metric else series.clear()
-        if metric_series.is_empty():
-            rows.append(row | {"status": "not_measurable"})
-            continue
-        definition = definition_of(catalogue, objective.metric)
-        period = metric_series["period"][0]
-        whole = business_series(metric_series, definition)
-        window = WINDOW[period]
-        baseline_end = min((i.first_go_live for i in linked), default=as_of - timedelta(days=365))
-        before = whole.filter(pl.col("period_end") <= baseline_end).tail(window)
-        current = whole.filter(pl.col("period_end") <= as_of + timedelta(days=1)).tail(window)
-        if before.is_empty() or current.is_empty():
-            rows.append(row | {"status": "not_measurable"})
-            continue
-        baseline, now = float(before["value"].mean()), float(current["value"].mean())
-        change_pct = 100 * (now - baseline) / abs(baseline) if baseline else None
-        target_pct = objective.target_change_pct
-        share = change_pct / target_pct if change_pct is not None and target_pct else None
-        status, projected_pct = _status(
-            whole, period, baseline, share, target_pct, objective.deadline, as_of, before["period_end"].max()
-        )
-        total_change = now - baseline
-        for initiative in linked:
-            primary = estimates.filter(
-                (pl.col("initiative_id") == initiative.id)
-                & (pl.col("metric") == objective.metric)
-                & pl.col("is_primary")
-            )
-            if primary.is_empty() or primary["effect_abs"][0] is None:
-                continue
-            contribution = _contribution(
-                primary["effect_abs"][0],
-                definition,
-                metric_series,
-                initiative.all_treated_units,
-                current["period_start"].min(),
-            )
-            contributions.append(
-                {
-                    "objective_id": objective.id,
-                    "initiative_id": initiative.id,
-                    "metric": objective.metric,
-                    "contribution": contribution,
-                    "share_of_change": contribution / total_change if total_change else None,
-                }
-            )
-        row |= {
-            "period": period,
-            "baseline_start": before["period_start"].min(),
-            "baseline_end": before["period_end"].max(),
-            "baseline_value": baseline,
-            "current_start": current["period_start"].min(),
-            "current_value": now,
-            "target_value": baseline * (1 + target_pct / 100) if target_pct is not None else None,
-            "change_pct": change_pct,
-            "share_of_target": share,
-            "projected_change_pct_at_deadline": projected_pct,
-            "status": status,
-        }
-        mine = [c for c in contributions if c["objective_id"] == objective.id]
-        row["contributions"] = (
-            "; ".join(
-                f"{c['initiative_id']} {c['share_of_change']:.0%}" for c in mine if c["share_of_change"] is not None
-            )
-            or None
-        )
+        row, its_contributions = _progress(objective, register, series, estimates, catalogue, as_of)
         rows.append(row)
+        contributions += its_contributions
     return pl.DataFrame(rows, schema=PROGRESS_SCHEMA), pl.DataFrame(contributions, schema=CONTRIBUTION_SCHEMA)
+
+
+def _progress(
+    objective, register: Register, series: pl.DataFrame, estimates: pl.DataFrame, catalogue, as_of: date
+) -> tuple[dict, list[dict]]:
+    """One objective's progress row and its linked initiatives' contributions."""
+    linked = [i for i in register.measured_initiatives if i.objective == objective.id]
+    row = {
+        "objective_id": objective.id,
+        "statement": objective.statement,
+        "metric": objective.metric,
+        "owner": objective.owner,
+        "deadline": objective.deadline,
+        "target_change_pct": objective.target_change_pct,
+        "linked_initiatives": ", ".join(i.id for i in linked) or None,
+    }
+    metric_series = series.filter(pl.col("metric") == objective.metric) if objective.metric else series.clear()
+    if metric_series.is_empty():
+        return row | {"status": "not_measurable"}, []
+    definition = definition_of(catalogue, objective.metric)
+    period = metric_series["period"][0]
+    whole = business_series(metric_series, definition)
+    window = WINDOW[period]
+    baseline_end = min((i.first_go_live for i in linked), default=as_of - timedelta(days=365))
+    before = whole.filter(pl.col("period_end") <= baseline_end).tail(window)
+    current = whole.filter(pl.col("period_end") <= as_of + timedelta(days=1)).tail(window)
+    if before.is_empty() or current.is_empty():
+        return row | {"status": "not_measurable"}, []
+    baseline, now = float(before["value"].mean()), float(current["value"].mean())
+    change_pct = 100 * (now - baseline) / abs(baseline) if baseline else None
+    target_pct = objective.target_change_pct
+    share = change_pct / target_pct if change_pct is not None and target_pct else None
+    status, projected_pct = _status(
+        whole, period, baseline, share, target_pct, objective.deadline, as_of, before["period_end"].max()
+    )
+    contributions = _contributions(
+        objective, linked, estimates, definition, metric_series, current["period_start"].min(), now - baseline
+    )
+    row |= {
+        "period": period,
+        "baseline_start": before["period_start"].min(),
+        "baseline_end": before["period_end"].max(),
+        "baseline_value": baseline,
+        "current_start": current["period_start"].min(),
+        "current_value": now,
+        "target_value": baseline * (1 + target_pct / 100) if target_pct is not None else None,
+        "change_pct": change_pct,
+        "share_of_target": share,
+        "projected_change_pct_at_deadline": projected_pct,
+        "status": status,
+    }
+    row["contributions"] = (
+        "; ".join(
+            f"{c['initiative_id']} {c['share_of_change']:.0%}"
+            for c in contributions
+            if c["share_of_change"] is not None
+        )
+        or None
+    )
+    return row, contributions
+
+
+def _contributions(
+    objective,
+    linked: list,
+    estimates: pl.DataFrame,
+    definition: MetricDefinition | None,
+    metric_series: pl.DataFrame,
+    window_start: date,
+    total_change: float,
+) -> list[dict]:
+    """What each linked initiative's primary estimate adds to the objective's metric, business-wide,
+    and its share of the change since the baseline."""
+    contributions = []
+    for initiative in linked:
+        primary = estimates.filter(
+            (pl.col("initiative_id") == initiative.id) & (pl.col("metric") == objective.metric) & pl.col("is_primary")
+        )
+        if primary.is_empty() or primary["effect_abs"][0] is None:
+            continue
+        contribution = _contribution(
+            primary["effect_abs"][0], definition, metric_series, initiative.all_treated_units, window_start
+        )
+        contributions.append(
+            {
+                "objective_id": objective.id,
+                "initiative_id": initiative.id,
+                "metric": objective.metric,
+                "contribution": contribution,
+                "share_of_change": contribution / total_change if total_change else None,
+            }
+        )
+    return contributions
 
 
 def _status(whole, period, baseline, share, target_pct, deadline, as_of, baseline_end) -> tuple[str, float | None]:

@@ -31,6 +31,8 @@ def rollout_phases(
     as_of: date,
     hourly_cost_by_unit: dict[str, float],
 ) -> pl.DataFrame:
+    """One row per phase of each phased initiative and valued metric (one row without a metric
+    when none can be valued): its units, state and projected annual benefit."""
     rows = []
     recent = series.filter(pl.col("period_start") >= as_of - timedelta(weeks=VOLUME_WEEKS))
     for initiative in register.initiatives:
@@ -48,40 +50,12 @@ def rollout_phases(
             }
             valued = False
             for metric in initiative.metrics:
-                rule, _ = money_rule(
-                    definition_of(catalogue, metric), metric, register.business, phase.units, hourly_cost_by_unit
+                projection = _projection(
+                    register, initiative.id, metric, phase.units, estimates, catalogue, recent, hourly_cost_by_unit
                 )
-                primary = estimates.filter(
-                    (pl.col("initiative_id") == initiative.id) & (pl.col("metric") == metric) & pl.col("is_primary")
-                )
-                if rule is None or primary.is_empty() or primary["effect_abs"][0] is None:
-                    continue
-                row = primary.row(0, named=True)
-                per_year = 0.0
-                for unit in phase.units:
-                    if rule.value(unit) is None:
-                        continue
-                    volume = (
-                        recent.filter((pl.col("metric") == metric) & (pl.col("unit_id") == unit))["volume"].mean()
-                        or 0.0
-                    )
-                    quantity = volume / rule.scale if rule.basis == "per_volume" else 1.0
-                    per_year += quantity * rule.value(unit) * WEEKS_PER_YEAR
-                ends = sorted(
-                    rule.sign * (row[c] if row[c] is not None else row["effect_abs"]) * per_year
-                    for c in ("ci_low", "ci_high")
-                )
-                rows.append(
-                    base
-                    | {
-                        "metric": metric,
-                        "effect_abs": row["effect_abs"],
-                        "projected_annual_benefit": rule.sign * row["effect_abs"] * per_year,
-                        "projected_annual_benefit_low": ends[0],
-                        "projected_annual_benefit_high": ends[1],
-                    }
-                )
-                valued = True
+                if projection is not None:
+                    rows.append(base | projection)
+                    valued = True
             if not valued:
                 rows.append(
                     base
@@ -94,6 +68,44 @@ def rollout_phases(
                     }
                 )
     return pl.DataFrame(rows, schema=PHASE_SCHEMA)
+
+
+def _projection(
+    register: Register,
+    initiative_id: str,
+    metric: str,
+    units: list[str],
+    estimates: pl.DataFrame,
+    catalogue: list[MetricDefinition],
+    recent: pl.DataFrame,
+    hourly_cost_by_unit: dict[str, float],
+) -> dict | None:
+    """The annual benefit the primary effect on ``metric`` projects for ``units``, with its
+    interval; None when the metric has no money value or no primary effect."""
+    rule, _ = money_rule(definition_of(catalogue, metric), metric, register.business, units, hourly_cost_by_unit)
+    primary = estimates.filter(
+        (pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric) & pl.col("is_primary")
+    )
+    if rule is None or primary.is_empty() or primary["effect_abs"][0] is None:
+        return None
+    row = primary.row(0, named=True)
+    per_year = 0.0
+    for unit in units:
+        if rule.value(unit) is None:
+            continue
+        volume = recent.filter((pl.col("metric") == metric) & (pl.col("unit_id") == unit))["volume"].mean() or 0.0
+        quantity = volume / rule.scale if rule.basis == "per_volume" else 1.0
+        per_year += quantity * rule.value(unit) * WEEKS_PER_YEAR
+    ends = sorted(
+        rule.sign * (row[c] if row[c] is not None else row["effect_abs"]) * per_year for c in ("ci_low", "ci_high")
+    )
+    return {
+        "metric": metric,
+        "effect_abs": row["effect_abs"],
+        "projected_annual_benefit": rule.sign * row["effect_abs"] * per_year,
+        "projected_annual_benefit_low": ends[0],
+        "projected_annual_benefit_high": ends[1],
+    }
 
 
 PHASE_SCHEMA = {
