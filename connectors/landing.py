@@ -312,7 +312,8 @@ def land_staged(
         raise ContractError(f"{where}: one_record_per names {mapping.one_record_per!r}, which the source does not have")
     try:
         con.execute(
-            f"create or replace temp table staged as {mapping_sql('source_rows', expressions, one_record_per=mapping.one_record_per)}"
+            "create or replace temp table staged as "
+            f"{mapping_sql('source_rows', expressions, one_record_per=mapping.one_record_per)}"
         )
     except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException) as exc:
         first_line = str(exc).splitlines()[0]
@@ -335,7 +336,8 @@ def land_staged(
     pseudonymised = [c.name for c in dataset.columns if c.pseudonymise]
     if pseudonymised and salt is None:
         has_ids = con.execute(
-            f"select count(*) from ({typing_sql(dataset, 'staged')}) where {' or '.join(f'{c} is not null' for c in pseudonymised)}"
+            f"select count(*) from ({typing_sql(dataset, 'staged')}) where "
+            f"{' or '.join(f'{c} is not null' for c in pseudonymised)}"
         ).fetchone()[0]
         if has_ids:
             raise ContractError(
@@ -371,7 +373,9 @@ def land_staged(
             select r.* from raw.{dataset.name} as r
             semi join (select distinct {", ".join(key)} from checked where _reason is null) as k
                 on {" and ".join(f"r.{k} = k.{k}" for k in key)}
-            qualify row_number() over (partition by {", ".join(f"r.{k}" for k in key)} order by r._loaded_at desc, r._source_row desc) = 1
+            qualify row_number() over (
+                partition by {", ".join(f"r.{k}" for k in key)} order by r._loaded_at desc, r._source_row desc
+            ) = 1
         ) as l on {same_key} and {same_content}
         where c._reason is null
         """
