@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             problems = compare_table(before, after, args.tolerance)
             if not problems:
                 print(
-                    f"{name}: {'identical' if before.equals(after) else f'equal within {args.tolerance:g}'} ({before.height} rows)"
+                    f"{name}: {'identical' if before.equals(after) else f'equal within {args.tolerance:g}'} "
+                    f"({before.height} rows)"
                 )
             for problem in problems:
                 different = True

@@ -15,11 +15,12 @@ real effect should be most of the time. A script, not a test:
 
 It ends with one summary table: primary coverage, the share of clean real effects graded
 ``reliable`` (all of them, and those the data can show: true effect at least the claim's
-minimum detectable effect in ``marts.claim_power``), the share of traps flagged, and — from **clean placebo replays** (per claim, one
-replay on the business's own data where nothing happened, ``roi_ledger.claims.replays``, with a
-clean effect of six standard errors planted) — the share graded ``reliable`` and each check's
-false-alarm rate; with ``--null-reps N``, how many of N simulated null businesses watched for a
-year of nightly runs are ever past the ordinary and the always-valid interval.
+minimum detectable effect in ``marts.claim_power``), the share of traps flagged, and — from
+**clean placebo replays** (per claim, one replay on the business's own data where nothing
+happened, ``roi_ledger.claims.replays``, with a clean effect of six standard errors planted) —
+the share graded ``reliable`` and each check's false-alarm rate; with ``--null-reps N``, how
+many of N simulated null businesses watched for a year of nightly runs are ever past the
+ordinary and the always-valid interval.
 
 ``--world SEED`` keeps one business (the one ``roi demo --seed SEED`` draws: its staffing,
 demand wobbles and planted truths) and re-draws only its records, seed after seed. That

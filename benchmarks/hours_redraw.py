@@ -102,7 +102,8 @@ def with_days(frame: pl.DataFrame, series: pl.DataFrame, treated: list[str]) -> 
     ols = smf.ols(formula, means).fit()
     unit_days = frame.with_columns((pl.col("days") - pl.col("days").mean().over("unit_id")).alias("dd")).to_pandas()
     noise = panel_noise(
-        "value ~ treated_after + C(unit_id) + C(period_key) + C(season):treated + dd:C(unit_id) + dd:C(unit_id):treated_after",
+        "value ~ treated_after + C(unit_id) + C(period_key) + C(season):treated + dd:C(unit_id) + "
+        "dd:C(unit_id):treated_after",
         unit_days,
         unit="unit_id",
         period="t",

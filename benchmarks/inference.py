@@ -203,7 +203,8 @@ def main() -> None:
             hits = int(peeking[column].sum())
             print(f"{column}: {hits}/{n} = {hits / n:.1%} {binomial_interval(hits, n)}")
         print(
-            f"(null: {args.null_treated} treated and {CONTROLS} comparison units, {int(peeking['looks'].mean())} weekly looks each)"
+            f"(null: {args.null_treated} treated and {CONTROLS} comparison units, {int(peeking['looks'].mean())} "
+            "weekly looks each)"
         )
 
 

@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         kills.append(kill)
         print(
-            f"kill {number:2d} at {delay:5.1f} s in {kill.step}: {'recovered' if kill.recovered else 'NOT recovered: ' + '; '.join(kill.problems)}"
+            f"kill {number:2d} at {delay:5.1f} s in {kill.step}: "
+            f"{'recovered' if kill.recovered else 'NOT recovered: ' + '; '.join(kill.problems)}"
         )
     steps = sorted({k.step for k in kills})
     recovered = sum(k.recovered for k in kills)

@@ -89,7 +89,9 @@ DATASETS = {
         {t} as opened_at,
         {t} + to_seconds(cast(600 + 20000 * r(1) as bigint)) as first_response_at,
         {t} + to_seconds(cast(600 + 20000 * r(1) as bigint))
-            + to_seconds(cast(3600 + (case when u % 2 = 0 and d > {go_live} then 150000 else 200000 end) * r(2) as bigint)) as resolved_at,
+            + to_seconds(cast(
+                3600 + (case when u % 2 = 0 and d > {go_live} then 150000 else 200000 end) * r(2) as bigint
+            )) as resolved_at,
         r(3) < 0.08 as reopened,
         1 + cast(floor(5 * r(4)) as int) as csat""",
     "hours": """
@@ -133,7 +135,8 @@ def generate(data: Path, scale: Scale) -> None:
             for year in range(scale.years):
                 sql = rows_sql(dataset, per_year, scale, first_day=364 * year, days=364, first_row=year * per_year)
                 con.execute(
-                    f"copy ({sql}) to '{folder / f'{dataset}_{year + 1}.csv'}' (header, timestampformat '%Y-%m-%d %H:%M:%S')"
+                    f"copy ({sql}) to '{folder / f'{dataset}_{year + 1}.csv'}' "
+                    "(header, timestampformat '%Y-%m-%d %H:%M:%S')"
                 )
 
 
@@ -145,7 +148,8 @@ def add_day(data: Path, scale: Scale) -> date:
             rows = max(1, getattr(scale, dataset) // scale.days)
             sql = rows_sql(dataset, rows, scale, first_day=day, days=1, first_row=10**12)
             con.execute(
-                f"copy ({sql}) to '{data / dataset / f'{dataset}_day_{day}.csv'}' (header, timestampformat '%Y-%m-%d %H:%M:%S')"
+                f"copy ({sql}) to '{data / dataset / f'{dataset}_day_{day}.csv'}' "
+                "(header, timestampformat '%Y-%m-%d %H:%M:%S')"
             )
     return START + timedelta(days=day)
 
@@ -191,7 +195,8 @@ def floor_seconds(data: Path) -> float:
         "defects": ("detected_at", "sum(units_affected)"),
     }
     union = " union all ".join(
-        f"select '{name}' as dataset, unit_id, date_trunc('week', {column}) as week, count(*) as n, {measure} as measure "
+        f"select '{name}' as dataset, unit_id, date_trunc('week', {column}) as week, count(*) as n, "
+        f"{measure} as measure "
         f"from read_csv('{data / name}/*.csv') group by all"
         for name, (column, measure) in parts.items()
     )
@@ -324,7 +329,8 @@ def timed_run(data: Path, config: Path, warehouse: Path, as_of: date, *extra: st
 
 def report(name: str, scale: Scale, floor: float, runs: dict[str, Measured], kind: str) -> None:
     print(
-        f"\n## {name}: {scale.orders:,} orders, {scale.tickets:,} tickets, {scale.hours:,} hours, {scale.defects:,} defects; {scale.units} units, {scale.years} years"
+        f"\n## {name}: {scale.orders:,} orders, {scale.tickets:,} tickets, {scale.hours:,} hours, {scale.defects:,} "
+        f"defects; {scale.units} units, {scale.years} years"
     )
     print(f"warehouse on {kind}")
     print(f"floor (one DuckDB query over every file): {floor:.1f} s")
@@ -372,7 +378,8 @@ def main() -> None:
         generate(data, scale)
         config.write_text(yaml.safe_dump(register(scale), sort_keys=False))
         print(
-            f"{name}: generated in {time.perf_counter() - started:.1f} s ({sum(f.stat().st_size for f in data.rglob('*.csv')) / 1024**3:.2f} GB of CSV)",
+            f"{name}: generated in {time.perf_counter() - started:.1f} s "
+            f"({sum(f.stat().st_size for f in data.rglob('*.csv')) / 1024**3:.2f} GB of CSV)",
             flush=True,
         )
         floor = floor_seconds(data)

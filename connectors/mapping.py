@@ -199,7 +199,8 @@ def sniff_formats(
         fits = []
         for fmt in candidates:
             parsed = con.execute(
-                "select count(*) filter (where try_strptime(v, ?) is null), list(cast(try_strptime(v, ?) as varchar) order by v) from _sample",
+                "select count(*) filter (where try_strptime(v, ?) is null), list(cast(try_strptime(v, ?) as varchar) "
+                "order by v) from _sample",
                 [fmt, fmt],
             ).fetchone()
             if parsed[0] == 0:

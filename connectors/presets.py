@@ -43,7 +43,8 @@ SHOPIFY = {
             "fulfilled_at": "Fulfilled at",
             "amount": "Total",
             "status": {
-                "sql": "case when nullif(trim(\"Cancelled at\"), '') is not null then 'voided' else \"Financial Status\" end",
+                "sql": "case when nullif(trim(\"Cancelled at\"), '') is not null then 'voided' "
+                'else "Financial Status" end',
                 "map": _SHOPIFY_STATUS,
             },
             "has_error": {"constant": False},
@@ -96,11 +97,13 @@ ZENDESK = {
             "unit_id": {"sql": "coalesce(nullif(trim(\"Group\"), ''), 'support')"},
             "opened_at": "Created at",
             "first_response_at": {
-                "sql": 'strftime(try_cast("Created at" as timestamp) + to_minutes(try_cast("First reply time in minutes" as bigint)), \'%Y-%m-%d %H:%M:%S\')'
+                "sql": 'strftime(try_cast("Created at" as timestamp) '
+                "+ to_minutes(try_cast(\"First reply time in minutes\" as bigint)), '%Y-%m-%d %H:%M:%S')"
             },
             "resolved_at": "Solved at",
             "reopened": {
-                "sql": "case when try_cast(\"Reopens\" as bigint) > 0 then 'true' when try_cast(\"Reopens\" as bigint) = 0 then 'false' end"
+                "sql": "case when try_cast(\"Reopens\" as bigint) > 0 then 'true' "
+                "when try_cast(\"Reopens\" as bigint) = 0 then 'false' end"
             },
             "csat": {"column": "Satisfaction Score", "map": _CSAT, "otherwise": None},
         },
@@ -132,11 +135,13 @@ ZENDESK = {
             "unit_id": {"sql": "coalesce(group_id, 'support')"},
             "opened_at": "created_at",
             "first_response_at": {
-                "sql": "strftime(try_cast(created_at as timestamptz) + to_minutes(try_cast(metric_set__reply_time_in_minutes__calendar as bigint)), '%Y-%m-%d %H:%M:%S%z')"
+                "sql": "strftime(try_cast(created_at as timestamptz) + "
+                "to_minutes(try_cast(metric_set__reply_time_in_minutes__calendar as bigint)), '%Y-%m-%d %H:%M:%S%z')"
             },
             "resolved_at": "metric_set__solved_at",
             "reopened": {
-                "sql": "case when try_cast(metric_set__reopens as bigint) > 0 then 'true' when try_cast(metric_set__reopens as bigint) = 0 then 'false' end"
+                "sql": "case when try_cast(metric_set__reopens as bigint) > 0 then 'true' "
+                "when try_cast(metric_set__reopens as bigint) = 0 then 'false' end"
             },
             "csat": {"column": "satisfaction_rating__score", "map": _CSAT, "otherwise": None},
         },

@@ -147,7 +147,8 @@ def _header(handle, path: Path, dialect: CsvDialect) -> tuple[list[str], int]:
                 raise ContractError(f"{path}: is not a text file (its header holds NUL bytes); a CSV file is expected")
             if "\r" in line.rstrip("\r\n"):
                 raise ContractError(
-                    f"{path}: its lines end in a lone carriage return (CR); save it with ordinary line ends (LF or CRLF)"
+                    f"{path}: its lines end in a lone carriage return (CR); save it with ordinary line ends (LF or "
+                    "CRLF)"
                 )
             header = next(csv.reader([line], delimiter=dialect.delimiter, quotechar=dialect.quote), [])
             return [name.strip() for name in header], number + 1

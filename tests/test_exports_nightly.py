@@ -231,6 +231,7 @@ def test_the_planted_effect_is_found_from_the_exports(exports):
     _, warehouse = exports
     [effect] = query(
         warehouse,
-        "select effect_abs, ci_low, ci_high from marts.initiative_effects where is_primary and metric = 'order_fulfilment_hours'",
+        "select effect_abs, ci_low, ci_high from marts.initiative_effects where is_primary and metric = "
+        "'order_fulfilment_hours'",
     ).to_dicts()
     assert effect["ci_low"] <= -2.0 <= effect["ci_high"] < 0

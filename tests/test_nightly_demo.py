@@ -174,7 +174,8 @@ def test_before_after_of_a_clean_initiative_lands_near_the_truth(demo_run):
     _, warehouse, truth = demo_run
     effects = query(
         warehouse,
-        "select * from marts.initiative_effects where initiative_id = 'pos_order_checks' and metric = 'order_error_rate'",
+        "select * from marts.initiative_effects where initiative_id = 'pos_order_checks' "
+        "and metric = 'order_error_rate'",
     )
     naive = effects.filter(pl.col("method") == "before_after").row(0, named=True)
     true_effect = truth.filter(pl.col("initiative_id") == "pos_order_checks")["true_effect_abs"][0]
@@ -231,7 +232,8 @@ def test_seasonal_upswing_trap_is_not_significant_but_looks_so_naively(demo_run)
 def fired(warehouse: Path, initiative_id: str) -> set[str]:
     checks = query(
         warehouse,
-        f"select check_id from marts.claim_checks where initiative_id = '{initiative_id}' and status in ('warn', 'fail')",
+        f"select check_id from marts.claim_checks where initiative_id = '{initiative_id}' and status in "
+        "('warn', 'fail')",
     )
     return set(checks["check_id"])
 
@@ -314,7 +316,8 @@ def test_benefit_interval_covers_the_true_benefit(demo_run):
     # the error-rate part (this test run also measures the user-added refund_rate)
     row = query(
         warehouse,
-        "select * from marts.initiative_metric_money where initiative_id = 'pos_order_checks' and metric = 'order_error_rate'",
+        "select * from marts.initiative_metric_money where initiative_id = 'pos_order_checks' "
+        "and metric = 'order_error_rate'",
     ).row(0, named=True)
     assert row["counted"] and row["share"] == 1.0
     assert (
@@ -403,7 +406,8 @@ def test_a_planned_phase_has_its_money_projected_from_the_live_one(demo_run):
     _, warehouse, _ = demo_run
     phases = query(
         warehouse,
-        "select * from marts.rollout_phases where initiative_id = 'pos_order_checks' and metric = 'order_error_rate' order by phase",
+        "select * from marts.rollout_phases where initiative_id = 'pos_order_checks' and metric = 'order_error_rate' "
+        "order by phase",
     )
     assert phases["state"].to_list() == ["live", "planned"]
     planned = phases.row(1, named=True)
@@ -436,7 +440,8 @@ def test_every_primary_estimate_is_drawn_with_its_counterfactual(demo_run):
         select e.initiative_id, e.metric,
                count(*) filter (where s.series = 'treated') as treated,
                count(*) filter (where s.series = 'counterfactual') as counterfactual,
-               max(abs(c.value - (s.value - e.effect_abs))) filter (where s.series = 'treated' and c.value is not null) as off
+               max(abs(c.value - (s.value - e.effect_abs)))
+                   filter (where s.series = 'treated' and c.value is not null) as off
         from marts.initiative_effects as e
         left join marts.counterfactual_series as s using (initiative_id, metric)
         left join marts.counterfactual_series as c
@@ -455,7 +460,8 @@ def test_every_published_table_and_column_carries_its_description(demo_run):
     _, warehouse, _ = demo_run
     bare_columns = query(
         warehouse,
-        "select table_name, column_name from duckdb_columns() where schema_name = 'marts' and coalesce(comment, '') = ''",
+        "select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
+        "and coalesce(comment, '') = ''",
     )
     assert bare_columns.height == 0, bare_columns.rows()
     bare_tables = query(

@@ -99,7 +99,8 @@ def test_a_failed_roi_run_tells_by_mail_and_webhook(tmp_path, smtp, webhook, mon
     config = tmp_path / "initiatives.yml"
     config.write_text(
         "business: {name: Shop, currency: GBP, timezone: UTC}\ninitiatives:\n"
-        "  - {id: labels, name: Labels, status: live, go_live: '2024-01-03', treated_units: [web], metrics: [orders_per_week]}\n"
+        "  - {id: labels, name: Labels, status: live, go_live: '2024-01-03', treated_units: [web], metrics: "
+        "[orders_per_week]}\n"
     )
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:  # hashed with another salt before: the run must stop

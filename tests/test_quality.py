@@ -158,7 +158,8 @@ def test_planted_violations_fail_with_their_messages_and_flags(tmp_path):
     assert order.critical and order.unexpected_count == 1
     assert order.message == (
         "staging.stg_tickets (first_response_at_utc, opened_at_utc): 1 row where first_response_at_utc is "
-        "not on or after opened_at_utc (e.g. 2026-02-02 13:00 vs 2026-02-02 14:00 at ticket_id=T2, _source_file=tickets.csv)"
+        "not on or after opened_at_utc (e.g. 2026-02-02 13:00 vs 2026-02-02 14:00 at ticket_id=T2, "
+        "_source_file=tickets.csv)"
     )
 
     csat = failed["expect_column_values_to_be_between", ("csat",)]

@@ -69,7 +69,8 @@ def test_a_shopify_order_export_lands_one_record_per_order(data):
     # five lines: four orders (the second line is a line item of #1001), one of them impossible
     assert (load.rows_loaded, load.rows_rejected, load.rows_folded) == (3, 1, 1)
     rows = con.execute(
-        "select order_id, unit_id, ordered_at, fulfilled_at, amount, status, has_error, customer_id from raw.orders order by 1"
+        "select order_id, unit_id, ordered_at, fulfilled_at, amount, status, has_error, customer_id from raw.orders "
+        "order by 1"
     ).fetchall()
     utc = UTC
     assert rows[0][:7] == (
@@ -244,7 +245,8 @@ def test_a_failed_run_prints_its_most_frequent_rejection_reasons(tmp_path, capsy
         con.execute(
             "insert into raw.rejected_rows (_load_id, dataset, reason) values "
             "('run-9', 'orders', 'ordered_at: cannot read \"x@example.com\" as a timestamp; amount is empty'), "
-            "('run-9', 'orders', 'ordered_at: cannot read \"soon\" as a timestamp'), ('run-8', 'orders', 'status is empty')"
+            "('run-9', 'orders', 'ordered_at: cannot read \"soon\" as a timestamp'), "
+            "('run-8', 'orders', 'status is empty')"
         )
     cli.print_top_rejections(build, "run-9")
     err = capsys.readouterr().err
@@ -256,10 +258,12 @@ def test_json_lines_keep_their_line_numbers_and_nested_fields_flatten(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "defects.jsonl").write_text(
-        '{"defect_id": "d1", "unit_id": "line_1", "detected_at": "2024-01-01T10:00:00Z", "units_affected": 2, "cost": null}\n'
+        '{"defect_id": "d1", "unit_id": "line_1", "detected_at": "2024-01-01T10:00:00Z", '
+        '"units_affected": 2, "cost": null}\n'
         "\n"
         '{"defect_id": "d2", "unit_id": "line_1", "detected_at": "2024-01-02T10:00:00Z", "units_affected": 1\n'
-        '{"defect_id": "d3", "unit_id": "line_2", "detected_at": "2024-01-03T10:00:00Z", "units_affected": 4, "cost": 9.5}\n'
+        '{"defect_id": "d3", "unit_id": "line_2", "detected_at": "2024-01-03T10:00:00Z", '
+        '"units_affected": 4, "cost": 9.5}\n'
     )
     con = duckdb.connect()
     [load] = land_all(con, folder)["defects"]

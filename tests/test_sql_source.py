@@ -79,7 +79,8 @@ def test_a_postgres_table_is_pulled_incrementally_over_three_nights(tmp_path, ap
     (data / "sources.yml").write_text(
         "sources:\n  factory_db:\n    kind: sql\n    dataset: defects\n    connection_env: DEFECTS_DB_URL\n"
         "    table: quality_issues\n    cursor: updated_at\n"
-        "    columns: {defect_id: id, unit_id: line, detected_at: found_at, units_affected: pieces, cost: repair_cost}\n"
+        "    columns: {defect_id: id, unit_id: line, detected_at: found_at, units_affected: pieces, "
+        "cost: repair_cost}\n"
     )
     source = load_sources(data)["factory_db"]
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
@@ -107,7 +108,8 @@ def test_a_postgres_table_is_pulled_incrementally_over_three_nights(tmp_path, ap
     assert third.rows_loaded == third.rows_unchanged == 1
     latest = dict(
         con.execute(
-            "select defect_id, units_affected from raw.defects qualify row_number() over (partition by defect_id order by _loaded_at desc) = 1"
+            "select defect_id, units_affected from raw.defects qualify row_number() over (partition by defect_id "
+            "order by _loaded_at desc) = 1"
         ).fetchall()
     )
     assert latest == {"1": 3.0, "2": 1.0, "3": 2.0, "4": 4.0}
@@ -120,8 +122,10 @@ def test_a_failed_pull_leaves_the_cursor_where_it_was(tmp_path, app_db, postgres
     data = tmp_path / "data"
     data.mkdir()
     (data / "sources.yml").write_text(
-        "sources:\n  factory_db: {kind: sql, dataset: defects, connection_env: DEFECTS_DB_URL, table: quality_issues, cursor: updated_at,\n"
-        "    columns: {defect_id: id, unit_id: line, detected_at: found_at, units_affected: pieces, cost: repair_cost}}\n"
+        "sources:\n  factory_db: {kind: sql, dataset: defects, connection_env: DEFECTS_DB_URL, table: quality_issues, "
+        "cursor: updated_at,\n"
+        "    columns: {defect_id: id, unit_id: line, detected_at: found_at, units_affected: pieces, "
+        "cost: repair_cost}}\n"
     )
     source = load_sources(data)["factory_db"]
     con = duckdb.connect()
@@ -143,13 +147,15 @@ def test_a_query_is_pulled_as_a_view(tmp_path, app_db):
     with app_db.begin() as db:
         db.execute(
             sa.text(
-                "create or replace view counted_issues as select id, line, found_at, pieces, updated_at from quality_issues where pieces > 0"
+                "create or replace view counted_issues as select id, line, found_at, pieces, updated_at "
+                "from quality_issues where pieces > 0"
             )
         )
     data = tmp_path / "data"
     data.mkdir()
     (data / "sources.yml").write_text(
-        "sources:\n  factory_db: {kind: sql, dataset: defects, connection_env: DEFECTS_DB_URL, table: counted_issues, cursor: updated_at,\n"
+        "sources:\n  factory_db: {kind: sql, dataset: defects, connection_env: DEFECTS_DB_URL, table: counted_issues, "
+        "cursor: updated_at,\n"
         "    columns: {defect_id: id, unit_id: line, detected_at: found_at, units_affected: pieces}}\n"
     )
     con = duckdb.connect()

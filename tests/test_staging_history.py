@@ -97,7 +97,8 @@ def nights(demo_run, tmp_path_factory):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(f"set TimeZone = '{timezone}'")
         old, moved = con.execute(
-            "select order_id, unit_id, ordered_at::timestamp from staging.stg_orders order by ordered_at, order_id limit 2"
+            "select order_id, unit_id, ordered_at::timestamp from staging.stg_orders order by ordered_at, order_id "
+            "limit 2"
         ).fetchall()
     back, forward = business.as_of - timedelta(days=14), business.as_of
     demo_orders = pl.read_parquet(business.data_dir / "orders.parquet").filter(

@@ -5,7 +5,10 @@ with
 
 orders as (
 
-    select customer_id, ordered_at_utc from {{ ref('stg_orders') }}
+    select
+        customer_id,
+        ordered_at_utc
+    from {{ ref('stg_orders') }}
     where customer_id is not null
 
 ),

@@ -4,7 +4,7 @@ with
 
 defects as (
 
-    select * from {{ ref('stg_defects') }} as staged
+    select * from {{ ref('stg_defects') }} as staged  -- noqa: AL05
     {{ only_changed_records('defects', 'staged') }}
 
 ),

@@ -4,7 +4,7 @@ with
 
 hours as (
 
-    select * from {{ ref('stg_hours') }} as staged
+    select * from {{ ref('stg_hours') }} as staged  -- noqa: AL05
     {{ only_changed_records('hours', 'staged') }}
 
 ),

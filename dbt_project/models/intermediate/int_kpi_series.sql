@@ -33,7 +33,7 @@ gaps as (
 
     select
         metric,
-        {{ dbt.datediff('previous_period_start', 'period_start', 'day') }} as gap_days
+        {{ dbt.datediff('previous_period_start', 'period_start', 'day') }} as gap_days  -- noqa: LT05
 
     from previous_dates
     where previous_period_start is not null
@@ -83,7 +83,8 @@ final as (
                 when 'quarter' then {{ dbt.dateadd('month', 3, 'kpis.period_start') }}
                 when 'year' then {{ dbt.dateadd('year', 1, 'kpis.period_start') }}
             end
-        as date) as period_end,
+            as date
+        ) as period_end,
         case coalesce(grains.grain, 'irregular')
             when 'week' then kpis.period_start = {{ week_start('kpis.period_start') }}
             when 'month' then kpis.period_start = cast({{ dbt.date_trunc('month', 'kpis.period_start') }} as date)

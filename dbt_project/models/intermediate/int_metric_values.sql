@@ -11,11 +11,11 @@ with
 {{ metric_ctes(m, 'metric_' ~ loop.index) }}
 {% endfor %}
 unioned as (
-{%- set blocks = [] %}
-{%- for m in metrics %}
-{%- do blocks.append(('metric_' ~ loop.index, none)) %}
-{%- endfor %}
-{{ metric_union(blocks) }}
+    {%- set blocks = [] %}
+    {%- for m in metrics %}
+        {%- do blocks.append(('metric_' ~ loop.index, none)) %}
+    {%- endfor %}
+    {{ metric_union(blocks) }}
 
 ),
 

@@ -50,8 +50,11 @@ final as (
     from unioned
     {%- if execute %}
     -- an entry computes every metric it defines (each value of split_by): keep the claimed ones
-    where {% for share in claimed.keys() | list | sort -%}
-        {{ 'or ' if not loop.first }}(cap_share = cast({{ share }} as {{ type_double() }}) and metric in ({% for metric in claimed[share] %}{{ sql_string(metric) }}{{ ', ' if not loop.last }}{% endfor %}))
+    where
+    {% for share in claimed.keys() | list | sort -%}
+        {{ 'or ' if not loop.first }}(cap_share = cast({{ share }} as {{ type_double() }}) and metric in (
+            {%- for metric in claimed[share] %}{{ sql_string(metric) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ))
     {% else -%}
         1 = 0
     {%- endfor %}

@@ -15,7 +15,10 @@ orders as (
 
 customers as (
 
-    select customer_id, first_ordered_at_utc from {{ ref('int_customers') }}
+    select
+        customer_id,
+        first_ordered_at_utc
+    from {{ ref('int_customers') }}
 
 ),
 
@@ -33,7 +36,10 @@ final as (
         cast(orders.ordered_at as date) as event_date,
         case
             when orders.fulfilled_at_utc is not null
-                then cast({{ seconds_between('orders.ordered_at_utc', 'orders.fulfilled_at_utc') }} as {{ type_double() }}) / 3600
+                then cast(
+                    {{ seconds_between('orders.ordered_at_utc', 'orders.fulfilled_at_utc') }}  -- noqa: LT05
+                    as {{ type_double() }}
+                ) / 3600
         end as fulfilment_hours,
         -- a repeat order: the same customer ordered strictly earlier; unknown customer -> null
         case

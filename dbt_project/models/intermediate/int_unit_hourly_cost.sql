@@ -16,8 +16,9 @@ final as (
         sum(hours) as costed_hours
 
     from hours
-    where hourly_cost is not null
-      and hours > 0
+    where
+        hourly_cost is not null
+        and hours > 0
     group by unit_id
 
 )

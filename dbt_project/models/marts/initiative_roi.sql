@@ -17,21 +17,23 @@ cases as (
 signed as (
 
     select
-        money.initiative_id,
-        sum(money.benefit) as benefit_signed_off,
+        metric_money.initiative_id,
+        sum(metric_money.benefit) as benefit_signed_off,
         count(*) as n_claims_signed_off
 
-    from {{ source('intermediate', 'initiative_metric_money') }} as money
+    from {{ source('intermediate', 'initiative_metric_money') }} as metric_money
     inner join {{ source('intermediate', 'claim_signoffs') }} as signoffs
-        on money.initiative_id = signoffs.initiative_id and money.metric = signoffs.metric
-    where money.counted and signoffs.decision = 'accept' and not signoffs.changed_since_signoff
-    group by money.initiative_id
+        on metric_money.initiative_id = signoffs.initiative_id and metric_money.metric = signoffs.metric
+    where metric_money.counted and signoffs.decision = 'accept' and not signoffs.changed_since_signoff
+    group by metric_money.initiative_id
 
 ),
 
 changed as (
 
-    select initiative_id, count(*) as n_claims_changed_since_signoff
+    select
+        initiative_id,
+        count(*) as n_claims_changed_since_signoff
     from {{ source('intermediate', 'claim_signoffs') }}
     where changed_since_signoff
     group by initiative_id
@@ -43,32 +45,32 @@ final as (
     select
         -- ids
         source.initiative_id,
-        name,
-        status,
-        as_of,
+        source.name,
+        source.status,
+        source.as_of,
         source.first_go_live,
-        currency,
+        source.currency,
         -- money to date
-        cost_to_date,
-        benefit_to_date,
-        benefit_ci_low,
-        benefit_ci_high,
-        net_benefit,
-        roi,
-        roi_ci_low,
-        roi_ci_high,
+        source.cost_to_date,
+        source.benefit_to_date,
+        source.benefit_ci_low,
+        source.benefit_ci_high,
+        source.net_benefit,
+        source.roi,
+        source.roi_ci_low,
+        source.roi_ci_high,
         -- time
-        payback_date,
-        projected_payback_date,
-        npv,
-        npv_horizon_end,
+        source.payback_date,
+        source.projected_payback_date,
+        source.npv,
+        source.npv_horizon_end,
         -- against the business case
-        annual_run_rate,
-        expected_annual_benefit,
-        realisation_rate,
+        source.annual_run_rate,
+        source.expected_annual_benefit,
+        source.realisation_rate,
         cases.current_annual_benefit as expected_annual_benefit_now,
         coalesce(cases.n_edits_after_go_live > 0, false) as business_case_edited,
-        grade,
+        source.grade,
         -- people's sign-off (marts.claim_signoffs)
         coalesce(signed.benefit_signed_off, 0) as benefit_signed_off,
         cast(coalesce(signed.n_claims_signed_off, 0) as bigint) as n_claims_signed_off,

@@ -7,25 +7,25 @@
 
 with
 
-hours as (
+hours as (  -- noqa: ST03
 
     select * from {{ ref('int_hours') }}
 
 ),
 
-orders as (
+orders as (  -- noqa: ST03
 
     select * from {{ ref('int_orders') }}
 
 ),
 
-tickets as (
+tickets as (  -- noqa: ST03
 
     select * from {{ ref('int_tickets') }}
 
 ),
 
-defects as (
+defects as (  -- noqa: ST03
 
     select * from {{ ref('int_defects') }}
 
@@ -38,7 +38,7 @@ kpi_series as (
 ),
 
 catalogue_metrics as (
-{% for m in metrics %}
+    {% for m in metrics %}
     {%- set money = m.get('money') or {} -%}
     {%- set split_by = m.get('split_by') -%}
     {%- set placeholder = '{' ~ split_by ~ '}' if split_by else none -%}
@@ -94,7 +94,11 @@ catalogue_metrics as (
     {% endif %}
 {%- else %}
     select
-        {%- for column in ['metric', 'label', 'source', 'catalogue_name', 'dataset', 'aggregation', 'expression', 'filter', 'split_by', 'split_value', 'period', 'volume_label', 'good_direction', 'money_kind', 'money_basis', 'money_pool'] %}
+        {%- for column in [
+            'metric', 'label', 'source', 'catalogue_name', 'dataset', 'aggregation', 'expression', 'filter',
+            'split_by', 'split_value', 'period', 'volume_label', 'good_direction', 'money_kind', 'money_basis',
+            'money_pool',
+        ] %}
         cast(null as {{ text }}) as {{ column }},
         {%- endfor %}
         cast(null as {{ type_double() }}) as money_value_per_unit,
@@ -103,7 +107,7 @@ catalogue_metrics as (
 
     from kpi_series
     where 1 = 0
-{%- endfor %}
+    {%- endfor %}
 
 ),
 
@@ -132,7 +136,7 @@ kpi_metrics as (
         cast(null as {{ type_double() }}) as scale
 
     from kpi_series
-    where metric not in (select metric from catalogue_metrics)
+    where metric not in (select catalogue_metrics.metric from catalogue_metrics)
 
 ),
 

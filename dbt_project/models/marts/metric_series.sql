@@ -48,8 +48,12 @@ kpi_metrics as (
         cast(1 as {{ type_double() }}) as volume
 
     from kpi_series
-    where grain <> 'irregular'
-      and metric not in (select metric from catalogue where source = 'catalogue')
+    where
+        grain <> 'irregular'
+        and metric not in (
+            select catalogue.metric from catalogue
+            where catalogue.source = 'catalogue'
+        )
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'defects') }} as landed
+    select * from {{ source('raw', 'defects') }} as landed  -- noqa: AL05
     {{ only_changed_records('defects', 'landed') }}
 
 ),
@@ -40,8 +40,9 @@ final as (
         _loaded_at
 
     from renamed
-    where load_rank = 1
-      and cast(detected_at as date) <= {{ as_of_date() }}
+    where
+        load_rank = 1
+        and cast(detected_at as date) <= {{ as_of_date() }}
 
 )
 

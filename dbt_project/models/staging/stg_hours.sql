@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'hours') }} as landed
+    select * from {{ source('raw', 'hours') }} as landed  -- noqa: AL05
     {{ only_changed_records('hours', 'landed') }}
 
 ),
@@ -44,8 +44,9 @@ final as (
         _loaded_at
 
     from renamed
-    where load_rank = 1
-      and work_date <= {{ as_of_date() }}
+    where
+        load_rank = 1
+        and work_date <= {{ as_of_date() }}
 
 )
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'kpis') }} as landed
+    select * from {{ source('raw', 'kpis') }} as landed  -- noqa: AL05
     {{ only_changed_records('kpis', 'landed') }}
 
 ),
@@ -38,8 +38,9 @@ final as (
         _loaded_at
 
     from renamed
-    where load_rank = 1
-      and period_start <= {{ as_of_date() }}
+    where
+        load_rank = 1
+        and period_start <= {{ as_of_date() }}
 
 )
 

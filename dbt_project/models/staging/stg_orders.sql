@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'orders') }} as landed
+    select * from {{ source('raw', 'orders') }} as landed  -- noqa: AL05
     {{ only_changed_records('orders', 'landed') }}
 
 ),
@@ -50,8 +50,9 @@ final as (
         _loaded_at
 
     from renamed
-    where load_rank = 1
-      and cast(ordered_at as date) <= {{ as_of_date() }}
+    where
+        load_rank = 1
+        and cast(ordered_at as date) <= {{ as_of_date() }}
 
 )
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'tickets') }} as landed
+    select * from {{ source('raw', 'tickets') }} as landed  -- noqa: AL05
     {{ only_changed_records('tickets', 'landed') }}
 
 ),
@@ -50,8 +50,9 @@ final as (
         _loaded_at
 
     from renamed
-    where load_rank = 1
-      and cast(opened_at as date) <= {{ as_of_date() }}
+    where
+        load_rank = 1
+        and cast(opened_at as date) <= {{ as_of_date() }}
 
 )
 
