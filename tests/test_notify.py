@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 
 from pipelines import cli
 from pipelines.notify import Failure, configured, notify_failure
+from pipelines.settings import read_settings
 from roi_ledger.privacy import salt_fingerprint
 
 EXPORTS = Path(__file__).parent / "exports"
@@ -74,7 +75,7 @@ def webhook(monkeypatch):
 
 def test_a_failure_reaches_the_inbox_and_the_webhook_in_plain_words(smtp, webhook):
     failure = Failure("the orders file has no column 'Name'", "/srv/roi/warehouse.duckdb", "run-42")
-    assert configured() == ["email", "webhook"]
+    assert configured(read_settings()) == ["email", "webhook"]
     assert notify_failure(failure) == ["email", "webhook"]
     [(sender, recipients, content)] = smtp.messages
     assert sender == "roi@bakery.example" and recipients == ["owner@bakery.example", "analyst@bakery.example"]
