@@ -144,7 +144,7 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
 
 def morning_report(con):
     """The morning report from the build's marts, before it is published (roi_ledger.report.html)."""
-    from pipelines.explain import explain_claim
+    from pipelines.commands.explain import explain_claim
     from roi_ledger.report.html import MARTS, build_report
 
     tables = {name: con.sql(f"select * from marts.{name}").pl() for name in MARTS}
