@@ -18,8 +18,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from pipelines.settings import DBT_PARENT_PID_VAR, DBT_TARGET_VAR
-
+# The run's process id, set by the pipeline before it starts dbt.
+PARENT_VAR = "ROI_DBT_PARENT_PID"
+# What to become instead of dbt (tests use this to start something harmless).
+TARGET_VAR = "ROI_DBT_TARGET"
 PR_SET_PDEATHSIG = 1
 
 
@@ -33,7 +35,7 @@ def die_with_parent() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
         return  # not allowed here (a sandbox): dbt runs, as before, without the guard
-    expected = os.environ.get(DBT_PARENT_PID_VAR)
+    expected = os.environ.get(PARENT_VAR)
     if expected and os.getppid() != int(expected):
         sys.exit("roi-dbt: the run that started dbt has already ended; not starting")
 
@@ -57,11 +59,11 @@ def _installed(name: str) -> bool:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--version"] and not os.environ.get(DBT_TARGET_VAR):
+    if sys.argv[1:] == ["--version"] and not os.environ.get(TARGET_VAR):
         print_version()
         return
     die_with_parent()
-    target = os.environ.get(DBT_TARGET_VAR) or str(Path(sys.executable).with_name("dbt"))
+    target = os.environ.get(TARGET_VAR) or str(Path(sys.executable).with_name("dbt"))
     os.execv(target, [target, *sys.argv[1:]])
 
 

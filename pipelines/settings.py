@@ -1,13 +1,14 @@
 """Every ``ROI_*`` environment variable, its default and its check: the one place they are read.
 
-A command, the run's resource, the schedule or the failure notice reads :class:`Settings` when it
-starts (``read_settings()``), never at import, so a test that sets a variable sees it, and the
-rest of the code is handed typed values. Paths given on the command line win over these.
+A command, the run's resource, the code location's schedules or the failure notice reads
+:class:`Settings` when it starts (``read_settings()``), not once per process, so a test that sets
+a variable sees it; the rest of the code is handed typed values. Command-line flags win over these.
 
 Some variables are written by the pipeline for a process it starts rather than set by people:
 ``ROI_BUILD_WAREHOUSE`` and ``ROI_DUCKDB_MEMORY_LIMIT`` for dbt's ``profiles.yml``
-(``pipelines.project.dbt_env``), ``ROI_DBT_PARENT_PID`` for dbt's launcher
-(``pipelines.dbt_child``); their names are the constants below.
+(``pipelines.project.dbt_env``), whose names are the constants below, and ``ROI_DBT_PARENT_PID``
+(with ``ROI_DBT_TARGET``, for tests) for dbt's launcher, named in ``pipelines.dbt_child`` (it
+starts before every dbt command, so it imports only the standard library, not this module's).
 """
 
 from __future__ import annotations
@@ -36,10 +37,6 @@ DEFAULT_MEMORY_LIMIT = "768MB"
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 # dbt's profile reads the file to build into from this variable (absolute paths only).
 BUILD_WAREHOUSE_VAR = "ROI_BUILD_WAREHOUSE"
-# The run's process id, set by the pipeline before it starts dbt (pipelines/dbt_child.py).
-DBT_PARENT_PID_VAR = "ROI_DBT_PARENT_PID"
-# What dbt's launcher becomes instead of dbt (tests use this to start something harmless).
-DBT_TARGET_VAR = "ROI_DBT_TARGET"
 # The warehouse `./dev docs` and `./dev dashboard` show when neither a flag nor ROI_WAREHOUSE names one.
 DEMO_WAREHOUSE = Path("demo/warehouse.duckdb")
 

@@ -14,9 +14,9 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, Definitions
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from pipelines.dbt_child import PARENT_VAR
 from pipelines.project import DBT_CHILD_EXECUTABLE, dbt_env, dbt_project
 from pipelines.resources import RunResource
-from pipelines.settings import DBT_PARENT_PID_VAR
 from pipelines.staging_history import rebuild_history
 from roi_ledger.run_context import RunContext
 
@@ -49,7 +49,7 @@ def dbt_vars(run_context: RunContext) -> dict[str, Any]:
 
 def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource, *, full_refresh: bool = False):
     os.environ.update(dbt_env(run.warehouse.build_file))  # the build file, DuckDB's memory limit
-    os.environ[DBT_PARENT_PID_VAR] = str(os.getpid())  # dbt dies with this process (pipelines/dbt_child.py)
+    os.environ[PARENT_VAR] = str(os.getpid())  # dbt dies with this process (pipelines/dbt_child.py)
     args = ["build", "--vars", json.dumps(dbt_vars(run.context))] + (["--full-refresh"] if full_refresh else [])
     # dbt's run artifacts go beside the build file, so two warehouses can build at once.
     yield from dbt.cli(args, context=context, target_path=run.warehouse.dbt_target).stream()
