@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         return self.pseudonym_salt.get_secret_value() if self.pseudonym_salt else None
 
     @property
-    def demo_or_warehouse(self) -> Path:
+    def warehouse_or_demo(self) -> Path:
         """``ROI_WAREHOUSE``, else the demo's warehouse (what `./dev docs` and `./dev dashboard` show)."""
         return self.warehouse or DEMO_WAREHOUSE
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from pipelines.commands.run import run
-from pipelines.settings import SALT_VAR
+from pipelines.settings import SALT_VAR, read_settings
 
 # Public: the demo has no real people in it.
 DEMO_SALT = "roi-ledger-demo-salt-not-secret"
@@ -28,6 +28,6 @@ def demo(out: Path, seed: int, scale: float) -> int:
         f"demo business written to {business.data_dir} (register {business.config_path}, "
         f"planted truth {business.truth_path})"
     )
-    if not os.environ.get(SALT_VAR):
-        os.environ[SALT_VAR] = DEMO_SALT  # what the run reads (pipelines.settings)
+    if read_settings().salt is None:
+        os.environ[SALT_VAR] = DEMO_SALT  # for the run, which reads its settings when it starts
     return run(business.data_dir, business.config_path, out / "warehouse.duckdb", as_of=business.as_of)
