@@ -48,7 +48,9 @@ import duckdb
 import polars as pl
 from statsmodels.stats.proportion import proportion_confint
 
-from pipelines import cli
+from pipelines.commands.demo import DEMO_SALT
+from pipelines.commands.exit_codes import EXIT_OK
+from pipelines.commands.run import run as roi_run
 from roi_ledger.claims.engine import grade_claims, run_claim_checks
 from roi_ledger.claims.labels import FIRED, Grade
 from roi_ledger.claims.replays import replay_designs
@@ -305,7 +307,7 @@ def run_seed(
         records_seed=seed,
     )
     warehouse = business.root / "warehouse.duckdb"
-    if cli.run(business.data_dir, business.config_path, warehouse, business.as_of) != cli.EXIT_OK:
+    if roi_run(business.data_dir, business.config_path, warehouse, business.as_of) != EXIT_OK:
         raise SystemExit(f"seed {seed}: the nightly job failed")
     replays = (
         replay_checks(warehouse, business.config_path, business.data_dir, business.as_of, seed)
@@ -462,7 +464,7 @@ def main() -> None:
         help="simulated null businesses watched for a year of nightly runs (benchmarks/inference.py)",
     )
     args = parser.parse_args()
-    os.environ.setdefault("ROI_PSEUDONYM_SALT", cli.DEMO_SALT)
+    os.environ.setdefault("ROI_PSEUDONYM_SALT", DEMO_SALT)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         runs = []

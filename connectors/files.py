@@ -181,7 +181,7 @@ def inventory(
 ) -> DataInventory:
     """What the data folder's sources hold — units, activities, KPI names, and every row that
     would be rejected — read by landing them into a throw-away DuckDB file: the same code as a
-    run, so what it reports is what the run will do (``roi check``). Pulled sources (a database,
+    run, so what it reports is what the run will do (``roi validate``). Pulled sources (a database,
     an API) are read only with ``pull_sample`` (that many records each). Writes nothing beside
     the data; raises one ``ContractError`` listing every source that cannot be read. (A nightly
     run does not call this: it lands its new files once, into its build file, and checks the

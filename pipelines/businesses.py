@@ -22,8 +22,6 @@ from pathlib import Path
 
 import yaml
 
-# The code location reads the file from this variable (as it reads ROI_CONFIG).
-BUSINESSES_VAR = "ROI_BUSINESSES"
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 FIELDS = ("name", "data", "config", "warehouse")
 

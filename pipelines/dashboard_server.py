@@ -8,13 +8,21 @@ import os
 import sys
 from pathlib import Path
 
+from pipelines.settings import SettingsError, read_settings
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev dashboard", description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", default=os.environ.get("ROI_WAREHOUSE", "demo/warehouse.duckdb"))
+    parser.add_argument(
+        "--warehouse", default=None, help="the published warehouse (ROI_WAREHOUSE; default: the demo's)"
+    )
     parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args(argv)
-    warehouse = Path(args.warehouse).expanduser().resolve()
+    try:
+        warehouse = Path(args.warehouse or read_settings().warehouse_or_demo).expanduser().resolve()
+    except SettingsError as exc:
+        print(f"invalid input: {exc}", file=sys.stderr)
+        return 2
     app = Path(__file__).with_name("dashboard.py")
     streamlit = Path(sys.executable).with_name("streamlit")
     print(f"dashboard for {warehouse} on http://localhost:{args.port} (Ctrl-C stops)")

@@ -9,7 +9,6 @@ warehouse open (the nightly run must be able to replace it). The site is dbt's o
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pipelines.project import (
     dbt_env,
     prepare,
 )
+from pipelines.settings import SettingsError, read_settings
 
 
 def generate(warehouse: Path, site: Path) -> Path:
@@ -58,9 +58,7 @@ def generate(warehouse: Path, site: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev docs", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--warehouse",
-        default=os.environ.get("ROI_WAREHOUSE", "demo/warehouse.duckdb"),
-        help="the published warehouse (ROI_WAREHOUSE; default: the demo's)",
+        "--warehouse", default=None, help="the published warehouse (ROI_WAREHOUSE; default: the demo's)"
     )
     parser.add_argument(
         "--site", default=None, help="where to write the site (default: beside the warehouse, <name>-docs/)"
@@ -68,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--no-serve", action="store_true", help="only write the site")
     args = parser.parse_args(argv)
-    warehouse = Path(args.warehouse).expanduser().resolve()
+    try:
+        warehouse = Path(args.warehouse or read_settings().warehouse_or_demo).expanduser().resolve()
+    except SettingsError as exc:
+        print(f"invalid input: {exc}", file=sys.stderr)
+        return 2
     site = Path(args.site).resolve() if args.site else warehouse.with_name(f"{warehouse.stem}-docs")
     try:
         generate(warehouse, site)

@@ -1,6 +1,7 @@
 """When the night fails, someone hears of it: an e-mail, a webhook, or both (docs/report.md).
 
-Configured only by environment variables, so no secret is ever in a file, a run config or a log:
+Configured only by environment variables (``pipelines.settings``), so no secret is ever in a file, a
+run config or a log:
 
 - e-mail: ``ROI_SMTP_HOST`` (and ``ROI_SMTP_PORT``, default 587; ``ROI_SMTP_USER`` and
   ``ROI_SMTP_PASSWORD`` when the server wants a login; ``ROI_SMTP_STARTTLS``, default on unless the
@@ -16,13 +17,14 @@ reported on standard error, never raised: it must not hide the failure it is abo
 from __future__ import annotations
 
 import json
-import os
 import smtplib
 import ssl
 import sys
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
+
+from pipelines.settings import Settings, SettingsError, read_settings
 
 
 @dataclass(frozen=True)
@@ -48,69 +50,76 @@ class Failure:
         )
 
 
-def configured() -> list[str]:
+def configured(settings: Settings) -> list[str]:
     """The channels the environment sets up (``email``, ``webhook``)."""
     channels = []
-    if os.environ.get("ROI_SMTP_HOST") and os.environ.get("ROI_NOTIFY_TO"):
+    if settings.smtp_host and settings.notify_to:
         channels.append("email")
-    if os.environ.get("ROI_NOTIFY_WEBHOOK"):
+    if settings.notify_webhook:
         channels.append("webhook")
     return channels
 
 
 def notify_failure(failure: Failure) -> list[str]:
     """Send the notice on every configured channel; the channels it reached."""
+    try:
+        settings = read_settings()
+    except SettingsError as exc:
+        print(f"could not send the failure notice: {exc}", file=sys.stderr)
+        return []
     sent = []
     for channel, send in (("email", _email), ("webhook", _webhook)):
-        if channel not in configured():
+        if channel not in configured(settings):
             continue
         try:
-            send(failure)
+            send(failure, settings)
             sent.append(channel)
         except Exception as exc:  # smtplib and urllib raise many types; the failure must still show
             print(
-                f"could not send the failure notice by {channel}: {type(exc).__name__}: {_scrub(str(exc))}",
+                f"could not send the failure notice by {channel}: {type(exc).__name__}: {_scrub(str(exc), settings)}",
                 file=sys.stderr,
             )
     return sent
 
 
-def _scrub(message: str) -> str:
-    for name in ("ROI_SMTP_PASSWORD", "ROI_NOTIFY_WEBHOOK"):
-        secret = os.environ.get(name)
-        if secret:
-            message = message.replace(secret, "***")
+def _scrub(message: str, settings: Settings) -> str:
+    for secret in settings.secrets():
+        message = message.replace(secret, "***")
     return message
 
 
-def _email(failure: Failure) -> None:
-    env = os.environ
-    port = int(env.get("ROI_SMTP_PORT", "587"))
+def _email(failure: Failure, settings: Settings) -> None:
+    port = settings.smtp_port
     message = EmailMessage()
     message["Subject"] = failure.subject
-    message["From"] = env.get("ROI_NOTIFY_FROM", "roi-ledger@localhost")
-    message["To"] = env["ROI_NOTIFY_TO"]
+    message["From"] = settings.notify_from
+    message["To"] = settings.notify_to
     message.set_content(failure.text)
-    if env.get("ROI_SMTP_SSL", "") == "1" or port == 465:
+    if settings.smtp_ssl == "1" or port == 465:
         server: smtplib.SMTP = smtplib.SMTP_SSL(
-            env["ROI_SMTP_HOST"], port, timeout=30, context=ssl.create_default_context()
+            settings.smtp_host, port, timeout=30, context=ssl.create_default_context()
         )
     else:
-        server = smtplib.SMTP(env["ROI_SMTP_HOST"], port, timeout=30)
+        server = smtplib.SMTP(settings.smtp_host, port, timeout=30)
+    starttls = (settings.smtp_starttls or ("0" if port == 25 else "1")) == "1"
     with server:
-        if not isinstance(server, smtplib.SMTP_SSL) and env.get("ROI_SMTP_STARTTLS", "0" if port == 25 else "1") == "1":
+        if not isinstance(server, smtplib.SMTP_SSL) and starttls:
             server.starttls(context=ssl.create_default_context())
-        if env.get("ROI_SMTP_USER"):
-            server.login(env["ROI_SMTP_USER"], env.get("ROI_SMTP_PASSWORD", ""))
+        if settings.smtp_user:
+            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+            server.login(settings.smtp_user, password)
         server.send_message(message)
 
 
-def _webhook(failure: Failure) -> None:
+def _webhook(failure: Failure, settings: Settings) -> None:
     body = json.dumps(
         {"text": f"{failure.subject}\n{failure.text}", "warehouse": failure.warehouse, "run_id": failure.run_id}
     ).encode()
     request = urllib.request.Request(
-        os.environ["ROI_NOTIFY_WEBHOOK"], data=body, headers={"Content-Type": "application/json"}, method="POST"
+        settings.notify_webhook.get_secret_value(),
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         if response.status >= 300:

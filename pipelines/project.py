@@ -16,22 +16,21 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from pipelines.settings import BUILD_WAREHOUSE_VAR, MEMORY_LIMIT_VAR, read_settings
+
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # What the pipeline runs: dbt through a launcher that dies with the run (pipelines/dbt_child.py).
 DBT_CHILD_EXECUTABLE = str(Path(sys.executable).with_name("roi-dbt"))
-# dbt's profile reads the file to build into from this variable (absolute paths only).
-BUILD_WAREHOUSE_VAR = "ROI_BUILD_WAREHOUSE"
 PARSE_WAREHOUSE = Path("/tmp/roi_ledger_parse.duckdb")  # what dbt parse is told (it connects to nothing)
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def dbt_env(build_file: Path) -> dict[str, str]:
     """The environment dbt's duckdb profile reads: the file to build into and DuckDB's memory
-    limit (``pipelines.warehouse.memory_limit``)."""
-    from pipelines.warehouse import MEMORY_LIMIT_VAR, memory_limit
-
-    return {**os.environ, BUILD_WAREHOUSE_VAR: str(build_file), MEMORY_LIMIT_VAR: memory_limit()}
+    limit (``ROI_DUCKDB_MEMORY_LIMIT``, else its default: ``pipelines.settings``)."""
+    limit = read_settings().duckdb_memory_limit
+    return {**os.environ, BUILD_WAREHOUSE_VAR: str(build_file), MEMORY_LIMIT_VAR: limit}
 
 
 class DbtProjectNotPrepared(RuntimeError):
@@ -55,7 +54,7 @@ def prepare() -> None:
     """Build the manifest if it is stale (``dbt parse``: seconds; connects to nothing)."""
     if not manifest_is_stale():
         return
-    env = dbt_env(Path(os.environ.get(BUILD_WAREHOUSE_VAR, PARSE_WAREHOUSE)))
+    env = dbt_env(read_settings().build_warehouse or PARSE_WAREHOUSE)
     subprocess.run(
         [
             DBT_EXECUTABLE,

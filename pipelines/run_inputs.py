@@ -16,18 +16,18 @@ skipped: only a pull can tell whether it has new rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import duckdb
 
 from connectors.files import file_hash
-from connectors.sources import FilesSource, load_sources, source_files
+from connectors.sources import FilesSource, source_files
 from pipelines.warehouse import Warehouse
 from roi_ledger.fingerprint import NUMERIC_LIBRARIES, digest, source_digest
 from roi_ledger.privacy import salt_fingerprint
-from roi_ledger.run_context import RunContext, resolve_run_context
+from roi_ledger.run_context import RunContext
 
 ROOT = Path(__file__).resolve().parent.parent
 # The project's own files a run's results depend on.
@@ -87,17 +87,14 @@ def present_files(context: RunContext, sources: dict) -> list[tuple[str, str, st
     ]
 
 
-def last_run_with_same_inputs(
-    warehouse: Warehouse, data_dir: Path, config_path: Path, as_of: date | None, salt: str | None
-) -> tuple[str, date] | None:
-    """(run id, as-of date) of the last published run when a run now would have the same inputs
-    (``inputs_fingerprint``); None when anything differs, is unknown or is left to recover (a
-    build file or a lock of a run that did not finish), or when ``salt`` is not the warehouse's
-    (the run then stops with its own message)."""
+def last_run_with_same_inputs(warehouse: Warehouse, context: RunContext, salt: str | None) -> tuple[str, date] | None:
+    """(run id, as-of date) of the last published run when a run with ``context`` (its register
+    and sources as already parsed) would have the same inputs (``inputs_fingerprint``); None when
+    anything differs, is unknown or is left to recover (a build file or a lock of a run that did
+    not finish), or when ``salt`` is not the warehouse's (the run then stops with its own message)."""
     if not warehouse.path.exists() or warehouse.build_file.exists() or warehouse.run_lock.path.exists():
         return None
-    context = resolve_run_context(config_path, data_dir, as_of=as_of, started_at=datetime.now(UTC))
-    sources = load_sources(context.data_dir)
+    sources = dict(context.sources)
     try:
         with duckdb.connect(str(warehouse.path), read_only=True) as con:
             last = con.execute(

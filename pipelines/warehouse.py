@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -22,33 +21,10 @@ import duckdb
 import polars as pl
 
 from pipelines.run_lock import Holder, RunLock
+from pipelines.settings import MEMORY_LIMIT_VAR, read_settings
 
 # The schema the Python steps write to, between the two dbt layers (dbt's source `intermediate`).
 INTERMEDIATE = "intermediate"
-
-# How much memory DuckDB may hold while a run builds (its ``memory_limit``; docs/performance.md).
-# Past it DuckDB spills what it can to a folder beside the build file; what it cannot spill fails
-# the run with DuckDB's message (the published warehouse stays). dbt's profile reads the same
-# variable (dbt_project/profiles.yml), which ``pipelines.project.dbt_env`` sets from here.
-MEMORY_LIMIT_VAR = "ROI_DUCKDB_MEMORY_LIMIT"
-# The default holds a night of the L benchmark (10M orders, five years) to a peak of 1.9 GB for
-# the whole run, no slower than at 1GB, and a single 10M-row export lands within it: DuckDB's own
-# default (80% of the machine's memory) took 9 GB for the same night and was slower.
-DEFAULT_MEMORY_LIMIT = "768MB"
-_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
-
-
-def memory_limit() -> str:
-    """DuckDB's memory limit for a run: ``ROI_DUCKDB_MEMORY_LIMIT`` (a size such as ``4GB`` or
-    ``512MiB``), else ``DEFAULT_MEMORY_LIMIT``."""
-    value = os.environ.get(MEMORY_LIMIT_VAR, "").strip()
-    if not value:
-        return DEFAULT_MEMORY_LIMIT
-    if not _SIZE.fullmatch(value):
-        raise ValueError(
-            f"{MEMORY_LIMIT_VAR}={value!r} is not a size DuckDB takes: write it as a number and a unit, e.g. 2GB or 512MB"
-        )
-    return value
 
 
 def out_of_memory_hint(message: str) -> str | None:
@@ -56,8 +32,8 @@ def out_of_memory_hint(message: str) -> str | None:
     if "Out of Memory Error" not in message:
         return None
     return (
-        f"DuckDB needed more than its memory limit ({MEMORY_LIMIT_VAR}={memory_limit()}): set it higher, "
-        "e.g. 4GB, and run again (docs/performance.md, Memory)"
+        f"DuckDB needed more than its memory limit ({MEMORY_LIMIT_VAR}={read_settings().duckdb_memory_limit}): "
+        "set it higher, e.g. 4GB, and run again (docs/performance.md, Memory)"
     )
 
 
@@ -211,7 +187,8 @@ class Warehouse:
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file (the run's only writer)."""
         con = duckdb.connect(str(self.build_file))
-        con.execute(f"set memory_limit = '{memory_limit()}'")  # validated: digits and a unit
+        limit = read_settings().duckdb_memory_limit  # validated: digits and a unit (docs/performance.md)
+        con.execute(f"set memory_limit = '{limit}'")
         try:
             yield con
         finally:

@@ -24,7 +24,7 @@ def check_inputs(context: RunContext, found: DataInventory) -> set[str]:
     metrics = known_metric_names(
         list(context.catalogue), split_values=found.split_values, kpi_metrics=found.kpi_metrics
     )
-    # A dataset pulled from a database or an API is known only once pulled: ``roi check`` reads
+    # A dataset pulled from a database or an API is known only once pulled: ``roi validate`` reads
     # a sample of it, so its units (and the activities and KPI names it brings) are not checked
     # there; a run checks them against what it pulled (``register_matches_data``).
     complete = not found.pulled

@@ -12,7 +12,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines import cli, resources
+from pipelines import resources
+from pipelines.commands.demo import DEMO_SCALE
+from pipelines.commands.exit_codes import EXIT_OK
+from pipelines.commands.run import run as roi_run
 from roi_ledger.demo import generate_demo_business
 
 
@@ -39,8 +42,8 @@ def run_pipeline(root: Path, *, register: dict, datasets: dict[str, object], as_
     config = root / "initiatives.yml"
     config.write_text(yaml.safe_dump(register, sort_keys=False))
     warehouse = root / "warehouse.duckdb"
-    code = cli.run(data, config, warehouse, as_of)
-    assert code == cli.EXIT_OK, f"roi run exited with {code}"
+    code = roi_run(data, config, warehouse, as_of)
+    assert code == EXIT_OK, f"roi run exited with {code}"
     return warehouse
 
 
@@ -49,7 +52,7 @@ def query(warehouse: Path, sql: str):
         return con.sql(sql).pl()
 
 
-SCALE = cli.DEMO_SCALE  # the same business `./dev demo` shows
+SCALE = DEMO_SCALE  # the same business `./dev demo` shows
 
 
 # A metric a user adds in initiatives.yml (docs/metrics.md's worked example).
@@ -93,7 +96,7 @@ def demo_run(tmp_path_factory):
     assert started.date() != datetime.now(london).date()  # the clock says otherwise
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(resources, "run_started_at", lambda context: started)
-        code = cli.run(business.data_dir, business.config_path, warehouse, as_of=None)
-    assert code == cli.EXIT_OK
+        code = roi_run(business.data_dir, business.config_path, warehouse, as_of=None)
+    assert code == EXIT_OK
     truth = pl.read_csv(business.truth_path)
     return business, warehouse, truth

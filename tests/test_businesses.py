@@ -12,9 +12,11 @@ import pytest
 import yaml
 from dagster import build_schedule_context
 
-from pipelines import cli
-from pipelines.businesses import BUSINESSES_VAR, BusinessesError, load_businesses
+from pipelines.businesses import BusinessesError, load_businesses
+from pipelines.commands import main as roi_main
+from pipelines.commands.exit_codes import EXIT_RUN_FAILED
 from pipelines.defs import schedule
+from pipelines.settings import BUSINESSES_VAR
 from tests.conftest import query
 
 
@@ -123,10 +125,10 @@ def test_run_all_runs_every_business_and_a_broken_one_fails_alone(tmp_path, caps
         small_business(tmp_path / name, broken=name == "broken")
     path = write_businesses(tmp_path, [entry(n) for n in names])
 
-    code = cli.main(["run-all", "--businesses", str(path), "--parallel", "2", "--as-of", "2025-12-31"])
+    code = roi_main(["run-all", "--businesses", str(path), "--parallel", "2", "--as-of", "2025-12-31"])
     out = capsys.readouterr().out
 
-    assert code == cli.EXIT_RUN_FAILED
+    assert code == EXIT_RUN_FAILED
     assert "2 of 3 businesses done" in out and "failed: broken" in out
     assert "FAILED broken (exit 2" in out and "value" in out  # the missing column is named
     for name in ("alpha", "gamma"):

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from pipelines import cli
+from pipelines.commands.exit_codes import EXIT_OK
+from pipelines.commands.run import run as roi_run
+from pipelines.commands.validate import validate as roi_validate
 from tests.conftest import query
 
 pytestmark = pytest.mark.e2e
@@ -203,8 +205,8 @@ def exports(tmp_path_factory):
     config = root / "initiatives.yml"
     config.write_text(yaml.safe_dump(register, sort_keys=False))
     warehouse = root / "warehouse.duckdb"
-    assert cli.validate(data, config) == cli.EXIT_OK
-    assert cli.run(data, config, warehouse, AS_OF) == cli.EXIT_OK
+    assert roi_validate(data, config) == EXIT_OK
+    assert roi_run(data, config, warehouse, AS_OF) == EXIT_OK
     return data, warehouse
 
 

@@ -17,7 +17,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines import cli
+import pipelines
+from pipelines.commands import main as roi_main
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
+from pipelines.commands.run import run as roi_run
 from pipelines.run_inputs import last_run_with_same_inputs
 from pipelines.run_lock import RunLock
 from pipelines.warehouse import Warehouse
@@ -527,27 +530,27 @@ def second_night(demo_run, tmp_path_factory):
     outputs = {}
     for initiative, metric in SIGNED:
         assert (
-            cli.main(
+            roi_main(
                 ["signoff", initiative, metric, "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)]
             )
-            == cli.EXIT_OK
+            == EXIT_OK
         )
     # accepting a claim below reliable needs a reason; nothing is recorded without one
-    outputs["refused"] = cli.main(
+    outputs["refused"] = roi_main(
         ["signoff", "rota_planner", "--decision", "accept", "--by", "Tom", "--warehouse", str(warehouse)]
     )
     customer = pl.read_parquet(data_dir / "orders.parquet")["customer_id"].drop_nulls()[0]
     with duckdb.connect() as con:
         hashed = con.execute("select sha256(? || ?)", [os.environ["ROI_PSEUDONYM_SALT"], customer]).fetchone()[0]
     outputs["held_before"] = hash_holders(warehouse, hashed)
-    outputs["forget"] = cli.main(["forget", "--warehouse", str(warehouse), "--customer", customer])
+    outputs["forget"] = roi_main(["forget", "--warehouse", str(warehouse), "--customer", customer])
     outputs["held_after_forget"] = hash_holders(warehouse, hashed)
     register = yaml.safe_load(business.config_path.read_text())
     edited = next(i for i in register["initiatives"] if i["id"] == "auto_invoicing")
     edited["expected"]["annual_benefit"] = EDITED_BENEFIT
     config.write_text(yaml.safe_dump(register, sort_keys=False))
     add_late_invoicing_hours(data_dir, business.as_of)
-    outputs["run"] = cli.run(data_dir, config, warehouse, business.as_of)
+    outputs["run"] = roi_run(data_dir, config, warehouse, business.as_of)
     return {"warehouse": warehouse, "customer": customer, "hashed": hashed, "before": before, **outputs}
 
 
@@ -555,12 +558,12 @@ def test_forget_erases_a_customer_everywhere_and_the_next_run_succeeds(second_ni
     night = second_night
     warehouse, customer, hashed = night["warehouse"], night["customer"], night["hashed"]
     assert "raw.orders.customer_id" in night["held_before"]
-    assert night["forget"] == cli.EXIT_OK and night["held_after_forget"] == []
+    assert night["forget"] == EXIT_OK and night["held_after_forget"] == []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         erasure = con.sql("select * from raw.erasures").pl()
     assert erasure["kind"].to_list() == ["customer"] and erasure["rows_removed"][0] > 0
     assert customer not in str(erasure.rows()) and hashed not in str(erasure.rows())
-    assert night["run"] == cli.EXIT_OK
+    assert night["run"] == EXIT_OK
     assert hash_holders(warehouse, hashed) == []
     assert hashed.encode() not in warehouse.read_bytes()  # not in the file's free blocks either
 
@@ -568,7 +571,7 @@ def test_forget_erases_a_customer_everywhere_and_the_next_run_succeeds(second_ni
 def test_a_signed_claim_moved_by_new_data_is_changed_since_signoff(second_night):
     night = second_night
     warehouse = night["warehouse"]
-    assert night["refused"] == cli.EXIT_INVALID_INPUT
+    assert night["refused"] == EXIT_INVALID_INPUT
     log = query(warehouse, "select * from marts.signoff_log order by line")
     assert [
         (r["initiative_id"], r["metric"]) for r in log.iter_rows(named=True)
@@ -646,7 +649,7 @@ def test_a_business_case_edited_after_go_live_leaves_realisation_judged_against_
 
 def test_roi_explain_traces_a_claim_to_its_tables_with_the_marts_numbers(demo_run, capsys):
     _, warehouse, _ = demo_run
-    assert cli.main(["explain", "auto_invoicing", "hours_invoicing", "--warehouse", str(warehouse)]) == cli.EXIT_OK
+    assert roi_main(["explain", "auto_invoicing", "hours_invoicing", "--warehouse", str(warehouse)]) == EXIT_OK
     out = capsys.readouterr().out
     for table in (
         "marts.runs",
@@ -666,7 +669,7 @@ def test_roi_explain_traces_a_claim_to_its_tables_with_the_marts_numbers(demo_ru
         "check_id"
     ]
     assert all(f" {c}: observed" in out for c in checks)
-    assert cli.main(["explain", "no_such_thing", "--warehouse", str(warehouse)]) == cli.EXIT_INVALID_INPUT
+    assert roi_main(["explain", "no_such_thing", "--warehouse", str(warehouse)]) == EXIT_INVALID_INPUT
     assert "measured: " in capsys.readouterr().err
 
 
@@ -711,7 +714,7 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
     before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]
     results = {table: query(warehouse, f"select * from intermediate.{table}") for table in KEPT_RESULTS}
     # forced: the inputs are the first run's, which alone would leave the warehouse as it is (the next test)
-    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of, force=True) == cli.EXIT_OK
+    assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of, force=True) == EXIT_OK
     out, err = capfd.readouterr()
     # progress a step at a time while it runs, then the summary in words
     assert "done   landed the orders" in err and "done   published the warehouse" in err
@@ -737,7 +740,7 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
 def test_a_run_with_nothing_new_leaves_the_published_warehouse_as_it_is(demo_run, tmp_path, capsys):
     business, warehouse, _ = demo_run
     stamp = warehouse.stat().st_mtime_ns
-    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_OK
+    assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_OK
     out = capsys.readouterr().out
     last = query(warehouse, "select run_id from marts.runs order by ended_at desc limit 1")["run_id"][0]
     assert f"nothing changed since run {last} (as of {business.as_of})" in out
@@ -771,7 +774,7 @@ def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
     log_before = log.read_bytes()
     lock.acquire("another-run")  # held by this (live) test process
     try:
-        assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_RUN_FAILED
+        assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_RUN_FAILED
         assert "another run is building this warehouse: run another-run" in capsys.readouterr().err
         assert warehouse.stat().st_mtime_ns == stamp
         assert log.read_bytes() == log_before  # the running run's log is left alone
@@ -784,7 +787,7 @@ def test_a_run_with_another_salt_stops_before_landing_anything(demo_run, capsys,
     business, warehouse, _ = demo_run
     stamp = warehouse.stat().st_mtime_ns
     monkeypatch.setenv("ROI_PSEUDONYM_SALT", "another-salt-altogether-0123456789")
-    assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of) == cli.EXIT_RUN_FAILED
+    assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_RUN_FAILED
     err = capsys.readouterr().err
     assert "is not the salt" in err and "another-salt" not in err  # the salt itself is never printed
     assert warehouse.stat().st_mtime_ns == stamp
@@ -797,7 +800,7 @@ def test_broken_register_stops_before_writing(demo_run, tmp_path, capsys):
     stamp = warehouse.stat().st_mtime_ns
     broken = tmp_path / "initiatives.yml"
     broken.write_text(business.config_path.read_text().replace("ramp_up_days: 14", "ramp_up_dayz: 14", 1))
-    assert cli.run(business.data_dir, broken, warehouse, business.as_of) == cli.EXIT_INVALID_INPUT
+    assert roi_run(business.data_dir, broken, warehouse, business.as_of) == EXIT_INVALID_INPUT
     assert "field ramp_up_dayz: unknown key" in capsys.readouterr().err
     assert warehouse.stat().st_mtime_ns == stamp
 
@@ -808,7 +811,7 @@ def test_a_file_missing_a_column_stops_before_writing(demo_run, tmp_path, capsys
     data = tmp_path / "data"
     data.mkdir()
     (data / "tickets.csv").write_text("ticket_id,unit_id,opened_at\nt1,webshop,2025-01-01\n")
-    assert cli.run(data, business.config_path, warehouse, business.as_of) == cli.EXIT_INVALID_INPUT
+    assert roi_run(data, business.config_path, warehouse, business.as_of) == EXIT_INVALID_INPUT
     message = capsys.readouterr().err
     assert "tickets.csv" in message and "first_response_at" in message
     assert warehouse.stat().st_mtime_ns == stamp
@@ -966,7 +969,7 @@ def dashboard(demo_run):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = Path(cli.__file__).with_name("dashboard.py")
+    app = Path(pipelines.__file__).with_name("dashboard.py")
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("streamlit")),
@@ -1022,7 +1025,7 @@ def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(demo_run, 
         tab.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         tab.get_by_text(last_run_finished()).wait_for(timeout=30_000)
         # a nightly run succeeds while the page is open, and the reloaded page shows it
-        assert cli.run(business.data_dir, business.config_path, warehouse, business.as_of, force=True) == cli.EXIT_OK
+        assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of, force=True) == EXIT_OK
         tab.reload()
         tab.get_by_text(last_run_finished()).wait_for(timeout=60_000)
     finally:

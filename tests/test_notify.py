@@ -17,8 +17,10 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from pipelines import cli
+from pipelines.commands.exit_codes import EXIT_RUN_FAILED
+from pipelines.commands.run import run as roi_run
 from pipelines.notify import Failure, configured, notify_failure
+from pipelines.settings import read_settings
 from roi_ledger.privacy import salt_fingerprint
 
 EXPORTS = Path(__file__).parent / "exports"
@@ -74,7 +76,7 @@ def webhook(monkeypatch):
 
 def test_a_failure_reaches_the_inbox_and_the_webhook_in_plain_words(smtp, webhook):
     failure = Failure("the orders file has no column 'Name'", "/srv/roi/warehouse.duckdb", "run-42")
-    assert configured() == ["email", "webhook"]
+    assert configured(read_settings()) == ["email", "webhook"]
     assert notify_failure(failure) == ["email", "webhook"]
     [(sender, recipients, content)] = smtp.messages
     assert sender == "roi@bakery.example" and recipients == ["owner@bakery.example", "analyst@bakery.example"]
@@ -111,7 +113,7 @@ def test_a_failed_roi_run_tells_by_mail_and_webhook(tmp_path, smtp, webhook, mon
             "insert into raw.salt_fingerprint values (?, ?)",
             [salt_fingerprint("another-salt-of-earlier-runs-0"), datetime.now(UTC)],
         )
-    assert cli.run(data, config, warehouse, None) == cli.EXIT_RUN_FAILED
+    assert roi_run(data, config, warehouse, None) == EXIT_RUN_FAILED
     [(_, _, content)] = smtp.messages
     assert "salt" in content.lower() and str(warehouse) in content
     [posted] = webhook

@@ -19,13 +19,8 @@ import pytest
 
 from pipelines.project import dbt_env
 from pipelines.run_lock import MAX_AGE, RunLock, WarehouseBusy
-from pipelines.warehouse import (
-    MEMORY_LIMIT_VAR,
-    Warehouse,
-    clone_or_copy,
-    memory_limit,
-    out_of_memory_hint,
-)
+from pipelines.settings import MEMORY_LIMIT_VAR, read_settings
+from pipelines.warehouse import Warehouse, clone_or_copy, out_of_memory_hint
 
 
 def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
@@ -150,7 +145,7 @@ def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
     warehouse = Warehouse(tmp_path / "w.duckdb")
     fresh = duckdb.connect()
     monkeypatch.delenv(MEMORY_LIMIT_VAR, raising=False)
-    assert memory_limit() == "768MB"  # unset: ROI Ledger's default
+    assert read_settings().duckdb_memory_limit == "768MB"  # unset: ROI Ledger's default
     fresh.execute("set memory_limit = '768MB'")
     with warehouse.connect() as con:
         assert (
@@ -167,7 +162,7 @@ def test_the_build_holds_duckdb_to_the_memory_limit(tmp_path, monkeypatch):
     assert dbt_env(warehouse.build_file)[MEMORY_LIMIT_VAR] == "512MB"  # what dbt's profile reads
     monkeypatch.setenv(MEMORY_LIMIT_VAR, "80%")  # DuckDB takes sizes only
     with pytest.raises(ValueError, match="ROI_DUCKDB_MEMORY_LIMIT='80%'.*e.g. 2GB"):
-        memory_limit()
+        read_settings()
 
 
 def test_an_out_of_memory_failure_says_which_setting_to_raise(monkeypatch):

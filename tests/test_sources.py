@@ -15,7 +15,7 @@ import pytest
 from connectors.files import inventory, land_files
 from connectors.landing import ensure_raw_schema
 from connectors.sources import ignored_files, load_sources, source_files
-from pipelines import cli
+from pipelines.commands.printing import print_source_report, print_top_rejections
 from roi_ledger.contract import ContractError
 
 EXPORTS = Path(__file__).parent / "exports"
@@ -223,7 +223,7 @@ def test_validate_reports_rejections_and_ignored_files(data, capsys, monkeypatch
     assert found.units >= {"web", "Market Street", "Support", "shop_a", "shop_b"}
     ignored = {p.name: why for p, why in ignored_files(data, load_sources(data))}
     assert ignored["orders_old.csv"] == "no source in sources.yml reads it"
-    cli.print_source_report(found, ignored_files(data, load_sources(data)), sampled=None)
+    print_source_report(found, ignored_files(data, load_sources(data)), sampled=None)
     out = capsys.readouterr().out
     assert "shopify_orders_export.csv -> orders: 4 rows, 3 would load, 1 would be rejected" in out
     assert "1 x fulfilled_at is before ordered_at (rows 5)" in out
@@ -248,7 +248,7 @@ def test_a_failed_run_prints_its_most_frequent_rejection_reasons(tmp_path, capsy
             "('run-9', 'orders', 'ordered_at: cannot read \"soon\" as a timestamp'), "
             "('run-8', 'orders', 'status is empty')"
         )
-    cli.print_top_rejections(build, "run-9")
+    print_top_rejections(build, "run-9")
     err = capsys.readouterr().err
     assert '2 x orders: ordered_at: cannot read "…" as a timestamp' in err and "1 x orders: amount is empty" in err
     assert "status" not in err and "@" not in err  # this run's only, no value quoted

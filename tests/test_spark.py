@@ -22,7 +22,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.defs.transform import METRICS_LAYER
-from pipelines.project import BUILD_WAREHOUSE_VAR, DBT_PROJECT_DIR, MANIFEST, dbt_env
+from pipelines.project import DBT_PROJECT_DIR, MANIFEST, dbt_env
+from pipelines.settings import BUILD_WAREHOUSE_VAR
 from pipelines.warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e

@@ -22,7 +22,8 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines import cli
+from pipelines.commands.exit_codes import EXIT_OK
+from pipelines.commands.run import run as roi_run
 from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
 from pipelines.staging_history import rebuild_history, write_run_context
 from pipelines.warehouse import Warehouse
@@ -160,7 +161,7 @@ def kept_tables(con) -> dict[str, pl.DataFrame]:
 
 
 def run_and_read(data, config, warehouse, as_of, timezone) -> dict:
-    assert cli.run(data, config, warehouse, as_of) == cli.EXIT_OK
+    assert roi_run(data, config, warehouse, as_of) == EXIT_OK
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(f"set TimeZone = '{timezone}'")
         read = {

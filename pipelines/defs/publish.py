@@ -22,6 +22,7 @@ from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
 from pipelines.notify import Failure, notify_failure
 from pipelines.resources import RESOURCE_KEY, RunResource
 from pipelines.run_inputs import inputs_fingerprint, present_files, raw_state
+from pipelines.settings import SettingsError, read_settings
 from pipelines.warehouse import Warehouse
 
 RUNS_DDL = """
@@ -143,7 +144,7 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
 
 def morning_report(con):
     """The morning report from the build's marts, before it is published (roi_ledger.report.html)."""
-    from pipelines.explain import explain_claim
+    from pipelines.commands.explain import explain_claim
     from roi_ledger.report.html import MARTS, build_report
 
     tables = {name: con.sql(f"select * from marts.{name}").pl() for name in MARTS}
@@ -161,12 +162,20 @@ def release_lock_of_failed_run(context: RunFailureSensorContext) -> None:
     from its run config, else the code location's ``ROI_WAREHOUSE``."""
     failed = context.dagster_run
     config = failed.run_config.get("resources", {}).get(RESOURCE_KEY, {}).get("config", {})
-    path = config.get("warehouse_path") or os.environ.get("ROI_WAREHOUSE")
+    path = config.get("warehouse_path") or code_location_warehouse()
     if path and Warehouse(Path(path).expanduser().resolve()).run_lock.release(failed.run_id):
         context.log.info(f"released the run lock of failed run {failed.run_id}")
     # and someone hears of it (pipelines/notify.py: e-mail and/or webhook from the environment)
     reason = context.failure_event.message if context.failure_event else "the run stopped"
-    notify_failure(Failure(reason, path or "(the code location's warehouse)", failed.run_id))
+    notify_failure(Failure(reason, str(path or "(the code location's warehouse)"), failed.run_id))
+
+
+def code_location_warehouse() -> Path | None:
+    """``ROI_WAREHOUSE``; None when unset or when the settings cannot be read (the notice still goes)."""
+    try:
+        return read_settings().warehouse
+    except SettingsError:
+        return None
 
 
 defs = Definitions(assets=[runs], sensors=[release_lock_of_failed_run])

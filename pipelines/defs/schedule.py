@@ -16,7 +16,6 @@ other, and the run coordinator runs several at once (docs/performance.md#many-bu
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -33,14 +32,16 @@ from dagster import (
     schedule,
 )
 
-from pipelines.businesses import BUSINESSES_VAR, Business, load_businesses
+from pipelines.businesses import Business, load_businesses
 from pipelines.resources import run_config
+from pipelines.settings import read_settings, variable
 from roi_ledger.register import RegisterError, load_register
 from roi_ledger.run_context import last_complete_day
 
 CRON = "0 2 * * *"
 FALLBACK_TIMEZONE = "UTC"
-PATH_VARIABLES = {"data_dir": "ROI_DATA_DIR", "config_path": "ROI_CONFIG", "warehouse": "ROI_WAREHOUSE"}
+# The code location's settings a scheduled run's paths come from (pipelines.settings).
+PATH_SETTINGS = ("data_dir", "config", "warehouse")
 
 # One process: DuckDB has one writer, and on two cores in-process is the faster executor.
 nightly_job = define_asset_job(
@@ -54,8 +55,8 @@ nightly_job = define_asset_job(
 def business_timezone() -> str:
     """The register's timezone (``ROI_CONFIG``), which the schedule ticks in; UTC when the
     code location has no readable register (the schedule then skips its ticks)."""
-    config = os.environ.get("ROI_CONFIG")
-    return register_timezone(Path(config)) if config else FALLBACK_TIMEZONE
+    config = read_settings().config
+    return register_timezone(config) if config else FALLBACK_TIMEZONE
 
 
 def register_timezone(config: Path) -> str:
@@ -74,14 +75,14 @@ def nightly_schedule(timezone: str):
         description=f"Runs the nightly job at 02:00 {timezone}, as of the day before.",
     )
     def nightly_at_2am(context: ScheduleEvaluationContext):
-        missing = [variable for variable in PATH_VARIABLES.values() if not os.environ.get(variable)]
+        settings = read_settings()
+        missing = [variable(name) for name in PATH_SETTINGS if getattr(settings, name) is None]
         if missing:
             return SkipReason(f"set {', '.join(missing)} in the code location's environment")
         as_of = last_complete_day(context.scheduled_execution_time, timezone)
-        paths = {name: Path(os.environ[variable]) for name, variable in PATH_VARIABLES.items()}
         return RunRequest(
             run_config=run_config(
-                data_dir=paths["data_dir"], config_path=paths["config_path"], warehouse=paths["warehouse"], as_of=as_of
+                data_dir=settings.data_dir, config_path=settings.config, warehouse=settings.warehouse, as_of=as_of
             ),
             tags={"roi/as_of": as_of.isoformat()},
         )
@@ -134,8 +135,9 @@ def by_business_schedule(job, businesses: list[Business]):
 
 def definitions() -> Definitions:
     jobs, schedules = [nightly_job], [nightly_schedule(business_timezone())]
-    if os.environ.get(BUSINESSES_VAR):
-        businesses = load_businesses(Path(os.environ[BUSINESSES_VAR]))
+    businesses_file = read_settings().businesses
+    if businesses_file is not None:
+        businesses = load_businesses(businesses_file)
         job = by_business_job(businesses)
         jobs.append(job)
         schedules.append(by_business_schedule(job, businesses))

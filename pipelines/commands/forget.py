@@ -13,15 +13,53 @@ back, so remove them at the source as well.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import duckdb
 
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
+from pipelines.commands.validate import checked_settings
+from pipelines.settings import SALT_VAR
 from pipelines.warehouse import Warehouse
-from roi_ledger.privacy import check_salt_strength, check_same_salt
+from roi_ledger.privacy import SaltError, check_salt_strength, check_same_salt
 
 ID_COLUMNS = {"customer": "customer_id", "employee": "employee_id"}
+
+
+def command(args: argparse.Namespace) -> int:
+    """Erase people's rows from the warehouse; prints what was removed, never who."""
+    customers, employees = args.customer, args.employee
+    if not customers and not employees:
+        sys.exit("roi forget: name at least one --customer or --employee")
+    settings = checked_settings()
+    if settings is None:
+        return EXIT_INVALID_INPUT
+    if not settings.salt:
+        print(f"roi forget: set {SALT_VAR} to the salt the warehouse's identifiers were hashed with", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    store = Warehouse(Path(args.warehouse).expanduser().resolve())
+    busy = store.run_lock.live_holder()
+    if busy is not None:
+        print(f"roi forget refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    try:
+        removed = forget(store, salt=settings.salt, customers=customers, employees=employees)
+    except (SaltError, FileNotFoundError) as exc:
+        print(f"roi forget: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    people = len(customers) + len(employees)
+    print(
+        f"erased {sum(removed.values())} rows of {people} {'person' if people == 1 else 'people'} from {store.path} "
+        "(recorded in raw.erasures):"
+    )
+    for table, n in sorted(removed.items()):
+        print(f"  {table}: {n}")
+    print("The next run rebuilds every result from what remains; remove them from the source exports too.")
+    return EXIT_OK
 
 
 def forget(warehouse: Warehouse, *, salt: str, customers: list[str], employees: list[str]) -> dict[str, int]:
@@ -48,7 +86,8 @@ def _erase(warehouse: Warehouse, run_id: str, salt: str, people: dict[str, list[
         recorded = con.execute("select fingerprint from raw.salt_fingerprint order by recorded_at limit 1").fetchone()
         check_same_salt(salt, recorded[0] if recorded else None, str(warehouse.path))  # another salt would erase no one
         con.execute(
-            "create table if not exists raw.erasures (erased_at timestamptz, kind varchar, people bigint, rows_removed bigint, _load_id varchar)"
+            "create table if not exists raw.erasures "
+            "(erased_at timestamptz, kind varchar, people bigint, rows_removed bigint, _load_id varchar)"
         )
         con.execute("begin transaction")
         for kind, ids in people.items():
@@ -73,7 +112,8 @@ def _erase(warehouse: Warehouse, run_id: str, salt: str, people: dict[str, list[
                 removed[f"{schema}.{table}"] = removed.get(f"{schema}.{table}", 0) + n
                 total += n
             n = con.execute(
-                f"delete from raw.rejected_rows where json_extract_string(record, '$.{column}') in (select hash from erased)"
+                "delete from raw.rejected_rows "
+                f"where json_extract_string(record, '$.{column}') in (select hash from erased)"
             ).fetchone()[0]
             removed["raw.rejected_rows"] = removed.get("raw.rejected_rows", 0) + n
             total += n
@@ -96,9 +136,11 @@ def _rewrite(warehouse: Warehouse) -> None:
         con.execute(f'copy from database source to "{target}"')
         comments = con.execute(
             """
-            select 'table', schema_name, table_name, null, comment from duckdb_tables() where database_name = 'source' and comment is not null
+            select 'table', schema_name, table_name, null, comment
+            from duckdb_tables() where database_name = 'source' and comment is not null
             union all
-            select 'column', schema_name, table_name, column_name, comment from duckdb_columns() where database_name = 'source' and comment is not null
+            select 'column', schema_name, table_name, column_name, comment
+            from duckdb_columns() where database_name = 'source' and comment is not null
             """
         ).fetchall()
         for kind, schema, table, column, comment in comments:

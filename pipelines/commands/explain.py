@@ -8,11 +8,15 @@ the benefit → cost, ROI, payback. Each step names the table where it can be qu
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
 
 
 def _fmt(value) -> str:
@@ -21,6 +25,15 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
+
+
+def command(args: argparse.Namespace) -> int:
+    try:
+        print(explain(Path(args.warehouse).expanduser().resolve(), args.initiative, args.metric))
+    except KeyError as exc:
+        print(f"roi explain: {exc.args[0]}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    return EXIT_OK
 
 
 def explain(warehouse: Path, initiative: str, metric: str | None = None) -> str:

@@ -9,11 +9,14 @@ compares every decision with the published claims now. See docs/oversight.md.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
 from pipelines.warehouse import Warehouse
 from roi_ledger.oversight.signoff import (
     SignoffError,
@@ -23,6 +26,34 @@ from roi_ledger.oversight.signoff import (
     read_log,
     signoff_status,
 )
+
+
+def command(args: argparse.Namespace) -> int:
+    """Record a decision on a claim, or list every claim's."""
+    store = resolve(Path(args.warehouse))
+    try:
+        if args.list:
+            rows, problems = status(store)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
+            for row in rows.iter_rows(named=True):
+                print(describe(row))
+            return EXIT_OK
+        if not args.initiative or not args.decision:
+            sys.exit("roi signoff: give INITIATIVE [METRIC] --decision accept|reject|defer --by NAME, or --list")
+        entries = sign(
+            store, args.initiative, args.metric, decision=args.decision, signed_by=args.by or "", comment=args.comment
+        )
+    except SignoffError as exc:
+        print(f"roi signoff: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    for e in entries:
+        print(
+            f"recorded: {e['decision']} {e['initiative_id']} x {e['metric']} by {e['signed_by']} "
+            f"(run {e['run_id']}, grade {e['grade']})"
+        )
+    print(f"in {store.signoff_log}; the next run shows it in marts.claim_signoffs and the report")
+    return EXIT_OK
 
 
 def published_claims(warehouse: Warehouse) -> pl.DataFrame:
@@ -75,12 +106,13 @@ def describe(row: dict) -> str:
     if row["decision"] is None:
         return f"{claim}: not signed (grade {row['grade']})"
     state = f"CHANGED since sign-off: {row['change_reasons']}" if row["changed_since_signoff"] else "unchanged since"
+    decided = f"{claim}: {row['decision']} by {row['signed_by']} on {row['signed_at']:%Y-%m-%d}"
+    if row["signed_effect_abs"] is None:
+        return f"{decided} (no estimate then); {state}"
+    interval = f"[{row['signed_ci_low']:.4g}, {row['signed_ci_high']:.4g}]"
     return (
-        f"{claim}: {row['decision']} by {row['signed_by']} on {row['signed_at']:%Y-%m-%d} "
-        f"(signed {row['signed_method']} {row['signed_effect_abs']:.4g} [{row['signed_ci_low']:.4g}, {row['signed_ci_high']:.4g}], "
+        f"{decided} (signed {row['signed_method']} {row['signed_effect_abs']:.4g} {interval}, "
         f"{row['signed_grade']}); {state}"
-        if row["signed_effect_abs"] is not None
-        else f"{claim}: {row['decision']} by {row['signed_by']} on {row['signed_at']:%Y-%m-%d} (no estimate then); {state}"
     )
 
 

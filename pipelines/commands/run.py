@@ -1,0 +1,146 @@
+"""``roi run``: run the nightly job once, in this process, and print the morning summary.
+
+The command resolves the run's context once — the register, the catalogue and the sources file
+parsed, the as-of date fixed (without one: the last complete day in the business's timezone) —
+checks the salt, and hands that context to the nightly job (``RunResource.resolved``). A run whose
+inputs are those of the last published run leaves that warehouse as it is and says so
+(``pipelines.run_inputs``; ``--force`` builds anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
+from pipelines.commands.printing import print_results, print_top_rejections
+from pipelines.commands.validate import check_salt, checked_settings, resolve_inputs
+from pipelines.settings import Settings
+
+if TYPE_CHECKING:
+    from pipelines.warehouse import Warehouse
+    from roi_ledger.run_context import RunContext
+
+# What the run's first step raises when the data and the register disagree (nothing has landed yet)
+DATA_ERRORS = ("ContractError", "RegisterError", "CatalogueError")
+
+
+def command(args: argparse.Namespace) -> int:
+    return run(
+        Path(args.data), Path(args.config), Path(args.warehouse), args.as_of, partition=args.partition, force=args.force
+    )
+
+
+def run(
+    data: Path, config: Path, warehouse: Path, as_of: date | None, partition: str | None = None, *, force: bool = False
+) -> int:
+    """Check the settings, the register, the sources file and the salt, then run the nightly job
+    in this process (its first step checks the data against the register before anything lands:
+    exit 2 when they disagree) and print the summary in words. With ``partition`` (a business of
+    ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``. Unless ``force``, a
+    run whose inputs are the last published run's (``pipelines.run_inputs``) does nothing."""
+    prepared = prepare(data, config, as_of)
+    if isinstance(prepared, int):
+        return prepared
+    context, settings = prepared
+    warnings.filterwarnings("ignore")
+    from pipelines.warehouse import Warehouse
+
+    store = Warehouse(warehouse.expanduser().resolve())
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    busy = store.run_lock.live_holder()
+    if busy is not None:  # say so before touching the running run's log
+        print(f"run refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    if not force and nothing_changed(store, context, settings.salt, warehouse):
+        return EXIT_OK
+    # The run fixes its own as-of date when none is given: the last complete day before it starts.
+    print(f"running the nightly job (as of {as_of or 'yesterday'}); log: {store.run_log}")
+    result = execute(store, context, settings.salt, partition)
+    if not result.success:
+        return report_failure(store, warehouse, result)
+    print_results(warehouse.resolve())
+    return EXIT_OK
+
+
+def prepare(data: Path, config: Path, as_of: date | None) -> tuple[RunContext, Settings] | int:
+    """The run's context and settings, or the exit code once it has said what cannot be used."""
+    from roi_ledger.inputs import InputError
+
+    settings = checked_settings()
+    if settings is None:
+        return EXIT_INVALID_INPUT
+    try:
+        context = resolve_inputs(data, config, as_of)
+    except InputError as exc:
+        print(f"invalid input:\n{exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    # the run's first step reads the data itself: here only what its sources land is known
+    code = check_salt(data, {source.dataset for source in context.sources.values()}, settings.salt)
+    return (context, settings) if code == EXIT_OK else code
+
+
+def nothing_changed(store: Warehouse, context: RunContext, salt: str | None, warehouse: Path) -> bool:
+    """Whether the last published run had these very inputs; if so it says so and prints its results."""
+    from pipelines.run_inputs import last_run_with_same_inputs
+
+    same = last_run_with_same_inputs(store, context, salt)
+    if same is None:
+        return False
+    print(
+        f"nothing changed since run {same[0]} (as of {same[1]}): the same code, register, data and date; "
+        f"the published warehouse {warehouse} stands (--force builds it again)"
+    )
+    print_results(warehouse.resolve())
+    return True
+
+
+def execute(store: Warehouse, context: RunContext, salt: str | None, partition: str | None):
+    """The nightly job (or the business's partition of it) on ``context``, in this process; its result."""
+    # Imported only now: the job's definitions import Dagster, dbt and Great Expectations (seconds).
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+    from pipelines.resources import RESOURCE_KEY, RunResource
+
+    # dbt's and Dagster's output go to the log file; the terminal gets the outcome.
+    with store.run_log.open("w") as log, redirect_stdout(log), redirect_stderr(log):
+        return defs.resolve_job_def("nightly_by_business" if partition else "nightly").execute_in_process(
+            instance=DagsterInstance.ephemeral(),
+            partition_key=partition,
+            raise_on_error=False,
+            resources={RESOURCE_KEY: RunResource.resolved(context, store, salt)},
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}},
+        )
+
+
+def report_failure(store: Warehouse, warehouse: Path, result) -> int:
+    """Say why the run failed, release its lock (a failed run does not publish) and send the notice."""
+    from pipelines.notify import Failure, notify_failure
+    from pipelines.warehouse import out_of_memory_hint
+
+    store.run_lock.release(result.run_id)
+    reasons, invalid_input = [], False
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause  # the error the step raised, not Dagster's wrapper
+            # the register, a file or a source that cannot be used (the build file is discarded)
+            invalid_input |= error is not None and error.cls_name in DATA_ERRORS
+            reasons.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
+            print(("invalid input:\n" if invalid_input else "") + reasons[-1], file=sys.stderr)
+            hint = out_of_memory_hint(error.message if error else "")
+            if hint:
+                print(hint, file=sys.stderr)
+    print_top_rejections(store.build_file, result.run_id)
+    print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
+    sent = notify_failure(Failure("; ".join(reasons) or "the run stopped", str(store.path), result.run_id))
+    if sent:
+        print(f"told by {' and '.join(sent)}", file=sys.stderr)
+    return EXIT_INVALID_INPUT if invalid_input else EXIT_RUN_FAILED
