@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from roi_ledger.register import Expected, Initiative, Register
+from roi_ledger.tables import schema
 
 HISTORY_SCHEMA = {
     "initiative_id": pl.String,
@@ -95,38 +96,6 @@ def latest_fingerprints(history: pl.DataFrame) -> dict[str, str]:
 
 def changed_fields(before: dict, after: dict) -> list[str]:
     return [f for f in (*EXPECTED_FIELDS, *DESIGN_FIELDS) if before.get(f) != after.get(f)]
-
-
-CASE_SCHEMA = {
-    "initiative_id": pl.String,
-    "first_go_live": pl.Date,
-    "registered_at": pl.Datetime("us", "UTC"),
-    "registered_before_go_live": pl.Boolean,
-    "registered_fingerprint": pl.String,
-    "registered_case": pl.String,
-    "registered_annual_benefit": pl.Float64,
-    "current_fingerprint": pl.String,
-    "current_case": pl.String,
-    "current_annual_benefit": pl.Float64,
-    "n_edits_after_go_live": pl.Int64,
-    "edited_fields": pl.String,  # comma-separated, in EXPECTED_FIELDS + DESIGN_FIELDS order
-    "design_edited": pl.Boolean,  # metrics, units or go-live changed after go-live
-    "edited_after_results": pl.Boolean,
-    "last_edit_at": pl.Datetime("us", "UTC"),
-}
-
-EDIT_SCHEMA = {
-    "initiative_id": pl.String,
-    "run_id": pl.String,
-    "recorded_at": pl.Datetime("us", "UTC"),
-    "as_of": pl.Date,
-    "fingerprint": pl.String,
-    "business_case": pl.String,
-    "is_registered_case": pl.Boolean,
-    "after_go_live": pl.Boolean,
-    "after_results": pl.Boolean,
-    "changed_fields": pl.String,  # against the previous record; null for the first
-}
 
 
 def _local_day(moment: datetime, timezone: str) -> date:
@@ -207,7 +176,9 @@ def judge_cases(
                 "last_edit_at": edits[-1][0]["recorded_at"] if edits else None,
             }
         )
-    return pl.DataFrame(cases, schema=CASE_SCHEMA), pl.DataFrame(records, schema=EDIT_SCHEMA)
+    return pl.DataFrame(cases, schema=schema("business_cases")), pl.DataFrame(
+        records, schema=schema("business_case_history")
+    )
 
 
 def as_registered(register: Register, cases: pl.DataFrame) -> Register:

@@ -28,6 +28,7 @@ import polars as pl
 
 from roi_ledger.catalogue import MetricDefinition, definition_of
 from roi_ledger.register import Register
+from roi_ledger.tables import schema
 
 WINDOW = {"week": 13, "month": 3, "quarter": 2, "year": 1}
 TREND_WINDOW = {"week": 26, "month": 6, "quarter": 4, "year": 3}
@@ -152,7 +153,9 @@ def objective_progress(
             or None
         )
         rows.append(row)
-    return pl.DataFrame(rows, schema=PROGRESS_SCHEMA), pl.DataFrame(contributions, schema=CONTRIBUTION_SCHEMA)
+    return pl.DataFrame(rows, schema=schema("objective_progress")), pl.DataFrame(
+        contributions, schema=schema("objective_contributions")
+    )
 
 
 def _status(whole, period, baseline, share, target_pct, deadline, as_of, baseline_end) -> tuple[str, float | None]:
@@ -175,33 +178,3 @@ def _status(whole, period, baseline, share, target_pct, deadline, as_of, baselin
     projected = intercept + slope * horizon
     projected_pct = 100 * (projected - baseline) / abs(baseline)
     return ("on_track" if projected_pct / target_pct >= 1 else "at_risk"), projected_pct
-
-
-PROGRESS_SCHEMA = {
-    "objective_id": pl.String,
-    "statement": pl.String,
-    "metric": pl.String,
-    "owner": pl.String,
-    "deadline": pl.Date,
-    "target_change_pct": pl.Float64,
-    "linked_initiatives": pl.String,
-    "period": pl.String,
-    "baseline_start": pl.Date,
-    "baseline_end": pl.Date,
-    "baseline_value": pl.Float64,
-    "current_start": pl.Date,
-    "current_value": pl.Float64,
-    "target_value": pl.Float64,
-    "change_pct": pl.Float64,
-    "share_of_target": pl.Float64,
-    "projected_change_pct_at_deadline": pl.Float64,
-    "status": pl.String,
-    "contributions": pl.String,
-}
-CONTRIBUTION_SCHEMA = {
-    "objective_id": pl.String,
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "contribution": pl.Float64,
-    "share_of_change": pl.Float64,
-}
