@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines.run_lock import Holder, RunLock
 from pipelines.settings import MEMORY_LIMIT_VAR, read_settings
+from roi_ledger.tables import conform, published_tables
 
 # The schema the Python steps write to, between the two dbt layers (dbt's source `intermediate`).
 INTERMEDIATE = "intermediate"
@@ -64,8 +65,14 @@ def clone_or_copy(source: Path, target: Path) -> bool:
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Write ``frame`` as ``schema.table``, replacing what was there (its polars schema kept)."""
-    schema = table.split(".")[0]
+    """Write ``frame`` as ``schema.table``, replacing what was there (its polars schema kept). A
+    table of ``intermediate`` that a mart publishes is first held to the columns and types its yml
+    declares (``roi_ledger.tables.conform``): a step whose frame differs fails here, naming the
+    table and the column, every night, instead of a mart's contract failing later in dbt."""
+    schema, name = table.split(".")
+    declared = published_tables().get(name)
+    if schema == INTERMEDIATE and declared is not None and declared.published_from_python:
+        frame = conform(name, frame)
     con.execute(f"create schema if not exists {schema}")
     con.register("frame", frame.to_arrow())
     try:
@@ -98,9 +105,12 @@ def drop_renamed_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists {INTERMEDIATE}.{name}")
 
 
-def unit_hourly_costs(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    """Each unit's loaded hourly cost, as dbt's ``intermediate.int_unit_hourly_cost`` has it."""
-    return dict(con.sql(f"select unit_id, hourly_cost from {INTERMEDIATE}.int_unit_hourly_cost").fetchall())
+UNIT_HOURLY_COST = f"{INTERMEDIATE}.int_unit_hourly_cost"  # each unit's loaded hourly cost, built by dbt
+
+
+def unit_hourly_costs(frame: pl.DataFrame) -> dict[str, float]:
+    """Each unit's loaded hourly cost from ``UNIT_HOURLY_COST`` read as a frame."""
+    return dict(frame.select("unit_id", "hourly_cost").iter_rows())
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,33 @@ def test_schemas_are_named_as_promised(demo_run):
     assert {"raw", "staging", "intermediate", "marts"} <= schemas
 
 
+def test_every_mart_has_the_columns_in_order_and_types_its_yml_declares(demo_run):
+    from roi_ledger.tables import published_tables
+
+    _, warehouse, _ = demo_run
+    duckdb_types = {
+        "string": "VARCHAR",
+        "varchar": "VARCHAR",
+        "json": "JSON",
+        "bigint": "BIGINT",
+        "integer": "INTEGER",
+        "double": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamptz": "TIMESTAMP WITH TIME ZONE",
+    }
+    columns = query(
+        warehouse,
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' order by table_name, ordinal_position",
+    )
+    assert set(columns["table_name"]) == set(published_tables())
+    for table in published_tables().values():
+        rows = columns.filter(pl.col("table_name") == table.name)
+        assert rows["column_name"].to_list() == table.column_names, table.name
+        assert rows["data_type"].to_list() == [duckdb_types[c.data_type] for c in table.columns], table.name
+
+
 def test_metric_series_covers_the_catalogue_and_kpis(demo_run):
     _, warehouse, _ = demo_run
     series = query(warehouse, "select metric, period, count(*) as n from marts.metric_series group by all")

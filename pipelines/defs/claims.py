@@ -9,7 +9,6 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
-    AssetSpec,
     Definitions,
     MaterializeResult,
     multi_asset,
@@ -25,6 +24,7 @@ from pipelines.memo import (
     unchanged_since_last_run,
 )
 from pipelines.resources import RunResource
+from pipelines.steps import Inputs, step_specs
 from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.catalogue import definition_of
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
@@ -37,21 +37,6 @@ from roi_ledger.claims.power import claim_power
 from roi_ledger.fingerprint import series_digests
 from roi_ledger.oversight.business_case import as_registered
 
-CLAIM_TABLES = {
-    "claim_checks": "Every claim check on every initiative x metric and initiative (published as marts.claim_checks).",
-    "claim_reliability": "A grade per initiative x metric and per initiative (published as marts.claim_reliability).",
-    "claim_reliability_reasons": "The checks behind each grade, one row each (published as marts.claim_reliability_reasons).",
-    "claim_check_definitions": "The registered claim checks (published as marts.claim_check_definitions).",
-    "claim_power": "Per claim: its minimum detectable effect, power now and periods to a verdict (published as marts.claim_power).",
-    "claim_evidence": (
-        "Per claim: its placebo replays' rates and trend sensitivity (published in marts.claim_power), with the "
-        "fingerprint of its effects' inputs and the run that computed them; kept while that fingerprint is unchanged."
-    ),
-    "claim_check_memo": (
-        "Per claim x check: the check's own result (before the claim's tests are judged together), what it read beyond "
-        "the estimates' inputs, and the fingerprint of it; kept while that fingerprint is unchanged (roi_ledger.claims.memo)."
-    ),
-}
 # The series the outliers check re-estimates on, built by dbt (models/intermediate).
 CAPPED_SERIES = "intermediate.int_metric_values_capped"
 # Each check's own result with the fingerprint of what it read (roi_ledger.claims.memo).
@@ -60,23 +45,36 @@ MEMO = "claim_check_memo"
 EVIDENCE = "claim_evidence"
 # What the claims are fingerprinted on, of the capped series (roi_ledger.fingerprint).
 CAPPED_COLUMNS = ("unit_id", "metric", "period_start", "cap_share", "value")
+SERIES, EFFECTS, CASES = "marts.metric_series", f"{INTERMEDIATE}.initiative_effects", f"{INTERMEDIATE}.business_cases"
+READS = [EFFECTS, SERIES, CAPPED_SERIES, CASES]  # the capped series is read a metric and a cap at a time
 
 
 @multi_asset(
-    specs=[
-        AssetSpec(
-            [INTERMEDIATE, table],
-            group_name="claims",
-            description=description,
-            deps=[
-                AssetKey([INTERMEDIATE, "initiative_effects"]),
-                AssetKey(["marts", "metric_series"]),
-                AssetKey(["intermediate", "int_metric_values_capped"]),
-                AssetKey([INTERMEDIATE, "business_cases"]),
-            ],
-        )
-        for table, description in CLAIM_TABLES.items()
-    ],
+    specs=step_specs(
+        "claims",
+        [
+            "claim_checks",
+            "claim_reliability",
+            "claim_reliability_reasons",
+            "claim_check_definitions",
+            "claim_power",
+            EVIDENCE,
+            MEMO,
+        ],
+        READS,
+        internal={
+            EVIDENCE: (
+                "Per claim: its placebo replays' rates and trend sensitivity (published in marts.claim_power), with "
+                "the fingerprint of its effects' inputs and the run that computed them; kept while that fingerprint "
+                "is unchanged."
+            ),
+            MEMO: (
+                "Per claim x check: the check's own result (before the claim's tests are judged together), what it "
+                "read beyond the estimates' inputs, and the fingerprint of it; kept while that fingerprint is "
+                "unchanged (roi_ledger.claims.memo)."
+            ),
+        },
+    ),
 )
 def claim_check_results(context: AssetExecutionContext, run: RunResource):
     """Run every claim check and grade the claims (roi_ledger.claims). A check whose inputs are
@@ -84,10 +82,9 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
     estimates' inputs are unchanged keeps its placebo replays; grades and power are recomputed."""
     run_context = run.context
     register = run_context.register
+    inputs = Inputs(run.warehouse, READS)
     with run.warehouse.connect() as con:
-        series = con.sql("select * from marts.metric_series").pl()
-        estimates = con.sql(f"select * from {INTERMEDIATE}.initiative_effects").pl()
-        cases = con.sql(f"select * from {INTERMEDIATE}.business_cases").pl()
+        series, estimates, cases = inputs[SERIES], inputs[EFFECTS], inputs[CASES]
         traits = run_context.traits(set(series["metric"].unique().to_list()))
         catalogue = list(run_context.catalogue)
         effects = dict(

@@ -3,7 +3,6 @@
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    AssetSpec,
     Definitions,
     MaterializeResult,
     multi_asset,
@@ -11,6 +10,7 @@ from dagster import (
 
 from pipelines.memo import fingerprint_frame, in_register_order, kept_rows, unchanged_since_last_run
 from pipelines.resources import RunResource
+from pipelines.steps import Inputs, step_specs
 from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.contract import DATASETS
 from roi_ledger.effects import estimate_effects
@@ -18,36 +18,30 @@ from roi_ledger.effects.registry import methods_frame
 from roi_ledger.effects.series import counterfactual_series
 from roi_ledger.fingerprint import effect_fingerprints, series_digests
 
-EFFECT_TABLES = {
-    "initiative_effects": "Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
-    "estimation_methods": "The registered estimators, most preferred first (published as marts.estimation_methods).",
-    "counterfactual_series": "Each primary estimate's treated, comparison and counterfactual series (published as marts.counterfactual_series).",
-    "effect_fingerprints": (
-        "Per measured initiative: the fingerprint of everything its estimates were computed from, and the run that "
-        "computed them; a run whose fingerprint is the same keeps those estimates (roi_ledger.fingerprint)."
-    ),
-}
 EFFECT_FINGERPRINTS = "effect_fingerprints"
+SERIES = "marts.metric_series"
+READS = [SERIES]
+# The staging models are listed so that a failing critical input-quality check on any of them
+# (docs/quality.md) holds back the estimates and everything after them.
+AFTER = ["raw.register_initiatives", *[f"staging.stg_{name}" for name in DATASETS]]
 # What the estimates are fingerprinted on, of the metric series (roi_ledger.fingerprint).
 SERIES_COLUMNS = ("unit_id", "metric", "period", "period_start", "period_end", "value", "volume")
 
 
 @multi_asset(
-    specs=[
-        AssetSpec(
-            [INTERMEDIATE, table],
-            group_name="effects",
-            description=description,
-            # The staging models are listed so that a failing critical input-quality check on any
-            # of them (docs/quality.md) holds back the estimates and everything after them.
-            deps=[
-                AssetKey(["marts", "metric_series"]),
-                AssetKey(["raw", "register_initiatives"]),
-                *[AssetKey(["staging", f"stg_{name}"]) for name in DATASETS],
-            ],
-        )
-        for table, description in EFFECT_TABLES.items()
-    ],
+    specs=step_specs(
+        "effects",
+        ["initiative_effects", "estimation_methods", "counterfactual_series", EFFECT_FINGERPRINTS],
+        READS,
+        AFTER,
+        internal={
+            EFFECT_FINGERPRINTS: (
+                "Per measured initiative: the fingerprint of everything its estimates were computed from, and the "
+                "run that computed them; a run whose fingerprint is the same keeps those estimates "
+                "(roi_ledger.fingerprint)."
+            )
+        },
+    ),
 )
 def effect_estimates(context: AssetExecutionContext, run: RunResource):
     """Estimate every effect with every method that applies (roi_ledger.effects). An initiative
@@ -56,12 +50,13 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource):
     run_context = run.context
     register = run_context.register
     problems: list[str] = []
+    inputs = Inputs(run.warehouse, READS)
     with run.warehouse.connect() as con:
-        series = con.sql("select * from marts.metric_series").pl()
+        series = inputs[SERIES]
         traits = run_context.traits(set(series["metric"].unique().to_list()))
         fingerprints = effect_fingerprints(
             register,
-            series=series_digests(con, "marts.metric_series", SERIES_COLUMNS, floats=("value", "volume")),
+            series=series_digests(con, SERIES, SERIES_COLUMNS, floats=("value", "volume")),
             traits=traits,
         )
         kept = unchanged_since_last_run(con, EFFECT_FINGERPRINTS, fingerprints)

@@ -24,40 +24,25 @@ from pipelines.resources import RESOURCE_KEY, RunResource
 from pipelines.run_inputs import inputs_fingerprint, present_files, raw_state
 from pipelines.settings import SettingsError, read_settings
 from pipelines.warehouse import Warehouse
+from roi_ledger.tables import table
 
-RUNS_DDL = """
-create table if not exists marts.runs (
-    run_id varchar primary key,
-    as_of date,
-    started_at timestamptz,
-    ended_at timestamptz,
-    register_file varchar,
-    register_hash varchar,
-    data_dir varchar,
-    input_files json,
-    rows_loaded bigint,
-    rows_rejected bigint,
-    inputs_fingerprint varchar
-)
-"""
-# What DuckDB shows for the table the publish step writes itself (dbt's persist_docs does the rest).
-RUNS_COMMENTS = {
-    None: "One row per successful run: when, as of which day, the register's hash and every input file.",
-    "run_id": "The Dagster run.",
-    "as_of": "The last day the run measured.",
-    "started_at": "When the run started (UTC).",
-    "ended_at": "When the run finished (UTC).",
-    "register_file": "The register (initiatives.yml) the run read.",
-    "register_hash": "SHA-256 of the register file as read.",
-    "data_dir": "The data folder the run read.",
-    "input_files": "Every input file with its dataset, SHA-256 hash and the rows it loaded and rejected (JSON).",
-    "rows_loaded": "Rows the run landed into raw (all datasets).",
-    "rows_rejected": "Rows the run rejected, each kept in raw.rejected_rows with its reason.",
-    "inputs_fingerprint": (
-        "A digest of everything the run's results were computed from (code, register, run date, input files, raw); "
-        "a run with the same inputs leaves this warehouse as it is (pipelines/run_inputs.py). Null for a pulled source."
-    ),
-}
+RUNS = table("runs")  # declared in dbt_project/models/marts/runs.yml
+RUNS_KEY = "run_id"  # a run published again (after a recovery) replaces its row
+
+
+def create_runs_table(con) -> None:
+    """``marts.runs`` as runs.yml declares it, with its descriptions as DuckDB comments (as dbt's
+    persist_docs gives the other marts); a column declared since is added to an older warehouse."""
+    con.execute("create schema if not exists marts")
+    columns = ", ".join(f"{c.name} {c.data_type}{' primary key' if c.name == RUNS_KEY else ''}" for c in RUNS.columns)
+    con.execute(f"create table if not exists marts.runs ({columns})")
+    for column in RUNS.columns:
+        con.execute(f"alter table marts.runs add column if not exists {column.name} {column.data_type}")
+    comments = {"table marts.runs": RUNS.description} | {
+        f"column marts.runs.{c.name}": c.description for c in RUNS.columns
+    }
+    for target, comment in comments.items():
+        con.execute(f"comment on {target} is '{comment.replace(chr(39), chr(39) * 2)}'")
 
 
 def input_files(con, run: RunResource, run_id: str) -> pl.DataFrame:
@@ -91,20 +76,13 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
     with its hash and row counts. Written last, then the warehouse is published."""
     run_context = run.context
     with run.warehouse.connect() as con:
-        con.execute("create schema if not exists marts")
-        con.execute(RUNS_DDL)
-        con.execute(
-            "alter table marts.runs add column if not exists inputs_fingerprint varchar"
-        )  # warehouses from before it
-        for column, comment in RUNS_COMMENTS.items():
-            target = "table marts.runs" if column is None else f"column marts.runs.{column}"
-            con.execute(f"comment on {target} is '{comment.replace(chr(39), chr(39) * 2)}'")
+        create_runs_table(con)
         files = input_files(con, run, context.run_id)
         this_run = files.filter(files["loaded_this_run"])
         fingerprint = inputs_fingerprint(
             run_context, run.sources, files.select("dataset", "source_file", "content_hash").rows(), raw_state(con)
         )
-        columns = [column for column in RUNS_COMMENTS if column]
+        columns = RUNS.column_names
         con.execute(
             f"insert or replace into marts.runs ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
             [

@@ -23,6 +23,7 @@ from roi_ledger.effects.panel import Panel, build_panel
 from roi_ledger.effects.registry import estimator_of
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.register import Initiative, Register
+from roi_ledger.tables import schema
 
 
 def as_number(value) -> float | None:
@@ -167,9 +168,6 @@ class InitiativeClaim:
     case: dict | None = None
 
 
-DEFINITION_SCHEMA = {"check_id": pl.String, "level": pl.String, "check_class": pl.String, "description": pl.String}
-
-
 def definitions_frame() -> pl.DataFrame:
     """Every registered check, in the order they run (published as ``marts.claim_check_definitions``)."""
     from roi_ledger.claims import checks  # noqa: F401 - importing registers the checks
@@ -184,5 +182,5 @@ def definitions_frame() -> pl.DataFrame:
             }
             for c in METRIC_CHECKS + INITIATIVE_CHECKS
         ],
-        schema=DEFINITION_SCHEMA,
+        schema=schema("claim_check_definitions"),
     )

@@ -23,23 +23,9 @@ from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.claims.memo import CheckMemo
 from roi_ledger.effects.panel import build_panel
 from roi_ledger.register import Register
+from roi_ledger.tables import schema
 
-CHECK_SCHEMA = {
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "check_id": pl.String,
-    "check_class": pl.String,
-    "method": pl.String,
-    "status": pl.String,
-    "observed": pl.Float64,
-    "threshold": pl.Float64,
-    "message": pl.String,
-    "counts_toward_grade": pl.Boolean,
-    "p_value": pl.Float64,
-    "p_value_adjusted": pl.Float64,
-}
-
-__all__ = ["run_claim_checks", "grade_claims", "CHECK_SCHEMA"]
+__all__ = ["run_claim_checks", "grade_claims"]
 
 
 def run_claim_checks(
@@ -134,4 +120,4 @@ def run_claim_checks(
                     "p_value_adjusted": None,
                 }
             )
-    return pl.DataFrame(rows, schema=CHECK_SCHEMA)
+    return pl.DataFrame(rows, schema=schema("claim_checks"))

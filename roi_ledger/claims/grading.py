@@ -32,6 +32,7 @@ import polars as pl
 
 from roi_ledger.claims.base import CheckClass
 from roi_ledger.claims.labels import FIRED, GRADES, CheckStatus, Grade
+from roi_ledger.tables import schema
 
 WAIT_CHECK = "not_enough_data"  # when it fails, the claim waits: needs_more_data
 
@@ -86,29 +87,8 @@ def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         why = fired.filter(pl.col("initiative_id") == initiative_id)
         reliability.append(_row(initiative_id, None, None, grade, why))
         reasons += _reasons(initiative_id, None, why)
-    reliability_frame = pl.DataFrame(
-        reliability,
-        schema={
-            "initiative_id": pl.String,
-            "metric": pl.String,
-            "method": pl.String,
-            "grade": pl.String,
-            "reasons": pl.String,
-            "n_reasons": pl.Int64,
-        },
-    )
-    reasons_frame = pl.DataFrame(
-        reasons,
-        schema={
-            "initiative_id": pl.String,
-            "metric": pl.String,
-            "reason_metric": pl.String,
-            "check_id": pl.String,
-            "status": pl.String,
-            "implied_grade": pl.String,
-            "message": pl.String,
-        },
-    )
+    reliability_frame = pl.DataFrame(reliability, schema=schema("claim_reliability"))
+    reasons_frame = pl.DataFrame(reasons, schema=schema("claim_reliability_reasons"))
     return reliability_frame, reasons_frame
 
 

@@ -36,6 +36,7 @@ from scipy import stats
 
 from roi_ledger.claims.sequential import TAU_RATIO, always_valid, half_width
 from roi_ledger.claims.thresholds import MIN_POST_PERIODS
+from roi_ledger.tables import schema
 
 if TYPE_CHECKING:  # only named in annotations: the proposals' plans import this module without the estimators
     from roi_ledger.claims.replays import ReplayRates
@@ -127,39 +128,7 @@ def power_of(
     return Power(se, mde, expected_effect, power_now, max(0, needed - post), True)
 
 
-POWER_SCHEMA = {
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "method": pl.String,
-    "period": pl.String,
-    "pre_periods": pl.Int64,
-    "post_periods": pl.Int64,
-    "standard_error": pl.Float64,
-    "mde_abs": pl.Float64,
-    "mde_pct": pl.Float64,
-    "expected_change_pct": pl.Float64,
-    "expected_effect_abs": pl.Float64,
-    "power_now": pl.Float64,
-    "periods_to_verdict": pl.Int64,
-    "verdict_reachable": pl.Boolean,
-    "grade": pl.String,
-    # how the interval was obtained, and the interval the grade rests on (sequential.py)
-    "inference": pl.String,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "always_valid_low": pl.Float64,
-    "always_valid_high": pl.Float64,
-    # placebo replays on the business's own data (replays.py)
-    "placebo_replays": pl.Int64,
-    "placebo_false_positive_rate": pl.Float64,
-    "placebo_share_as_large": pl.Float64,
-    # DiD claims: the departure from parallel trends that would overturn them (sensitivity.py)
-    "sensitivity_scale": pl.String,
-    "pre_trend_slope": pl.Float64,
-    "pre_trend_slope_se": pl.Float64,
-    "trend_breakdown_slope": pl.Float64,
-    "trend_breakdown_in_pre_se": pl.Float64,
-}
+POWER_SCHEMA = schema("claim_power")  # the published columns and types (its mart yml)
 
 
 def claim_power(

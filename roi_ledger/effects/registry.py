@@ -18,6 +18,7 @@ import polars as pl
 
 from roi_ledger.effects.panel import Panel
 from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.tables import schema
 
 SINGLE_GO_LIVE, PHASED_ROLLOUT = "single_go_live", "phased_rollout"
 DESIGNS = (SINGLE_GO_LIVE, PHASED_ROLLOUT)
@@ -95,15 +96,6 @@ def comparison_methods() -> frozenset[str]:
     return frozenset(e.method for e in _REGISTRY.values() if e.uses_comparison_units)
 
 
-METHOD_SCHEMA = {
-    "method": pl.String,
-    "preference": pl.Int64,
-    "uses_comparison_units": pl.Boolean,
-    "designs": pl.String,
-    "description": pl.String,
-}
-
-
 def methods_frame() -> pl.DataFrame:
     """The registry as a table (published as ``marts.estimation_methods``)."""
     return pl.DataFrame(
@@ -117,5 +109,5 @@ def methods_frame() -> pl.DataFrame:
             }
             for e in estimators()
         ],
-        schema=METHOD_SCHEMA,
+        schema=schema("estimation_methods"),
     )

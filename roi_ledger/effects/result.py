@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import polars as pl
 from scipy import stats
+
+from roi_ledger.tables import schema
 
 
 @dataclass(frozen=True)
@@ -50,36 +52,10 @@ class EffectEstimate:
         return row
 
 
-COLUMNS = [f.name for f in fields(EffectEstimate)] + ["effect_pct"]
-
-SCHEMA = {
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "method": pl.String,
-    "period": pl.String,
-    "pre_periods": pl.Int64,
-    "post_periods": pl.Int64,
-    "baseline_value": pl.Float64,
-    "observed_value": pl.Float64,
-    "counterfactual_value": pl.Float64,
-    "effect_abs": pl.Float64,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "p_value": pl.Float64,
-    "n_treated_units": pl.Int64,
-    "n_control_units": pl.Int64,
-    "inference": pl.String,
-    "note": pl.String,
-    "is_primary": pl.Boolean,
-    "confidence_level": pl.Float64,
-    "effect_pct": pl.Float64,
-}
-
-
 def t_quantile(confidence: float, df: float) -> float:
     """The two-sided Student's t quantile of a ``confidence`` interval with ``df`` degrees of freedom."""
     return float(stats.t.ppf(0.5 + confidence / 2, df))
 
 
 def to_frame(estimates: list[EffectEstimate]) -> pl.DataFrame:
-    return pl.DataFrame([e.as_row() for e in estimates], schema=SCHEMA)
+    return pl.DataFrame([e.as_row() for e in estimates], schema=schema("initiative_effects"))

@@ -23,19 +23,9 @@ import polars as pl
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED, Panel, build_panel
 from roi_ledger.register import Register
+from roi_ledger.tables import schema
 
-SCHEMA = {
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "method": pl.String,
-    "period_start": pl.Date,
-    "period_end": pl.Date,
-    "stage": pl.String,  # pre, ramp or post (``window`` is a word SQL reserves)
-    "series": pl.String,
-    "value": pl.Float64,
-    "value_low": pl.Float64,
-    "value_high": pl.Float64,
-}
+SCHEMA = schema("counterfactual_series")  # its stage column: pre, ramp or post (window is a word SQL reserves)
 
 
 def panel_series(

@@ -16,20 +16,9 @@ from roi_ledger.money.benefit import (
 )
 from roi_ledger.money.roi import choose_counted_metrics, initiative_roi
 from roi_ledger.register import Register
+from roi_ledger.tables import schema
 
-METRIC_MONEY_SCHEMA = {
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "pool": pl.String,
-    "valued": pl.Boolean,
-    "value_source": pl.String,
-    "counted": pl.Boolean,
-    "shared_with": pl.String,
-    "share": pl.Float64,
-    "benefit": pl.Float64,
-    "benefit_low": pl.Float64,
-    "benefit_high": pl.Float64,
-}
+METRIC_MONEY_SCHEMA = schema("initiative_metric_money")  # the published columns and types (its mart yml)
 
 
 def compute_money(
@@ -158,42 +147,5 @@ def _initiative_rois(
     return rows, curves
 
 
-ROI_SCHEMA = {
-    "initiative_id": pl.String,
-    "name": pl.String,
-    "status": pl.String,
-    "as_of": pl.Date,
-    "first_go_live": pl.Date,
-    "currency": pl.String,
-    "cost_to_date": pl.Float64,
-    "benefit_to_date": pl.Float64,
-    "benefit_ci_low": pl.Float64,
-    "benefit_ci_high": pl.Float64,
-    "net_benefit": pl.Float64,
-    "roi": pl.Float64,
-    "roi_ci_low": pl.Float64,
-    "roi_ci_high": pl.Float64,
-    "payback_date": pl.Date,
-    "projected_payback_date": pl.Date,
-    "npv": pl.Float64,
-    "npv_horizon_end": pl.Date,
-    "annual_run_rate": pl.Float64,
-    "expected_annual_benefit": pl.Float64,
-    "realisation_rate": pl.Float64,
-    "grade": pl.String,
-}
-CURVE_SCHEMA = {
-    "initiative_id": pl.String,
-    "period": pl.String,
-    "period_start": pl.Date,
-    "period_end": pl.Date,
-    "cost": pl.Float64,
-    "benefit": pl.Float64,
-    "benefit_low": pl.Float64,
-    "benefit_high": pl.Float64,
-    "cumulative_cost": pl.Float64,
-    "cumulative_benefit": pl.Float64,
-    "cumulative_benefit_low": pl.Float64,
-    "cumulative_benefit_high": pl.Float64,
-    "cumulative_net": pl.Float64,
-}
+ROI_SCHEMA = schema("initiative_roi")  # the published columns and types (its mart yml)
+CURVE_SCHEMA = schema("initiative_roi_periods")  # the published columns and types (its mart yml)

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from roi_ledger.register import Expected, Initiative, Register
+from roi_ledger.tables import schema
 
 HISTORY_SCHEMA = {
     "initiative_id": pl.String,
@@ -97,36 +98,9 @@ def changed_fields(before: dict, after: dict) -> list[str]:
     return [f for f in (*EXPECTED_FIELDS, *DESIGN_FIELDS) if before.get(f) != after.get(f)]
 
 
-CASE_SCHEMA = {
-    "initiative_id": pl.String,
-    "first_go_live": pl.Date,
-    "registered_at": pl.Datetime("us", "UTC"),
-    "registered_before_go_live": pl.Boolean,
-    "registered_fingerprint": pl.String,
-    "registered_case": pl.String,
-    "registered_annual_benefit": pl.Float64,
-    "current_fingerprint": pl.String,
-    "current_case": pl.String,
-    "current_annual_benefit": pl.Float64,
-    "n_edits_after_go_live": pl.Int64,
-    "edited_fields": pl.String,  # comma-separated, in EXPECTED_FIELDS + DESIGN_FIELDS order
-    "design_edited": pl.Boolean,  # metrics, units or go-live changed after go-live
-    "edited_after_results": pl.Boolean,
-    "last_edit_at": pl.Datetime("us", "UTC"),
-}
+CASE_SCHEMA = schema("business_cases")  # the published columns and types (its mart yml)
 
-EDIT_SCHEMA = {
-    "initiative_id": pl.String,
-    "run_id": pl.String,
-    "recorded_at": pl.Datetime("us", "UTC"),
-    "as_of": pl.Date,
-    "fingerprint": pl.String,
-    "business_case": pl.String,
-    "is_registered_case": pl.Boolean,
-    "after_go_live": pl.Boolean,
-    "after_results": pl.Boolean,
-    "changed_fields": pl.String,  # against the previous record; null for the first
-}
+EDIT_SCHEMA = schema("business_case_history")  # the published columns and types (its mart yml)
 
 
 def _local_day(moment: datetime, timezone: str) -> date:

@@ -27,6 +27,7 @@ from uuid import uuid4
 import polars as pl
 
 from roi_ledger.claims.labels import GRADES, Grade
+from roi_ledger.tables import schema
 
 DECISIONS = ("accept", "reject", "defer")
 GENESIS = "0" * 64  # the "previous line" of the first line
@@ -96,26 +97,7 @@ def append_entries(path: Path, entries: list[dict]) -> None:
             fcntl.flock(log, fcntl.LOCK_UN)
 
 
-LOG_SCHEMA = {
-    "line": pl.Int64,
-    "signoff_id": pl.String,
-    "signed_at": pl.Datetime("us", "UTC"),
-    "signed_by": pl.String,
-    "decision": pl.String,
-    "comment": pl.String,
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "run_id": pl.String,
-    "as_of": pl.Date,
-    "method": pl.String,
-    "effect_abs": pl.Float64,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "confidence_level": pl.Float64,
-    "grade": pl.String,
-    "benefit": pl.Float64,
-    "chain_intact": pl.Boolean,  # false from the first line whose predecessor was altered or removed
-}
+LOG_SCHEMA = schema("signoff_log")  # the published columns and types (its mart yml)
 
 
 def read_log(path: Path) -> tuple[pl.DataFrame, list[str]]:
@@ -157,28 +139,7 @@ def read_log(path: Path) -> tuple[pl.DataFrame, list[str]]:
     return frame, problems
 
 
-STATUS_SCHEMA = {
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "decision": pl.String,  # accept | reject | defer | null (never signed)
-    "signed_by": pl.String,
-    "signed_at": pl.Datetime("us", "UTC"),
-    "comment": pl.String,
-    "signed_run_id": pl.String,
-    "signed_method": pl.String,
-    "signed_effect_abs": pl.Float64,
-    "signed_ci_low": pl.Float64,
-    "signed_ci_high": pl.Float64,
-    "signed_grade": pl.String,
-    "method": pl.String,
-    "effect_abs": pl.Float64,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "grade": pl.String,
-    "changed_since_signoff": pl.Boolean,
-    "change_reasons": pl.String,
-    "n_decisions": pl.Int64,
-}
+STATUS_SCHEMA = schema("claim_signoffs")  # the published columns and types (its mart yml)
 
 
 def changes(signed: dict, current: dict | None) -> list[str]:

@@ -30,33 +30,14 @@ import polars as pl
 
 from roi_ledger.claims.power import detectable, periods_for
 from roi_ledger.register import Register, Status
+from roi_ledger.tables import schema
 
 PROPOSALS = (Status.PROPOSED, Status.APPROVED)
 HISTORY_PERIODS = 104
 RECENT_PERIODS = 13
 MAX_HOLDBACK = 5
 
-PLAN_SCHEMA = {
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "status": pl.String,
-    "planned_go_live": pl.Date,
-    "period": pl.String,
-    "treated_units": pl.String,
-    "holdback_units": pl.String,
-    "n_holdback_units": pl.Int64,
-    "planned_method": pl.String,
-    "history_periods": pl.Int64,
-    "noise_sd": pl.Float64,
-    "recent_level": pl.Float64,
-    "expected_change_pct": pl.Float64,
-    "expected_effect_abs": pl.Float64,
-    "periods_needed": pl.Int64,
-    "mde_abs_at_periods_needed": pl.Float64,
-    "mde_abs_after_13_periods": pl.Float64,
-    "reachable": pl.Boolean,
-    "note": pl.String,
-}
+PLAN_SCHEMA = schema("measurement_plans")  # the published columns and types (its mart yml)
 
 
 def detrended_sd(values: np.ndarray) -> float:

@@ -28,6 +28,7 @@ import polars as pl
 
 from roi_ledger.catalogue import MetricDefinition, definition_of
 from roi_ledger.register import Register
+from roi_ledger.tables import schema
 
 WINDOW = {"week": 13, "month": 3, "quarter": 2, "year": 1}
 TREND_WINDOW = {"week": 26, "month": 6, "quarter": 4, "year": 3}
@@ -196,31 +197,5 @@ def _status(whole, period, baseline, share, target_pct, deadline, as_of, baselin
     return ("on_track" if projected_pct / target_pct >= 1 else "at_risk"), projected_pct
 
 
-PROGRESS_SCHEMA = {
-    "objective_id": pl.String,
-    "statement": pl.String,
-    "metric": pl.String,
-    "owner": pl.String,
-    "deadline": pl.Date,
-    "target_change_pct": pl.Float64,
-    "linked_initiatives": pl.String,
-    "period": pl.String,
-    "baseline_start": pl.Date,
-    "baseline_end": pl.Date,
-    "baseline_value": pl.Float64,
-    "current_start": pl.Date,
-    "current_value": pl.Float64,
-    "target_value": pl.Float64,
-    "change_pct": pl.Float64,
-    "share_of_target": pl.Float64,
-    "projected_change_pct_at_deadline": pl.Float64,
-    "status": pl.String,
-    "contributions": pl.String,
-}
-CONTRIBUTION_SCHEMA = {
-    "objective_id": pl.String,
-    "initiative_id": pl.String,
-    "metric": pl.String,
-    "contribution": pl.Float64,
-    "share_of_change": pl.Float64,
-}
+PROGRESS_SCHEMA = schema("objective_progress")  # the published columns and types (its mart yml)
+CONTRIBUTION_SCHEMA = schema("objective_contributions")  # the published columns and types (its mart yml)

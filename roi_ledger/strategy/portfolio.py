@@ -32,6 +32,7 @@ import polars as pl
 
 from roi_ledger.catalogue import MetricDefinition, definition_of
 from roi_ledger.register import Initiative, Register, Status
+from roi_ledger.tables import schema
 
 AMORTISATION_YEARS = 3
 MAX_REALISATION = 2.0
@@ -83,7 +84,7 @@ def initiative_alignment(register: Register, estimates: pl.DataFrame, metrics_in
                 "moved_metrics_outside_objective": ", ".join(m for m in moved if m != objective_metric) or None,
             }
         )
-    return pl.DataFrame(rows, schema=ALIGNMENT_SCHEMA)
+    return pl.DataFrame(rows, schema=schema("initiative_alignment"))
 
 
 def track_record(
@@ -148,7 +149,7 @@ def portfolio_priorities(register: Register, roi: pl.DataFrame, catalogue: list[
                 "quadrant": _quadrant(impact, feasibility_score),
             }
         )
-    frame = pl.DataFrame(rows, schema=PRIORITY_SCHEMA)
+    frame = pl.DataFrame(rows, schema=schema("portfolio_priorities"))
     return frame.with_columns(
         pl.col("discounted_net_annual_value").rank("ordinal", descending=True).cast(pl.Int64).alias("rank"),
         pl.col("business_case_net_annual_value")
@@ -165,38 +166,3 @@ def _quadrant(impact: float | None, feasibility: float | None) -> str | None:
     if high_impact:
         return "quick_win" if easy else "major_project"
     return "fill_in" if easy else "avoid"
-
-
-ALIGNMENT_SCHEMA = {
-    "initiative_id": pl.String,
-    "status": pl.String,
-    "objective_id": pl.String,
-    "objective_metric": pl.String,
-    "measures_objective_metric": pl.Boolean,
-    "no_objective": pl.Boolean,
-    "objective_without_measurable_metric": pl.Boolean,
-    "metrics_moved": pl.String,
-    "moved_metrics_outside_objective": pl.String,
-}
-PRIORITY_SCHEMA = {
-    "initiative_id": pl.String,
-    "name": pl.String,
-    "status": pl.String,
-    "objective_id": pl.String,
-    "planned_go_live": pl.Date,
-    "benefit_kind": pl.String,
-    "expected_annual_benefit": pl.Float64,
-    "annualised_cost": pl.Float64,
-    "effort": pl.Int64,
-    "complexity": pl.Int64,
-    "integration": pl.Int64,
-    "training_need": pl.Int64,
-    "track_record_rate": pl.Float64,
-    "track_record_basis": pl.String,
-    "discounted_annual_benefit": pl.Float64,
-    "business_case_net_annual_value": pl.Float64,
-    "discounted_net_annual_value": pl.Float64,
-    "impact_score": pl.Float64,
-    "feasibility_score": pl.Float64,
-    "quadrant": pl.String,
-}

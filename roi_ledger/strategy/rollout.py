@@ -18,6 +18,7 @@ import polars as pl
 from roi_ledger.catalogue import MetricDefinition, definition_of
 from roi_ledger.money.benefit import money_rule
 from roi_ledger.register import Register
+from roi_ledger.tables import schema
 
 VOLUME_WEEKS = 13
 WEEKS_PER_YEAR = 365.25 / 7
@@ -108,16 +109,4 @@ def _projection(
     }
 
 
-PHASE_SCHEMA = {
-    "initiative_id": pl.String,
-    "phase": pl.Int64,
-    "units": pl.String,
-    "go_live": pl.Date,
-    "state": pl.String,
-    "effect_measured_on": pl.String,
-    "metric": pl.String,
-    "effect_abs": pl.Float64,
-    "projected_annual_benefit": pl.Float64,
-    "projected_annual_benefit_low": pl.Float64,
-    "projected_annual_benefit_high": pl.Float64,
-}
+PHASE_SCHEMA = schema("rollout_phases")  # the published columns and types (its mart yml)
