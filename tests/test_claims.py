@@ -380,6 +380,18 @@ def test_thresholds_can_be_overridden_per_initiative():
     assert grade(grades) == "reliable"
 
 
+def test_an_initiative_sets_how_different_its_windows_seasons_may_be():
+    # The windows of the seasonality test above cover different seasons, and the treated units'
+    # seasons are their own (the check warns by default); allowing any mix of seasons
+    # (max_season_mix_difference 1) the check passes, reporting the threshold it was given.
+    season = lambda t: 0.01 * np.sin(2 * np.pi * t / 52)  # noqa: E731
+    series = panel(weeks=GO_LIVE_WEEK + 12, treated_extra=season)
+    checks, _ = assess(series, register(claim_checks={"max_season_mix_difference": 1.0}))
+    row = checks.filter(pl.col("check_id") == "seasonality").row(0, named=True)
+    assert (row["status"], row["threshold"]) == ("pass", 1.0)
+    assert "cover the seasons alike" in row["message"]
+
+
 @pytest.mark.parametrize(
     ("check_class", "status_", "expected"),
     [
