@@ -21,6 +21,7 @@ import pipelines
 from pipelines.commands import main as roi_main
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
 from pipelines.commands.run import run as roi_run
+from pipelines.commands.validate import resolve_inputs
 from pipelines.run_inputs import last_run_with_same_inputs
 from pipelines.run_lock import RunLock
 from pipelines.warehouse import Warehouse
@@ -778,7 +779,7 @@ def test_a_run_with_nothing_new_leaves_the_published_warehouse_as_it_is(demo_run
     published = Warehouse(warehouse)
 
     def same(store: Warehouse = published, as_of=business.as_of, salt: str = salt):
-        return last_run_with_same_inputs(store, business.data_dir, business.config_path, as_of, salt)
+        return last_run_with_same_inputs(store, resolve_inputs(business.data_dir, business.config_path, as_of), salt)
 
     assert same() == (last, business.as_of)
     # another day, another salt (the run then stops with its own message), or a change in raw since
