@@ -89,21 +89,21 @@ def python_step(
     writes: Sequence[str],
     after: Sequence[str] = (),
     internal: Mapping[str, str] = {},
-    name: str | None = None,
 ) -> Callable:
     """Turn ``step(context, run, inputs) -> Outputs`` into a Dagster multi-asset (see the module)."""
 
     def decorate(step: Callable[[AssetExecutionContext, RunResource, Inputs], Outputs]):
         @multi_asset(
-            name=name or step.__name__,
+            name=step.__name__,
             specs=step_specs(group, writes, reads, after, internal),
             description=step.__doc__,
         )
         def asset(context: AssetExecutionContext, run: RunResource):
             outputs = step(context, run, Inputs(run.warehouse, reads))
-            unknown = set(outputs.frames) ^ set(writes)
-            if unknown:
-                raise ValueError(f"{context.op_def.name} declares it writes {list(writes)} but returned {unknown}")
+            if set(outputs.frames) != set(writes):
+                raise ValueError(
+                    f"{step.__name__} declares it writes {list(writes)}; it returned {list(outputs.frames)}"
+                )
             with run.warehouse.connect() as con:
                 for table in writes:
                     replace_table(con, f"{INTERMEDIATE}.{table}", outputs.frames[table])

@@ -433,7 +433,7 @@ def _fired(check_id: str, check_class: str, status_: str) -> dict:
     ],
 )
 def test_a_claim_without_enough_periods_waits_before_it_is_doubted(short, expected):
-    from roi_ledger.claims.engine import CHECK_SCHEMA
+    from roi_ledger.tables import schema
 
     checks = pl.DataFrame(
         [
@@ -441,7 +441,7 @@ def test_a_claim_without_enough_periods_waits_before_it_is_doubted(short, expect
             _fired("seasonality", "suspicion", "fail"),
             _fired("placebo_in_time", "validity", "fail"),
         ],
-        schema=CHECK_SCHEMA,
+        schema=schema("claim_checks"),
     )
     grades, reasons = grade_claims(checks)
     assert grade(grades) == expected
