@@ -8,7 +8,7 @@ Arguments default to ``ROI_DATA_DIR``, ``ROI_CONFIG``, ``ROI_WAREHOUSE`` and ``R
 without an as-of date a run measures up to the last complete day in the business's timezone.
 ``roi run`` hands its arguments to the nightly job as run config (``pipelines.resources``).
 A run whose inputs are those of the last published run leaves that warehouse as it is and says
-so (``pipelines.run_inputs``; ``--force`` builds anyway).
+so (``pipelines.incremental``; ``--force`` builds anyway).
 Exit codes: 0 success (or nothing changed), 1 the run failed (the published warehouse is untouched), 2 the inputs
 are invalid (nothing was written).
 """
@@ -207,7 +207,7 @@ def run(
     (its first step checks the data against the register before anything lands: exit 2 when
     they disagree) and print the summary in words. With ``partition`` (a business of
     ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``. Unless ``force``, a
-    run whose inputs are the last published run's (``pipelines.run_inputs``) does nothing."""
+    run whose inputs are the last published run's (``pipelines.incremental``) does nothing."""
     code = validate(data, config, read_data=False)
     if code != EXIT_OK:
         return code
@@ -227,8 +227,8 @@ def run(
         print(f"run refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
         return EXIT_RUN_FAILED
     if not force:
+        from pipelines.incremental import last_run_with_same_inputs
         from pipelines.resources import SALT_VAR
-        from pipelines.run_inputs import last_run_with_same_inputs
 
         same = last_run_with_same_inputs(store, data, config, as_of, os.environ.get(SALT_VAR) or None)
         if same is not None:

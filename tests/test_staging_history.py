@@ -24,7 +24,7 @@ import yaml
 
 from pipelines import cli
 from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
-from pipelines.staging_history import rebuild_history, write_run_context
+from pipelines.incremental import rebuild_history, write_run_context
 from pipelines.warehouse import Warehouse
 from roi_ledger.contract import DATASETS
 

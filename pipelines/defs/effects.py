@@ -1,5 +1,6 @@
 """Effects: estimate every live initiative's effect on its metrics from the metric series."""
 
+import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -9,14 +10,14 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.memo import fingerprint_frame, in_register_order, kept_rows, unchanged_since_last_run
+from pipelines.incremental import kept_results, stored_table
 from pipelines.resources import RunResource
 from pipelines.warehouse import INTERMEDIATE, replace_table
 from roi_ledger.contract import DATASETS
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects.registry import methods_frame
 from roi_ledger.effects.series import counterfactual_series
-from roi_ledger.fingerprint import effect_fingerprints, series_digests
+from roi_ledger.incremental import effect_fingerprints, series_digests
 
 EFFECT_TABLES = {
     "initiative_effects": "Every applicable method's estimate per initiative x metric (published as marts.initiative_effects).",
@@ -24,11 +25,11 @@ EFFECT_TABLES = {
     "counterfactual_series": "Each primary estimate's treated, comparison and counterfactual series (published as marts.counterfactual_series).",
     "effect_fingerprints": (
         "Per measured initiative: the fingerprint of everything its estimates were computed from, and the run that "
-        "computed them; a run whose fingerprint is the same keeps those estimates (roi_ledger.fingerprint)."
+        "computed them; a run whose fingerprint is the same keeps those estimates (roi_ledger.incremental)."
     ),
 }
 EFFECT_FINGERPRINTS = "effect_fingerprints"
-# What the estimates are fingerprinted on, of the metric series (roi_ledger.fingerprint).
+# What the estimates are fingerprinted on, of the metric series (roi_ledger.incremental).
 SERIES_COLUMNS = ("unit_id", "metric", "period", "period_start", "period_end", "value", "volume")
 
 
@@ -52,35 +53,33 @@ SERIES_COLUMNS = ("unit_id", "metric", "period", "period_start", "period_end", "
 def effect_estimates(context: AssetExecutionContext, run: RunResource):
     """Estimate every effect with every method that applies (roi_ledger.effects). An initiative
     whose inputs are what the last published estimates were computed from keeps them
-    (roi_ledger.fingerprint, pipelines.memo); the others are estimated again."""
+    (roi_ledger.incremental); the others are estimated again."""
     run_context = run.context
     register = run_context.register
     problems: list[str] = []
     with run.warehouse.connect() as con:
         series = con.sql("select * from marts.metric_series").pl()
         traits = run_context.traits(set(series["metric"].unique().to_list()))
-        fingerprints = effect_fingerprints(
-            register,
-            series=series_digests(con, "marts.metric_series", SERIES_COLUMNS, floats=("value", "volume")),
-            traits=traits,
-        )
-        kept = unchanged_since_last_run(con, EFFECT_FINGERPRINTS, fingerprints)
-        changed = set(fingerprints) - set(kept)
-        fresh = estimate_effects(register, series, problems, traits, only=changed)
-        estimates = in_register_order(register, kept_rows(con, "initiative_effects", kept, like=fresh), fresh)
+        digests = series_digests(con, "marts.metric_series", SERIES_COLUMNS, floats=("value", "volume"))
+        fingerprints = effect_fingerprints(register, series=digests, traits=traits)
+        kept = kept_results(con, EFFECT_FINGERPRINTS, fingerprints, run_id=context.run_id)
+        fresh = estimate_effects(register, series, problems, traits, only=set(kept.changed))
+        estimates = kept.merged(fresh, last=stored_table(con, "initiative_effects"))
         fresh_pictures = counterfactual_series(register, series, fresh, traits)
-        pictures = in_register_order(
-            register, kept_rows(con, "counterfactual_series", kept, like=fresh_pictures), fresh_pictures
-        )
+        pictures = kept.merged(fresh_pictures, last=stored_table(con, "counterfactual_series"))
         methods = methods_frame()
-        replace_table(con, f"{INTERMEDIATE}.initiative_effects", estimates)
-        replace_table(con, f"{INTERMEDIATE}.estimation_methods", methods)
-        replace_table(con, f"{INTERMEDIATE}.counterfactual_series", pictures)
-        replace_table(
-            con, f"{INTERMEDIATE}.{EFFECT_FINGERPRINTS}", fingerprint_frame(fingerprints, kept, context.run_id)
-        )
+        estimated = pl.DataFrame({"initiative_id": kept.changed}, schema={"initiative_id": pl.String})
+        tables = {
+            "initiative_effects": estimates,
+            "estimation_methods": methods,
+            "counterfactual_series": pictures,
+            EFFECT_FINGERPRINTS: kept.table(estimated),
+        }
+        for name, frame in tables.items():
+            replace_table(con, f"{INTERMEDIATE}.{name}", frame)
     context.log.info(
-        f"effects of {len(changed)} initiatives estimated; {len(kept)} kept from the last run (their inputs are unchanged)"
+        f"effects of {len(kept.changed)} initiatives estimated; {len(kept.kept)} kept from the last run "
+        "(their inputs are unchanged)"
     )
     for problem in problems:
         context.log.warning(problem)
@@ -98,7 +97,7 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource):
     )
     yield MaterializeResult(
         asset_key=AssetKey([INTERMEDIATE, EFFECT_FINGERPRINTS]),
-        metadata={"initiatives_estimated": len(changed), "initiatives_kept": len(kept)},
+        metadata={"initiatives_estimated": len(kept.changed), "initiatives_kept": len(kept.kept)},
     )
 
 

@@ -19,9 +19,9 @@ from dagster import (
 )
 
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
+from pipelines.incremental import inputs_fingerprint, present_files, raw_state
 from pipelines.notify import Failure, notify_failure
 from pipelines.resources import RESOURCE_KEY, RunResource
-from pipelines.run_inputs import inputs_fingerprint, present_files, raw_state
 from pipelines.warehouse import Warehouse
 
 RUNS_DDL = """
@@ -54,7 +54,7 @@ RUNS_COMMENTS = {
     "rows_rejected": "Rows the run rejected, each kept in raw.rejected_rows with its reason.",
     "inputs_fingerprint": (
         "A digest of everything the run's results were computed from (code, register, run date, input files, raw); "
-        "a run with the same inputs leaves this warehouse as it is (pipelines/run_inputs.py). Null for a pulled source."
+        "a run with the same inputs leaves the warehouse as it is (pipelines/incremental.py). Null for a pulled source."
     ),
 }
 

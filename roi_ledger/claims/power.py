@@ -34,6 +34,7 @@ import polars as pl
 from scipy import stats
 
 from roi_ledger.claims.sequential import TAU_RATIO, half_width
+from roi_ledger.register import Register
 
 POWER = 0.8
 MAX_PERIODS = 520  # ten years of weeks: beyond this a plan is not a plan
@@ -150,6 +151,17 @@ POWER_SCHEMA = {
     "trend_breakdown_slope": pl.Float64,
     "trend_breakdown_in_pre_se": pl.Float64,
 }
+
+
+def expected_changes(registered: Register) -> dict[tuple[str, str], float]:
+    """Per claim (initiative, metric), the change in percent its business case expects
+    (``registered``: the register with each case as registered, ``business_case.as_registered``)."""
+    return {
+        (i.id, metric): change
+        for i in registered.initiatives
+        if i.expected
+        for metric, change in i.expected.changes.items()
+    }
 
 
 def claim_power(
