@@ -183,7 +183,8 @@ class KeptResults:
 
     ``kept`` maps each key whose fingerprint is unchanged to the run that computed it;
     ``changed`` lists the others, to compute. One stored row per key (``kept_row``, ``record``)
-    or several (``kept_rows``, ``merged``, ``table(fresh)``)."""
+    or several (``kept_rows``, ``table(fresh)``); ``merged`` keeps the rows of another table the
+    last run wrote (a step's published results, stored apart from their fingerprints)."""
 
     def __init__(
         self,
@@ -214,12 +215,9 @@ class KeptResults:
         rows = [key_value if len(self.key) > 1 else (key_value,) for key_value in keys]
         return pl.DataFrame(rows, schema=dict.fromkeys(self.key, pl.String), orient="row")
 
-    def kept_rows(self, last: pl.DataFrame | None = None) -> pl.DataFrame:
-        """The rows of the kept keys in ``last`` (a table of results the last run wrote; by
-        default the stored table, in ``schema``)."""
-        if last is None:
-            return self._stored.select(list(self.schema))
-        return self._only_kept(last)
+    def kept_rows(self) -> pl.DataFrame:
+        """The stored rows of the kept keys, in ``schema``."""
+        return self._stored.select(list(self.schema))
 
     def _only_kept(self, rows: pl.DataFrame) -> pl.DataFrame:
         kept = rows.with_row_index("_row").join(self._keys_frame(self.kept), on=list(self.key), how="semi")
@@ -237,10 +235,11 @@ class KeptResults:
         """A result this run computed, as a stored row (``schema``), for ``table``."""
         self._recorded.append(dict(row))
 
-    def merged(self, fresh: pl.DataFrame, last: pl.DataFrame | None = None) -> pl.DataFrame:
-        """The kept keys' rows of ``last`` (default: the stored table) and ``fresh``, shaped like
-        ``fresh``, by key in the order of ``fingerprints`` (one key's rows in the order they were)."""
-        kept = self.kept_rows(last).select(fresh.columns).cast(dict(fresh.schema))
+    def merged(self, fresh: pl.DataFrame, last: pl.DataFrame | None) -> pl.DataFrame:
+        """The kept keys' rows of ``last`` (a table of results the last run wrote; None when there
+        is none) and ``fresh``, shaped like ``fresh``, by key in the order of ``fingerprints`` (one
+        key's rows in the order they were)."""
+        kept = fresh.clear() if last is None else self._only_kept(last).select(fresh.columns).cast(dict(fresh.schema))
         order = self._keys_frame(self.fingerprints).with_row_index("_position")
         rows = pl.concat([kept, fresh]).with_row_index("_row")
         return (

@@ -118,7 +118,7 @@ def test_a_run_keeps_the_rows_of_the_unchanged_keys_and_stores_the_others_with_t
     )
     fresh = pl.DataFrame({"initiative_id": ["three", "two"], "metric": ["m", "m"], "value": [5.0, 4.0]})
     # in the order of this run's fingerprints, one key's rows as they were
-    assert kept.merged(fresh)["initiative_id"].to_list() == ["two", "one", "one", "three"]
+    assert kept.merged(fresh, stored)["initiative_id"].to_list() == ["two", "one", "one", "three"]
     assert kept.table(fresh).rows() == [
         ("two", "m", 4.0, "f2", "r2"),
         ("one", "m", 1.0, "f1", "r1"),
