@@ -58,7 +58,14 @@ OWN_RESULT_SCHEMA = {
 }
 _RESULT = ("status", "message", "observed", "threshold", "counts_toward_grade", "p_value", "level")
 
-__all__ = ["run_claim_checks", "grade_claims", "CHECK_SCHEMA", "own_result_fingerprints", "OWN_RESULT_SCHEMA"]
+__all__ = [
+    "run_claim_checks",
+    "grade_claims",
+    "CHECK_SCHEMA",
+    "own_result_fingerprints",
+    "OWN_RESULT_KEY",
+    "OWN_RESULT_SCHEMA",
+]
 
 
 def own_result_fingerprints(
