@@ -9,9 +9,9 @@ Then, each timed whole as a user runs it (``roi run`` in a child process):
 - **full**: the first run, into an empty warehouse;
 - **one new day**: a file with one more day of orders, tickets, hours and defects, as of that day;
 - **nothing new**: the same run again (``roi run`` finds the inputs of the published run and
-  leaves it as it is: ``pipelines/run_inputs.py``);
+  leaves it as it is: ``pipelines/incremental.py``);
 - **nothing new, forced**: the same run with ``--force``: the whole pipeline, keeping every
-  estimate and claim check whose inputs are unchanged (``roi_ledger/fingerprint.py``).
+  estimate and claim check whose inputs are unchanged (``roi_ledger/incremental.py``).
 
 For each run: wall time, peak resident memory of the whole process tree (sampled every 0.2 s),
 the warehouse's size after it and the most extra disk the run took on the warehouse's filesystem

@@ -1,10 +1,12 @@
 """Files sources: exports as they are — CSV/TSV, Parquet, JSON, JSON lines, Excel — into ``raw``.
 
 A file whose content was loaded before (same SHA-256) is skipped, so re-running a night or
-leaving old files in the folder is harmless. Each file is read as text records
-(``connectors.readers``), then mapped, typed and landed like every other source
-(``connectors.landing``). Only the columns the mapping reads are kept: anything else in a file (a
-customer's name, an e-mail address) never reaches the warehouse.
+leaving old files in the folder is harmless. (The one "unchanged, keep it" decision made outside
+``roi_ledger.incremental``: a file's content hash is what it is, not the fingerprint of a result
+that could be computed again, and it is looked up inside the landing's own transaction.) Each
+file is read as text records (``connectors.readers``), then mapped, typed and landed like every
+other source (``connectors.landing``). Only the columns the mapping reads are kept: anything else
+in a file (a customer's name, an e-mail address) never reaches the warehouse.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ not reliable; a clean business with a real effect passes every check and grades 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -12,10 +13,12 @@ import pytest
 import yaml
 
 from roi_ledger.catalogue import load_catalogue, metric_traits
-from roi_ledger.claims.engine import run_claim_checks
+from roi_ledger.claims import engine
+from roi_ledger.claims.base import DECLARABLE_READS, METRIC_CHECKS, CheckClass, MetricClaim, claim_check
+from roi_ledger.claims.engine import OWN_RESULT_KEY, OWN_RESULT_SCHEMA, own_result_fingerprints, run_claim_checks
 from roi_ledger.claims.grading import GRADES, grade_claims, implied_grade
-from roi_ledger.claims.memo import CheckMemo
 from roi_ledger.effects import estimate_effects
+from roi_ledger.incremental import KeptResults
 from roi_ledger.register import parse_register
 
 START = date(2023, 1, 2)  # a Monday
@@ -25,6 +28,46 @@ METRIC = "order_error_rate"  # a rate: volume is the orders it rests on
 UNITS = ["t1", "t2", "c1", "c2", "c3", "c4"]
 TREATED = ["t1", "t2"]
 CATALOGUE = load_catalogue()
+
+
+class UndeclaredRead(Exception):
+    pass
+
+
+def guarded(claim: MetricClaim, declared: tuple[str, ...], undeclared_reads: list) -> MetricClaim:
+    """``claim`` as a check that declared ``declared`` sees it: reading any other of the
+    ``DECLARABLE_READS``, itself or through a method of the claim, is noted and raises."""
+
+    def forbidden(name: str) -> property:
+        def read(self):
+            undeclared_reads.append(name)
+            raise UndeclaredRead(name)
+
+        return property(read)
+
+    hidden = {name: forbidden(name) for name in DECLARABLE_READS if name not in declared}
+    copy = object.__new__(type("GuardedClaim", (type(claim),), hidden))
+    copy.__dict__.update(claim.__dict__)
+    return copy
+
+
+@pytest.fixture(autouse=True)
+def checks_read_only_what_they_declare(monkeypatch):
+    """Every test here runs each metric check on a claim where what it did not declare it reads
+    (``claim_check(..., reads=...)``) cannot be read: a check's result is kept from night to
+    night on what it declares, so an undeclared read would keep a result that is out of date."""
+    undeclared: dict[str, list] = {}
+
+    def guard(check):
+        def run(claim):
+            return check.run(guarded(claim, check.reads, undeclared.setdefault(check.check_id, [])))
+
+        return replace(check, run=run)
+
+    monkeypatch.setattr(engine, "METRIC_CHECKS", [guard(check) for check in METRIC_CHECKS])
+    yield
+    read = {check_id: sorted(set(names)) for check_id, names in undeclared.items() if names}
+    assert not read, f"checks read what they do not declare: {read}"
 
 
 def week(n: int) -> date:
@@ -561,38 +604,63 @@ def test_trend_sensitivity_by_hand():
     assert covers.breakdown_slope == 0.0
 
 
-def test_a_check_keeps_its_result_while_what_it_read_is_unchanged():
+def test_a_check_keeps_its_result_while_what_it_declares_it_reads_is_unchanged():
     series, reg = panel(), register()
     traits = metric_traits(CATALOGUE, {METRIC})
     estimates = estimate_effects(reg, series, traits=traits)
     as_of = series["period_end"].max() - timedelta(days=1)
-    definitions = {METRIC: next(d for d in CATALOGUE if d.name == METRIC)}
 
-    def checks(memo_as_of: date, stored: pl.DataFrame | None, inputs: str = "inputs-1"):
-        memo = CheckMemo(
-            {"checks": inputs},
-            as_of=memo_as_of,
-            capped={METRIC: "c"},
-            definitions=definitions,
-            run_id="r",
-            stored=stored,
+    def checks(day: date, stored: pl.DataFrame | None, inputs: str = "inputs-1", capped: str = "c"):
+        fingerprints = own_result_fingerprints(
+            reg, {"checks": inputs}, as_of=day, capped={METRIC: capped}, catalogue=CATALOGUE
         )
-        rows = run_claim_checks(reg, series, estimates, as_of=memo_as_of, catalogue=CATALOGUE, traits=traits, memo=memo)
-        return rows, memo
+        kept = KeptResults(OWN_RESULT_KEY, OWN_RESULT_SCHEMA, fingerprints, stored, "r")
+        rows = run_claim_checks(reg, series, estimates, as_of=day, catalogue=CATALOGUE, traits=traits, kept=kept)
+        return rows, kept
 
-    first, memo = checks(as_of, None)
-    assert memo.kept == 0 and memo.computed == first.filter(pl.col("metric").is_not_null()).height
-    stored = memo.frame()
-    # only the check that reads the run date says so (a rate has no records to cap: outliers reads no capped series)
-    reads = dict(zip(stored["check_id"], stored["reads"]))
-    assert {check: read for check, read in reads.items() if read} == {"stale_data": "as_of"}
-    again, memo = checks(as_of, stored)
-    assert memo.computed == 0 and again.equals(first)
+    first, kept = checks(as_of, None)
+    assert not kept.kept and len(kept.changed) == first.filter(pl.col("metric").is_not_null()).height
+    stored = kept.table()
+    reads = dict(zip(stored["check_id"], stored["reads"], strict=True))
+    assert {check: read for check, read in reads.items() if read} == {
+        "stale_data": "as_of",
+        "outliers": "capped_series",
+    }
+    again, kept = checks(as_of, stored)
+    assert not kept.changed and again.equals(first)
     # a later day re-runs exactly the checks that read the date, and they see the new date
-    later, memo = checks(as_of + timedelta(days=30), stored)
-    assert memo.computed == 1
+    later, kept = checks(as_of + timedelta(days=30), stored)
+    assert kept.changed == [("checks", METRIC, "stale_data")]
     stale = later.filter(pl.col("check_id") == "stale_data").row(0, named=True)
     assert stale["observed"] == first.filter(pl.col("check_id") == "stale_data")["observed"][0] + 30
-    # new estimates' inputs re-run every check
-    _, memo = checks(as_of, stored, inputs="inputs-2")
-    assert memo.kept == 0
+    # a new capped series re-runs the outliers check alone
+    assert checks(as_of, stored, capped="d")[1].changed == [("checks", METRIC, "outliers")]
+    # new estimates' inputs re-run every check, and so does a table an older version stored
+    assert not checks(as_of, stored, inputs="inputs-2")[1].kept
+    assert not checks(as_of, stored.drop("reads"))[1].kept
+
+
+def test_a_check_that_reads_what_it_did_not_declare_is_caught():
+    reg = register()
+    initiative = reg.initiatives[0]
+    claim = MetricClaim(
+        register=reg,
+        initiative=initiative,
+        metric=METRIC,
+        series=panel(),
+        panel=None,
+        estimates=pl.DataFrame(),
+        thresholds=reg.thresholds_for(initiative),
+        as_of=START,
+        traits={},
+        definition=None,
+    )
+    undeclared: list[str] = []
+    seen = guarded(claim, ("as_of",), undeclared)
+    assert seen.as_of == START and seen.metric == METRIC and seen.confidence == claim.confidence
+    with pytest.raises(UndeclaredRead):
+        seen.capped_series(METRIC, 0.01)
+    assert undeclared == ["capped_series"]
+    # what a check can declare: only the inputs its estimates do not already fix
+    with pytest.raises(ValueError, match="not among"):
+        claim_check("reads_the_estimates", check_class=CheckClass.INFO, reads=("estimates",))

@@ -1,5 +1,5 @@
 """Fingerprints of an initiative's inputs: they change with what its results are computed from,
-and with nothing else (roi_ledger.fingerprint)."""
+and with nothing else, and what a run keeps by them (roi_ledger.incremental)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import polars as pl
 from roi_ledger.claims.evidence import Evidence, evidence_frame, evidence_from_frame
 from roi_ledger.claims.replays import ReplayRates
 from roi_ledger.claims.sensitivity import TrendSensitivity
-from roi_ledger.fingerprint import digest, effect_fingerprints, series_digests
+from roi_ledger.incremental import KeptResults, digest, effect_fingerprints, series_digests
 from roi_ledger.register import parse_register
 
 MONDAY = date(2024, 1, 1)
@@ -98,3 +98,33 @@ def test_evidence_stored_between_runs_reads_back_as_it_was():
     assert evidence_from_frame(evidence_frame(evidence)) == evidence
     newer = Evidence(min_posts={("two", "n"): 6})
     assert evidence.merged(newer).min_posts == {("one", "m"): 4, ("two", "n"): 6}
+
+
+def test_a_run_keeps_the_rows_of_the_unchanged_keys_and_stores_the_others_with_their_fingerprints():
+    schema = {"initiative_id": pl.String, "metric": pl.String, "value": pl.Float64}
+    stored = pl.DataFrame(
+        {
+            "initiative_id": ["one", "one", "two", "gone"],
+            "metric": ["m", "n", "m", "m"],
+            "value": [1.0, 2.0, 3.0, 9.0],
+            "fingerprint": ["f1", "f1", "old", "f9"],
+            "computed_by_run": ["r1", "r1", "r1", "r1"],
+        }
+    )
+    kept = KeptResults(("initiative_id",), schema, {"two": "f2", "one": "f1", "three": "f3"}, stored, "r2")
+    assert kept.kept == {"one": "r1"} and kept.changed == ["two", "three"]
+    assert (
+        kept.kept_row("one") == {"initiative_id": "one", "metric": "m", "value": 1.0} and kept.kept_row("two") is None
+    )
+    fresh = pl.DataFrame({"initiative_id": ["three", "two"], "metric": ["m", "m"], "value": [5.0, 4.0]})
+    # in the order of this run's fingerprints, one key's rows as they were
+    assert kept.merged(fresh, stored)["initiative_id"].to_list() == ["two", "one", "one", "three"]
+    assert kept.table(fresh).rows() == [
+        ("two", "m", 4.0, "f2", "r2"),
+        ("one", "m", 1.0, "f1", "r1"),
+        ("one", "n", 2.0, "f1", "r1"),
+        ("three", "m", 5.0, "f3", "r2"),
+    ]
+    # nothing stored, or a table an older version stored without these columns: nothing is kept
+    assert KeptResults(("initiative_id",), schema, {"one": "f1"}, None, "r2").changed == ["one"]
+    assert not KeptResults(("initiative_id",), schema, {"one": "f1"}, stored.drop("value"), "r2").kept

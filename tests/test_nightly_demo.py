@@ -22,7 +22,7 @@ from pipelines.commands import main as roi_main
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
 from pipelines.commands.run import run as roi_run
 from pipelines.commands.validate import resolve_inputs
-from pipelines.run_inputs import last_run_with_same_inputs
+from pipelines.incremental import last_run_with_same_inputs
 from pipelines.run_lock import RunLock
 from pipelines.warehouse import Warehouse
 from roi_ledger.report.summary import money
@@ -733,7 +733,7 @@ def test_dbt_docs_describe_the_published_tables_without_holding_the_warehouse(de
         pass
 
 
-# The results a run keeps when their inputs have not changed (roi_ledger.fingerprint).
+# The results a run keeps when their inputs have not changed (roi_ledger.incremental).
 KEPT_RESULTS = ("initiative_effects", "counterfactual_series", "claim_checks", "claim_reliability", "claim_power")
 
 

@@ -24,8 +24,8 @@ import yaml
 
 from pipelines.commands.exit_codes import EXIT_OK
 from pipelines.commands.run import run as roi_run
+from pipelines.incremental import rebuild_history, write_run_context
 from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
-from pipelines.staging_history import rebuild_history, write_run_context
 from pipelines.warehouse import Warehouse
 from roi_ledger.contract import DATASETS
 

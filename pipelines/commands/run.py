@@ -4,7 +4,7 @@ The command resolves the run's context once — the register, the catalogue and 
 parsed, the as-of date fixed (without one: the last complete day in the business's timezone) —
 checks the salt, and hands that context to the nightly job (``RunResource.resolved``). A run whose
 inputs are those of the last published run leaves that warehouse as it is and says so
-(``pipelines.run_inputs``; ``--force`` builds anyway).
+(``pipelines.incremental``; ``--force`` builds anyway).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def run(
     in this process (its first step checks the data against the register before anything lands:
     exit 2 when they disagree) and print the summary in words. With ``partition`` (a business of
     ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``. Unless ``force``, a
-    run whose inputs are the last published run's (``pipelines.run_inputs``) does nothing."""
+    run whose inputs are the last published run's (``pipelines.incremental``) does nothing."""
     prepared = prepare(data, config, as_of)
     if isinstance(prepared, int):
         return prepared
@@ -87,7 +87,7 @@ def prepare(data: Path, config: Path, as_of: date | None) -> tuple[RunContext, S
 
 def nothing_changed(store: Warehouse, context: RunContext, salt: str | None, warehouse: Path) -> bool:
     """Whether the last published run had these very inputs; if so it says so and prints its results."""
-    from pipelines.run_inputs import last_run_with_same_inputs
+    from pipelines.incremental import last_run_with_same_inputs
 
     same = last_run_with_same_inputs(store, context, salt)
     if same is None:

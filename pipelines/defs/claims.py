@@ -10,102 +10,76 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     Definitions,
-    MaterializeResult,
-    multi_asset,
     multi_asset_check,
 )
 
 from pipelines.defs.effects import EFFECT_FINGERPRINTS
-from pipelines.memo import (
-    fingerprint_frame,
-    in_register_order,
-    kept_rows,
-    stored_table,
-    unchanged_since_last_run,
-)
+from pipelines.incremental import kept_results, stored_fingerprints
 from pipelines.resources import RunResource
-from pipelines.steps import Inputs, step_specs
-from pipelines.warehouse import INTERMEDIATE, replace_table
-from roi_ledger.catalogue import definition_of
+from pipelines.steps import Inputs, Outputs, python_step
+from pipelines.warehouse import INTERMEDIATE
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
-from roi_ledger.claims.engine import run_claim_checks
-from roi_ledger.claims.evidence import claim_evidence, evidence_frame, evidence_from_frame
+from roi_ledger.claims.engine import OWN_RESULT_KEY, OWN_RESULT_SCHEMA, own_result_fingerprints, run_claim_checks
+from roi_ledger.claims.evidence import EVIDENCE_SCHEMA, evidence_keeping
 from roi_ledger.claims.grading import grade_claims
 from roi_ledger.claims.labels import FIRED, CheckStatus, Grade
-from roi_ledger.claims.memo import CheckMemo
-from roi_ledger.claims.power import claim_power
-from roi_ledger.fingerprint import series_digests
+from roi_ledger.claims.power import claim_power, expected_changes
+from roi_ledger.incremental import KeptResults, series_digests
 from roi_ledger.oversight.business_case import as_registered
 
 # The series the outliers check re-estimates on, built by dbt (models/intermediate).
 CAPPED_SERIES = "intermediate.int_metric_values_capped"
-# Each check's own result with the fingerprint of what it read (roi_ledger.claims.memo).
+# Each check's own result with the fingerprint of what it read (roi_ledger.incremental).
 MEMO = "claim_check_memo"
 # Each claim's placebo replays and trend sensitivity, with the effect fingerprint they were computed from.
 EVIDENCE = "claim_evidence"
-# What the claims are fingerprinted on, of the capped series (roi_ledger.fingerprint).
+# What the claims are fingerprinted on, of the capped series (roi_ledger.incremental).
 CAPPED_COLUMNS = ("unit_id", "metric", "period_start", "cap_share", "value")
 SERIES, EFFECTS, CASES = "marts.metric_series", f"{INTERMEDIATE}.initiative_effects", f"{INTERMEDIATE}.business_cases"
-READS = [EFFECTS, SERIES, CAPPED_SERIES, CASES]  # the capped series is read a metric and a cap at a time
 
 
-@multi_asset(
-    specs=step_specs(
-        "claims",
-        [
-            "claim_checks",
-            "claim_reliability",
-            "claim_reliability_reasons",
-            "claim_check_definitions",
-            "claim_power",
-            EVIDENCE,
-            MEMO,
-        ],
-        READS,
-        internal={
-            EVIDENCE: (
-                "Per claim: its placebo replays' rates and trend sensitivity (published in marts.claim_power), with "
-                "the fingerprint of its effects' inputs and the run that computed them; kept while that fingerprint "
-                "is unchanged."
-            ),
-            MEMO: (
-                "Per claim x check: the check's own result (before the claim's tests are judged together), what it "
-                "read beyond the estimates' inputs, and the fingerprint of it; kept while that fingerprint is "
-                "unchanged (roi_ledger.claims.memo)."
-            ),
-        },
-    ),
+@python_step(
+    group="claims",
+    # the capped series is read a metric and a cap share at a time (_capped_series), not whole
+    reads=[EFFECTS, SERIES, CAPPED_SERIES, CASES],
+    writes=[
+        "claim_checks",
+        "claim_reliability",
+        "claim_reliability_reasons",
+        "claim_check_definitions",
+        "claim_power",
+        EVIDENCE,
+        MEMO,
+    ],
+    internal={
+        EVIDENCE: (
+            "Per claim: its placebo replays' rates and trend sensitivity (published in marts.claim_power), with "
+            "the fingerprint of its effects' inputs and the run that computed them; kept while that fingerprint "
+            "is unchanged (roi_ledger.incremental)."
+        ),
+        MEMO: (
+            "Per claim x check: the check's own result (before the claim's tests are judged together), what it "
+            "read beyond the estimates' inputs, and the fingerprint of it; kept while that fingerprint is "
+            "unchanged (roi_ledger.incremental)."
+        ),
+    },
 )
-def claim_check_results(context: AssetExecutionContext, run: RunResource):
+def claim_check_results(context: AssetExecutionContext, run: RunResource, inputs: Inputs) -> Outputs:
     """Run every claim check and grade the claims (roi_ledger.claims). A check whose inputs are
-    what it read in the last run keeps its result (roi_ledger.claims.memo), and a claim whose
-    estimates' inputs are unchanged keeps its placebo replays; grades and power are recomputed."""
-    run_context = run.context
-    register = run_context.register
-    inputs = Inputs(run.warehouse, READS)
+    what it read in the last run keeps its result, and a claim whose estimates' inputs are
+    unchanged keeps its placebo replays (roi_ledger.incremental); grades and power are recomputed."""
+    run_context, register = run.context, run.context.register
+    series, estimates, cases = inputs[SERIES], inputs[EFFECTS], inputs[CASES]
+    traits = run_context.traits(set(series["metric"].unique().to_list()))
+    catalogue = list(run_context.catalogue)
+    problems: list[str] = []
     with run.warehouse.connect() as con:
-        series, estimates, cases = inputs[SERIES], inputs[EFFECTS], inputs[CASES]
-        traits = run_context.traits(set(series["metric"].unique().to_list()))
-        catalogue = list(run_context.catalogue)
-        effects = dict(
-            con.execute(f"select initiative_id, fingerprint from {INTERMEDIATE}.{EFFECT_FINGERPRINTS}").fetchall()
+        effects = stored_fingerprints(con, EFFECT_FINGERPRINTS)
+        capped = series_digests(con, CAPPED_SERIES, CAPPED_COLUMNS, floats=("value",))
+        fingerprints = own_result_fingerprints(
+            register, effects, as_of=run_context.as_of, capped=capped, catalogue=catalogue
         )
-        memo = CheckMemo(
-            effects,
-            as_of=run_context.as_of,
-            capped=series_digests(con, CAPPED_SERIES, CAPPED_COLUMNS, floats=("value",)),
-            definitions={m: definition_of(catalogue, m) for i in register.measured_initiatives for m in i.metrics},
-            run_id=context.run_id,
-            stored=stored_table(con, MEMO),
-        )
-
-        def capped(metric: str, share: float) -> pl.DataFrame:
-            return con.execute(
-                f"select unit_id, period_start, value from {CAPPED_SERIES} where metric = ? and cap_share = ?",
-                [metric, share],
-            ).pl()
-
-        problems: list[str] = []
+        own = kept_results(con, MEMO, fingerprints, key=OWN_RESULT_KEY, schema=OWN_RESULT_SCHEMA, run_id=context.run_id)
         checks = run_claim_checks(
             register,
             series,
@@ -113,79 +87,67 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource):
             as_of=run_context.as_of,
             catalogue=catalogue,
             traits=traits,
-            capped_series=capped,
+            capped_series=lambda metric, share: _capped_series(con, metric, share),
             problems=problems,
             cases=cases,
-            memo=memo,
+            kept=own,
         )
-        grades, reasons = grade_claims(checks)
-        registered = as_registered(register, cases)
-        expected = {
-            (i.id, metric): change
-            for i in registered.initiatives
-            if i.expected
-            for metric, change in i.expected.changes.items()
-        }
         # The placebo replays and trend sensitivity depend only on what the estimates do: they are
         # kept while the effects' fingerprint is (a new run date alone does not replay them).
-        effects_kept = unchanged_since_last_run(con, EVIDENCE, effects)
-        to_replay = estimates.filter(~pl.col("initiative_id").is_in(sorted(effects_kept)))
-        replayed = len(set(effects) - set(effects_kept))
-        fresh_evidence = claim_evidence(register, series, to_replay, traits, problems)
-        stored = kept_rows(con, EVIDENCE, effects_kept, like=evidence_frame(fresh_evidence))
-        evidence = evidence_from_frame(stored).merged(fresh_evidence)
-        power = claim_power(
-            estimates, grades, expected, evidence.min_posts, evidence.replay_rates, evidence.sensitivities
-        )
-        frames = {
-            "claim_checks": checks,
-            "claim_reliability": grades,
-            "claim_reliability_reasons": reasons,
-            "claim_check_definitions": definitions_frame(),
-            "claim_power": power,
-            EVIDENCE: in_register_order(
-                register,
-                stored.join(fingerprint_frame(effects, effects_kept, context.run_id), on="initiative_id"),
-                evidence_frame(fresh_evidence).join(fingerprint_frame(effects, {}, context.run_id), on="initiative_id"),
-            ),
-            MEMO: memo.frame(),
-        }
-        for name, frame in frames.items():
-            replace_table(con, f"{INTERMEDIATE}.{name}", frame)
+        replays = kept_results(con, EVIDENCE, effects, schema=EVIDENCE_SCHEMA, run_id=context.run_id)
+    grades, reasons = grade_claims(checks)
+    evidence, evidence_table = evidence_keeping(register, series, estimates, traits, replays, problems)
+    power = claim_power(
+        estimates,
+        grades,
+        expected_changes(as_registered(register, cases)),
+        evidence.min_posts,
+        evidence.replay_rates,
+        evidence.sensitivities,
+    )
     context.log.info(
-        f"claim checks: {memo.computed} run, {memo.kept} kept from the last run (what they read is unchanged); "
-        f"placebo replays of {replayed} initiatives run, {len(effects_kept)} kept (their estimates are unchanged)"
+        f"claim checks: {len(own.changed)} run, {len(own.kept)} kept from the last run (what they read is unchanged); "
+        f"placebo replays of {len(replays.changed)} initiatives run, {len(replays.kept)} kept "
+        "(their estimates are unchanged)"
     )
     for problem in problems:
         context.log.warning(problem)
-    fired = checks.filter(checks["status"].is_in(FIRED))
-    yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, "claim_checks"]),
-        metadata={"checks": checks.height, "fired": fired.height, "check_errors": len(problems)},
-    )
-    yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, "claim_reliability"]),
-        metadata={f"grade_{g.value}": int((grades["grade"] == g).sum()) for g in Grade},
-    )
-    yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, "claim_reliability_reasons"]), metadata={"rows": reasons.height}
-    )
-    yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, "claim_check_definitions"]),
-        metadata={"checks": frames["claim_check_definitions"].height},
-    )
-    yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, EVIDENCE]),
-        metadata={"claims": frames[EVIDENCE].height, "initiatives_replayed": replayed},
-    )
-    yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, MEMO]), metadata={"checks_run": memo.computed, "checks_kept": memo.kept}
-    )
-    power = frames["claim_power"]
-    yield MaterializeResult(
-        asset_key=AssetKey([INTERMEDIATE, "claim_power"]),
-        metadata={"claims": power.height, "unreachable": int(power["verdict_reachable"].eq(False).sum())},
-    )
+    frames = {
+        "claim_checks": checks,
+        "claim_reliability": grades,
+        "claim_reliability_reasons": reasons,
+        "claim_check_definitions": definitions_frame(),
+        "claim_power": power,
+        EVIDENCE: evidence_table,
+        MEMO: own.table(),
+    }
+    return Outputs(frames, metadata=_metadata(frames, len(problems), own, replays))
+
+
+def _capped_series(con, metric: str, share: float) -> pl.DataFrame:
+    """The outliers check's series: ``metric`` with the top ``share`` of its records capped."""
+    return con.execute(
+        f"select unit_id, period_start, value from {CAPPED_SERIES} where metric = ? and cap_share = ?",
+        [metric, share],
+    ).pl()
+
+
+def _metadata(frames: dict, check_errors: int, own: KeptResults, replays: KeptResults) -> dict[str, dict]:
+    """What each table reports in the Dagster UI when it is materialized."""
+    checks, grades, power = frames["claim_checks"], frames["claim_reliability"], frames["claim_power"]
+    return {
+        "claim_checks": {
+            "checks": checks.height,
+            "fired": checks.filter(checks["status"].is_in(FIRED)).height,
+            "check_errors": check_errors,
+        },
+        "claim_reliability": {f"grade_{g.value}": int((grades["grade"] == g).sum()) for g in Grade},
+        "claim_reliability_reasons": {"rows": frames["claim_reliability_reasons"].height},
+        "claim_check_definitions": {"checks": frames["claim_check_definitions"].height},
+        EVIDENCE: {"claims": frames[EVIDENCE].height, "initiatives_replayed": len(replays.changed)},
+        MEMO: {"checks_run": len(own.changed), "checks_kept": len(own.kept)},
+        "claim_power": {"claims": power.height, "unreachable": int(power["verdict_reachable"].eq(False).sum())},
+    }
 
 
 CLAIMS_MART = AssetKey(["marts", "claim_checks"])

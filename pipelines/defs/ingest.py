@@ -22,8 +22,8 @@ from connectors.files import collect_names, land_files
 from connectors.landing import ensure_raw_schema, transaction
 from connectors.pull import land_pulled
 from connectors.sources import FilesSource, ignored_files, source_files
+from pipelines.incremental import write_run_context
 from pipelines.resources import RunResource
-from pipelines.staging_history import write_run_context
 from pipelines.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS, DataInventory
 from roi_ledger.inputs import check_inputs, register_tables
@@ -47,7 +47,7 @@ HISTORY_DESCRIPTION = (
 
 RUN_CONTEXT_DESCRIPTION = (
     "One row: the run's last day of data (as_of) and run id, which the dbt models read, and whether the staging "
-    "tables are kept incrementally from the as_of they were built for (pipelines.staging_history)."
+    "tables are kept incrementally from the as_of they were built for (pipelines.incremental)."
 )
 
 

@@ -19,9 +19,9 @@ from dagster import (
 )
 
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
+from pipelines.incremental import inputs_fingerprint, present_files, raw_state
 from pipelines.notify import Failure, notify_failure
 from pipelines.resources import RESOURCE_KEY, RunResource
-from pipelines.run_inputs import inputs_fingerprint, present_files, raw_state
 from pipelines.settings import SettingsError, read_settings
 from pipelines.warehouse import Warehouse
 from roi_ledger.tables import table

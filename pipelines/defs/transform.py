@@ -15,9 +15,9 @@ from dagster import AssetExecutionContext, AssetKey, Definitions
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.dbt_child import PARENT_VAR
+from pipelines.incremental import rebuild_history
 from pipelines.project import DBT_CHILD_EXECUTABLE, dbt_env, dbt_project
 from pipelines.resources import RunResource
-from pipelines.staging_history import rebuild_history
 from roi_ledger.run_context import RunContext
 
 # Everything the Python steps read is the first layer.
@@ -63,7 +63,7 @@ def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResourc
     dagster_dbt_translator=TRANSLATOR,
 )
 def dbt_metrics_layer(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
-    # The staging tables are kept incrementally unless the run found it cannot (pipelines.staging_history).
+    # The staging tables are kept incrementally unless the run found it cannot (pipelines.incremental).
     with run.warehouse.connect() as con:
         full_refresh = rebuild_history(con)
     context.log.info(

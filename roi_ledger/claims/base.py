@@ -9,7 +9,7 @@ editing a switch. Each check belongs to a class that says what a firing check do
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from functools import cached_property
@@ -59,38 +59,47 @@ class CheckResult:
     level: float | None = None
 
 
+# The claim's inputs that its effect estimates do not already fix: a check declares which of them
+# it reads (``reads=``), and its result is kept from night to night exactly while the estimates'
+# inputs and those are unchanged (``roi_ledger.incremental.check_fingerprints``).
+DECLARABLE_READS = ("as_of", "capped_series")
+
+
 @dataclass(frozen=True)
 class RegisteredCheck:
     check_id: str
     level: str  # "metric" or "initiative"
     check_class: CheckClass
     run: Callable
+    reads: tuple[str, ...] = ()  # of DECLARABLE_READS, those the check reads (a metric check)
 
 
 METRIC_CHECKS: list[RegisteredCheck] = []
 INITIATIVE_CHECKS: list[RegisteredCheck] = []
 
 
-def claim_check(check_id: str, *, level: str = "metric", check_class: CheckClass):
+def claim_check(check_id: str, *, level: str = "metric", check_class: CheckClass, reads: tuple[str, ...] = ()):
+    """Register a check. ``reads``: which of the claim's ``DECLARABLE_READS`` the check reads,
+    itself or through a ``MetricClaim`` method it calls (``tests/test_claims.py`` runs every check
+    on claims where the others cannot be read)."""
+    unknown = set(reads) - set(DECLARABLE_READS)
+    if unknown:
+        raise ValueError(f"{check_id}: reads {sorted(unknown)}, not among {DECLARABLE_READS}")
+
     def register(function: Callable) -> Callable:
-        entry = RegisteredCheck(check_id, level, check_class, function)
+        entry = RegisteredCheck(check_id, level, check_class, function, tuple(sorted(reads)))
         (METRIC_CHECKS if level == "metric" else INITIATIVE_CHECKS).append(entry)
         return function
 
     return register
 
 
-# The claim's inputs that its effect estimates do not already fix: a claim records which of
-# them a check reads, so that the check's result is kept exactly while they are unchanged (memo.py).
-TRACED = ("as_of", "capped_series")
-
-
 @dataclass
 class MetricClaim:
     """One initiative x metric claim: its data, its estimates, and the means to re-estimate.
 
-    Reading ``as_of`` or ``capped_series`` (``TRACED``), from a check or a method here, adds
-    its name to ``reads``; the engine clears it before each check."""
+    A check that reads ``as_of`` or ``capped_series`` (``DECLARABLE_READS``), itself or through a
+    method here, declares so on its registration (``claim_check(..., reads=...)``)."""
 
     register: Register
     initiative: Initiative
@@ -104,12 +113,6 @@ class MetricClaim:
     definition: MetricDefinition | None  # None for a KPI
     # (metric, cap share) -> the series with the top share of records capped (``outliers``)
     capped_series: Callable[[str, float], pl.DataFrame | None] = lambda metric, share: None
-    reads: set[str] = field(default_factory=set, repr=False, compare=False)
-
-    def __getattribute__(self, name: str):
-        if name in TRACED:
-            object.__getattribute__(self, "reads").add(name)
-        return object.__getattribute__(self, name)
 
     @cached_property
     def primary(self) -> dict | None:

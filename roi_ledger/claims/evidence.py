@@ -11,6 +11,7 @@ import polars as pl
 from roi_ledger.claims.replays import ReplayRates, rates, replay_claim
 from roi_ledger.claims.sensitivity import TrendSensitivity, trend_sensitivity
 from roi_ledger.effects.panel import build_panel
+from roi_ledger.incremental import KeptResults
 from roi_ledger.register import Register
 
 Key = tuple[str, str]  # (initiative_id, metric)
@@ -124,3 +125,20 @@ def claim_evidence(
         except Exception as exc:  # one claim's extras must not hide the others'
             problems.append(f"{e['initiative_id']} x {e['metric']}: placebo replays or trend sensitivity failed: {exc}")
     return evidence
+
+
+def evidence_keeping(
+    register: Register,
+    series: pl.DataFrame,
+    estimates: pl.DataFrame,
+    traits: dict,
+    kept: KeptResults,
+    problems: list[str] | None = None,
+) -> tuple[Evidence, pl.DataFrame]:
+    """The evidence of every claim — ``kept``'s initiatives' as the last run stored it (their
+    estimates' inputs are unchanged), the others' computed again — and the table to store for the
+    next run (``EVIDENCE_SCHEMA`` rows in ``kept``, by initiative)."""
+    fresh = claim_evidence(
+        register, series, estimates.filter(~pl.col("initiative_id").is_in(list(kept.kept))), traits, problems
+    )
+    return evidence_from_frame(kept.kept_rows()).merged(fresh), kept.table(evidence_frame(fresh))

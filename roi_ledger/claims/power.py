@@ -36,6 +36,7 @@ from scipy import stats
 
 from roi_ledger.claims.sequential import TAU_RATIO, always_valid, half_width
 from roi_ledger.claims.thresholds import MIN_POST_PERIODS
+from roi_ledger.register import Register
 from roi_ledger.tables import schema
 
 if TYPE_CHECKING:  # only named in annotations: the proposals' plans import this module without the estimators
@@ -129,6 +130,17 @@ def power_of(
 
 
 POWER_SCHEMA = schema("claim_power")  # the published columns and types (its mart yml)
+
+
+def expected_changes(registered: Register) -> dict[tuple[str, str], float]:
+    """Per claim (initiative, metric), the change in percent its business case expects
+    (``registered``: the register with each case as registered, ``business_case.as_registered``)."""
+    return {
+        (i.id, metric): change
+        for i in registered.initiatives
+        if i.expected
+        for metric, change in i.expected.changes.items()
+    }
 
 
 def claim_power(

@@ -86,7 +86,7 @@ def data_gaps(claim: MetricClaim) -> CheckResult:
     return CheckResult(CheckStatus.PASS, f"At least {worst:.0%} of periods have data in each window.", worst, minimum)
 
 
-@claim_check("stale_data", check_class=CheckClass.DATA)
+@claim_check("stale_data", check_class=CheckClass.DATA, reads=("as_of",))
 def stale_data(claim: MetricClaim) -> CheckResult:
     """The last period with data ends far before the run date."""
     if claim.panel is None:

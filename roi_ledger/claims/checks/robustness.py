@@ -19,7 +19,7 @@ from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.effects.panel import POST
 
 
-@claim_check("outliers", check_class=CheckClass.SUSPICION)
+@claim_check("outliers", check_class=CheckClass.SUSPICION, reads=("capped_series",))
 def outliers(claim: MetricClaim) -> CheckResult:
     """The effect changes sign or moves by more than a quarter when the top share of records
     (the initiative's ``outlier_cap_share``, 1% by default) is capped."""
