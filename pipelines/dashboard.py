@@ -19,7 +19,6 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from pipelines.settings import read_settings
 from roi_ledger.claims.labels import Grade
 from roi_ledger.report.html import (
     MARTS,
@@ -35,9 +34,8 @@ from roi_ledger.report.summary import money, paragraphs, portfolio_sentence
 
 def warehouse_path(argv: list[str]) -> Path:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--warehouse", default=None)  # ./dev dashboard always gives it
-    given = parser.parse_args(argv).warehouse
-    return Path(given or read_settings().warehouse_or_demo).expanduser().resolve()
+    parser.add_argument("--warehouse", required=True)  # ./dev dashboard gives it (pipelines/serving)
+    return Path(parser.parse_args(argv).warehouse).expanduser().resolve()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import roi_ledger.report as report
 from pipelines.settings import SettingsError, read_settings
 
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"invalid input: {exc}", file=sys.stderr)
         return 2
-    app = Path(__file__).with_name("dashboard.py")
+    app = Path(report.__file__).with_name("dashboard.py")
     streamlit = Path(sys.executable).with_name("streamlit")
     print(f"dashboard for {warehouse} on http://localhost:{args.port} (Ctrl-C stops)")
     command = [

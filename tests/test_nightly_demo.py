@@ -993,11 +993,13 @@ def dashboard(demo_run):
     import sys
     import urllib.request
 
+    import roi_ledger.report as report
+
     _, warehouse, _ = demo_run
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = Path(pipelines.__file__).with_name("dashboard.py")
+    app = Path(report.__file__).with_name("dashboard.py")
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("streamlit")),
