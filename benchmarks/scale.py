@@ -9,7 +9,7 @@ Then, each timed whole as a user runs it (``roi run`` in a child process):
 - **full**: the first run, into an empty warehouse;
 - **one new day**: a file with one more day of orders, tickets, hours and defects, as of that day;
 - **nothing new**: the same run again (``roi run`` finds the inputs of the published run and
-  leaves it as it is: ``pipelines/incremental.py``);
+  leaves it as it is: ``pipelines/runtime/incremental.py``);
 - **nothing new, forced**: the same run with ``--force``: the whole pipeline, keeping every
   estimate and claim check whose inputs are unchanged (``roi_ledger/incremental.py``).
 

@@ -3,7 +3,7 @@
 Read in the order a run flows: ingest -> quality -> transform (dbt, metrics layer) -> effects
 -> oversight (business cases) -> claims -> money -> oversight (sign-off) -> strategy -> transform (dbt, results layer) -> publish; ``schedule`` holds
 the nightly job and its schedule. Every step shares one resource, the run (its context and its
-warehouse: ``pipelines.resources``). See docs/architecture.md.
+warehouse: ``pipelines.runtime.resources``). See docs/architecture.md.
 """
 
 from dagster import Definitions, colored_console_logger
@@ -20,8 +20,8 @@ from pipelines.defs import (
     strategy,
     transform,
 )
-from pipelines.progress import progress_logger
-from pipelines.resources import RESOURCE_KEY, resource_from_environment
+from pipelines.runtime.progress import progress_logger
+from pipelines.runtime.resources import RESOURCE_KEY, resource_from_environment
 
 defs = Definitions.merge(
     ingest.defs,

@@ -6,8 +6,8 @@ library's version — computes it again. Where a night decides so:
 
 | what is kept | per | fingerprint of | stored in |
 | --- | --- | --- | --- |
-| the whole run | run | every input (``pipelines.incremental.inputs_fingerprint``) | ``marts.runs.inputs_fingerprint`` |
-| the staging tables | run | code, timezone, erasures (``pipelines.incremental.history_digest``) | ``raw.run_context`` |
+| the whole run | run | every input (``pipelines.runtime.incremental.inputs_fingerprint``) | ``marts.runs.inputs_fingerprint`` |
+| the staging tables | run | code, timezone, erasures (``pipelines.runtime.incremental.history_digest``) | ``raw.run_context`` |
 | effect estimates and pictures | initiative | ``effect_fingerprints`` | ``intermediate.effect_fingerprints`` |
 | placebo replays, trend sensitivity | initiative | ``effect_fingerprints`` | ``intermediate.claim_evidence`` |
 | a claim check's own result | claim x check | ``check_fingerprints`` | ``intermediate.claim_check_memo`` |
@@ -15,7 +15,7 @@ library's version — computes it again. Where a night decides so:
 The per-key results go through ``KeptResults``: this run's fingerprints against the table the last
 run stored, which says which keys are kept and which are computed again, and builds the table to
 store for the next run. The warehouse side (reading the last run's table from the build file, the
-whole run's and the staging tables' decisions) is ``pipelines.incremental``.
+whole run's and the staging tables' decisions) is ``pipelines.runtime.incremental``.
 
 A landed file is not decided here: ``connectors.files`` skips a file whose content (its SHA-256)
 ``raw.loaded_files`` already has, under any name, inside the landing's own transaction. A file's

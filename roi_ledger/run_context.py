@@ -62,7 +62,7 @@ class RunContext:
     register_sha256: str  # of the register text the run parsed
     data_dir: Path
     # Where each dataset comes from: the data folder's sources file, parsed once when the run starts
-    # (``pipelines.resources.resolve_run``: the domain does not read it).
+    # (``pipelines.runtime.resources.resolve_run``: the domain does not read it).
     sources: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -94,7 +94,7 @@ def resolve_run_context(
     ``as_of`` None means the last complete day before ``started_at`` (the run's start, not
     the moment of the call) in the business's timezone. Raises ``RegisterError`` or
     ``CatalogueError`` naming the file, initiative and field. The sources are the caller's to add
-    (``pipelines.resources.resolve_run``).
+    (``pipelines.runtime.resources.resolve_run``).
     """
     config_path, data_dir = config_path.expanduser().resolve(), data_dir.expanduser().resolve()
     text = read_register_text(config_path)

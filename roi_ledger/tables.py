@@ -4,7 +4,7 @@ A mart's yml gives its name, description, columns in order with their ``data_typ
 descriptions, and its tests; dbt enforces it as the model's contract. Everything else that
 knows a table's shape reads it from here: the Python steps' frames are conformed to it before
 they are written (``conform``), the Dagster assets take their descriptions from it, and
-``pipelines/project.py`` generates the dbt sources and the republishing models of the tables
+``pipelines/runtime/project.py`` generates the dbt sources and the republishing models of the tables
 marked ``meta: {published_from: python}`` from it. ``marts.runs``, which the publish step
 writes itself, is declared in the same folder as a source (``runs.yml``). See docs/warehouse.md.
 """
@@ -56,7 +56,7 @@ class Table:
     # A Python step writes it as intermediate.<name> (``meta: {published_from: python}``) ...
     published_from_python: bool
     # ... and the mart's own SQL adds these columns (``meta: {dbt_adds_columns: [...]}``); without
-    # any, dbt republishes the table as it is, by a model pipelines/project.py generates.
+    # any, dbt republishes the table as it is, by a model pipelines/runtime/project.py generates.
     dbt_adds_columns: tuple[str, ...] = ()
 
     @property

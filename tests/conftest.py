@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines import resources
 from pipelines.commands.demo import DEMO_SCALE
 from pipelines.commands.exit_codes import EXIT_OK
 from pipelines.commands.run import run as roi_run
+from pipelines.runtime import resources
 from roi_ledger.demo import generate_demo_business
 
 

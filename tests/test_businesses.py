@@ -12,11 +12,11 @@ import pytest
 import yaml
 from dagster import build_schedule_context
 
-from pipelines.businesses import BusinessesError, load_businesses
 from pipelines.commands import main as roi_main
 from pipelines.commands.exit_codes import EXIT_RUN_FAILED
 from pipelines.defs import schedule
-from pipelines.settings import BUSINESSES_VAR
+from pipelines.runtime.businesses import BusinessesError, load_businesses
+from pipelines.runtime.settings import BUSINESSES_VAR
 from tests.conftest import query
 
 

@@ -17,14 +17,13 @@ import polars as pl
 import pytest
 import yaml
 
-import pipelines
 from pipelines.commands import main as roi_main
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
 from pipelines.commands.run import run as roi_run
 from pipelines.commands.validate import resolve_inputs
-from pipelines.incremental import last_run_with_same_inputs
-from pipelines.run_lock import RunLock
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.incremental import last_run_with_same_inputs
+from pipelines.runtime.run_lock import RunLock
+from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.report.summary import money
 from tests.conftest import OWN_CAP, query
 
@@ -719,7 +718,7 @@ def test_every_published_mart_is_also_a_parquet_file_with_the_same_rows(demo_run
 def test_dbt_docs_describe_the_published_tables_without_holding_the_warehouse(demo_run, tmp_path):
     import json
 
-    from pipelines.dbt_docs import generate
+    from pipelines.serving.dbt_docs import generate
 
     _, warehouse, _ = demo_run
     site = generate(warehouse, tmp_path / "docs")

@@ -19,8 +19,8 @@ from aiosmtpd.controller import Controller
 
 from pipelines.commands.exit_codes import EXIT_RUN_FAILED
 from pipelines.commands.run import run as roi_run
-from pipelines.notify import Failure, configured, notify_failure
-from pipelines.settings import read_settings
+from pipelines.runtime.notify import Failure, configured, notify_failure
+from pipelines.runtime.settings import read_settings
 from roi_ledger.privacy import salt_fingerprint
 
 EXPORTS = Path(__file__).parent / "exports"

@@ -257,7 +257,7 @@ def test_a_failing_critical_check_stops_downstream_assets(tmp_path, monkeypatch)
     )
 
     from pipelines.defs.quality import CRITICAL_CHECK, WARNING_CHECK, staging_quality_checks
-    from pipelines.resources import RESOURCE_KEY, RunResource
+    from pipelines.runtime.resources import RESOURCE_KEY, RunResource
 
     staging_keys = [AssetKey(["staging", f"stg_{name}"]) for name in DATASETS]
     summary_key = AssetKey(["marts", "ticket_summary"])

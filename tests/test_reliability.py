@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from connectors.files import discover_files, inventory, land_dataset, read_file
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.contract import DATASETS, ContractError
 from roi_ledger.privacy import SaltError, check_salt_strength, check_same_salt, salt_fingerprint
 from roi_ledger.register import RegisterError, load_register

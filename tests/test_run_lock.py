@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.project import dbt_env
-from pipelines.run_lock import MAX_AGE, RunLock, WarehouseBusy
-from pipelines.settings import MEMORY_LIMIT_VAR, read_settings
-from pipelines.warehouse import Warehouse, clone_or_copy, out_of_memory_hint
+from pipelines.runtime.project import dbt_env
+from pipelines.runtime.run_lock import MAX_AGE, RunLock, WarehouseBusy
+from pipelines.runtime.settings import MEMORY_LIMIT_VAR, read_settings
+from pipelines.runtime.warehouse import Warehouse, clone_or_copy, out_of_memory_hint
 
 
 def hold(lock: RunLock, run_id: str, pid: int, started: datetime | None = None, host: str | None = None) -> None:
@@ -92,8 +92,8 @@ def test_the_failure_sensor_releases_the_lock_of_the_failed_runs_own_warehouse(t
     )
 
     from pipelines.defs.publish import release_lock_of_failed_run
-    from pipelines.resources import RESOURCE_KEY, run_config
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.resources import RESOURCE_KEY, run_config
+    from pipelines.runtime.warehouse import Warehouse
 
     class StandIn(ConfigurableResource):  # the run resource's config shape, without its set-up
         data_dir: str

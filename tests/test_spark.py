@@ -22,9 +22,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.defs.transform import METRICS_LAYER
-from pipelines.project import DBT_PROJECT_DIR, MANIFEST, dbt_env
-from pipelines.settings import BUILD_WAREHOUSE_VAR
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.project import DBT_PROJECT_DIR, MANIFEST, dbt_env
+from pipelines.runtime.settings import BUILD_WAREHOUSE_VAR
+from pipelines.runtime.warehouse import Warehouse
 
 pytestmark = pytest.mark.e2e
 

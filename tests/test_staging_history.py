@@ -24,9 +24,9 @@ import yaml
 
 from pipelines.commands.exit_codes import EXIT_OK
 from pipelines.commands.run import run as roi_run
-from pipelines.incremental import rebuild_history, write_run_context
-from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.incremental import rebuild_history, write_run_context
+from pipelines.runtime.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
+from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.contract import DATASETS
 
 # Every dataset, by the column a record is dated by (the contract's).

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.project import dbt_env
+from pipelines.runtime.project import dbt_env
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

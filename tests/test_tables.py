@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.project import GENERATED_SOURCES, generated_files
+from pipelines.runtime.project import GENERATED_SOURCES, generated_files
 from roi_ledger.effects.result import EffectEstimate
 from roi_ledger.tables import MARTS_DIR, POLARS_TYPES, TableShapeError, conform, published_tables, schema
 
@@ -45,10 +45,10 @@ def test_a_table_republished_as_is_has_a_generated_model_and_no_sql_of_its_own()
 
 
 def test_the_generated_models_are_the_ones_set_up_wrote():
-    from pipelines.project import GENERATED_DIR
+    from pipelines.runtime.project import GENERATED_DIR
 
     on_disk = {path.name: path.read_text() for path in GENERATED_DIR.iterdir()}
-    assert on_disk == generated_files(), "run ./dev setup (python -m pipelines.project) to regenerate them"
+    assert on_disk == generated_files(), "run ./dev setup (python -m pipelines.runtime.project) to regenerate them"
 
 
 def test_an_effect_estimate_row_has_exactly_the_published_columns():

@@ -10,7 +10,7 @@
     small int_customers, rebuilt each night (its repeat-customer flag reads each customer's whole
     history: docs/performance.md).
 
-    The run rebuilds every staging table in full (dbt's --full-refresh, pipelines/incremental.py)
+    The run rebuilds every staging table in full (dbt's --full-refresh, pipelines/runtime/incremental.py)
     when it cannot rely on that: a first run, new code or libraries, a new business timezone, an
     erasure since the last run. dbt run by hand with an `as_of` var recomputes every record. On
     Spark (and any adapter without its own history_config) the tables are rebuilt every night. -#}

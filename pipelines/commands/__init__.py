@@ -7,7 +7,7 @@
     roi explain | signoff | forget ... --warehouse PATH
 
 Arguments default to ``ROI_DATA_DIR``, ``ROI_CONFIG``, ``ROI_WAREHOUSE``, ``ROI_AS_OF`` and
-``ROI_BUSINESSES`` (``pipelines.settings``). This module only parses the command line and hands
+``ROI_BUSINESSES`` (``pipelines.runtime.settings``). This module only parses the command line and hands
 it to the command's module (one per command, each with a ``command(args)``); what a command does
 is said there. Exit codes (``exit_codes``): 0 success (or nothing changed), 1 the run failed (the
 published warehouse is untouched), 2 the inputs are invalid (nothing was written).
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pipelines.commands.demo import DEMO_SCALE
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT
-from pipelines.settings import Settings, SettingsError, read_settings
+from pipelines.runtime.settings import Settings, SettingsError, read_settings
 
 # The module of each command (pipelines/commands/<module>.py).
 MODULES = {
@@ -77,7 +77,9 @@ def _add_runs(commands, settings: Settings) -> None:
         "run-all", help="run the nightly job for every business of a businesses file, in parallel"
     )
     run_all.add_argument(
-        "--businesses", default=settings.businesses, help="businesses.yml (ROI_BUSINESSES; pipelines/businesses.py)"
+        "--businesses",
+        default=settings.businesses,
+        help="businesses.yml (ROI_BUSINESSES; pipelines/runtime/businesses.py)",
     )
     run_all.add_argument(
         "--parallel", type=int, default=2, help="businesses run at once, each in its own process (default 2)"

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from pipelines.commands.run import run
-from pipelines.settings import SALT_VAR, read_settings
+from pipelines.runtime.settings import SALT_VAR, read_settings
 
 # Public: the demo has no real people in it.
 DEMO_SALT = "roi-ledger-demo-salt-not-secret"

@@ -23,8 +23,8 @@ import duckdb
 
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
 from pipelines.commands.validate import checked_settings
-from pipelines.settings import SALT_VAR
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.settings import SALT_VAR
+from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.privacy import SaltError, check_salt_strength, check_same_salt
 
 ID_COLUMNS = {"customer": "customer_id", "employee": "employee_id"}

@@ -76,7 +76,7 @@ def print_results(warehouse: Path) -> None:
         print(f"\n{paragraph.title}")
         for line in paragraph.lines:
             print(f"  {line}")
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.warehouse import Warehouse
 
     duckdb_cli = Path(sys.executable).with_name("duckdb")
     report = Warehouse(warehouse).report_file

@@ -4,7 +4,7 @@ The command resolves the run's context once — the register, the catalogue and 
 parsed, the as-of date fixed (without one: the last complete day in the business's timezone) —
 checks the salt, and hands that context to the nightly job (``RunResource.resolved``). A run whose
 inputs are those of the last published run leaves that warehouse as it is and says so
-(``pipelines.incremental``; ``--force`` builds anyway).
+(``pipelines.runtime.incremental``; ``--force`` builds anyway).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
 from pipelines.commands.printing import print_results, print_top_rejections
 from pipelines.commands.validate import check_salt, checked_settings, resolve_inputs
-from pipelines.settings import Settings
+from pipelines.runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.warehouse import Warehouse
     from roi_ledger.run_context import RunContext
 
 # What the run's first step raises when the data and the register disagree (nothing has landed yet)
@@ -43,13 +43,13 @@ def run(
     in this process (its first step checks the data against the register before anything lands:
     exit 2 when they disagree) and print the summary in words. With ``partition`` (a business of
     ``ROI_BUSINESSES``) it runs that partition of ``nightly_by_business``. Unless ``force``, a
-    run whose inputs are the last published run's (``pipelines.incremental``) does nothing."""
+    run whose inputs are the last published run's (``pipelines.runtime.incremental``) does nothing."""
     prepared = prepare(data, config, as_of)
     if isinstance(prepared, int):
         return prepared
     context, settings = prepared
     warnings.filterwarnings("ignore")
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.warehouse import Warehouse
 
     store = Warehouse(warehouse.expanduser().resolve())
     store.path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def prepare(data: Path, config: Path, as_of: date | None) -> tuple[RunContext, S
 
 def nothing_changed(store: Warehouse, context: RunContext, salt: str | None, warehouse: Path) -> bool:
     """Whether the last published run had these very inputs; if so it says so and prints its results."""
-    from pipelines.incremental import last_run_with_same_inputs
+    from pipelines.runtime.incremental import last_run_with_same_inputs
 
     same = last_run_with_same_inputs(store, context, salt)
     if same is None:
@@ -106,7 +106,7 @@ def execute(store: Warehouse, context: RunContext, salt: str | None, partition: 
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
-    from pipelines.resources import RESOURCE_KEY, RunResource
+    from pipelines.runtime.resources import RESOURCE_KEY, RunResource
 
     # dbt's and Dagster's output go to the log file; the terminal gets the outcome.
     with store.run_log.open("w") as log, redirect_stdout(log), redirect_stderr(log):
@@ -121,8 +121,8 @@ def execute(store: Warehouse, context: RunContext, salt: str | None, partition: 
 
 def report_failure(store: Warehouse, warehouse: Path, result) -> int:
     """Say why the run failed, release its lock (a failed run does not publish) and send the notice."""
-    from pipelines.notify import Failure, notify_failure
-    from pipelines.warehouse import out_of_memory_hint
+    from pipelines.runtime.notify import Failure, notify_failure
+    from pipelines.runtime.warehouse import out_of_memory_hint
 
     store.run_lock.release(result.run_id)
     reasons, invalid_input = [], False

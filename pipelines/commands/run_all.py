@@ -1,4 +1,4 @@
-"""``roi run-all``: the nightly job for every business of a businesses file (pipelines/businesses.py),
+"""``roi run-all``: the nightly job for every business of a businesses file (pipelines/runtime/businesses.py),
 several at once, each in its own process: one that fails stops no other."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
-from pipelines.settings import BUSINESSES_VAR
+from pipelines.runtime.settings import BUSINESSES_VAR
 
 if TYPE_CHECKING:
-    from pipelines.businesses import Business
+    from pipelines.runtime.businesses import Business
 
 
 def command(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def run_all(businesses_file: Path, parallel: int, as_of: date | None) -> int:
     fails stops no other. Prints a line per business as it finishes and a summary."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from pipelines.businesses import BusinessesError, load_businesses
+    from pipelines.runtime.businesses import BusinessesError, load_businesses
 
     businesses_file = businesses_file.expanduser().resolve()
     try:

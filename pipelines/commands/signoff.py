@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.oversight.signoff import (
     SignoffError,
     append_entries,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
 from pipelines.commands.printing import print_source_report
-from pipelines.settings import Settings, SettingsError, read_settings
+from pipelines.runtime.settings import Settings, SettingsError, read_settings
 from roi_ledger.run_context import RunContext
 
 
@@ -59,9 +59,9 @@ def checked_settings() -> Settings | None:
 
 
 def resolve_inputs(data: Path, config: Path, as_of: date | None = None) -> RunContext:
-    """The run's context with its sources, each parsed once (``pipelines.resources.resolve_run``),
+    """The run's context with its sources, each parsed once (``pipelines.runtime.resources.resolve_run``),
     starting now (``resources.run_started_at`` without a run)."""
-    from pipelines import resources
+    from pipelines.runtime import resources
 
     return resources.resolve_run(config, data, as_of=as_of, started_at=resources.run_started_at(None))
 

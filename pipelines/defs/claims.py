@@ -14,10 +14,10 @@ from dagster import (
 )
 
 from pipelines.defs.effects import EFFECT_FINGERPRINTS
-from pipelines.incremental import kept_results, stored_fingerprints
-from pipelines.resources import RunResource
-from pipelines.steps import Inputs, Outputs, python_step
-from pipelines.warehouse import INTERMEDIATE
+from pipelines.runtime.incremental import kept_results, stored_fingerprints
+from pipelines.runtime.resources import RunResource
+from pipelines.runtime.steps import Inputs, Outputs, python_step
+from pipelines.runtime.warehouse import INTERMEDIATE
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
 from roi_ledger.claims.engine import OWN_RESULT_KEY, OWN_RESULT_SCHEMA, own_result_fingerprints, run_claim_checks
 from roi_ledger.claims.evidence import EVIDENCE_SCHEMA, evidence_keeping

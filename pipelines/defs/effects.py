@@ -3,9 +3,9 @@
 import polars as pl
 from dagster import AssetExecutionContext, Definitions
 
-from pipelines.incremental import kept_results, stored_table
-from pipelines.resources import RunResource
-from pipelines.steps import Inputs, Outputs, python_step
+from pipelines.runtime.incremental import kept_results, stored_table
+from pipelines.runtime.resources import RunResource
+from pipelines.runtime.steps import Inputs, Outputs, python_step
 from roi_ledger.contract import DATASETS
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects.registry import methods_frame

@@ -22,9 +22,9 @@ from connectors.files import collect_names, land_files
 from connectors.landing import ensure_raw_schema, transaction
 from connectors.pull import land_pulled
 from connectors.sources import FilesSource, ignored_files, source_files
-from pipelines.incremental import write_run_context
-from pipelines.resources import RunResource
-from pipelines.warehouse import drop_renamed_tables
+from pipelines.runtime.incremental import write_run_context
+from pipelines.runtime.resources import RunResource
+from pipelines.runtime.warehouse import drop_renamed_tables
 from roi_ledger.contract import DATASETS, DataInventory
 from roi_ledger.inputs import check_inputs, register_tables
 from roi_ledger.oversight.business_case import snapshot_rows
@@ -47,7 +47,7 @@ HISTORY_DESCRIPTION = (
 
 RUN_CONTEXT_DESCRIPTION = (
     "One row: the run's last day of data (as_of) and run id, which the dbt models read, and whether the staging "
-    "tables are kept incrementally from the as_of they were built for (pipelines.incremental)."
+    "tables are kept incrementally from the as_of they were built for (pipelines.runtime.incremental)."
 )
 
 

@@ -2,9 +2,9 @@
 
 from dagster import AssetExecutionContext, Definitions
 
-from pipelines.resources import RunResource
-from pipelines.steps import Inputs, Outputs, python_step
-from pipelines.warehouse import UNIT_HOURLY_COST, unit_hourly_costs
+from pipelines.runtime.resources import RunResource
+from pipelines.runtime.steps import Inputs, Outputs, python_step
+from pipelines.runtime.warehouse import UNIT_HOURLY_COST, unit_hourly_costs
 from roi_ledger.money.ledger import compute_money
 from roi_ledger.oversight.business_case import as_registered
 

@@ -9,8 +9,8 @@ See docs/oversight.md.
 
 from dagster import AssetExecutionContext, Definitions
 
-from pipelines.resources import RunResource
-from pipelines.steps import Inputs, Outputs, python_step
+from pipelines.runtime.resources import RunResource
+from pipelines.runtime.steps import Inputs, Outputs, python_step
 from roi_ledger.oversight.business_case import judge_cases
 from roi_ledger.oversight.signoff import current_claims, read_log, signoff_status
 

@@ -19,11 +19,11 @@ from dagster import (
 )
 
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
-from pipelines.incremental import inputs_fingerprint, present_files, raw_state
-from pipelines.notify import Failure, notify_failure
-from pipelines.resources import RESOURCE_KEY, RunResource
-from pipelines.settings import SettingsError, read_settings
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.incremental import inputs_fingerprint, present_files, raw_state
+from pipelines.runtime.notify import Failure, notify_failure
+from pipelines.runtime.resources import RESOURCE_KEY, RunResource
+from pipelines.runtime.settings import SettingsError, read_settings
+from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.tables import table
 
 RUNS = table("runs")  # declared in dbt_project/models/marts/runs.yml
@@ -135,7 +135,7 @@ def morning_report(con):
 def release_lock_of_failed_run(context: RunFailureSensorContext) -> None:
     """A failed run never publishes, so it does not release the warehouse's run lock itself:
     release it here, so the next run need not wait for the lock to go stale, and send the failure
-    notice (``pipelines.notify``). Needs the Dagster daemon, which ``dagster dev`` starts; ``roi
+    notice (``pipelines.runtime.notify``). Needs the Dagster daemon, which ``dagster dev`` starts; ``roi
     run`` releases the lock and sends the notice itself. The warehouse is the failed run's own,
     from its run config, else the code location's ``ROI_WAREHOUSE``."""
     failed = context.dagster_run
@@ -143,7 +143,7 @@ def release_lock_of_failed_run(context: RunFailureSensorContext) -> None:
     path = config.get("warehouse_path") or code_location_warehouse()
     if path and Warehouse(Path(path).expanduser().resolve()).run_lock.release(failed.run_id):
         context.log.info(f"released the run lock of failed run {failed.run_id}")
-    # and someone hears of it (pipelines/notify.py: e-mail and/or webhook from the environment)
+    # and someone hears of it (pipelines/runtime/notify.py: e-mail and/or webhook from the environment)
     reason = context.failure_event.message if context.failure_event else "the run stopped"
     notify_failure(Failure(reason, str(path or "(the code location's warehouse)"), failed.run_id))
 

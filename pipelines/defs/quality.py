@@ -27,7 +27,7 @@ from dagster import (
 )
 
 from connectors.sources import FilesSource, source_files
-from pipelines.resources import RunResource
+from pipelines.runtime.resources import RunResource
 from roi_ledger.contract import ContractError
 from roi_ledger.quality import (
     ExpectationResult,

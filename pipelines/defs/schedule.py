@@ -7,7 +7,7 @@ run never reads the clock or the environment again. ``ROI_AS_OF`` is a flag defa
 ``roi run`` only: left set in the daemon's environment it would freeze every night on one day.
 
 A consultant's code location sets ``ROI_BUSINESSES`` to a businesses file
-(``pipelines/businesses.py``) instead: the job ``nightly_by_business`` then has one partition per
+(``pipelines/runtime/businesses.py``) instead: the job ``nightly_by_business`` then has one partition per
 business, whose run config points at that business's data, register and warehouse, and the
 schedule ``nightly_by_business_at_2am`` asks for one run per business each night, as of the day
 before in that business's timezone. Each business is its own run, so one that fails stops no
@@ -32,15 +32,15 @@ from dagster import (
     schedule,
 )
 
-from pipelines.businesses import Business, load_businesses
-from pipelines.resources import run_config
-from pipelines.settings import read_settings, variable
+from pipelines.runtime.businesses import Business, load_businesses
+from pipelines.runtime.resources import run_config
+from pipelines.runtime.settings import read_settings, variable
 from roi_ledger.register import RegisterError, load_register
 from roi_ledger.run_context import last_complete_day
 
 CRON = "0 2 * * *"
 FALLBACK_TIMEZONE = "UTC"
-# The code location's settings a scheduled run's paths come from (pipelines.settings).
+# The code location's settings a scheduled run's paths come from (pipelines.runtime.settings).
 PATH_SETTINGS = ("data_dir", "config", "warehouse")
 
 # One process: DuckDB has one writer, and on two cores in-process is the faster executor.

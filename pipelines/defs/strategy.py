@@ -2,9 +2,9 @@
 
 from dagster import AssetExecutionContext, Definitions
 
-from pipelines.resources import RunResource
-from pipelines.steps import Inputs, Outputs, python_step
-from pipelines.warehouse import UNIT_HOURLY_COST, unit_hourly_costs
+from pipelines.runtime.resources import RunResource
+from pipelines.runtime.steps import Inputs, Outputs, python_step
+from pipelines.runtime.warehouse import UNIT_HOURLY_COST, unit_hourly_costs
 from roi_ledger.strategy.measurement_plan import measurement_plans
 from roi_ledger.strategy.objectives import objective_progress
 from roi_ledger.strategy.portfolio import initiative_alignment, portfolio_priorities

@@ -14,10 +14,10 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, Definitions
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.dbt_child import PARENT_VAR
-from pipelines.incremental import rebuild_history
-from pipelines.project import DBT_CHILD_EXECUTABLE, dbt_env, dbt_project
-from pipelines.resources import RunResource
+from pipelines.runtime.dbt_child import PARENT_VAR
+from pipelines.runtime.incremental import rebuild_history
+from pipelines.runtime.project import DBT_CHILD_EXECUTABLE, dbt_env, dbt_project
+from pipelines.runtime.resources import RunResource
 from roi_ledger.run_context import RunContext
 
 # Everything the Python steps read is the first layer.
@@ -49,7 +49,7 @@ def dbt_vars(run_context: RunContext) -> dict[str, Any]:
 
 def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource, *, full_refresh: bool = False):
     os.environ.update(dbt_env(run.warehouse.build_file))  # the build file, DuckDB's memory limit
-    os.environ[PARENT_VAR] = str(os.getpid())  # dbt dies with this process (pipelines/dbt_child.py)
+    os.environ[PARENT_VAR] = str(os.getpid())  # dbt dies with this process (pipelines/runtime/dbt_child.py)
     args = ["build", "--vars", json.dumps(dbt_vars(run.context))] + (["--full-refresh"] if full_refresh else [])
     # dbt's run artifacts go beside the build file, so two warehouses can build at once.
     yield from dbt.cli(args, context=context, target_path=run.warehouse.dbt_target).stream()
@@ -63,7 +63,7 @@ def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResourc
     dagster_dbt_translator=TRANSLATOR,
 )
 def dbt_metrics_layer(context: AssetExecutionContext, dbt: DbtCliResource, run: RunResource):
-    # The staging tables are kept incrementally unless the run found it cannot (pipelines.incremental).
+    # The staging tables are kept incrementally unless the run found it cannot (pipelines.runtime.incremental).
     with run.warehouse.connect() as con:
         full_refresh = rebuild_history(con)
     context.log.info(

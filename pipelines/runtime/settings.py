@@ -6,8 +6,8 @@ a variable sees it; the rest of the code is handed typed values. Command-line fl
 
 Some variables are written by the pipeline for a process it starts rather than set by people:
 ``ROI_BUILD_WAREHOUSE`` and ``ROI_DUCKDB_MEMORY_LIMIT`` for dbt's ``profiles.yml``
-(``pipelines.project.dbt_env``), whose names are the constants below, and ``ROI_DBT_PARENT_PID``
-(with ``ROI_DBT_TARGET``, for tests) for dbt's launcher, named in ``pipelines.dbt_child`` (it
+(``pipelines.runtime.project.dbt_env``), whose names are the constants below, and ``ROI_DBT_PARENT_PID``
+(with ``ROI_DBT_TARGET``, for tests) for dbt's launcher, named in ``pipelines.runtime.dbt_child`` (it
 starts before every dbt command, so it imports only the standard library, not this module's).
 """
 
@@ -23,12 +23,12 @@ PREFIX = "ROI_"
 # Personal identifiers are hashed with this secret before they land. A secret: read from the
 # environment only, never passed as run config (which Dagster stores and shows) nor logged.
 SALT_VAR = "ROI_PSEUDONYM_SALT"
-# A consultant's code location names its businesses file here (pipelines/businesses.py).
+# A consultant's code location names its businesses file here (pipelines/runtime/businesses.py).
 BUSINESSES_VAR = "ROI_BUSINESSES"
 # How much memory DuckDB may hold while a run builds (its ``memory_limit``; docs/performance.md).
 # Past it DuckDB spills what it can to a folder beside the build file; what it cannot spill fails
 # the run with DuckDB's message (the published warehouse stays). dbt's profile reads the same
-# variable (dbt_project/profiles.yml), which ``pipelines.project.dbt_env`` sets from here.
+# variable (dbt_project/profiles.yml), which ``pipelines.runtime.project.dbt_env`` sets from here.
 MEMORY_LIMIT_VAR = "ROI_DUCKDB_MEMORY_LIMIT"
 # The default holds a night of the L benchmark (10M orders, five years) to a peak of 1.9 GB for
 # the whole run, no slower than at 1GB, and a single 10M-row export lands within it: DuckDB's own
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     businesses: Path | None = None
     pseudonym_salt: SecretStr | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
-    # failure notices (pipelines/notify.py)
+    # failure notices (pipelines/runtime/notify.py)
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None

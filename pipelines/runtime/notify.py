@@ -1,6 +1,6 @@
 """When the night fails, someone hears of it: an e-mail, a webhook, or both (docs/report.md).
 
-Configured only by environment variables (``pipelines.settings``), so no secret is ever in a file, a
+Configured only by environment variables (``pipelines.runtime.settings``), so no secret is ever in a file, a
 run config or a log:
 
 - e-mail: ``ROI_SMTP_HOST`` (and ``ROI_SMTP_PORT``, default 587; ``ROI_SMTP_USER`` and
@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from pipelines.settings import Settings, SettingsError, read_settings
+from pipelines.runtime.settings import Settings, SettingsError, read_settings
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The one place that knows where the dbt project is, and prepares its manifest at set-up.
 
 Dagster reads the dbt models from ``target/manifest.json``. It is built once at set-up
-(``./dev setup`` runs ``python -m pipelines.project``, which runs ``dbt parse`` when a model,
+(``./dev setup`` runs ``python -m pipelines.runtime.project``, which runs ``dbt parse`` when a model,
 macro or the project file changed since), not when the code location is imported; under
 ``dagster dev`` it is rebuilt on change, as dagster-dbt's ``prepare_if_dev`` does.
 
@@ -21,11 +21,11 @@ from pathlib import Path
 import yaml
 from dagster_dbt import DbtProject
 
-from pipelines.settings import BUILD_WAREHOUSE_VAR, MEMORY_LIMIT_VAR, read_settings
+from pipelines.runtime.settings import BUILD_WAREHOUSE_VAR, MEMORY_LIMIT_VAR, read_settings
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-# What the pipeline runs: dbt through a launcher that dies with the run (pipelines/dbt_child.py).
+# What the pipeline runs: dbt through a launcher that dies with the run (pipelines/runtime/dbt_child.py).
 DBT_CHILD_EXECUTABLE = str(Path(sys.executable).with_name("roi-dbt"))
 PARSE_WAREHOUSE = Path("/tmp/roi_ledger_parse.duckdb")  # what dbt parse is told (it connects to nothing)
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -41,7 +41,7 @@ SOURCES_DESCRIPTION = (
 
 def dbt_env(build_file: Path) -> dict[str, str]:
     """The environment dbt's duckdb profile reads: the file to build into and DuckDB's memory
-    limit (``ROI_DUCKDB_MEMORY_LIMIT``, else its default: ``pipelines.settings``)."""
+    limit (``ROI_DUCKDB_MEMORY_LIMIT``, else its default: ``pipelines.runtime.settings``)."""
     limit = read_settings().duckdb_memory_limit
     return {**os.environ, BUILD_WAREHOUSE_VAR: str(build_file), MEMORY_LIMIT_VAR: limit}
 
@@ -64,7 +64,7 @@ def manifest_is_stale(manifest: Path = MANIFEST) -> bool:
 
 
 def _header(declared_in: str) -> str:
-    return f"generated from dbt_project/models/marts/{declared_in} by pipelines/project.py: do not edit"
+    return f"generated from dbt_project/models/marts/{declared_in} by pipelines/runtime/project.py: do not edit"
 
 
 def generated_files() -> dict[str, str]:
@@ -139,7 +139,7 @@ def dbt_project() -> DbtProject:
     if manifest_is_stale():
         raise DbtProjectNotPrepared(
             f"{MANIFEST} is missing or older than the dbt models: run ./dev setup "
-            "(or .venv/bin/python -m pipelines.project) to prepare the dbt project"
+            "(or .venv/bin/python -m pipelines.runtime.project) to prepare the dbt project"
         )
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

@@ -41,12 +41,12 @@ import polars as pl
 
 from connectors.files import file_hash
 from connectors.sources import FilesSource, source_files
-from pipelines.warehouse import INTERMEDIATE, Warehouse
+from pipelines.runtime.warehouse import INTERMEDIATE, Warehouse
 from roi_ledger.incremental import FINGERPRINT, NUMERIC_LIBRARIES, KeptResults, digest, is_unchanged, source_digest
 from roi_ledger.privacy import salt_fingerprint
 from roi_ledger.run_context import RunContext
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The project's own files a run's results depend on.
 PROJECT_PARTS = ("roi_ledger", "pipelines", "connectors", "dbt_project/models", "dbt_project/macros", "expectations")
 PROJECT_FILES = ("dbt_project/dbt_project.yml", "dbt_project/profiles.yml")

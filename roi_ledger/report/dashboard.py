@@ -6,7 +6,7 @@ replaces the published file by a rename, which readers do not hold up. It sees a
 the file changes (its tables are cached by the file's modification time). The charts and words are
 the morning report's (``roi_ledger.report``).
 
-    streamlit run pipelines/dashboard.py -- --warehouse demo/warehouse.duckdb
+    streamlit run roi_ledger/report/dashboard.py -- --warehouse demo/warehouse.duckdb
 """
 
 from __future__ import annotations

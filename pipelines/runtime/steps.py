@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from pipelines.resources import RunResource
-from pipelines.warehouse import INTERMEDIATE, Warehouse, replace_table
+from pipelines.runtime.resources import RunResource
+from pipelines.runtime.warehouse import INTERMEDIATE, Warehouse, replace_table
 from roi_ledger.tables import published_tables
 
 

@@ -3,7 +3,7 @@
 Whoever launches the nightly job gives it run config (``run_config``): the data directory,
 the register, the warehouse and the as-of date. The schedule passes the date of its tick; a
 launch from the Dagster UI that leaves them out gets the code location's ``ROI_DATA_DIR``,
-``ROI_CONFIG`` and ``ROI_WAREHOUSE`` (``pipelines.settings``) and, for an empty as-of date, the
+``ROI_CONFIG`` and ``ROI_WAREHOUSE`` (``pipelines.runtime.settings``) and, for an empty as-of date, the
 last complete day before the run started. The resource then resolves the run's context once
 (``resolve_run``: the register, the catalogue and the sources file parsed, the date fixed). ``roi
 run`` resolves it itself before the run, to check the inputs and whether anything changed, and
@@ -22,8 +22,8 @@ from typing import Any
 from dagster import ConfigurableResource, EnvVar, InitResourceContext, ResourceDefinition
 from pydantic import PrivateAttr
 
-from pipelines.settings import read_settings, variable
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.settings import read_settings, variable
+from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.run_context import RunContext, resolve_run_context
 
 RESOURCE_KEY = "run"

@@ -1,4 +1,4 @@
-"""``./dev dashboard [--warehouse W] [--port P]``: start the live dashboard (pipelines/dashboard.py)
+"""``./dev dashboard [--warehouse W] [--port P]``: start the live dashboard (roi_ledger/report/dashboard.py)
 with Streamlit, headless, on localhost."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import roi_ledger.report as report
-from pipelines.settings import SettingsError, read_settings
+from pipelines.runtime.settings import SettingsError, read_settings
 
 
 def main(argv: list[str] | None = None) -> int:

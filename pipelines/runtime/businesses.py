@@ -46,7 +46,7 @@ def load_businesses(path: Path) -> list[Business]:
         raise BusinessesError(f"{path}: cannot be read: {exc}") from exc
     entries = (document or {}).get("businesses") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise BusinessesError(f"{path}: expected a list under 'businesses:' (see pipelines/businesses.py)")
+        raise BusinessesError(f"{path}: expected a list under 'businesses:' (see pipelines/runtime/businesses.py)")
     businesses, seen = [], set()
     for number, entry in enumerate(entries, start=1):
         where = f"{path}: business {number}"

@@ -15,14 +15,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.project import (
+from pipelines.runtime.project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     MANIFEST,
     dbt_env,
     prepare,
 )
-from pipelines.settings import SettingsError, read_settings
+from pipelines.runtime.settings import SettingsError, read_settings
 
 
 def generate(warehouse: Path, site: Path) -> Path:

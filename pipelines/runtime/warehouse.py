@@ -3,7 +3,7 @@
 The warehouse an analyst queries is never opened for writing. A run builds into a private copy
 beside it (``.<name>.build``) and publishes it with an atomic rename when everything succeeded,
 so readers never block the nightly run and a failed run leaves the last good results in place.
-One run at a time builds a warehouse (``pipelines.run_lock``). See docs/architecture.md.
+One run at a time builds a warehouse (``pipelines.runtime.run_lock``). See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.run_lock import Holder, RunLock
-from pipelines.settings import MEMORY_LIMIT_VAR, read_settings
+from pipelines.runtime.run_lock import Holder, RunLock
+from pipelines.runtime.settings import MEMORY_LIMIT_VAR, read_settings
 from roi_ledger.tables import conform, published_tables
 
 # The schema the Python steps write to, between the two dbt layers (dbt's source `intermediate`).

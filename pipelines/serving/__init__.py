@@ -1,0 +1,1 @@
+"""Serving the published warehouse: the live dashboard and dbt's docs site."""
