@@ -1,9 +1,10 @@
 """The Dagster code location: each module of ``pipelines/defs/`` contributes its definitions.
 
 Read in the order a run flows: ingest -> quality -> transform (dbt, metrics layer) -> effects
--> oversight (business cases) -> claims -> money -> oversight (sign-off) -> strategy -> transform (dbt, results layer) -> publish; ``schedule`` holds
-the nightly job and its schedule. Every step shares one resource, the run (its context and its
-warehouse: ``pipelines.runtime.resources``). See docs/architecture.md.
+-> oversight (business cases) -> claims -> money -> oversight (sign-off) -> strategy
+-> transform (dbt, results layer) -> publish; ``schedule`` holds the nightly job and its schedule.
+Every step shares one resource, the run (its context and its warehouse:
+``pipelines.runtime.resources``). See docs/architecture.md.
 """
 
 from dagster import Definitions, colored_console_logger

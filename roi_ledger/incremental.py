@@ -6,11 +6,13 @@ library's version — computes it again. Where a night decides so:
 
 | what is kept | per | fingerprint of | stored in |
 | --- | --- | --- | --- |
-| the whole run | run | every input (``pipelines.runtime.incremental.inputs_fingerprint``) | ``marts.runs.inputs_fingerprint`` |
-| the staging tables | run | code, timezone, erasures (``pipelines.runtime.incremental.history_digest``) | ``raw.run_context`` |
+| the whole run | run | every input (``inputs_fingerprint``) | ``marts.runs.inputs_fingerprint`` |
+| the staging tables | run | code, timezone, erasures (``history_digest``) | ``raw.run_context`` |
 | effect estimates and pictures | initiative | ``effect_fingerprints`` | ``intermediate.effect_fingerprints`` |
 | placebo replays, trend sensitivity | initiative | ``effect_fingerprints`` | ``intermediate.claim_evidence`` |
 | a claim check's own result | claim x check | ``check_fingerprints`` | ``intermediate.claim_check_memo`` |
+
+(``inputs_fingerprint`` and ``history_digest`` are in ``pipelines.runtime.incremental``.)
 
 The per-key results go through ``KeptResults``: this run's fingerprints against the table the last
 run stored, which says which keys are kept and which are computed again, and builds the table to

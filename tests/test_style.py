@@ -47,8 +47,5 @@ def test_the_python_is_formatted_by_ruff():
     run_linter(str(BIN / "ruff"), "format", "--check", ".")
 
 
-@pytest.mark.xfail(
-    reason="lines over 120 columns (ruff E501) in pipelines/ and roi_ledger/ are still to wrap", strict=False
-)
 def test_the_python_passes_ruff_check():
     run_linter(str(BIN / "ruff"), "check", ".")

@@ -63,7 +63,8 @@ def explain_claim(
     metrics = [metric] if metric else sorted(set(effects["metric"]))
     if metric and metric not in set(effects["metric"]):
         raise KeyError(
-            f"initiative {initiative!r} has no estimate for metric {metric!r} (its metrics: {', '.join(sorted(set(effects['metric'])))})"
+            f"initiative {initiative!r} has no estimate for metric {metric!r} "
+            f"(its metrics: {', '.join(sorted(set(effects['metric'])))})"
         )
     catalogue = rows("select * from marts.metric_catalogue")
     checks = rows(
@@ -76,7 +77,8 @@ def explain_claim(
     signoffs = rows("select * from marts.claim_signoffs where initiative_id = ?", initiative)
     # only this claim's metrics: the report explains every initiative, and the series is the largest mart
     series = rows(
-        "select metric, count(distinct unit_id) as units, count(*) as points, min(period_start) as first, max(period_start) as last "
+        "select metric, count(distinct unit_id) as units, count(*) as points, "
+        "min(period_start) as first, max(period_start) as last "
         "from marts.metric_series where list_contains(?, metric) group by metric",
         metrics,
     )
@@ -90,7 +92,8 @@ def explain_claim(
         )
         for f in files:
             out.append(
-                f"   {f['dataset']}: {f['source_file']} ({f['rows_loaded']} rows loaded, {f['rows_rejected']} rejected; sha256 {f['content_hash'][:12]}…)"
+                f"   {f['dataset']}: {f['source_file']} ({f['rows_loaded']} rows loaded, "
+                f"{f['rows_rejected']} rejected; sha256 {f['content_hash'][:12]}…)"
             )
     for m in metrics:
         label = catalogue.filter(pl.col("metric") == m)
@@ -99,25 +102,29 @@ def explain_claim(
         out += ["", f"== {entry.get('label') or m} ({m}) =="]
         if entry:
             out.append(
-                f"2. Metric (marts.metric_catalogue): {entry.get('aggregation')} of {entry.get('expression') or entry.get('dataset')} "
+                f"2. Metric (marts.metric_catalogue): {entry.get('aggregation')} "
+                f"of {entry.get('expression') or entry.get('dataset')} "
                 f"from {entry.get('dataset')}, per unit and {entry.get('period')}"
                 + (f", where {entry['filter']}" if entry.get("filter") else "")
             )
         if s.height:
             x = s.row(0, named=True)
             out.append(
-                f"   Series (marts.metric_series): {x['points']} unit-periods, {x['units']} units, {x['first']} to {x['last']}"
+                f"   Series (marts.metric_series): {x['points']} unit-periods, {x['units']} units, "
+                f"{x['first']} to {x['last']}"
             )
         mine = effects.filter(pl.col("metric") == m)
         primary = mine.filter(pl.col("is_primary"))
         for e in primary.iter_rows(named=True):
             out.append(
-                f"3. Method (marts.initiative_effects, primary): {e['method']} — {e['pre_periods']} periods before, {e['post_periods']} after "
-                f"(ramp-up left out), {e['n_treated_units']} treated and {e['n_control_units']} comparison units; inference: {e['inference']}"
+                f"3. Method (marts.initiative_effects, primary): {e['method']} — {e['pre_periods']} periods before, "
+                f"{e['post_periods']} after (ramp-up left out), {e['n_treated_units']} treated and "
+                f"{e['n_control_units']} comparison units; inference: {e['inference']}"
             )
             out.append(
                 f"4. Effect: {_fmt(e['effect_abs'])} per unit and {e['period']} ({_fmt(e['effect_pct'])}%), "
-                f"{e['confidence_level']:.0%} interval [{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}], p = {_fmt(e['p_value'])}; "
+                f"{e['confidence_level']:.0%} interval [{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}], "
+                f"p = {_fmt(e['p_value'])}; "
                 f"observed {_fmt(e['observed_value'])} against a counterfactual of {_fmt(e['counterfactual_value'])}"
                 + (f". Note: {e['note']}" if e["note"] else "")
             )
@@ -134,7 +141,8 @@ def explain_claim(
         for c in checks.filter((pl.col("metric") == m) | pl.col("metric").is_null()).iter_rows(named=True):
             counts = "" if c["counts_toward_grade"] else " (informational)"
             out.append(
-                f"   {c['status']:<14} {c['check_id']}: observed {_fmt(c['observed'])}, threshold {_fmt(c['threshold'])}{counts} — {c['message']}"
+                f"   {c['status']:<14} {c['check_id']}: observed {_fmt(c['observed'])}, "
+                f"threshold {_fmt(c['threshold'])}{counts} — {c['message']}"
             )
         g = grades.filter(pl.col("metric") == m)
         if g.height:
@@ -146,7 +154,8 @@ def explain_claim(
                     f"6. Money (marts.initiative_metric_money): pool {x['pool']}, valued by {x['value_source']}; "
                     f"{'counted' if x['counted'] else 'not counted (another metric of the pool is)'}"
                     + (f", shared with {x['shared_with']} ({_fmt(x['share'])})" if x["shared_with"] else "")
-                    + f"; benefit {_fmt(x['benefit'])} [{_fmt(x['benefit_low'])}, {_fmt(x['benefit_high'])}] {r['currency']}"
+                    + f"; benefit {_fmt(x['benefit'])} [{_fmt(x['benefit_low'])}, {_fmt(x['benefit_high'])}] "
+                    f"{r['currency']}"
                 )
             else:
                 out.append(f"6. Money: not valued ({x['value_source']})")
@@ -155,19 +164,24 @@ def explain_claim(
                 out.append("   Sign-off (marts.claim_signoffs): nobody has signed this claim (roi signoff).")
             else:
                 out.append(
-                    f"   Sign-off (marts.claim_signoffs; every decision in marts.signoff_log): {x['decision']} by {x['signed_by']} "
-                    f"on {x['signed_at']:%Y-%m-%d} of run {x['signed_run_id']} ({x['signed_method']} {_fmt(x['signed_effect_abs'])} "
+                    f"   Sign-off (marts.claim_signoffs; every decision in marts.signoff_log): {x['decision']} "
+                    f"by {x['signed_by']} on {x['signed_at']:%Y-%m-%d} of run {x['signed_run_id']} "
+                    f"({x['signed_method']} {_fmt(x['signed_effect_abs'])} "
                     f"[{_fmt(x['signed_ci_low'])}, {_fmt(x['signed_ci_high'])}], {x['signed_grade']})"
                     + (f"; CHANGED since: {x['change_reasons']}" if x["changed_since_signoff"] else "; unchanged since")
                     + (f". Reason given: {x['comment']}" if x["comment"] else "")
                 )
     out += [
         "",
-        f"7. ROI (marts.initiative_roi; per month in marts.initiative_roi_periods): cost to date {_fmt(r['cost_to_date'])}, "
-        f"benefit to date {_fmt(r['benefit_to_date'])} [{_fmt(r['benefit_ci_low'])}, {_fmt(r['benefit_ci_high'])}] {r['currency']}; "
+        f"7. ROI (marts.initiative_roi; per month in marts.initiative_roi_periods): "
+        f"cost to date {_fmt(r['cost_to_date'])}, "
+        f"benefit to date {_fmt(r['benefit_to_date'])} [{_fmt(r['benefit_ci_low'])}, {_fmt(r['benefit_ci_high'])}] "
+        f"{r['currency']}; "
         f"ROI = (benefit − cost) ÷ cost = {_fmt(r['roi'])} [{_fmt(r['roi_ci_low'])}, {_fmt(r['roi_ci_high'])}]; "
-        f"payback {r['payback_date'] or 'not yet'}, projected {r['projected_payback_date'] or '—'}; NPV {_fmt(r['npv'])} to {r['npv_horizon_end']}; "
-        f"realisation {_fmt(r['realisation_rate'])} of the business case ({_fmt(r['expected_annual_benefit'])} a year expected, "
+        f"payback {r['payback_date'] or 'not yet'}, projected {r['projected_payback_date'] or '—'}; "
+        f"NPV {_fmt(r['npv'])} to {r['npv_horizon_end']}; "
+        f"realisation {_fmt(r['realisation_rate'])} of the business case "
+        f"({_fmt(r['expected_annual_benefit'])} a year expected, "
         f"{_fmt(r['annual_run_rate'])} run rate). How: docs/money.md.",
     ]
     for c in cases.iter_rows(named=True):

@@ -215,7 +215,8 @@ def raw_dataset_asset(name: str):
             "register_matches_data",
             asset=AssetKey(["raw", name]),
             blocking=True,
-            description="Every unit the register names is in the landed data, and every metric it measures is one the data can give.",
+            description="Every unit the register names is in the landed data, "
+            "and every metric it measures is one the data can give.",
         )
         for name in DATASETS
     ],

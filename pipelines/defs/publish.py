@@ -107,7 +107,8 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
     run.warehouse.publish_parquet(parquet)
     os.replace(pending_report, run.warehouse.report_file)  # the report of the warehouse now published
     context.log.info(
-        f"published {run.warehouse.path}; morning report {run.warehouse.report_file}; marts as Parquet in {run.warehouse.parquet_dir}"
+        f"published {run.warehouse.path}; morning report {run.warehouse.report_file}; "
+        f"marts as Parquet in {run.warehouse.parquet_dir}"
     )
     return MaterializeResult(
         metadata={

@@ -47,8 +47,9 @@ def adjust_family(results: dict[str, CheckResult | None]) -> tuple[dict[str, Che
                 result,
                 status=CheckStatus.PASS,
                 message=(
-                    f"Not significant once this claim's {len(tests)} tests are taken together (p = {result.p_value:.3g}, "
-                    f"Holm-adjusted {adjusted[check]:.3g}, level {result.level:g}). Alone it would have said: {result.message}"
+                    f"Not significant once this claim's {len(tests)} tests are taken together "
+                    f"(p = {result.p_value:.3g}, Holm-adjusted {adjusted[check]:.3g}, level {result.level:g}). "
+                    f"Alone it would have said: {result.message}"
                 ),
             )
     return judged, adjusted

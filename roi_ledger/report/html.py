@@ -203,7 +203,10 @@ def matrix_figure(priorities: pl.DataFrame) -> go.Figure:
             textposition="top center",
             marker={"size": 12, "color": COLOURS["treated"]},
             customdata=rows["discounted_net_annual_value"].to_list(),
-            hovertemplate="%{text}<br>feasibility %{x:.1f}, impact %{y:.2f}<br>net value a year, discounted: %{customdata:,.0f}<extra></extra>",
+            hovertemplate=(
+                "%{text}<br>feasibility %{x:.1f}, impact %{y:.2f}"
+                "<br>net value a year, discounted: %{customdata:,.0f}<extra></extra>"
+            ),
             name="initiatives",
         )
     )
@@ -247,8 +250,10 @@ def signoff_lines(signoffs: pl.DataFrame, labels: dict[str, str], names: dict[st
     """The signed claims that changed since their sign-off, in words."""
     changed = signoffs.filter(pl.col("changed_since_signoff").fill_null(False))
     return [
-        f"Changed since sign-off: {names.get(r['initiative_id'], r['initiative_id'])} — {labels.get(r['metric'], r['metric'])}, "
-        f"{DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} on {_date(r['signed_at'].date())}: {r['change_reasons']}."
+        f"Changed since sign-off: {names.get(r['initiative_id'], r['initiative_id'])} — "
+        f"{labels.get(r['metric'], r['metric'])}, "
+        f"{DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} "
+        f"on {_date(r['signed_at'].date())}: {r['change_reasons']}."
         for r in changed.sort("initiative_id", "metric").iter_rows(named=True)
     ]
 
@@ -266,14 +271,16 @@ def oversight_lines(
         state = f"changed since: {r['change_reasons']}" if r["changed_since_signoff"] else "unchanged since"
         reason = f" — “{r['comment']}”" if r["comment"] else ""
         lines.append(
-            f"{label}: {DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} on {_date(r['signed_at'].date())}{reason}; {state}."
+            f"{label}: {DECISION_WORDS.get(r['decision'], r['decision'])} by {r['signed_by']} "
+            f"on {_date(r['signed_at'].date())}{reason}; {state}."
         )
     for c in cases.filter(pl.col("initiative_id") == initiative_id).iter_rows(named=True):
         if c["edited_fields"]:
             when = "after its results were visible" if c["edited_after_results"] else "after go-live"
             lines.append(
                 f"Business case edited {when} ({c['edited_fields']}); judged against the case as registered on "
-                f"{_date(c['registered_at'].date())}, expecting {money(c['registered_annual_benefit'], currency)} a year."
+                f"{_date(c['registered_at'].date())}, "
+                f"expecting {money(c['registered_annual_benefit'], currency)} a year."
             )
     return lines
 
@@ -287,18 +294,27 @@ def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str
         .iter_rows(named=True)
     ):
         label = labels.get(r["metric"], r["metric"])
-        detect = f"{label}: with the data so far, only a change of {number(r['mde_abs'])} per unit and {r['period']} or more can be told apart from none"
+        detect = (
+            f"{label}: with the data so far, only a change of {number(r['mde_abs'])} per unit and {r['period']} "
+            "or more can be told apart from none"
+        )
         if r["expected_effect_abs"] is None:
             lines.append(detect + " (the business case expects no figure for it).")
         elif r["verdict_reachable"] is False:
             lines.append(
                 detect
-                + f"; the expected {number(r['expected_effect_abs'])} cannot be, however long it runs, with these comparison units."
+                + (
+                    f"; the expected {number(r['expected_effect_abs'])} cannot be, however long it runs, "
+                    "with these comparison units."
+                )
             )
         elif r["periods_to_verdict"]:
             lines.append(
                 detect
-                + f"; about {r['periods_to_verdict']} more {r['period']}s until the expected {number(r['expected_effect_abs'])} can be judged."
+                + (
+                    f"; about {r['periods_to_verdict']} more {r['period']}s "
+                    f"until the expected {number(r['expected_effect_abs'])} can be judged."
+                )
             )
         else:
             lines.append(detect + f"; enough to judge the expected {number(r['expected_effect_abs'])} now.")
@@ -488,13 +504,16 @@ def _number(value: float | None) -> str:
     return number(value) if value is not None else "—"
 
 
-STYLE = """
+STYLE = (
+    """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#222;margin:0;background:#fafafa}
 main{max-width:980px;margin:0 auto;padding:24px}
 h1{margin-bottom:4px}.as-of{color:#666;margin-top:0}.lead{font-size:1.1em}
-.tiles{display:flex;gap:12px;flex-wrap:wrap}.tile{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 16px;min-width:180px}
+.tiles{display:flex;gap:12px;flex-wrap:wrap}"""
+    """.tile{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 16px;min-width:180px}
 .tile b{display:block;font-size:1.4em}
-section.initiative{background:#fff;border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;padding:4px 16px 12px;margin:16px 0}
+section.initiative{background:#fff;border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;"""
+    """padding:4px 16px 12px;margin:16px 0}
 .grade-reliable{border-left-color:#2e8b57!important}.grade-suspicious,.grade-unreliable{border-left-color:#b03a2e!important}
 .grade-needs_more_data{border-left-color:#d9a02b!important}
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #ddd;padding:6px 8px;text-align:left}
@@ -502,3 +521,4 @@ figure.chart{margin:8px 0}ul.oversight{color:#444}.changed-since-signoff{color:#
 details.explain pre{white-space:pre-wrap;font-size:.85em;background:#f4f4f4;padding:8px}.foot{color:#666;font-size:.9em}
 .status-at_risk,.status-missed{color:#b03a2e}.status-on_track,.status-achieved{color:#2e8b57}
 """
+)

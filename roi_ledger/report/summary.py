@@ -147,5 +147,6 @@ def portfolio_sentence(portfolio: dict) -> str:
         f"As of {portfolio['as_of']:%d %B %Y}: {portfolio['n_initiatives']} initiatives measured, "
         f"{portfolio['n_reliable']} of them supported by the data. Benefit so far "
         f"{money(portfolio['benefit_to_date'], currency)} (between {money(portfolio['benefit_ci_low'], currency)} "
-        f"and {money(portfolio['benefit_ci_high'], currency)}) against {money(portfolio['cost_to_date'], currency)} spent."
+        f"and {money(portfolio['benefit_ci_high'], currency)}) "
+        f"against {money(portfolio['cost_to_date'], currency)} spent."
     )

@@ -140,7 +140,9 @@ def portfolio_priorities(register: Register, roi: pl.DataFrame, catalogue: list[
                 "integration": feasibility.integration if feasibility else None,
                 "training_need": feasibility.training_need if feasibility else None,
                 "track_record_rate": rate,
-                "track_record_basis": f"{history} past initiative(s); {'kind ' + kind if kind in kind_rates else 'business-wide'} rate",
+                "track_record_basis": (
+                    f"{history} past initiative(s); {'kind ' + kind if kind in kind_rates else 'business-wide'} rate"
+                ),
                 "discounted_annual_benefit": discounted,
                 "business_case_net_annual_value": expected - cost if expected is not None else None,
                 "discounted_net_annual_value": discounted - cost if discounted is not None else None,

@@ -79,7 +79,8 @@ def volume_shift(claim: MetricClaim) -> CheckResult:
     if abs(shift) >= limit:
         return CheckResult(
             CheckStatus.WARN,
-            f"The number of {claim.definition.volume or 'records'} behind this metric changed by {shift:+.0%} at go-live{against}: "
+            f"The number of {claim.definition.volume or 'records'} behind this metric "
+            f"changed by {shift:+.0%} at go-live{against}: "
             "a different mix of cases, not only a better process, may explain the change.",
             shift,
             limit,
@@ -99,7 +100,8 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     if touched:
         return CheckResult(
             CheckStatus.WARN,
-            f"Comparison units were changed on {claim.metric} by {', '.join(touched)} during these windows, which bends the comparison.",
+            f"Comparison units were changed on {claim.metric} by {', '.join(touched)} during these windows, "
+            "which bends the comparison.",
             float(len(touched)),
             0.0,
         )

@@ -60,8 +60,9 @@ def business_case_edited(claim: InitiativeClaim) -> CheckResult:
     when = "after its results were visible" if case["edited_after_results"] else "after go-live"
     return CheckResult(
         CheckStatus.WARN,
-        f"The business case was edited {when} (last on {_day(case['last_edit_at'])}: {', '.join(fields)}); realisation is "
-        f"judged against the case {registered} on {_day(case['registered_at'])}, expecting {case['registered_annual_benefit']} a year, not "
+        f"The business case was edited {when} (last on {_day(case['last_edit_at'])}: {', '.join(fields)}); "
+        f"realisation is judged against the case {registered} on {_day(case['registered_at'])}, "
+        f"expecting {case['registered_annual_benefit']} a year, not "
         f"{case['current_annual_benefit']}.",
         len(fields),
         0,
@@ -81,7 +82,8 @@ def design_changed_after_results(claim: InitiativeClaim) -> CheckResult:
     return CheckResult(
         CheckStatus.WARN,
         f"How it is measured changed after its results were visible ({', '.join(fields)}, last on "
-        f"{_day(case['last_edit_at'])}): a design picked after seeing the numbers can find an effect that is not there. "
+        f"{_day(case['last_edit_at'])}): a design picked after seeing the numbers can find an effect "
+        "that is not there. "
         "Compare with the registered case (marts.business_cases) before believing it.",
         len(fields),
         0,

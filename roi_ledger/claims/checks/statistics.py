@@ -27,7 +27,8 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
     if covers:
         return CheckResult(
             CheckStatus.WARN,
-            f"The {level} range of the effect, {interval}, includes zero: the data cannot yet tell it apart from no change.",
+            f"The {level} range of the effect, {interval}, includes zero: "
+            "the data cannot yet tell it apart from no change.",
             row["p_value"],
             claim.significance,
         )
@@ -105,7 +106,8 @@ def suspicious_size(claim: MetricClaim) -> CheckResult:
     if share >= limit:
         return CheckResult(
             CheckStatus.WARN,
-            f"The effect is {share:.0%} of the baseline; changes this large are more often a data or definition change than a real improvement.",
+            f"The effect is {share:.0%} of the baseline; changes this large are more often "
+            "a data or definition change than a real improvement.",
             share,
             limit,
         )
