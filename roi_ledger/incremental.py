@@ -8,9 +8,9 @@ library's version — computes it again. Where a night decides so:
 | --- | --- | --- | --- |
 | the whole run | run | every input (``inputs_fingerprint``) | ``marts.runs.inputs_fingerprint`` |
 | the staging tables | run | code, timezone, erasures (``history_digest``) | ``raw.run_context`` |
-| effect estimates and pictures | initiative | ``effect_fingerprints`` | ``intermediate.effect_fingerprints`` |
-| placebo replays, trend sensitivity | initiative | ``effect_fingerprints`` | ``intermediate.claim_evidence`` |
-| a claim check's own result | claim x check | ``check_fingerprints`` | ``intermediate.claim_check_memo`` |
+| effect estimates and pictures | initiative | ``effect_fingerprints`` | ``python.effect_fingerprints`` |
+| placebo replays, trend sensitivity | initiative | ``effect_fingerprints`` | ``python.claim_evidence`` |
+| a claim check's own result | claim x check | ``check_fingerprints`` | ``python.claim_check_memo`` |
 
 (``inputs_fingerprint`` and ``history_digest`` are in ``pipelines.runtime.incremental``.)
 

@@ -53,7 +53,7 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     declared_in: Path
-    # A Python step writes it as intermediate.<name> (``meta: {published_from: python}``) ...
+    # A Python step writes it as python.<name> (``meta: {published_from: python}``) ...
     published_from_python: bool
     # ... and the mart's own SQL adds these columns (``meta: {dbt_adds_columns: [...]}``); without
     # any, dbt republishes the table as it is, by a model pipelines/runtime/project.py generates.

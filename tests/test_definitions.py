@@ -15,7 +15,7 @@ def test_definitions_load_with_job_schedule_and_lineage():
         "raw/orders",
         "staging/stg_orders",
         "marts/metric_series",
-        "intermediate/initiative_effects",
+        "python/initiative_effects",
         "marts/initiative_effects",
         "marts/runs",
     } <= keys
@@ -23,14 +23,14 @@ def test_definitions_load_with_job_schedule_and_lineage():
 
 def test_asset_keys_read_as_the_tables_they_write():
     graph = defs.resolve_asset_graph()
-    # one name per table: the Python step writes intermediate.<t>, dbt publishes marts.<t>
+    # one name per table: the Python step writes python.<t>, dbt publishes marts.<t>
     for table in ("initiative_effects", "claim_checks", "claim_reliability", "initiative_roi", "objective_progress"):
         published = graph.get(AssetKey(["marts", table]))
-        assert AssetKey(["intermediate", table]) in published.parent_keys
+        assert AssetKey(["python", table]) in published.parent_keys
     # the estimators sit between the two dbt layers
-    effects = graph.get(AssetKey(["intermediate", "initiative_effects"]))
+    effects = graph.get(AssetKey(["python", "initiative_effects"]))
     assert AssetKey(["marts", "metric_series"]) in effects.parent_keys
-    claims = graph.get(AssetKey(["intermediate", "claim_checks"]))
+    claims = graph.get(AssetKey(["python", "claim_checks"]))
     assert AssetKey(["intermediate", "int_metric_values_capped"]) in claims.parent_keys
 
 

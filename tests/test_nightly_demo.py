@@ -133,7 +133,7 @@ def primary(warehouse: Path) -> pl.DataFrame:
 def test_schemas_are_named_as_promised(demo_run):
     _, warehouse, _ = demo_run
     schemas = set(query(warehouse, "select schema_name from information_schema.schemata")["schema_name"])
-    assert {"raw", "staging", "intermediate", "marts"} <= schemas
+    assert {"raw", "staging", "intermediate", "python", "marts"} <= schemas
 
 
 def test_every_mart_has_the_columns_in_order_and_types_its_yml_declares(demo_run):
@@ -739,7 +739,7 @@ KEPT_RESULTS = ("initiative_effects", "counterfactual_series", "claim_checks", "
 def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capfd):
     business, warehouse, _ = demo_run
     before = query(warehouse, "select count(*) as n from raw.orders")["n"][0]
-    results = {table: query(warehouse, f"select * from intermediate.{table}") for table in KEPT_RESULTS}
+    results = {table: query(warehouse, f"select * from python.{table}") for table in KEPT_RESULTS}
     # forced: the inputs are the first run's, which alone would leave the warehouse as it is (the next test)
     assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of, force=True) == EXIT_OK
     out, err = capfd.readouterr()
@@ -756,11 +756,9 @@ def test_a_second_run_skips_loaded_files_and_adds_a_run(demo_run, tmp_path, capf
     # nothing an estimate or a claim is computed from changed: every one is the first run's, kept as it was
     first_run = query(warehouse, "select run_id from marts.runs order by started_at limit 1")["run_id"][0]
     for table in ("effect_fingerprints", "claim_evidence", "claim_check_memo"):
-        assert set(query(warehouse, f"select computed_by_run from intermediate.{table}")["computed_by_run"]) == {
-            first_run
-        }
+        assert set(query(warehouse, f"select computed_by_run from python.{table}")["computed_by_run"]) == {first_run}
     for table, was in results.items():
-        assert query(warehouse, f"select * from intermediate.{table}").equals(was), table
+        assert query(warehouse, f"select * from python.{table}").equals(was), table
     assert not warehouse.with_name(f".{warehouse.name}.build").exists()  # renamed, not copied
 
 

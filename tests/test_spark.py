@@ -2,7 +2,7 @@
 to Spark (dbt-spark) without rewriting a model.
 
 The demo's nightly run (``demo_run``) built its warehouse on DuckDB. Here its landed data
-(``raw``) and what the Python steps wrote (``intermediate``'s effect, money and claim tables)
+(``raw``) and what the Python steps wrote (``python``'s effect, money and claim tables)
 are copied into Spark, running in this process in local mode, and dbt builds the metrics layer
 (staging, intermediate, the metric series and catalogue) and the money marts on Spark with the
 vars the nightly run passed. Every row of every one of those models must match DuckDB's:
@@ -69,7 +69,7 @@ def spark(tmp_path_factory):
 
 
 def dbt_sources() -> dict[str, list[str]]:
-    """The tables dbt reads and does not build, by schema (``raw``, ``intermediate``); not
+    """The tables dbt reads and does not build, by schema (``raw``, ``python``); not
     ``marts.runs``, declared as a source that no model reads (the publish step writes it)."""
     manifest = json.loads(MANIFEST.read_text())
     sources: dict[str, list[str]] = {}

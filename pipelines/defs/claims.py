@@ -17,7 +17,7 @@ from pipelines.defs.effects import EFFECT_FINGERPRINTS
 from pipelines.runtime.incremental import kept_results, stored_fingerprints
 from pipelines.runtime.resources import RunResource
 from pipelines.runtime.steps import Inputs, Outputs, python_step
-from pipelines.runtime.warehouse import INTERMEDIATE
+from pipelines.runtime.warehouse import PYTHON
 from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS, definitions_frame
 from roi_ledger.claims.engine import OWN_RESULT_KEY, OWN_RESULT_SCHEMA, own_result_fingerprints, run_claim_checks
 from roi_ledger.claims.evidence import EVIDENCE_SCHEMA, evidence_keeping
@@ -35,7 +35,7 @@ MEMO = "claim_check_memo"
 EVIDENCE = "claim_evidence"
 # What the claims are fingerprinted on, of the capped series (roi_ledger.incremental).
 CAPPED_COLUMNS = ("unit_id", "metric", "period_start", "cap_share", "value")
-SERIES, EFFECTS, CASES = "marts.metric_series", f"{INTERMEDIATE}.initiative_effects", f"{INTERMEDIATE}.business_cases"
+SERIES, EFFECTS, CASES = "marts.metric_series", f"{PYTHON}.initiative_effects", f"{PYTHON}.business_cases"
 
 
 @python_step(

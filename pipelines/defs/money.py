@@ -8,8 +8,8 @@ from pipelines.runtime.warehouse import UNIT_HOURLY_COST, unit_hourly_costs
 from roi_ledger.money.ledger import compute_money
 from roi_ledger.oversight.business_case import as_registered
 
-EFFECTS, GRADES, SERIES = "intermediate.initiative_effects", "intermediate.claim_reliability", "marts.metric_series"
-CASES = "intermediate.business_cases"
+EFFECTS, GRADES, SERIES = "python.initiative_effects", "python.claim_reliability", "marts.metric_series"
+CASES = "python.business_cases"
 
 
 @python_step(

@@ -1,8 +1,8 @@
 """Oversight: the business cases as registered before go-live, and people's sign-off on claims.
 
-``intermediate/business_cases`` judges each initiative's case history (``raw.register_history``,
+``python/business_cases`` judges each initiative's case history (``raw.register_history``,
 appended by the register step) before the claims and the money read it: realisation is judged
-against the registered case. ``intermediate/claim_signoffs`` reads the sign-off log beside the
+against the registered case. ``python/claim_signoffs`` reads the sign-off log beside the
 warehouse once the claims and the money are known, and says which signed claims changed since.
 See docs/oversight.md.
 """
@@ -16,8 +16,8 @@ from roi_ledger.oversight.signoff import current_claims, read_log, signoff_statu
 
 GROUP = "oversight"
 REGISTER_HISTORY = "raw.register_history"
-EFFECTS, GRADES = "intermediate.initiative_effects", "intermediate.claim_reliability"
-METRIC_MONEY = "intermediate.initiative_metric_money"
+EFFECTS, GRADES = "python.initiative_effects", "python.claim_reliability"
+METRIC_MONEY = "python.initiative_metric_money"
 
 
 def run_starts(con) -> list:

@@ -10,7 +10,7 @@ from roi_ledger.strategy.objectives import objective_progress
 from roi_ledger.strategy.portfolio import initiative_alignment, portfolio_priorities
 from roi_ledger.strategy.rollout import rollout_phases
 
-ROI, EFFECTS, SERIES = "intermediate.initiative_roi", "intermediate.initiative_effects", "marts.metric_series"
+ROI, EFFECTS, SERIES = "python.initiative_roi", "python.initiative_effects", "marts.metric_series"
 
 
 @python_step(

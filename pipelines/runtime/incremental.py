@@ -41,7 +41,7 @@ import polars as pl
 
 from connectors.files import file_hash
 from connectors.sources import FilesSource, source_files
-from pipelines.runtime.warehouse import INTERMEDIATE, Warehouse
+from pipelines.runtime.warehouse import PYTHON, Warehouse
 from roi_ledger.incremental import FINGERPRINT, NUMERIC_LIBRARIES, KeptResults, digest, is_unchanged, source_digest
 from roi_ledger.privacy import salt_fingerprint
 from roi_ledger.run_context import RunContext
@@ -56,16 +56,16 @@ LIBRARIES = (*NUMERIC_LIBRARIES, "dagster", "dagster-dbt", "dbt-core", "dbt-duck
 RUN_CONTEXT_COLUMNS = "as_of date, run_id varchar, previous_as_of date, history_digest varchar, rebuild_history boolean"
 
 
-# --- results kept per key, stored in ``intermediate`` ---
+# --- results kept per key, stored in ``python`` ---
 
 
 def stored_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame | None:
-    """``intermediate.<table>`` as the last run left it (None in a new warehouse)."""
+    """``python.<table>`` as the last run left it (None in a new warehouse)."""
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [INTERMEDIATE, table],
+        [PYTHON, table],
     ).fetchone()[0]
-    return con.sql(f"select * from {INTERMEDIATE}.{table}").pl() if exists else None
+    return con.sql(f"select * from {PYTHON}.{table}").pl() if exists else None
 
 
 def kept_results(
@@ -77,7 +77,7 @@ def kept_results(
     schema: Mapping[str, pl.DataType] | None = None,
     run_id: str,
 ) -> KeptResults:
-    """This run's ``fingerprints`` against the results the last run stored in ``intermediate.<table>``
+    """This run's ``fingerprints`` against the results the last run stored in ``python.<table>``
     (``schema``: a stored row's columns; by default the key's alone)."""
     key = tuple(key)
     schema = schema if schema is not None else dict.fromkeys(key, pl.String)
@@ -85,7 +85,7 @@ def kept_results(
 
 
 def stored_fingerprints(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Per initiative, the fingerprint ``intermediate.<table>`` stores (this run's, once its step ran)."""
+    """Per initiative, the fingerprint ``python.<table>`` stores (this run's, once its step ran)."""
     stored = stored_table(con, table)
     return {} if stored is None else dict(stored.select("initiative_id", FINGERPRINT).iter_rows())
 

@@ -30,12 +30,12 @@ DBT_CHILD_EXECUTABLE = str(Path(sys.executable).with_name("roi-dbt"))
 PARSE_WAREHOUSE = Path("/tmp/roi_ledger_parse.duckdb")  # what dbt parse is told (it connects to nothing)
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 GENERATED_DIR = DBT_PROJECT_DIR / "models" / "marts" / "published_from_python"
-GENERATED_SOURCES = "_intermediate__sources.yml"
+GENERATED_SOURCES = "_python__sources.yml"
 SOURCES_DESCRIPTION = (
     "Written by ROI Ledger's Python steps between the two dbt layers, each table under the name of the mart that "
     "publishes it: the effect estimates (roi_ledger.effects), the claim checks and grades (roi_ledger.claims), the "
     "money (roi_ledger.money), the strategy views (roi_ledger.strategy) and the oversight tables "
-    "(roi_ledger.oversight). The Dagster assets that write them are keyed intermediate/<table>."
+    "(roi_ledger.oversight). The Dagster assets that write them are keyed python/<table>."
 )
 
 
@@ -76,8 +76,8 @@ def generated_files() -> dict[str, str]:
         "version": 2,
         "sources": [
             {
-                "name": "intermediate",
-                "schema": "intermediate",
+                "name": "python",
+                "schema": "python",
                 "description": SOURCES_DESCRIPTION,
                 "tables": [
                     {"name": t.name, "description": f"See marts.{t.name} ({t.declared_in.name})."} for t in written

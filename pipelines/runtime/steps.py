@@ -2,14 +2,14 @@
 
     @python_step(
         group="money",
-        reads=["intermediate.initiative_effects", "marts.metric_series"],
+        reads=["python.initiative_effects", "marts.metric_series"],
         writes=["initiative_roi", "initiative_roi_periods", "initiative_metric_money"],
     )
     def money(context, run, inputs):
-        frames = compute_money(..., inputs["intermediate.initiative_effects"], inputs["marts.metric_series"])
+        frames = compute_money(..., inputs["python.initiative_effects"], inputs["marts.metric_series"])
         return Outputs(frames)
 
-From that one declaration the helper derives the Dagster assets (``intermediate/<table>`` for each
+From that one declaration the helper derives the Dagster assets (``python/<table>`` for each
 table written, in ``group``, described by the table's yml, roi_ledger/tables.py), their
 dependencies (``<schema>/<table>`` of each table read, plus ``after``: assets that must succeed
 first although the step does not read them), reads each input as a polars frame when the step
@@ -25,13 +25,13 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from pipelines.runtime.resources import RunResource
-from pipelines.runtime.warehouse import INTERMEDIATE, Warehouse, replace_table
+from pipelines.runtime.warehouse import PYTHON, Warehouse, replace_table
 from roi_ledger.tables import published_tables
 
 
 @dataclass
 class Outputs:
-    """What a step writes: a frame per table (``intermediate.<table>``), and for any table the
+    """What a step writes: a frame per table (``python.<table>``), and for any table the
     metadata to report instead of its row count."""
 
     frames: dict[str, pl.DataFrame]
@@ -73,7 +73,7 @@ def step_specs(
     deps = [asset_key(table) for table in (*reads, *after)]
     return [
         AssetSpec(
-            [INTERMEDIATE, table],
+            [PYTHON, table],
             group_name=group,
             description=internal[table] if table in internal else f"{declared[table].description} (marts.{table})",
             deps=deps,
@@ -106,10 +106,10 @@ def python_step(
                 )
             with run.warehouse.connect() as con:
                 for table in writes:
-                    replace_table(con, f"{INTERMEDIATE}.{table}", outputs.frames[table])
+                    replace_table(con, f"{PYTHON}.{table}", outputs.frames[table])
             for table in writes:
                 metadata = outputs.metadata.get(table, {"rows": outputs.frames[table].height})
-                yield MaterializeResult(asset_key=AssetKey([INTERMEDIATE, table]), metadata=metadata)
+                yield MaterializeResult(asset_key=AssetKey([PYTHON, table]), metadata=metadata)
 
         return asset
 

@@ -24,8 +24,9 @@ from pipelines.runtime.run_lock import Holder, RunLock
 from pipelines.runtime.settings import MEMORY_LIMIT_VAR, read_settings
 from roi_ledger.tables import conform, published_tables
 
-# The schema the Python steps write to, between the two dbt layers (dbt's source `intermediate`).
-INTERMEDIATE = "intermediate"
+# The schema the Python steps write to, between the two dbt layers (dbt's source `python`): named
+# for what wrote them, apart from dbt's `intermediate` models.
+PYTHON = "python"
 
 
 def out_of_memory_hint(message: str) -> str | None:
@@ -66,12 +67,12 @@ def clone_or_copy(source: Path, target: Path) -> bool:
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Write ``frame`` as ``schema.table``, replacing what was there (its polars schema kept). A
-    table of ``intermediate`` that a mart publishes is first held to the columns and types its yml
+    table of ``python`` that a mart publishes is first held to the columns and types its yml
     declares (``roi_ledger.tables.conform``): a step whose frame differs fails here, naming the
     table and the column, every night, instead of a mart's contract failing later in dbt."""
     schema, name = table.split(".")
     declared = published_tables().get(name)
-    if schema == INTERMEDIATE and declared is not None and declared.published_from_python:
+    if schema == PYTHON and declared is not None and declared.published_from_python:
         frame = conform(name, frame)
     con.execute(f"create schema if not exists {schema}")
     con.register("frame", frame.to_arrow())
@@ -101,11 +102,17 @@ RENAMED_TABLES = (
 
 
 def drop_renamed_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what an older version left under names no step writes any more: the tables above, and
+    every table the Python steps wrote to ``intermediate`` before they had a schema of their own
+    (``python``); a mart's name is never one of dbt's ``int_`` models."""
+    moved = (*published_tables(), "effect_fingerprints", "claim_evidence", "claim_check_memo")
     for name in RENAMED_TABLES:
-        con.execute(f"drop table if exists {INTERMEDIATE}.{name}")
+        con.execute(f"drop table if exists intermediate.{name}")
+    for name in moved:
+        con.execute(f"drop table if exists intermediate.{name}")
 
 
-UNIT_HOURLY_COST = f"{INTERMEDIATE}.int_unit_hourly_cost"  # each unit's loaded hourly cost, built by dbt
+UNIT_HOURLY_COST = "intermediate.int_unit_hourly_cost"  # each unit's loaded hourly cost, built by dbt
 
 
 def unit_hourly_costs(frame: pl.DataFrame) -> dict[str, float]:

@@ -3,13 +3,13 @@ with
 
 source as (
 
-    select * from {{ source('intermediate', 'initiative_roi') }}
+    select * from {{ source('python', 'initiative_roi') }}
 
 ),
 
 cases as (
 
-    select * from {{ source('intermediate', 'business_cases') }}
+    select * from {{ source('python', 'business_cases') }}
 
 ),
 
@@ -21,8 +21,8 @@ signed as (
         sum(metric_money.benefit) as benefit_signed_off,
         count(*) as n_claims_signed_off
 
-    from {{ source('intermediate', 'initiative_metric_money') }} as metric_money
-    inner join {{ source('intermediate', 'claim_signoffs') }} as signoffs
+    from {{ source('python', 'initiative_metric_money') }} as metric_money
+    inner join {{ source('python', 'claim_signoffs') }} as signoffs
         on metric_money.initiative_id = signoffs.initiative_id and metric_money.metric = signoffs.metric
     where metric_money.counted and signoffs.decision = 'accept' and not signoffs.changed_since_signoff
     group by metric_money.initiative_id
@@ -34,7 +34,7 @@ changed as (
     select
         initiative_id,
         count(*) as n_claims_changed_since_signoff
-    from {{ source('intermediate', 'claim_signoffs') }}
+    from {{ source('python', 'claim_signoffs') }}
     where changed_since_signoff
     group by initiative_id
 
