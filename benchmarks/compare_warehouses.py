@@ -5,7 +5,9 @@
 For a change that should not move the numbers (a refactor), run the demo before and after
 (``roi demo --out DIR``) and compare: each table is "identical", "equal within the tolerance"
 (numbers that differ only in their last digits: DuckDB sums floating-point values in the order
-its threads meet them, so two runs of the same code can differ by ~1e-16 relative) or lists
+its threads meet them, so two runs of the same code can differ by ~1e-16 relative; a p-value
+far in the tail magnifies that: two demo runs of unchanged code gave p-values of about 1e-59 that
+differ by 2.5e-8 relative, so compare a refactor's demo with ``--tolerance 1e-7``) or lists
 the columns that differ, with an example. Columns that describe the run rather than the
 results (run ids, timestamps, paths) are not compared. Exit code 1 when anything differs
 beyond the tolerance.
@@ -19,8 +21,11 @@ import sys
 import duckdb
 import polars as pl
 
-# When things were recorded (a recovered run records the business cases at its own start).
+# When things were recorded (a recovered run records the business cases at its own start), and
+# the digest of a run's inputs (it covers the data folder's path and the code: two runs of the same
+# data from two folders, or before and after a refactor, always differ in it).
 RUN_COLUMNS = {
+    "inputs_fingerprint",
     "run_id",
     "started_at",
     "ended_at",
