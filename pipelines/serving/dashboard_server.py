@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import roi_ledger.report as report
-from pipelines.runtime.settings import SettingsError, read_settings
+from pipelines.serving import warehouse_to_serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,10 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args(argv)
-    try:
-        warehouse = Path(args.warehouse or read_settings().warehouse_or_demo).expanduser().resolve()
-    except SettingsError as exc:
-        print(f"invalid input: {exc}", file=sys.stderr)
+    warehouse = warehouse_to_serve(args.warehouse)
+    if warehouse is None:
         return 2
     app = Path(report.__file__).with_name("dashboard.py")
     streamlit = Path(sys.executable).with_name("streamlit")

@@ -22,7 +22,7 @@ from pipelines.runtime.project import (
     dbt_env,
     prepare,
 )
-from pipelines.runtime.settings import SettingsError, read_settings
+from pipelines.serving import warehouse_to_serve
 
 
 def generate(warehouse: Path, site: Path) -> Path:
@@ -66,10 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--no-serve", action="store_true", help="only write the site")
     args = parser.parse_args(argv)
-    try:
-        warehouse = Path(args.warehouse or read_settings().warehouse_or_demo).expanduser().resolve()
-    except SettingsError as exc:
-        print(f"invalid input: {exc}", file=sys.stderr)
+    warehouse = warehouse_to_serve(args.warehouse)
+    if warehouse is None:
         return 2
     site = Path(args.site).resolve() if args.site else warehouse.with_name(f"{warehouse.stem}-docs")
     try:
