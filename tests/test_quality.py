@@ -279,7 +279,7 @@ def test_a_failing_critical_check_stops_downstream_assets(tmp_path, monkeypatch)
             pass
 
         root = tmp_path / folder
-        root.mkdir()
+        (root / "data").mkdir(parents=True)  # a run resolves its sources (none here) when it starts
         (root / "initiatives.yml").write_text("business: {name: T, currency: EUR, timezone: UTC}\n")
         run = RunResource(
             data_dir=str(root / "data"),
