@@ -1060,8 +1060,8 @@ def test_the_dashboard_shows_the_published_figures_and_sees_a_new_run(demo_run, 
 
 
 def test_claims_not_yet_reliable_say_how_long_until_a_verdict(demo_run):
-    from roi_ledger.claims.power import power_of
-    from roi_ledger.claims.thresholds import MIN_POST_PERIODS
+    from roi_ledger.claims.power import Looks, power_of
+    from roi_ledger.claims.thresholds import DEFAULTS
 
     _, warehouse, _ = demo_run
     power = query(warehouse, "select * from marts.claim_power")
@@ -1079,9 +1079,15 @@ def test_claims_not_yet_reliable_say_how_long_until_a_verdict(demo_run):
             pre=e["pre_periods"],
             post=e["post_periods"],
             expected_effect=row["expected_effect_abs"],
-            min_post=MIN_POST_PERIODS[e["period"]],
+            effect=e["effect_abs"],
+            looks=Looks(DEFAULTS.min_post(e["period"]), DEFAULTS.horizon_periods(e["period"])),
         )
         assert (row["periods_to_verdict"], row["verdict_reachable"]) == (again.periods_to_verdict, again.reachable)
+        assert row["verdict_basis"] == again.basis
+    # the wait follows the grade's own rule: none exactly when the always-valid interval excludes zero
+    for row in power.iter_rows(named=True):
+        excludes_zero = row["always_valid_low"] > 0 or row["always_valid_high"] < 0
+        assert (row["periods_to_verdict"] == 0) == excludes_zero == (row["verdict_basis"] == "now")
     # every claim carries its inference, the interval the grade rests on and its own-data replays
     for row in power.iter_rows(named=True):
         assert row["inference"] and row["always_valid_low"] < row["ci_low"] < row["ci_high"] < row["always_valid_high"]

@@ -23,7 +23,7 @@ from roi_ledger.claims.engine import OWN_RESULT_KEY, OWN_RESULT_SCHEMA, own_resu
 from roi_ledger.claims.evidence import EVIDENCE_SCHEMA, evidence_keeping
 from roi_ledger.claims.grading import grade_claims
 from roi_ledger.claims.labels import FIRED, CheckStatus, Grade
-from roi_ledger.claims.power import claim_power, expected_changes
+from roi_ledger.claims.power import claim_looks, claim_power, expected_changes
 from roi_ledger.incremental import KeptResults, series_digests
 from roi_ledger.oversight.business_case import as_registered
 
@@ -101,7 +101,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource, inputs
         estimates,
         grades,
         expected_changes(as_registered(register, cases)),
-        evidence.min_posts,
+        claim_looks(register, estimates),
         evidence.replay_rates,
         evidence.sensitivities,
     )

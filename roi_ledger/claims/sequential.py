@@ -1,33 +1,44 @@
-"""Intervals that stay valid when the estimate is redone every night (docs/claims.md, "Stable grades").
+"""Intervals that stay valid when the estimate is redone every week (docs/claims.md, "Stable grades").
 
-A 95% interval is a promise about one look. ROI Ledger looks every night: under no effect an
-ordinary interval that excludes zero 5% of the time on each look excludes it on *some* night far
-more often, and a grade that turns ``reliable`` on that night is luck. The rule here: a claim can
-be ``reliable`` only when its **always-valid interval** excludes zero. It is the normal-mixture
-confidence sequence (Robbins 1970; the mixture sequential probability ratio test of Johari,
-Koomen, Pekelis & Walsh 2017, *Operations Research* 70(3), used for A/B tests that are watched
-continuously): for an estimate with standard error ``se`` (variance ``V = se^2``) and mixing
-variance ``tau^2``, zero is rejected — on any look, however many — when
+A 95% interval is a promise about one look. ROI Ledger looks every night, and a weekly series
+changes once a week: under no effect an ordinary interval that excludes zero 5% of the time on
+each look excludes it on *some* week far more often (27% of null claims within a year), and a
+grade that turns ``reliable`` on that week is luck. So a claim can be ``reliable`` only when its
+**always-valid interval** excludes zero: ``effect +- c_k se``, with a boundary ``c_k`` for the
+k-th look that keeps the chance of *ever* crossing, under no effect, at most ``alpha`` however
+long the claim is watched.
 
-    |effect| >= sqrt( V (1 + V / tau^2) (log(1 + tau^2 / V) + 2 log(1 / a)) )
+**The rule: alpha spending over the weekly looks** (Lan & DeMets 1983, the group-sequential
+design of clinical trials with interim analyses). The looks are the after-periods a claim is
+graded at: ``min_post``, ``min_post + 1``, ... (one per week, month or quarter of the series; the
+nights between redo the same numbers). An estimate that compares a before and an after mean
+has variance proportional to ``1/pre + 1/post``, so its information at look ``post`` is
+``I(post) = 1 / (1/pre + 1/post)``: it grows with every period and levels off at ``pre`` — the
+before window bounds what any wait can learn. The z-statistics of successive looks are then
+those of a Brownian motion observed at these information times (correlation
+``sqrt(I_j / I_k)``), and the boundaries come from the exact recursive integration of
+Armitage, McPherson & Rowe (1969): ``c_k`` is set so that the chance of first crossing at look
+k is what the **spending function** allots to it,
 
-and the chance that this ever happens under no effect, however long it is watched, is at most
-``a`` (for a Gaussian estimate watched continuously). ROI Ledger's looks are weekly at most (a
-weekly series changes once a week; the nights between redo the same numbers), a subset of
-continuous watching, so the bound is loose: on Gaussian estimates of a null effect looked at
-weekly from 4 to 56, 260 and 520 periods after go-live (20,000 paths each), the sequence at
-``a = alpha`` is ever crossed in 1.5%, 2.0% and 2.1%; at ``a = 2 alpha`` in 3.0%, 3.8% and 4.0%
-— still under ``alpha`` = 5% over ten years of weekly looks — and at ``a = 3 alpha`` in 4.5%,
-5.6% and 5.9%, over it. So ``a = LEVEL_FACTOR x alpha`` with ``LEVEL_FACTOR = 2``: the largest
-multiple that keeps the chance of a null claim ever being graded reliable under ``alpha`` for a
-decade of nightly runs, which makes the interval about 7% narrower than ``a = alpha`` would
-(``tests/test_claims.py`` re-runs the one-year and ten-year simulations).
+    spent(u) = alpha (1 - exp(-gamma u)) / (1 - exp(-gamma u_max)),   u = I(post) / I(horizon),
 
-``tau`` sets where the sequence is tightest; any value fixed in advance keeps the guarantee. It
-is fixed at ``sqrt(TAU_RATIO)`` times the standard error the claim had (or would have had) at its
-first gradeable look, with the fewest after-periods the claim checks accept — from then on the
-half-width is about 2.8 to 3.3 standard errors instead of 1.96. That is the price of watching
-every night; ``benchmarks/inference.py`` measures what it buys.
+a Hwang-Shih-DeCani function of the information relative to the **registered horizon** (the
+after-periods by which the business case expects a verdict, ``verdict_horizon_days``, half a year
+by default), reaching ``alpha`` only at ``u_max = I(oo) / I(horizon) = 1 + pre / horizon``.
+``gamma`` is chosen so that ``HORIZON_SHARE`` (80%) of ``alpha`` is spent by the horizon: the
+error budget goes to the looks where the owner expects an answer, and what is left keeps every
+later look — years of them — covered (with no before-window bound, ``u_max`` is infinite and
+the function still ends at ``alpha``). The guarantee is the design's own: whatever the number of
+looks, under no effect the chance of ever crossing is at most ``alpha``, exactly for Gaussian
+estimates with this information growth.
+
+Why not the normal-mixture confidence sequence used before (Johari et al. 2017): it protects
+continuous watching, which weekly looks are not, and its half-width never falls below about 2.8
+standard errors; the spending boundaries are 2.3 to 2.8 at the looks before the horizon, and the
+time to a verdict grows with the square of the boundary (``benchmarks/inference.py`` measures
+both rules' times against a fixed-horizon test). ``tests/test_claims.py`` checks the recursion
+against published boundaries (Lan-DeMets O'Brien-Fleming- and Pocock-type spending, five equally
+spaced looks) and the guarantee by simulation over one and ten years of weekly looks.
 """
 
 from __future__ import annotations
@@ -35,10 +46,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+import numpy as np
+from scipy import ndimage, optimize, stats
 
-TAU_RATIO = 10.0  # tau^2 / V at the first gradeable look: near the narrowest the boundary gets
-LEVEL_FACTOR = 2.0  # the mixture's level as a multiple of 1 - confidence (see the module)
+HORIZON_SHARE = 0.8  # share of alpha spent by the registered horizon (see the module)
+_GRID = np.linspace(-9.0, 9.0, 901)  # z values the recursion integrates over (step 0.02)
 
 
 @dataclass(frozen=True)
@@ -46,33 +58,146 @@ class AlwaysValid:
     low: float
     high: float
     half_width: float
-    tau: float
+    boundary: float  # the half-width in standard errors at this look
 
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
 
 
-def half_width(se: float, tau: float, confidence: float) -> float:
-    """The normal-mixture boundary for an estimate with standard error ``se`` (see the module)."""
-    alpha = min(LEVEL_FACTOR * (1 - confidence), 0.5)
-    v, t2 = se * se, tau * tau
-    return math.sqrt(v * (1 + v / t2) * (math.log(1 + t2 / v) + 2 * math.log(1 / alpha)))
+def information(pre: float, post: float) -> float:
+    """Information of a before/after comparison with ``pre`` and ``post`` periods (per unit noise)."""
+    return 1.0 / (1.0 / pre + 1.0 / post)
 
 
-def first_look_se(se: float, pre: int, post: int, min_post: int) -> float:
-    """The standard error with ``min_post`` after-periods instead of ``post``, by the usual
-    ``1/pre + 1/post`` scaling of a difference of a before and an after mean."""
-    return se * math.sqrt((1 / pre + 1 / min_post) / (1 / pre + 1 / post))
+def spending_shape(pre: float, horizon: int) -> tuple[float, float]:
+    """``(gamma, u_max)`` of the spending function for a claim with ``pre`` periods before go-live
+    and a registered horizon of ``horizon`` after-periods: HORIZON_SHARE of alpha by the horizon."""
+    u_max = 1.0 + pre / horizon if math.isfinite(pre) else math.inf
+    if 1.0 / u_max >= HORIZON_SHARE:  # a before window this short leaves little to wait for: spend evenly
+        return 1e-6, u_max
+
+    def share_at_horizon(gamma: float) -> float:
+        tail = 0.0 if math.isinf(u_max) else math.exp(-gamma * u_max)
+        return (1 - math.exp(-gamma)) / (1 - tail) - HORIZON_SHARE
+
+    return float(optimize.brentq(share_at_horizon, 1e-6, 50.0)), u_max
+
+
+def spent(u: np.ndarray, gamma: float, u_max: float, alpha: float) -> np.ndarray:
+    """The Hwang-Shih-DeCani spending function at information fractions ``u`` of the horizon's."""
+    tail = 0.0 if math.isinf(u_max) else math.exp(-gamma * u_max)
+    return alpha * (1 - np.exp(-gamma * np.minimum(u, u_max))) / (1 - tail)
+
+
+def spending_boundaries(info: np.ndarray, cumulative_alpha: np.ndarray) -> np.ndarray:
+    """Two-sided boundaries ``c_k`` for z-statistics observed at information times ``info``
+    (a Brownian motion), such that the chance of first crossing at look k is
+    ``cumulative_alpha[k] - cumulative_alpha[k - 1]``: the recursive numerical integration of
+    Armitage, McPherson & Rowe (1969) on a grid of z values, each point standing for the mass
+    of its cell (so a boundary falls between grid points, not on them)."""
+    step = _GRID[1] - _GRID[0]
+    mass = stats.norm.pdf(_GRID) * step  # probability of each cell, among paths not yet stopped
+    bounds, used = [], 0.0
+    for k, look_alpha in enumerate(cumulative_alpha):
+        if k:
+            r = math.sqrt(info[k - 1] / info[k])
+            mass = _moved(mass, r)
+        bound, kept = _stop_at(mass, max(look_alpha - used, 0.0), step)
+        used += float(mass.sum() - kept.sum())
+        mass = kept
+        bounds.append(bound)
+    return np.array(bounds)
+
+
+def _stop_at(mass: np.ndarray, alpha: float, step: float) -> tuple[float, np.ndarray]:
+    """The boundary ``c`` whose two tails hold ``alpha`` of ``mass`` (each grid point's mass
+    spread evenly over its cell), and the mass left inside it."""
+    distance = np.abs(_GRID)
+    cells = np.rint(distance / step).astype(int)  # cell of |z|: 0, 1, 2, ... from zero outwards
+    folded = np.bincount(cells, weights=mass)
+    beyond = np.concatenate([np.cumsum(folded[::-1])[::-1][1:], [0.0]])  # mass above each cell
+    reaching = np.flatnonzero(beyond + folded >= alpha)
+    if alpha <= 0 or not reaching.size:
+        return float(distance.max() + step / 2), mass
+    j = int(reaching[-1])
+    share = min(max((alpha - beyond[j]) / folded[j], 0.0), 1.0) if folded[j] > 0 else 0.0
+    keep = np.where(cells > j, 0.0, np.where(cells == j, 1.0 - share, 1.0))
+    return float((j + 0.5 - share) * step), mass * keep
+
+
+def _moved(mass: np.ndarray, r: float) -> np.ndarray:
+    """Cell masses of ``z_k = r z_(k-1) + sqrt(1 - r^2) e`` given those of ``z_(k-1)``: each
+    cell's mass moved to ``r z`` (split between the two nearest cells, so none is lost), then
+    spread by the Gaussian step (``scipy.ndimage``)."""
+    step = _GRID[1] - _GRID[0]
+    position = (r * _GRID - _GRID[0]) / step
+    below = np.floor(position).astype(int)
+    upper_share = position - below
+    moved = np.bincount(below, weights=mass * (1 - upper_share), minlength=len(_GRID))
+    moved += np.bincount(np.minimum(below + 1, len(_GRID) - 1), weights=mass * upper_share, minlength=len(_GRID))
+    spread = math.sqrt(max(1 - r * r, 0.0)) / step
+    if spread < 1e-3:
+        return moved[: len(_GRID)]
+    return ndimage.gaussian_filter1d(moved[: len(_GRID)], spread, mode="constant", truncate=8.0)
+
+
+@dataclass
+class _Looks:
+    """The boundaries computed so far for one claim design, and the state to go on from."""
+
+    bounds: list[float]
+    mass: np.ndarray
+    used: float
+
+
+_CACHE: dict[tuple, _Looks] = {}
+
+
+def _boundaries_to(pre: float, min_post: int, horizon: int, alpha: float, look: int) -> list[float]:
+    """Boundaries of looks ``min_post``, ``min_post + 1``, ... up to index ``look``, extended
+    from what earlier calls computed (a boundary depends only on the looks before it)."""
+    key = (pre, min_post, horizon, alpha)
+    gamma, u_max = spending_shape(pre, horizon)
+    state = _CACHE.setdefault(key, _Looks([], stats.norm.pdf(_GRID) * (_GRID[1] - _GRID[0]), 0.0))
+    while len(state.bounds) <= look:
+        k = len(state.bounds)
+        post = min_post + k
+        if k:
+            state.mass = _moved(state.mass, math.sqrt(information(pre, post - 1) / information(pre, post)))
+        target = float(spent(np.array([information(pre, post) / information(pre, horizon)]), gamma, u_max, alpha)[0])
+        bound, kept = _stop_at(state.mass, max(target - state.used, 0.0), _GRID[1] - _GRID[0])
+        state.used += float(state.mass.sum() - kept.sum())
+        state.mass = kept
+        state.bounds.append(bound)
+    return state.bounds
+
+
+def boundary(pre: float, post: int, min_post: int, horizon: int, confidence: float) -> float:
+    """The always-valid boundary, in standard errors, at the look with ``post`` after-periods."""
+    min_post = max(1, min_post)
+    look = max(post, min_post) - min_post
+    return _boundaries_to(float(pre), min_post, max(horizon, 1), round(1 - confidence, 10), look)[look]
 
 
 def always_valid(
-    *, effect: float, ci_low: float, ci_high: float, confidence: float, pre: int, post: int, min_post: int
+    *,
+    effect: float,
+    ci_low: float,
+    ci_high: float,
+    confidence: float,
+    pre: int,
+    post: int,
+    min_post: int,
+    horizon: int | None = None,
 ) -> AlwaysValid | None:
-    """The always-valid interval of one estimate (its ordinary interval gives its ``se``)."""
+    """The always-valid interval of one estimate (its ordinary interval gives its ``se``);
+    ``horizon`` is the registered horizon in after-periods (26 when not given: half a year of weeks)."""
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     se = (ci_high - ci_low) / (2 * z)
     if not se > 0 or pre <= 0 or post <= 0:
         return None
-    tau = math.sqrt(TAU_RATIO) * first_look_se(se, pre, post, max(1, min(min_post, post)))
-    width = half_width(se, tau, confidence)
-    return AlwaysValid(effect - width, effect + width, width, tau)
+    c = boundary(pre, post, min_post, horizon or DEFAULT_HORIZON_PERIODS, confidence)
+    return AlwaysValid(effect - c * se, effect + c * se, c * se, c)
+
+
+DEFAULT_HORIZON_PERIODS = 26

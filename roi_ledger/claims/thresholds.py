@@ -7,12 +7,16 @@ docs/claims.md for what each check does with its threshold.
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict, Field
 
 # Periods needed before and after go-live, by the series' grain.
 MIN_PRE_PERIODS = {"week": 8, "month": 3, "quarter": 2, "year": 2}
 MIN_POST_PERIODS = {"week": 4, "month": 2, "quarter": 1, "year": 1}
 # Days a series' last period may end before the run date before it counts as stale.
+# Days after go-live by which a business case expects a verdict: half a year.
+VERDICT_HORIZON_DAYS = 182
 STALE_AFTER_DAYS = {"week": 14, "month": 62, "quarter": 123, "year": 400}
 
 
@@ -62,6 +66,9 @@ class ClaimThresholds(BaseModel):
     max_outlier_sensitivity: float = Field(0.25, ge=0)
     # novelty_decay: second-half effect below this share of the first-half effect
     min_effect_retention: float = Field(0.5, ge=0)
+    # nightly_interval_covers_zero: the business case's horizon, when a verdict is expected; the
+    # always-valid interval spends most of its error budget on the weeks up to it (sequential.py)
+    verdict_horizon_days: int = Field(VERDICT_HORIZON_DAYS, ge=7)
     # ci_covers_zero and the control-spillover test use the business's confidence level
     # (business.confidence_level), like every interval: they have no threshold of their own.
 
@@ -70,6 +77,12 @@ class ClaimThresholds(BaseModel):
 
     def min_post(self, period: str) -> int:
         return getattr(self, f"min_post_{period}s")
+
+    def horizon_periods(self, period: str) -> int:
+        """The verdict horizon in after-periods of ``period`` (at least the fewest gradeable)."""
+        from roi_ledger.effects.seasons import PERIOD_DAYS  # effects imports the register, which imports this
+
+        return max(self.min_post(period), math.ceil(self.verdict_horizon_days / PERIOD_DAYS[period]))
 
     def stale_after_days(self, period: str) -> int:
         return getattr(self, f"stale_after_{period}s_days")

@@ -300,25 +300,27 @@ def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str
         )
         if r["expected_effect_abs"] is None:
             lines.append(detect + " (the business case expects no figure for it).")
-        elif r["verdict_reachable"] is False:
-            lines.append(
-                detect
-                + (
-                    f"; the expected {number(r['expected_effect_abs'])} cannot be, however long it runs, "
-                    "with these comparison units."
-                )
-            )
-        elif r["periods_to_verdict"]:
-            lines.append(
-                detect
-                + (
-                    f"; about {r['periods_to_verdict']} more {r['period']}s "
-                    f"until the expected {number(r['expected_effect_abs'])} can be judged."
-                )
-            )
         else:
-            lines.append(detect + f"; enough to judge the expected {number(r['expected_effect_abs'])} now.")
+            lines.append(detect + _wait(r))
     return lines
+
+
+def _wait(r: dict) -> str:
+    """The rest of a claim's power line: how long until the grade's own rule can decide."""
+    expected, unit = number(r["expected_effect_abs"]), f"{r['period']}s"
+    if r["verdict_basis"] == "now":
+        return f"; the expected {expected} can be judged now."
+    if r["verdict_basis"] == "expected":
+        if r["verdict_reachable"] is False:
+            return f"; the expected {expected} cannot be, however long it runs, with these comparison units."
+        return f"; about {r['periods_to_verdict']} more {unit} until the expected {expected} can be judged."
+    found = "The data could already detect the expected change and do not: it is probably smaller"
+    if r["verdict_reachable"] is False:
+        return f". {found}, and the change measured so far could not be told apart from none however long it runs."
+    return (
+        f". {found}; if it stays at its measured size, about {r['periods_to_verdict']} more {unit} "
+        "until it can be told apart from none."
+    )
 
 
 def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: dict[str, str] | None = None) -> Report:

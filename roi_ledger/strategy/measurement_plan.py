@@ -28,7 +28,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from roi_ledger.claims.power import detectable, periods_for
+from roi_ledger.claims.power import Looks, detectable, periods_for
 from roi_ledger.register import Register, Status
 from roi_ledger.tables import schema
 
@@ -137,16 +137,17 @@ def _sizing(
     sd, pre = detrended_sd(gap), len(gap)
     level = float(treated_mean[-RECENT_PERIODS:].mean())
     expected = change / 100 * level if change is not None else None
-    min_post = register.thresholds_for(initiative).min_post(period)
-    needed = periods_for(sd, pre, expected, confidence, min_post=min_post) if expected else None
+    thresholds = register.thresholds_for(initiative)
+    looks = Looks(thresholds.min_post(period), thresholds.horizon_periods(period))
+    needed = periods_for(sd, pre, expected, confidence, looks=looks) if expected else None
     return {
         "history_periods": pre,
         "noise_sd": sd,
         "recent_level": level,
         "expected_effect_abs": expected,
         "periods_needed": needed,
-        "mde_abs_at_periods_needed": detectable(sd, pre, needed, confidence, min_post=min_post) if needed else None,
-        "mde_abs_after_13_periods": detectable(sd, pre, 13, confidence, min_post=min_post),
+        "mde_abs_at_periods_needed": detectable(sd, pre, needed, confidence, looks=looks) if needed else None,
+        "mde_abs_after_13_periods": detectable(sd, pre, 13, confidence, looks=looks),
         "reachable": (needed is not None) if expected else None,
         "note": None if expected else "the business case expects no change on this metric: only the MDE is given",
     }

@@ -42,9 +42,9 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
 
 @claim_check("nightly_interval_covers_zero", check_class=CheckClass.DATA)
 def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
-    """The effect's always-valid interval includes zero: the estimate is redone every night,
-    and an ordinary interval that excludes zero on one night can be that night's luck
-    (``roi_ledger.claims.sequential``)."""
+    """The effect's always-valid interval includes zero: the estimate is redone every week, and an
+    ordinary interval that excludes zero on one week can be that week's luck (alpha spending over
+    the weekly looks, most of it by the verdict horizon: ``roi_ledger.claims.sequential``)."""
     row = claim.primary
     if row is None or row["effect_abs"] is None or row["ci_low"] is None or row["ci_high"] is None:
         return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate with an interval to judge.")
@@ -56,6 +56,7 @@ def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
         pre=row["pre_periods"] or 0,
         post=row["post_periods"] or 0,
         min_post=claim.thresholds.min_post(row["period"]),
+        horizon=claim.thresholds.horizon_periods(row["period"]),
     )
     if bounds is None:
         return CheckResult(CheckStatus.NOT_APPLICABLE, "The interval has no width to judge.")
