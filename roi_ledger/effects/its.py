@@ -29,7 +29,7 @@ errs wide, never narrow.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -53,20 +53,57 @@ SPARE_PERIODS = 4
 MIN_PLACEBO_HISTORY = 8
 MIN_PLACEBO_AFTER = 4
 MIN_PLACEBOS = 5
+MAX_PLACEBOS = 20
+# The chance a right-shaped regression's backdated errors look like misfit, and are widened for.
+MISFIT_ALPHA = 0.01
+# Yearly Fourier pairs a weekly series' seasons may be described with (chosen by BIC).
+HARMONICS = (1, 2, 3, 4, 6, 8, 12)
 
 
-def its_design(series: pl.DataFrame, period: str, seasonal: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Design matrix (columns named) and the index of the first after period."""
+def its_design(series: pl.DataFrame, period: str, seasonal: bool, harmonics: int | None = None):
+    """Design matrix (columns named) and each period's distance from go-live. Seasons: yearly
+    Fourier terms (``harmonics`` pairs) for weekly series, season-of-year dummies otherwise."""
     t = series["t"].to_numpy().astype(float)
     after = (series["window"] == POST).to_numpy().astype(float)
     t0 = t[after == 1].min()
     columns = {"const": np.ones_like(t), "trend": t, "level": after, "slope": after * (t - t0)}
     if seasonal:
-        position = series["season"].to_numpy()
-        for value in sorted(set(position))[1:]:
-            columns[f"season_{value}"] = (position == value).astype(float)
+        columns.update(season_columns(series["season"].to_numpy(), period, harmonics))
     names = list(columns)
     return np.column_stack([columns[n] for n in names]), names, t - t0
+
+
+def season_columns(season: np.ndarray, period: str, harmonics: int | None) -> dict[str, np.ndarray]:
+    """A year's pattern: for weeks, ``harmonics`` sine/cosine pairs of the week of year (a smooth
+    pattern in a few terms instead of 51 dummies, each learnt from one or two weeks of the before
+    window); for months and quarters, dummies."""
+    if period == "week" and harmonics:
+        angle = 2 * np.pi * (season - 1) / PERIODS_PER_YEAR["week"]
+        columns = {}
+        for k in range(1, harmonics + 1):
+            columns[f"sin_{k}"], columns[f"cos_{k}"] = np.sin(k * angle), np.cos(k * angle)
+        return columns
+    return {f"season_{value}": (season == value).astype(float) for value in sorted(set(season))[1:]}
+
+
+def weekly_harmonics(series: pl.DataFrame, period: str) -> int | None:
+    """The number of yearly Fourier pairs for a weekly series, chosen by BIC on the before window
+    (trend and seasons only: the after window cannot tell the choice anything about the effect);
+    None (dummies) for other grains."""
+    if period != "week":
+        return None
+    pre = series.filter(pl.col("window") == PRE)
+    y, t = pre["value"].to_numpy(), pre["t"].to_numpy().astype(float)
+    best, best_bic = HARMONICS[0], np.inf
+    for k in HARMONICS:
+        X = np.column_stack([np.ones_like(t), t, *season_columns(pre["season"].to_numpy(), period, k).values()])
+        if X.shape[0] <= X.shape[1] + 2:
+            break
+        residuals = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+        bic = len(y) * np.log(max(float(residuals @ residuals), 1e-300) / len(y)) + X.shape[1] * np.log(len(y))
+        if bic < best_bic:
+            best, best_bic = k, bic
+    return best
 
 
 def treated_series(panel: Panel) -> pl.DataFrame:
@@ -148,30 +185,52 @@ def averaged_effect_weights(names: list[str], since_go_live: np.ndarray, after: 
     return weights
 
 
-def placebo_errors(series: pl.DataFrame, period: str, seasonal: bool) -> np.ndarray:
-    """The regression's point estimate at every backdated go-live inside the before window
-    (see the module's docstring): the method's errors on this very series, where the true
-    effect is zero. The backdated fits are the real one's specification (``seasonal`` or not),
-    so a seasonal fit is backdated only as far as a year and ``SPARE_PERIODS`` of history."""
+@dataclass(frozen=True)
+class Backdated:
+    """The regression's estimates at backdated go-lives, with each fit's own standard error, and
+    how many of them are about independent (their after windows do not overlap)."""
+
+    errors: np.ndarray
+    standard_errors: np.ndarray
+    independent: int
+
+    def misfit_ratio(self) -> float:
+        """Root mean square of the errors in units of their own standard errors: about 1 where
+        the regression is the right shape for the series."""
+        return float(np.sqrt(np.mean((self.errors / self.standard_errors) ** 2)))
+
+    def misfit_limit(self) -> float:
+        """The ratio a right-shaped regression exceeds 5% of the time (chi-square with as many
+        degrees of freedom as independent backdated windows)."""
+        return float(np.sqrt(stats.chi2.ppf(1 - MISFIT_ALPHA, self.independent) / self.independent))
+
+
+def placebo_errors(series: pl.DataFrame, period: str, seasonal: bool, harmonics: int | None) -> Backdated:
+    """The regression at backdated go-lives inside the before window (see the module's
+    docstring): the method's errors on this very series, where the true effect is zero, each
+    with the standard error the same fit gives itself from its own, shorter history. The
+    backdated fits are the real one's specification, so a seasonal fit is backdated only as far
+    as a year and ``SPARE_PERIODS`` of history; at most ``MAX_PLACEBOS`` go-lives, evenly spread."""
     pre = series.filter(pl.col("window") == PRE)
     real_after = series.filter(pl.col("window") == POST).height
     first = max(MIN_PLACEBO_HISTORY, PERIODS_PER_YEAR[period] + SPARE_PERIODS if seasonal else 0)
-    errors = []
-    for go_live in range(first, pre.height):
+    last = pre.height - min(real_after, MIN_PLACEBO_AFTER)
+    go_lives = np.unique(np.linspace(first, last, MAX_PLACEBOS).astype(int)) if last >= first else []
+    errors, standard_errors = [], []
+    for go_live in go_lives:
         after = min(real_after, pre.height - go_live)
-        if after < min(real_after, MIN_PLACEBO_AFTER):
-            break
         fake = pre.head(go_live + after).with_columns(
             pl.when(pl.int_range(pl.len()) >= go_live).then(pl.lit(POST)).otherwise(pl.lit(PRE)).alias("window")
         )
-        X, names, since_go_live = its_design(fake, period, seasonal)
-        if X.shape[0] <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
+        X, names, since_go_live = its_design(fake, period, seasonal, harmonics)
+        if X.shape[0] <= X.shape[1] + 1 or np.linalg.matrix_rank(X) < X.shape[1]:
             continue
-        coefficients = np.linalg.lstsq(X, fake["value"].to_numpy(), rcond=None)[0]
-        errors.append(
-            float(averaged_effect_weights(names, since_go_live, fake["window"].to_numpy() == POST) @ coefficients)
-        )
-    return np.array(errors)
+        model = fit_ar1_arrays(fake["value"].to_numpy(), X, periods=fake["t"].to_numpy())
+        test = model.t_test(averaged_effect_weights(names, since_go_live, fake["window"].to_numpy() == POST))
+        errors.append(float(np.squeeze(test.effect)))
+        standard_errors.append(float(np.squeeze(test.sd)))
+    independent = max(1, (last - first) // max(real_after, 1) + 1) if len(errors) else 0
+    return Backdated(np.array(errors), np.array(standard_errors), min(independent, len(errors)))
 
 
 def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | None:
@@ -183,7 +242,8 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
     if pre.height < MIN_PRE_PERIODS or post.height < 1:
         return None
     seasonal = can_adjust(panel.period, pre.height, spare=SPARE_PERIODS)
-    X, names, since_go_live = its_design(series, panel.period, seasonal)
+    harmonics = weekly_harmonics(series, panel.period) if seasonal else None
+    X, names, since_go_live = its_design(series, panel.period, seasonal, harmonics)
     y = series["value"].to_numpy()
     if X.shape[0] <= X.shape[1]:
         return None
@@ -192,11 +252,12 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
     effect = float(np.squeeze(test.effect))
     low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=1 - confidence)))
     p_value, df = float(np.squeeze(test.pvalue)), int(model.df_resid)
+    seasons = "" if not seasonal else f", {harmonics} yearly Fourier pairs" if harmonics else ", season-of-year dummies"
     inference = (
-        f"segmented regression (level and slope change{', season-of-year dummies' if seasonal else ''}), "
+        f"segmented regression (level and slope change{seasons}), "
         f"{AR1_DESCRIPTION} (rho {model.rho:.2f} on {model.share:.0%} of the noise, t with {df} df)"
     )
-    widened, placebo_inference = _placebo_interval(series, panel.period, seasonal, effect, test, confidence)
+    widened, placebo_inference = _placebo_interval(series, panel.period, seasonal, harmonics, effect, test, confidence)
     inference += placebo_inference
     if widened is not None:
         low, high, p_value, df = widened
@@ -225,26 +286,40 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
 
 
 def _placebo_interval(
-    series: pl.DataFrame, period: str, seasonal: bool, effect: float, test, confidence: float
+    series: pl.DataFrame, period: str, seasonal: bool, harmonics: int | None, effect: float, test, confidence: float
 ) -> tuple[tuple[float, float, float, int] | None, str]:
-    """(the interval, p-value and degrees of freedom from the placebo errors where they exceed
-    the regression's standard error, else None; what the placebo-in-time check found, for the
-    estimate's inference). Nothing with fewer than ``MIN_PLACEBOS`` backdated go-lives."""
-    errors = placebo_errors(series, period, seasonal)
-    if errors.size < MIN_PLACEBOS:
+    """(the interval, p-value and degrees of freedom widened by the backdated fits' misfit ratio
+    where it exceeds what a right-shaped regression would show, else None; what the
+    placebo-in-time check found, for the estimate's inference). Nothing with fewer than
+    ``MIN_PLACEBOS`` backdated go-lives."""
+    backdated = placebo_errors(series, period, seasonal, harmonics)
+    if backdated.errors.size < MIN_PLACEBOS or not np.all(backdated.standard_errors > 0):
         return None, ""
-    model_se = float(np.squeeze(test.sd))
-    placebo_se = float(np.sqrt(np.mean(errors**2)))
-    if placebo_se > model_se:
-        df = errors.size - 1
-        quantile = t_quantile(confidence, df)
-        p_value = float(2 * stats.t.sf(abs(effect) / placebo_se, df))
-        return (effect - quantile * placebo_se, effect + quantile * placebo_se, p_value, df), (
-            f"; placebo-in-time: at {errors.size} backdated go-lives in the before window the same "
-            f"regression erred by {placebo_se:.3g} (root mean square), more than its AR(1) standard error "
-            f"{model_se:.3g}, so the interval is the estimate +- t({df}) x {placebo_se:.3g}"
+    ratio, limit = backdated.misfit_ratio(), backdated.misfit_limit()
+    found = (
+        f"; placebo-in-time: at {backdated.errors.size} backdated go-lives (about {backdated.independent} "
+        f"independent) the same regression erred by {ratio:.2f} times its own standard errors (root mean square)"
+    )
+    rms = float(np.sqrt(np.mean(backdated.errors**2)))
+    if not seasonal and rms > float(np.squeeze(test.sd)):
+        # Less than a year of history: nothing in it can tell a season from a shift, so the
+        # backdated errors are the honest width whether or not they look like misfit.
+        limit = 0.0
+    if ratio <= limit:
+        return None, found + f", within the {limit:.2f} a right-shaped regression can show (1%): not widened"
+    # Misfit: the backdated errors themselves are the method's error here, as large as their root
+    # mean square (shorter histories than the real fit's make this err wide, never narrow).
+    se = max(float(np.squeeze(test.sd)) * ratio, rms)
+    df = backdated.errors.size - 1
+    quantile = t_quantile(confidence, df)
+    p_value = float(2 * stats.t.sf(abs(effect) / se, df))
+    return (effect - quantile * se, effect + quantile * se, p_value, df), (
+        found
+        + (
+            f", more than the {limit:.2f} a right-shaped regression can show (1%): the regression misfits this series"
+            if limit
+            else ": with less than a year of history nothing can tell a season from a shift"
         )
-    return None, (
-        f"; placebo-in-time: at {errors.size} backdated go-lives it erred by {placebo_se:.3g} "
-        "(rms), within its standard error"
+        + f", so the interval is the estimate +- t({df}) x {se:.3g}, the larger of its standard error "
+        "widened by that ratio and the backdated errors' root mean square"
     )
