@@ -214,7 +214,8 @@ def oracle(design: Design, post: int) -> tuple[np.ndarray, float]:
 def inference_name(inference: str | None) -> str:
     """The method's name from an estimate's ``inference`` text, and whether backdating widened it."""
     name = (inference or "").split(" (")[0].split(",")[0]
-    return name + " + placebo-in-time" if "more than its AR(1) standard error" in (inference or "") else name
+    widened = "so the interval is the estimate +-" in (inference or "")
+    return name + " + placebo-in-time" if widened else name
 
 
 def coverage_draw(args: tuple[Design, int]) -> dict:
@@ -253,6 +254,7 @@ def excludes_zero(design: Design, series: pl.DataFrame, post: int, min_post: int
         pre=row.pre_periods,
         post=row.post_periods,
         min_post=min_post,
+        horizon=DEFAULTS.horizon_periods(design.period),
     )
     return bool(bounds and bounds.excludes_zero())
 

@@ -123,9 +123,10 @@ def test_its_interval_widens_to_how_wrong_backdated_fits_were_on_an_unadjusted_s
     its = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
 
     # Each backdated error by hand: OLS of the first g + after weeks on 1, t, step, step * (t - g),
-    # the effect averaged over the after weeks.
+    # the effect averaged over the after weeks, at 20 go-lives spread evenly over weeks 8..48.
     errors = []
-    for g in range(8, 49):
+    go_lives = np.unique(np.linspace(8, 48, 20).astype(int))
+    for g in go_lives:
         after = min(26, 52 - g)
         frame = pd.DataFrame({"y": values[: g + after], "t": t[: g + after].astype(float)})
         frame["step"] = (frame["t"] >= g).astype(float)
@@ -133,11 +134,37 @@ def test_its_interval_widens_to_how_wrong_backdated_fits_were_on_an_unadjusted_s
         fit = smf.ols("y ~ t + step + since", frame).fit()
         errors.append(fit.params["step"] + fit.params["since"] * np.mean(np.arange(after)))
     rms = math.sqrt(np.mean(np.square(errors)))
-    half_width = stats.t.ppf(0.975, 40) * rms
-    assert "placebo-in-time: at 41 backdated go-lives" in its["inference"]
-    assert its["ci_high"] - its["effect_abs"] == pytest.approx(half_width, rel=1e-6)
-    assert its["effect_abs"] - its["ci_low"] == pytest.approx(half_width, rel=1e-6)
+    quantile = stats.t.ppf(0.975, len(go_lives) - 1)
+    # Less than a year of history: nothing can tell the wave from a shift, so the interval is at
+    # least the backdated errors' width (wider where the AR(1) error times their misfit ratio is).
+    assert f"placebo-in-time: at {len(go_lives)} backdated go-lives" in its["inference"]
+    assert "nothing can tell a season from a shift" in its["inference"]
+    assert its["ci_high"] - its["effect_abs"] >= quantile * rms * (1 - 1e-9)
+    assert its["ci_high"] - its["effect_abs"] == pytest.approx(its["effect_abs"] - its["ci_low"], rel=1e-9)
     assert its["ci_low"] < 0 < its["ci_high"]  # the wave is not mistaken for an effect
+
+
+def test_its_widens_a_seasonal_fit_only_on_evidence_of_misfit():
+    # Two years of weeks before go-live, a smooth yearly season and AR(1) noise the regression
+    # describes: the backdated errors, in units of each fit's own standard error, stay within what
+    # a right-shaped regression shows and the AR(1) interval is kept. Then the same series with a
+    # kink the regression has no term for (the trend steepens by 0.15 a week from week 70):
+    # backdated go-lives after it find "effects" where nothing was done, and it is widened.
+    rng = np.random.default_rng(11)
+    t = np.arange(130)
+    noise = np.zeros(130)
+    for i in range(1, 130):
+        noise[i] = 0.5 * noise[i - 1] + rng.normal()
+    values = 40 + 0.02 * t + 3 * np.sin(2 * np.pi * t / 52) + noise - 6.0 * (t >= 104)
+    reg, series = one_unit_series(values, 104)
+    its = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
+    assert "yearly Fourier pairs" in its["inference"] and "not widened" in its["inference"]
+    assert its["ci_low"] <= -6.0 <= its["ci_high"]
+    broken = values + 0.15 * np.maximum(t - 70, 0)
+    reg, series = one_unit_series(broken, 104)
+    misfit = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
+    assert "the regression misfits this series" in misfit["inference"]
+    assert misfit["ci_high"] - misfit["ci_low"] > its["ci_high"] - its["ci_low"]
 
 
 def test_backdating_never_narrows_the_its_interval(monkeypatch):
@@ -149,7 +176,7 @@ def test_backdating_never_narrows_the_its_interval(monkeypatch):
     its = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
     monkeypatch.setattr(its_module, "MIN_PLACEBOS", 10**6)  # the AR(1) interval alone
     model_only = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
-    assert "placebo-in-time: at 29 backdated go-lives" in its["inference"]  # go-lives 8..36
+    assert "placebo-in-time: at 20 backdated go-lives" in its["inference"]  # 20 of go-lives 8..36
     assert "placebo-in-time" not in model_only["inference"]
     assert its["effect_abs"] == model_only["effect_abs"]
     assert its["ci_high"] - its["ci_low"] >= model_only["ci_high"] - model_only["ci_low"]
