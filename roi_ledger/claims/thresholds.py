@@ -62,8 +62,10 @@ class ClaimThresholds(BaseModel):
     max_outlier_sensitivity: float = Field(0.25, ge=0)
     # novelty_decay: second-half effect below this share of the first-half effect
     min_effect_retention: float = Field(0.5, ge=0)
-    # ci_covers_zero and the control-spillover test use the business's confidence level
-    # (business.confidence_level), like every interval: they have no threshold of their own.
+    # control_contamination's spillover test: the share of the effect (in its direction) the
+    # comparison units must shift by at go-live to be worth a warning. Its level is the
+    # business's confidence level, like ci_covers_zero's and every interval's.
+    spillover_material_share: float = Field(0.5, ge=0)
 
     def min_pre(self, period: str) -> int:
         return getattr(self, f"min_pre_{period}s")
