@@ -19,6 +19,7 @@ from roi_ledger.claims.base import DECLARABLE_READS, METRIC_CHECKS, CheckClass, 
 from roi_ledger.claims.engine import OWN_RESULT_KEY, OWN_RESULT_SCHEMA, own_result_fingerprints, run_claim_checks
 from roi_ledger.claims.grading import GRADES, grade_claims, implied_grade
 from roi_ledger.effects import estimate_effects
+from roi_ledger.effects.panel import build_panel
 from roi_ledger.incremental import KeptResults
 from roi_ledger.register import parse_register
 
@@ -350,7 +351,7 @@ def test_concurrent_initiatives_on_the_same_metric_and_units():
     assert grade(grades) == "suspicious"
 
 
-def test_control_contamination_when_a_comparison_unit_is_treated_on_the_same_metric():
+def test_a_comparison_unit_another_initiative_reaches_later_compares_only_until_then():
     other = {
         "id": "pilot",
         "name": "Pilot in one comparison shop",
@@ -362,9 +363,38 @@ def test_control_contamination_when_a_comparison_unit_is_treated_on_the_same_met
         "metrics": [METRIC],
         "costs": [{"kind": "one_off", "amount": 100, "date": week(GO_LIVE_WEEK).isoformat()}],
     }
-    checks, grades = assess(panel(), register(control_units=["c1", "c2", "c3", "c4"], extra_initiatives=[other]))
+    reg = register(control_units=["c1", "c2", "c3", "c4"], extra_initiatives=[other])
+    checks, grades = assess(panel(), reg)
+    # c1 is a later wave (the pilot): a comparison until the pilot's go-live, left out from then on.
+    frame = build_panel(reg, reg.initiative("checks"), METRIC, panel()).frame
+    c1 = frame.filter(pl.col("unit_id") == "c1")
+    assert c1["period_end"].max() == week(GO_LIVE_WEEK + 5)
+    assert frame.filter(pl.col("unit_id") == "c2")["period_end"].max() > week(GO_LIVE_WEEK + 5)
+    assert status(checks, "control_contamination") == "pass"
+    assert grade(grades) == "reliable"
+
+
+def test_control_contamination_catches_a_spillover_to_the_comparison_units():
+    # Two years before go-live; the comparison units shift at go-live by half the true effect, in
+    # its direction (the treated units by the whole): the comparison halves the effect.
+    weeks, go_live = 150, 110
+    series = panel(weeks=weeks, effect=0.0).with_columns(
+        pl.when(pl.col("period_start") >= week(go_live))
+        .then(pl.col("value") + pl.when(pl.col("unit_id").is_in(TREATED)).then(-0.02).otherwise(-0.01))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    checks, grades = assess(series, register(go_live=week(go_live).isoformat()))
     assert status(checks, "control_contamination") == "warn"
     assert grade(grades) == "suspicious"
+    clean = panel(weeks=weeks, effect=0.0).with_columns(
+        pl.when(pl.col("unit_id").is_in(TREATED) & (pl.col("period_start") >= week(go_live)))
+        .then(pl.col("value") - 0.02)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    checks, _ = assess(clean, register(go_live=week(go_live).isoformat()))
+    assert status(checks, "control_contamination") == "pass"
 
 
 def test_outliers_fire_when_capping_extreme_records_moves_the_effect():

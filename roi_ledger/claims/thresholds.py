@@ -69,8 +69,10 @@ class ClaimThresholds(BaseModel):
     # nightly_interval_covers_zero: the business case's horizon, when a verdict is expected; the
     # always-valid interval spends most of its error budget on the weeks up to it (sequential.py)
     verdict_horizon_days: int = Field(VERDICT_HORIZON_DAYS, ge=7)
-    # ci_covers_zero and the control-spillover test use the business's confidence level
-    # (business.confidence_level), like every interval: they have no threshold of their own.
+    # control_contamination's spillover test: the share of the effect (in its direction) the
+    # comparison units must shift by at go-live to be worth a warning. Its level is the
+    # business's confidence level, like ci_covers_zero's and every interval's.
+    spillover_material_share: float = Field(0.5, ge=0)
 
     def min_pre(self, period: str) -> int:
         return getattr(self, f"min_pre_{period}s")

@@ -10,7 +10,9 @@ out. Windows, per unit and relative to the unit's own go-live:
 
 Control units (declared, or else every unit no initiative treats on the same metric) take
 the windows of the initiative's first go-live (for a phased rollout the
-staggered estimator uses each phase's own date instead).
+staggered estimator uses each phase's own date instead). A declared control unit that another
+initiative reaches on a related metric is a comparison only until that initiative's go-live:
+its periods from then on are left out (``comparison_ends``).
 """
 
 from __future__ import annotations
@@ -76,19 +78,40 @@ def control_units(
     """
     if initiative.control_units is not None:
         return sorted(initiative.control_units)
+    touched = {unit for other in _related(register, initiative, metric, traits) for unit in other.all_treated_units}
+    return sorted(all_units - touched - set(initiative.all_treated_units))
+
+
+def _related(
+    register: Register, initiative: Initiative, metric: str, traits: dict[str, MetricTraits] | None
+) -> list[Initiative]:
+    """The other live or retired initiatives that act on ``metric`` or on a metric computed from
+    the same dataset: a unit they reach is no clean comparison for ``metric`` once they reach it."""
     traits = traits or {}
 
     def datasets(name: str) -> frozenset[str]:
         return traits[name].datasets if name in traits else frozenset({name})
 
     mine = datasets(metric)
-    touched = {
-        unit
+    return [
+        other
         for other in register.measured_initiatives
-        if any(m == metric or datasets(m) & mine for m in other.metrics)
-        for unit in other.all_treated_units
-    }
-    return sorted(all_units - touched - set(initiative.all_treated_units))
+        if other.id != initiative.id and any(m == metric or datasets(m) & mine for m in other.metrics)
+    ]
+
+
+def comparison_ends(
+    register: Register, initiative: Initiative, metric: str, traits: dict[str, MetricTraits] | None = None
+) -> dict[str, date]:
+    """For each unit another initiative reaches on a related metric (``_related``), the day it
+    first does: a declared comparison unit compares only until then (a later wave of a rollout
+    registered as its own initiative is a fair comparison before its go-live, not after)."""
+    ends: dict[str, date] = {}
+    for other in _related(register, initiative, metric, traits):
+        for phase in other.rollout:
+            for unit in phase.units:
+                ends[unit] = min(ends.get(unit, phase.go_live), phase.go_live)
+    return ends
 
 
 def label_windows(
@@ -154,7 +177,11 @@ def build_panel(
                 retired_on=initiative.retired_on,
             ).with_columns(pl.lit(TREATED).alias("role"))
         )
-    control_rows = series.filter(pl.col("unit_id").is_in(controls))
+    # A comparison unit's periods from the day another initiative reaches it are left out.
+    ends = comparison_ends(register, initiative, metric, traits)
+    control_rows = series.filter(pl.col("unit_id").is_in(controls)).filter(
+        pl.col("period_end") <= pl.col("unit_id").replace_strict(ends, default=date.max, return_dtype=pl.Date)
+    )
     parts.append(
         label_windows(
             control_rows,

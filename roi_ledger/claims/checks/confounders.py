@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from roi_ledger.claims.base import (
     CheckClass,
@@ -14,11 +15,16 @@ from roi_ledger.claims.base import (
     MetricClaim,
     claim_check,
 )
+from roi_ledger.claims.checks.design import estimation_scale_effect
 from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED
 from roi_ledger.effects.registry import comparison_methods
-from roi_ledger.effects.seasons import can_adjust, period_number, season_of
+from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, period_number, season_of
+
+# Not a threshold: at most how many backdated go-lives the spillover test compares the real one
+# with (each one is a regression).
+_MAX_SPILLOVER_PLACEBOS = 99
 
 
 def _window_span(claim: MetricClaim):
@@ -92,48 +98,127 @@ def volume_shift(claim: MetricClaim) -> CheckResult:
 
 @claim_check("control_contamination", check_class=CheckClass.SUSPICION)
 def control_contamination(claim: MetricClaim) -> CheckResult:
-    """Comparison units treated by another initiative, or moving with the initiative's go-live."""
+    """Comparison units treated by another initiative while they compare, or shifting at go-live
+    in the effect's direction by a material share of it, more than they shift at earlier dates
+    (spillover, judged against backdated go-lives)."""
     if claim.panel is None or claim.method not in comparison_methods():
         return CheckResult(CheckStatus.NOT_APPLICABLE, "The estimate does not rest on comparison units.")
-    controls = set(claim.panel.units(CONTROL))
-    touched = _others_touching(claim, controls, same_metric=True)
+    touched = _touched_while_comparing(claim)
     if touched:
         return CheckResult(
             CheckStatus.WARN,
-            f"Comparison units were changed on {claim.metric} by {', '.join(touched)} during these windows, "
-            "which bends the comparison.",
+            f"Comparison units were changed on {claim.metric} by {', '.join(touched)} while they served as "
+            "this claim's comparison, which bends the comparison.",
             float(len(touched)),
             0.0,
         )
-    # Spillover: do the comparison units themselves shift at go-live, in the effect's direction?
+    return _spillover(claim)
+
+
+def _touched_while_comparing(claim: MetricClaim) -> list[str]:
+    """Other initiatives going live on the same metric on a comparison unit that still has periods
+    in the comparison from that day on (``build_panel`` ends a declared comparison unit's periods
+    at such a go-live, so this finds what it could not: a go-live after the data were cut)."""
+    controls = claim.panel.control
+    found = []
+    for other in claim.register.measured_initiatives:
+        if other.id == claim.initiative.id or claim.metric not in other.metrics:
+            continue
+        for phase in other.rollout:
+            after = controls.filter(pl.col("unit_id").is_in(phase.units) & (pl.col("period_end") > phase.go_live))
+            if not after.is_empty() and other.id not in found:
+                found.append(other.id)
+    return found
+
+
+def _comparison_series(claim: MetricClaim) -> pl.DataFrame:
+    """The comparison units' mean per period before and after go-live, each unit taken from its
+    own before-window mean (so a unit whose periods end early does not move the mean by its
+    level), with ``after``, ``t`` (period number) and ``season``."""
     rows = claim.panel.control.filter(pl.col("window").is_in([PRE, POST])).drop_nulls("value")
-    series = (
-        rows.group_by("period_start")
-        .agg(pl.col("value").mean().alias("y"), (pl.col("window").first() == POST).cast(pl.Int8).alias("after"))
+    own_level = rows.filter(pl.col("window") == PRE).group_by("unit_id").agg(pl.col("value").mean().alias("own_mean"))
+    return (
+        rows.join(own_level, on="unit_id")
+        .group_by("period_start")
+        .agg(
+            (pl.col("value") - pl.col("own_mean")).mean().alias("y"),
+            (pl.col("window").first() == POST).cast(pl.Int8).alias("after"),
+        )
         .sort("period_start")
         .with_columns(period_number(claim.panel.period).alias("t"), season_of(claim.panel.period).alias("season"))
     )
-    effect = claim.primary["effect_abs"] if claim.primary else None
+
+
+def _shift(series: pl.DataFrame, period: str) -> tuple[float, float]:
+    """The step at ``after`` in ``series`` (trend, and seasons where a year came before, with
+    AR(1) noise): its size and t-statistic."""
+    seasonal = can_adjust(period, int((series["after"] == 0).sum()), spare=3)
+    model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas(), period="t")
+    return float(model.params["after"]), float(model.tvalues["after"])
+
+
+def _backdated_shifts(before: pl.DataFrame, claim: MetricClaim) -> list[float]:
+    """The step's t-statistic at fake go-lives inside the before window (the data cut at the real
+    go-live), each with a year and the fewest periods after it that the checks accept."""
+    period = claim.panel.period
+    # Each fake go-live has a year (and a few periods) before it, as the real one has: its fit
+    # takes out the season as the real one's does.
+    lo = max(claim.thresholds.min_pre(period), PERIODS_PER_YEAR[period] + 3)
+    hi = before.height - claim.thresholds.min_post(period)
+    dates = range(max(lo, 1), hi + 1)
+    if len(dates) > _MAX_SPILLOVER_PLACEBOS:  # evenly spread over the before window
+        dates = sorted({dates[round(i)] for i in np.linspace(0, len(dates) - 1, _MAX_SPILLOVER_PLACEBOS)})
+    shifted = []
+    for fake in dates:
+        placebo = before.with_columns((pl.int_range(pl.len()) >= fake).cast(pl.Int8).alias("after"))
+        shifted.append(_shift(placebo, period)[1])
+    return shifted
+
+
+def _spillover(claim: MetricClaim) -> CheckResult:
+    """Do the comparison units themselves shift at go-live, in the effect's direction, by a material
+    share of the effect and more than they shift at backdated go-lives?
+
+    Every unit shares a business's own shocks (a busy season, a price rise), and the comparison
+    removes them; so a shift of the comparison units is judged against their shifts at earlier
+    dates (the t-statistic of its step against theirs), not against the AR(1) model's error alone, which
+    business-wide movements the model does not describe would make far too small."""
+    series = _comparison_series(claim)
+    effect = estimation_scale_effect(claim)
     if series.height < 8 or series["after"].sum() < 2 or not effect:
         return CheckResult(CheckStatus.PASS, "No other initiative touched the comparison units.", 0.0, 0.0)
-    seasonal = can_adjust(claim.panel.period, int((series["after"] == 0).sum()), spare=3)
-    model = fit_ar1("y ~ after + t" + " + C(season)" * seasonal, series.to_pandas(), period="t")
-    shift, p_value = float(model.params["after"]), float(model.pvalues["after"])
-    # A test of "no spillover" in the effect's direction (``family.py``).
-    test = {"p_value": p_value if np.sign(shift) == np.sign(effect) else 1.0, "level": claim.significance}
-    if p_value < claim.significance and np.sign(shift) == np.sign(effect):
+    if not can_adjust(claim.panel.period, int((series["after"] == 0).sum()), spare=3):
+        # The business's season moves every unit at go-live as a spillover would: not testable yet.
+        return CheckResult(
+            CheckStatus.PASS,
+            "The comparison units were untouched. With under a year (and a few periods) before go-live, "
+            "a shift of theirs at go-live cannot be told from the business's season: spillover not tested.",
+            None,
+            claim.thresholds.spillover_material_share,
+        )
+    shift, t_real = _shift(series, claim.panel.period)
+    direction = np.sign(effect)
+    placebos = _backdated_shifts(series.filter(pl.col("after") == 0), claim)
+    if len(placebos) < 3:
+        return CheckResult(CheckStatus.PASS, "Too few backdated go-lives to judge a spillover by.", None, None)
+    # The real step against the backdated ones: a prediction of one more draw from their spread
+    # (Student's t, k - 1 df), one-sided in the effect's direction. Not a rank: with a few dozen
+    # backdated dates a rank p-value cannot go below 1/(k + 1), which the claim's Holm correction
+    # would never let through.
+    spread = float(np.std(placebos, ddof=1)) * math.sqrt(1 + 1 / len(placebos)) or 1e-12
+    p_value = float(stats.t.sf(direction * (t_real - float(np.mean(placebos))) / spread, len(placebos) - 1))
+    share, material = direction * shift / abs(effect), claim.thresholds.spillover_material_share
+    test = {"p_value": p_value if share >= material else 1.0, "level": claim.significance}
+    said = (
+        f"At go-live the comparison units shifted by {share:.0%} of the effect in its direction; "
+        f"judged against its {len(placebos)} backdated go-lives, p = {p_value:.2g}."
+    )
+    if p_value < claim.significance and share >= material:
         return CheckResult(
             CheckStatus.WARN,
-            "The comparison units themselves changed at go-live in the same direction: the initiative may "
-            "have spilled over to them, and the effect may be understated or mismeasured.",
-            p_value,
-            claim.significance,
+            f"{said} The initiative may have spilled over to them: the effect may be understated or mismeasured.",
+            share,
+            material,
             **test,
         )
-    return CheckResult(
-        CheckStatus.PASS,
-        "The comparison units were untouched and did not shift at go-live.",
-        p_value,
-        claim.significance,
-        **test,
-    )
+    return CheckResult(CheckStatus.PASS, f"The comparison units were untouched. {said}", share, material, **test)

@@ -74,7 +74,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
         else 0
     )
     drift = abs(float(model.params["t"]) * periods_apart)
-    effect = abs(_estimation_scale_effect(claim))
+    effect = abs(estimation_scale_effect(claim))
     material = effect == 0 or drift >= claim.thresholds.pre_trend_material_share * effect
     if p_value < alpha and material:
         return CheckResult(
@@ -105,7 +105,7 @@ def pre_trend(claim: MetricClaim) -> CheckResult:
     )
 
 
-def _estimation_scale_effect(claim: MetricClaim) -> float:
+def estimation_scale_effect(claim: MetricClaim) -> float:
     """The primary effect on the scale the panel's values are on (log ratio for log panels)."""
     row = claim.primary
     if row is None or row["effect_abs"] is None:
