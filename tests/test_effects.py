@@ -16,7 +16,7 @@ from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects import its as its_module
 from roi_ledger.effects.ar1_errors import ar1_covariance, ar1_rho, fit_ar1, panel_lags, panel_noise
-from roi_ledger.effects.panel import POST, PRE, RAMP, control_units, label_windows
+from roi_ledger.effects.panel import POST, PRE, RAMP, build_panel, control_units, label_windows
 from roi_ledger.register import parse_register
 
 MONDAY = date(2024, 1, 1)
@@ -115,17 +115,17 @@ def one_unit_series(values: np.ndarray, go_live_week: int) -> tuple[object, pl.D
 
 def test_its_interval_widens_to_how_wrong_backdated_fits_were_on_an_unadjusted_season():
     # A year of weeks before go-live, half a year after, a seasonal wave (amplitude 3, one year
-    # long) that the regression cannot adjust for, and no effect. Backdated go-lives: weeks 8..48
-    # (8 weeks of history; after windows of min(26, 52 - g) >= 4 weeks), 41 of them.
+    # long) that the regression cannot adjust for, and no effect. Backdated go-lives: weeks 6..48
+    # (6 weeks of history; after windows of min(26, 52 - g) >= 4 weeks), 20 of them spread evenly.
     t = np.arange(78)
     values = 50 + 3 * np.sin(2 * np.pi * t / 52) + np.random.default_rng(3).normal(0, 0.2, 78)
     reg, series = one_unit_series(values, 52)
     its = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
 
     # Each backdated error by hand: OLS of the first g + after weeks on 1, t, step, step * (t - g),
-    # the effect averaged over the after weeks, at 20 go-lives spread evenly over weeks 8..48.
+    # the effect averaged over the after weeks, at 20 go-lives spread evenly over weeks 6..48.
     errors = []
-    go_lives = np.unique(np.linspace(8, 48, 20).astype(int))
+    go_lives = np.unique(np.linspace(6, 48, 20).astype(int))
     for g in go_lives:
         after = min(26, 52 - g)
         frame = pd.DataFrame({"y": values[: g + after], "t": t[: g + after].astype(float)})
@@ -176,7 +176,7 @@ def test_backdating_never_narrows_the_its_interval(monkeypatch):
     its = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
     monkeypatch.setattr(its_module, "MIN_PLACEBOS", 10**6)  # the AR(1) interval alone
     model_only = estimate_effects(reg, series).filter(pl.col("method") == "its").row(0, named=True)
-    assert "placebo-in-time: at 20 backdated go-lives" in its["inference"]  # 20 of go-lives 8..36
+    assert "placebo-in-time: at 20 backdated go-lives" in its["inference"]  # 20 of go-lives 6..36
     assert "placebo-in-time" not in model_only["inference"]
     assert its["effect_abs"] == model_only["effect_abs"]
     assert its["ci_high"] - its["ci_low"] >= model_only["ci_high"] - model_only["ci_low"]
@@ -402,7 +402,6 @@ def test_staggered_interval_carries_the_small_sample_correction_for_few_units():
     # Two cohorts (a at week 10, b at week 16) and two never-treated units: four units, so
     # moderndid's unit-level (cluster-robust) SE is widened by sqrt(G / (G - 1)) and the
     # interval uses t with G - 1 = 3 degrees of freedom, as the DiD's CR1 interval does.
-    from roi_ledger.effects.panel import build_panel
     from roi_ledger.effects.staggered import cohort_panel, group_aggregated_att
 
     rng = np.random.default_rng(4)
@@ -423,3 +422,48 @@ def test_staggered_interval_carries_the_small_sample_correction_for_few_units():
     half_width = 3.182446305284263 * float(result.overall_se) * math.sqrt(4 / 3)  # t(3) 97.5%
     assert (row["ci_high"] - row["ci_low"]) / 2 == pytest.approx(half_width, rel=1e-6)
     assert row["effect_abs"] == pytest.approx(float(result.overall_att))
+
+
+def test_stacked_did_of_a_phased_rollout_weighs_cohorts_by_treated_unit_periods():
+    # Cohort 1 (units a1..a3) drops by 1 from week 20, cohort 2 (b1..b3) by 3 from week 30, six
+    # comparison units with AR(1) noise; 40 weeks. Treated unit-weeks after go-live: 3 x 20 and
+    # 3 x 10, so the effect averaged over them is (60 x -1 + 30 x -3) / 90 = -5/3. The corrective
+    # weights by hand: stack 1 holds 3 x 40 treated and 6 x 40 comparison rows of 240 + 240
+    # treated and 480 + 480 comparison rows in all, so its comparison rows weigh (120 / 240) /
+    # (240 / 480) = 1, and so do stack 2's.
+    from roi_ledger.effects.stacked import corrective_weights, stack
+
+    rng = np.random.default_rng(8)
+    weeks = np.arange(40)
+    values = {}
+    for i in range(6):
+        noise = np.zeros(40)
+        for w in range(1, 40):
+            noise[w] = 0.5 * noise[w - 1] + rng.normal(0, 0.3)
+        unit = ["a1", "a2", "a3", "b1", "b2", "b3"][i]
+        drop = -1.0 * (weeks >= 20) if unit.startswith("a") else -3.0 * (weeks >= 30)
+        values[unit] = list(10 + i + noise + drop)
+        values[f"c{i}"] = list(10 + i + rng.normal(0, 0.3, 40))
+    reg = register(
+        rollout=f"""phases:
+      - {{units: [a1, a2, a3], go_live: {MONDAY + timedelta(weeks=20)}}}
+      - {{units: [b1, b2, b3], go_live: {MONDAY + timedelta(weeks=30)}}}"""
+    )
+    series = weekly(values)
+    effects = estimate_effects(reg, series)
+    stacked = effects.filter(pl.col("method") == "stacked_did").row(0, named=True)
+    assert stacked["is_primary"] and "stacked DiD over 2 go-live cohorts" in stacked["inference"]
+    assert stacked["effect_abs"] == pytest.approx(-5 / 3, abs=0.15)
+    assert stacked["ci_low"] < -5 / 3 < stacked["ci_high"]
+    panel = build_panel(reg, reg.initiatives[0], "m", series)
+    frame = stack(panel)
+    assert frame.height == 2 * 9 * 40 and set(corrective_weights(frame)) == {1.0}
+    # Leave out stack 2's comparison rows after its first 35 weeks: each of them weighs more.
+    uneven = frame.filter(~((pl.col("stack") == 1) & (pl.col("treated") == 0) & (pl.col("t") > pl.col("t").min() + 35)))
+    kept = uneven.filter((pl.col("stack") == 1) & (pl.col("treated") == 0)).height
+    weights = corrective_weights(uneven)
+    by_stack = uneven.select("stack", "treated").with_columns(pl.Series("weight", weights))
+    expected = {(0, 1): 1.0, (1, 1): 1.0, (0, 0): 0.5 / (240 / (240 + kept)), (1, 0): 0.5 / (kept / (240 + kept))}
+    for (stack_number, treated), weight in expected.items():
+        rows = by_stack.filter((pl.col("stack") == stack_number) & (pl.col("treated") == treated))["weight"]
+        assert rows.to_list() == pytest.approx([weight] * rows.len())

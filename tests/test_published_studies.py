@@ -116,6 +116,15 @@ def test_minimum_wage_staggered_did_matches_callaway_santanna(minimum_wage):
     assert (staggered["ci_high"] - staggered["ci_low"]) / (2 * 1.96) == pytest.approx(0.012, rel=0.1)
 
 
+def test_minimum_wage_stacked_did_steps_aside_where_the_noise_wanders(minimum_wage):
+    # County employment drifts like a random walk (pooled AR(1) rho of the before window's
+    # residuals >= 0.8): the last year before go-live is the better baseline, so the stacked DiD
+    # (every before year) steps aside for Callaway & Sant'Anna's single-base comparison. Forced on,
+    # it gives -0.0407 (SE 0.0165), Callaway & Sant'Anna's simple aggregation being -0.0400 (0.0118).
+    methods = minimum_wage["method"].to_list()
+    assert "stacked_did" not in methods and "staggered_did" in methods
+
+
 def test_minimum_wage_two_way_fixed_effects_is_the_biased_benchmark(minimum_wage):
     # Plain two-way fixed effects on the same panel gives -0.0365 (Callaway & Sant'Anna).
     assert row(minimum_wage, "did")["effect_abs"] == pytest.approx(-0.0365, abs=0.0005)

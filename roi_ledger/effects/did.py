@@ -46,7 +46,7 @@ from roi_ledger.effects.ar1_errors import fit_ar1, panel_noise
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
-from roi_ledger.effects.seasons import can_adjust, period_number, season_of
+from roi_ledger.effects.seasons import HARMONICS, bic_harmonics, can_adjust, fourier_columns, period_number, season_of
 from roi_ledger.effects.wild_bootstrap import wild_cluster_bootstrap
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 
@@ -85,20 +85,43 @@ class Specification:
     """What the model adjusts for beyond unit and period fixed effects."""
 
     seasonal: bool  # the treated units' own seasonal pattern, relative to the controls'
+    # Yearly Fourier pairs for that pattern (``seasons.fourier_columns``), chosen by BIC on the
+    # before window; None: a dummy per season of the year.
+    harmonics: int | None = None
+    period: str = "week"
 
     def describe(self) -> str:
-        return "; adjusted for the treated units' own seasonality" if self.seasonal else ""
+        if not self.seasonal:
+            return ""
+        form = f" ({self.harmonics} yearly Fourier pairs)" if self.harmonics else ""
+        return f"; adjusted for the treated units' own seasonality{form}"
+
+    def season_terms(self) -> list[str]:
+        """The model's season columns (``model_data`` adds them)."""
+        if not self.seasonal:
+            return []
+        return list(fourier_columns(np.ones(1), self.period, self.harmonics)) if self.harmonics else ["C(season)"]
+
+
+def model_data(frame: pl.DataFrame, spec: Specification, columns: tuple[str, ...]):
+    """``columns`` of ``frame`` as a pandas frame, with the specification's Fourier columns."""
+    data = frame.select(*columns).to_pandas()
+    if spec.seasonal and spec.harmonics:
+        for name, values in fourier_columns(data["season"].to_numpy(), spec.period, spec.harmonics).items():
+            data[name] = values
+    return data
 
 
 def twfe_formula(spec: Specification) -> str:
     formula = "value ~ treated_after + C(unit_id) + C(period_key)"
-    if spec.seasonal:
-        formula += " + C(season):treated"
-    return formula
+    return formula + "".join(f" + {term}:treated" for term in spec.season_terms())
+
+
+TWFE_COLUMNS = ("value", "unit_id", "period_key", "treated_after", "treated", "season")
 
 
 def twfe(frame: pl.DataFrame, spec: Specification, cluster: bool = False):
-    data = frame.select("value", "unit_id", "period_key", "treated_after", "treated", "season").to_pandas()
+    data = model_data(frame, spec, TWFE_COLUMNS)
     model = smf.ols(twfe_formula(spec), data=data)
     if not cluster:
         return model.fit()
@@ -108,6 +131,25 @@ def twfe(frame: pl.DataFrame, spec: Specification, cluster: bool = False):
         cov_kwds={"groups": groups, "use_correction": True, "df_correction": True},
         use_t=True,
     )
+
+
+def treated_seasons(frame: pl.DataFrame, period: str) -> Specification:
+    """Whether, and with how many yearly Fourier pairs, the treated units' own seasons (relative
+    to the comparison units') are adjusted for: BIC on the before window's treated-minus-
+    comparison series (none, or 1 to 12 pairs; quarters: dummies where a year is held). The
+    seasonal-upswing trap — treated units with a busy season the others do not share — takes
+    pairs; a season everyone shares cancels in the difference and takes none, so it costs no
+    degrees of freedom."""
+    before = frame.filter(pl.col("after") == 0)
+    pre_periods = before.filter(pl.col("treated") == 1)["period_start"].n_unique()
+    if not can_adjust(period, pre_periods):
+        return Specification(seasonal=False, period=period)
+    gap = difference_series(before, before.filter(pl.col("treated") == 1)["unit_id"].unique().to_list())
+    if period not in HARMONICS:
+        return Specification(seasonal=True, period=period)
+    y = gap["difference"].to_numpy()
+    harmonics = bic_harmonics(y, np.ones((len(y), 1)), gap["season"].to_numpy(), period, allow_none=True)
+    return Specification(seasonal=bool(harmonics), harmonics=harmonics or None, period=period)
 
 
 def difference_series(frame: pl.DataFrame, treated_units: list[str]) -> pl.DataFrame:
@@ -134,8 +176,8 @@ def difference_series_model(
 ):
     """The difference series on the after window (and seasons): OLS, or with AR(1) errors
     (``noise`` = (rho, share) pooled over units, else rho estimated from the series itself)."""
-    data = series.to_pandas()
-    formula = "difference ~ after" + " + C(season)" * spec.seasonal
+    data = model_data(series, spec, tuple(series.columns))
+    formula = "difference ~ after" + "".join(f" + {term}" for term in spec.season_terms())
     if not autocorrelated:
         return smf.ols(formula, data=data).fit()
     return fit_ar1(formula, data, *(noise or (None, 1.0)), period="t")
@@ -146,8 +188,8 @@ def pooled_noise(frame: pl.DataFrame, spec: Specification, extra_terms: str = ""
     fixed-effects residuals of every treated and control unit pooled: the difference of
     independent series with one such noise has that noise's correlation too. ``extra_terms``
     adds to the model, e.g. a differential trend ``+ treated:t`` (``t`` counts periods)."""
-    data = frame.select("value", "unit_id", "period_key", "treated_after", "treated", "season", "t")
-    return panel_noise(twfe_formula(spec) + extra_terms, data.to_pandas(), unit="unit_id", period="t")
+    data = model_data(frame, spec, (*TWFE_COLUMNS, "t"))
+    return panel_noise(twfe_formula(spec) + extra_terms, data, unit="unit_id", period="t")
 
 
 def placebo_effects(frame: pl.DataFrame, n_treated: int, spec: Specification, seed: int = 0) -> np.ndarray:
@@ -186,7 +228,7 @@ def cluster_interval(frame: pl.DataFrame, spec: Specification, confidence: float
 def wild_interval(frame: pl.DataFrame, spec: Specification, confidence: float) -> Interval | None:
     """The wild cluster restricted bootstrap interval (Webb weights, clustered by unit); None
     when it cannot bound the effect at this level (too few distinct draws)."""
-    data = frame.select("value", "unit_id", "period_key", "treated_after", "treated", "season").to_pandas()
+    data = model_data(frame, spec, TWFE_COLUMNS)
     model = smf.ols(twfe_formula(spec), data=data)
     names = list(model.exog_names)
     column = names.index("treated_after")
@@ -247,11 +289,10 @@ def estimate_difference_in_differences(
     treated_rows = frame.filter(pl.col("treated") == 1)
     pre_periods = treated_rows.filter(pl.col("after") == 0)["period_start"].n_unique()
     post_periods = treated_rows.filter(pl.col("after") == 1)["period_start"].n_unique()
-    seasonal = can_adjust(panel.period, pre_periods)
     staggered = panel.is_staggered
     # Parallel trends is the method's assumption, not something it models away: a differential
     # pre-trend is reported by the claim checks (pre_trend), not silently extrapolated.
-    spec = Specification(seasonal=seasonal)
+    spec = treated_seasons(frame, panel.period)
 
     note = ""
     if n_treated >= MIN_CLUSTERS_PER_ARM and n_control >= MIN_CLUSTERS_PER_ARM:

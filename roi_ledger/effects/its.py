@@ -40,24 +40,31 @@ from roi_ledger.effects.ar1_errors import fit_ar1_arrays
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator
 from roi_ledger.effects.result import EffectEstimate, t_quantile
-from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, period_number, season_of
+from roi_ledger.effects.seasons import (
+    PERIODS_PER_YEAR,
+    bic_harmonics,
+    can_adjust,
+    fourier_columns,
+    period_number,
+    season_of,
+)
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 
 METHOD = "its"
 MIN_PRE_PERIODS = 3
 # Periods beyond a full year needed before seasons are estimated beside level and trend.
 SPARE_PERIODS = 4
-# Placebo-in-time: periods of history before a backdated go-live (a level and a trend with six
-# residual degrees of freedom), periods after it (at most the real after window's length), and
-# the fewest backdated go-lives whose errors are taken as the method's standard error.
-MIN_PLACEBO_HISTORY = 8
+# Placebo-in-time: periods of history before a backdated go-live (with the after periods, a
+# level, trend, level change and slope change keep six residual degrees of freedom), periods
+# after it (at most the real after window's length), and the fewest backdated go-lives whose
+# errors are taken as the method's standard error: three, so that a year of months (go-lives
+# 6 to 8) is checked too, at t with 2 degrees of freedom — as wide as three errors warrant.
+MIN_PLACEBO_HISTORY = 6
 MIN_PLACEBO_AFTER = 4
-MIN_PLACEBOS = 5
+MIN_PLACEBOS = 3
 MAX_PLACEBOS = 20
 # The chance a right-shaped regression's backdated errors look like misfit, and are widened for.
 MISFIT_ALPHA = 0.01
-# Yearly Fourier pairs a weekly series' seasons may be described with (chosen by BIC).
-HARMONICS = (1, 2, 3, 4, 6, 8, 12)
 
 
 def its_design(series: pl.DataFrame, period: str, seasonal: bool, harmonics: int | None = None):
@@ -74,36 +81,22 @@ def its_design(series: pl.DataFrame, period: str, seasonal: bool, harmonics: int
 
 
 def season_columns(season: np.ndarray, period: str, harmonics: int | None) -> dict[str, np.ndarray]:
-    """A year's pattern: for weeks, ``harmonics`` sine/cosine pairs of the week of year (a smooth
-    pattern in a few terms instead of 51 dummies, each learnt from one or two weeks of the before
-    window); for months and quarters, dummies."""
-    if period == "week" and harmonics:
-        angle = 2 * np.pi * (season - 1) / PERIODS_PER_YEAR["week"]
-        columns = {}
-        for k in range(1, harmonics + 1):
-            columns[f"sin_{k}"], columns[f"cos_{k}"] = np.sin(k * angle), np.cos(k * angle)
-        return columns
+    """A year's pattern: yearly Fourier pairs (``seasons.fourier_columns``) where ``harmonics``
+    is given, season-of-year dummies otherwise (quarters)."""
+    if harmonics:
+        return fourier_columns(season, period, harmonics)
     return {f"season_{value}": (season == value).astype(float) for value in sorted(set(season))[1:]}
 
 
-def weekly_harmonics(series: pl.DataFrame, period: str) -> int | None:
-    """The number of yearly Fourier pairs for a weekly series, chosen by BIC on the before window
-    (trend and seasons only: the after window cannot tell the choice anything about the effect);
-    None (dummies) for other grains."""
-    if period != "week":
-        return None
+def season_harmonics(series: pl.DataFrame, period: str) -> int | None:
+    """The yearly Fourier pairs for the series' seasons, chosen by BIC on the before window
+    beside a level and a trend (the after window cannot tell the choice anything about the
+    effect); None for quarters, which keep dummies."""
     pre = series.filter(pl.col("window") == PRE)
-    y, t = pre["value"].to_numpy(), pre["t"].to_numpy().astype(float)
-    best, best_bic = HARMONICS[0], np.inf
-    for k in HARMONICS:
-        X = np.column_stack([np.ones_like(t), t, *season_columns(pre["season"].to_numpy(), period, k).values()])
-        if X.shape[0] <= X.shape[1] + 2:
-            break
-        residuals = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
-        bic = len(y) * np.log(max(float(residuals @ residuals), 1e-300) / len(y)) + X.shape[1] * np.log(len(y))
-        if bic < best_bic:
-            best, best_bic = k, bic
-    return best
+    t = pre["t"].to_numpy().astype(float)
+    return bic_harmonics(
+        pre["value"].to_numpy(), np.column_stack([np.ones_like(t), t]), pre["season"].to_numpy(), period, False
+    )
 
 
 def treated_series(panel: Panel) -> pl.DataFrame:
@@ -242,7 +235,7 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
     if pre.height < MIN_PRE_PERIODS or post.height < 1:
         return None
     seasonal = can_adjust(panel.period, pre.height, spare=SPARE_PERIODS)
-    harmonics = weekly_harmonics(series, panel.period) if seasonal else None
+    harmonics = season_harmonics(series, panel.period) if seasonal else None
     X, names, since_go_live = its_design(series, panel.period, seasonal, harmonics)
     y = series["value"].to_numpy()
     if X.shape[0] <= X.shape[1]:
