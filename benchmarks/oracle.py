@@ -9,7 +9,10 @@ constant planted effect on treated units from their go-live on. The oracle estim
 that mean model:
 
 - no comparison units (interrupted time series): unit constants, trend, the season's sine and
-  cosine (the wave's own frequency: one year), and an after-go-live indicator;
+  cosine (the wave's own frequency: one year), an after-go-live indicator and a slope change
+  after go-live (issue #35's correctly specified ITS: the effect may ramp, so the real estimator
+  fits both, and the oracle is held to the same question), the effect being their average over
+  the after window;
 - comparison units (difference-in-differences): unit and period fixed effects and one
   after-go-live indicator per cohort (units going live together).
 
@@ -101,10 +104,18 @@ def oracle_regressors(after: np.ndarray, comparison: bool, periods_per_year: int
     cohorts = [c for c in np.unique(after) if c > 0]
     flat = after.reshape(-1)
     columns.append(np.column_stack([(flat == c).astype(float) for c in cohorts]))
+    share = np.array([(flat == c).sum() for c in cohorts], dtype=float) / sum((flat == c).sum() for c in cohorts)
+    weights = list(share)
+    if not comparison:
+        # Without comparison units the model the issue names: a level and a slope change at go-live,
+        # the effect averaged over the after window (level + slope x mean periods since go-live).
+        for c, cohort_share in zip(cohorts, share):
+            since = np.where(flat == c, period_of - period_of[flat == c].min(), 0.0)
+            columns.append(since[:, None])
+            weights.append(cohort_share * float(since[flat == c].mean()))
     regressors = np.column_stack(columns)
-    share = np.array([(flat == c).sum() for c in cohorts], dtype=float)
     contrast = np.zeros(regressors.shape[1])
-    contrast[-len(cohorts) :] = share / share.sum()
+    contrast[-len(weights) :] = weights
     return regressors, contrast
 
 

@@ -24,7 +24,7 @@ from roi_ledger.effects.seasons import PERIODS_PER_YEAR, can_adjust, period_numb
 
 # Not a threshold: at most how many backdated go-lives the spillover test compares the real one
 # with (each one is a regression).
-_MAX_SPILLOVER_PLACEBOS = 99
+_MAX_SPILLOVER_PLACEBOS = 30
 
 
 def _window_span(claim: MetricClaim):
