@@ -245,7 +245,13 @@ def cohort_its(panel: Panel, confidence: float) -> tuple[EffectEstimate, int] | 
     effect = float(np.squeeze(test.effect))
     low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=1 - confidence)))
     p_value, df = float(np.squeeze(test.pvalue)), int(model.df_resid)
-    seasons = "" if not seasonal else f", {harmonics} yearly Fourier pairs" if harmonics else ", season-of-year dummies"
+    seasons = (
+        ""
+        if not seasonal
+        else f", season of the year as {harmonics} yearly Fourier pairs"
+        if harmonics
+        else ", season-of-year dummies"
+    )
     inference = (
         f"segmented regression (level and slope change{seasons}), "
         f"{AR1_DESCRIPTION} (rho {model.rho:.2f} on {model.share:.0%} of the noise, t with {df} df)"

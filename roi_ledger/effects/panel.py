@@ -11,8 +11,9 @@ out. Windows, per unit and relative to the unit's own go-live:
 Control units (declared, or else every unit no initiative treats on the same metric) take
 the windows of the initiative's first go-live (for a phased rollout the
 staggered estimator uses each phase's own date instead). A declared control unit that another
-initiative reaches on a related metric is a comparison only until that initiative's go-live:
-its periods from then on are left out (``comparison_ends``).
+initiative reaches on the same metric inside the windows keeps its periods: leaving them out would
+change which units make the comparison mean mid-way (a level shift of its own), so the claim check
+``control_contamination`` says so instead.
 """
 
 from __future__ import annotations
@@ -100,20 +101,6 @@ def _related(
     ]
 
 
-def comparison_ends(
-    register: Register, initiative: Initiative, metric: str, traits: dict[str, MetricTraits] | None = None
-) -> dict[str, date]:
-    """For each unit another initiative reaches on a related metric (``_related``), the day it
-    first does: a declared comparison unit compares only until then (a later wave of a rollout
-    registered as its own initiative is a fair comparison before its go-live, not after)."""
-    ends: dict[str, date] = {}
-    for other in _related(register, initiative, metric, traits):
-        for phase in other.rollout:
-            for unit in phase.units:
-                ends[unit] = min(ends.get(unit, phase.go_live), phase.go_live)
-    return ends
-
-
 def label_windows(
     series: pl.DataFrame,
     *,
@@ -177,11 +164,7 @@ def build_panel(
                 retired_on=initiative.retired_on,
             ).with_columns(pl.lit(TREATED).alias("role"))
         )
-    # A comparison unit's periods from the day another initiative reaches it are left out.
-    ends = comparison_ends(register, initiative, metric, traits)
-    control_rows = series.filter(pl.col("unit_id").is_in(controls)).filter(
-        pl.col("period_end") <= pl.col("unit_id").replace_strict(ends, default=date.max, return_dtype=pl.Date)
-    )
+    control_rows = series.filter(pl.col("unit_id").is_in(controls))
     parts.append(
         label_windows(
             control_rows,

@@ -116,9 +116,9 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
 
 
 def _touched_while_comparing(claim: MetricClaim) -> list[str]:
-    """Other initiatives going live on the same metric on a comparison unit that still has periods
-    in the comparison from that day on (``build_panel`` ends a declared comparison unit's periods
-    at such a go-live, so this finds what it could not: a go-live after the data were cut)."""
+    """Other initiatives going live on the same metric on a comparison unit that has periods in the
+    comparison from that day on: a later wave registered as its own initiative is a fair
+    comparison before its go-live, not after it (a go-live after the windows is not counted)."""
     controls = claim.panel.control
     found = []
     for other in claim.register.measured_initiatives:
