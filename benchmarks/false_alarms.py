@@ -12,8 +12,9 @@ each with 10 comparison units that no initiative reaches:
 - ``single_3``: the same with three treated units;
 - ``phased``: one initiative rolled out in three waves of three units, 8 weeks apart;
 - ``waves``: the same three waves registered as three initiatives, each naming the later waves
-  (not yet live at its own go-live) and the 10 units as its comparison units — the later waves
-  are comparison units only until their own go-live;
+  (not yet live at its own go-live) and the 10 units as its comparison units — the later waves'
+  treated weeks stay in the earlier claims' comparison, so ``control_contamination`` warning
+  there is a true finding, not a false alarm (docs/claims.md);
 - ``spillover`` (a trap): ``single`` with the comparison units shifting at go-live by half the
   effect, in its direction.
 
