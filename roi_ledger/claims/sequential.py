@@ -95,18 +95,10 @@ def spending_boundaries(info: np.ndarray, cumulative_alpha: np.ndarray) -> np.nd
     ``cumulative_alpha[k] - cumulative_alpha[k - 1]``: the recursive numerical integration of
     Armitage, McPherson & Rowe (1969) on a grid of z values, each point standing for the mass
     of its cell (so a boundary falls between grid points, not on them)."""
-    step = _GRID[1] - _GRID[0]
-    mass = stats.norm.pdf(_GRID) * step  # probability of each cell, among paths not yet stopped
-    bounds, used = [], 0.0
+    looks = _Looks.start()
     for k, look_alpha in enumerate(cumulative_alpha):
-        if k:
-            r = math.sqrt(info[k - 1] / info[k])
-            mass = _moved(mass, r)
-        bound, kept = _stop_at(mass, max(look_alpha - used, 0.0), step)
-        used += float(mass.sum() - kept.sum())
-        mass = kept
-        bounds.append(bound)
-    return np.array(bounds)
+        looks.add(info[k - 1] if k else None, info[k], look_alpha)
+    return np.array(looks.bounds)
 
 
 def _stop_at(mass: np.ndarray, alpha: float, step: float) -> tuple[float, np.ndarray]:
@@ -143,11 +135,25 @@ def _moved(mass: np.ndarray, r: float) -> np.ndarray:
 
 @dataclass
 class _Looks:
-    """The boundaries computed so far for one claim design, and the state to go on from."""
+    """The boundaries computed so far for one claim design, and the state to go on from: the
+    mass of the paths not yet stopped and the alpha they have spent."""
 
     bounds: list[float]
     mass: np.ndarray
     used: float
+
+    @classmethod
+    def start(cls) -> _Looks:
+        return cls([], stats.norm.pdf(_GRID) * (_GRID[1] - _GRID[0]), 0.0)
+
+    def add(self, previous_info: float | None, info: float, cumulative_alpha: float) -> None:
+        """One more look at information ``info``, spending up to ``cumulative_alpha`` in all."""
+        if previous_info is not None:
+            self.mass = _moved(self.mass, math.sqrt(previous_info / info))
+        bound, kept = _stop_at(self.mass, max(cumulative_alpha - self.used, 0.0), _GRID[1] - _GRID[0])
+        self.used += float(self.mass.sum() - kept.sum())
+        self.mass = kept
+        self.bounds.append(bound)
 
 
 _CACHE: dict[tuple, _Looks] = {}
@@ -156,19 +162,12 @@ _CACHE: dict[tuple, _Looks] = {}
 def _boundaries_to(pre: float, min_post: int, horizon: int, alpha: float, look: int) -> list[float]:
     """Boundaries of looks ``min_post``, ``min_post + 1``, ... up to index ``look``, extended
     from what earlier calls computed (a boundary depends only on the looks before it)."""
-    key = (pre, min_post, horizon, alpha)
     gamma, u_max = spending_shape(pre, horizon)
-    state = _CACHE.setdefault(key, _Looks([], stats.norm.pdf(_GRID) * (_GRID[1] - _GRID[0]), 0.0))
+    state = _CACHE.setdefault((pre, min_post, horizon, alpha), _Looks.start())
     while len(state.bounds) <= look:
-        k = len(state.bounds)
-        post = min_post + k
-        if k:
-            state.mass = _moved(state.mass, math.sqrt(information(pre, post - 1) / information(pre, post)))
+        post = min_post + len(state.bounds)
         target = float(spent(np.array([information(pre, post) / information(pre, horizon)]), gamma, u_max, alpha)[0])
-        bound, kept = _stop_at(state.mass, max(target - state.used, 0.0), _GRID[1] - _GRID[0])
-        state.used += float(state.mass.sum() - kept.sum())
-        state.mass = kept
-        state.bounds.append(bound)
+        state.add(information(pre, post - 1) if state.bounds else None, information(pre, post), target)
     return state.bounds
 
 
