@@ -17,6 +17,7 @@ from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects.panel import POST, PRE, Panel, build_panel
 from roi_ledger.effects.registry import Estimator, estimators
 from roi_ledger.effects.result import EffectEstimate, to_frame
+from roi_ledger.effects.selection import choose_primary
 from roi_ledger.register import Register
 
 # Every module of this package is imported, so an estimator registers itself by being here
@@ -59,7 +60,7 @@ def estimate_effects(
                 row = run_estimator(method, panel, confidence, problems)
                 if row is not None:
                     rows.append(row)
-            estimates += mark_primary(rows)
+            estimates += choose_primary(panel, rows)
     return to_frame(estimates)
 
 
@@ -106,11 +107,3 @@ def to_metric_units(estimate: EffectEstimate, panel: Panel) -> EffectEstimate:
         ci_high=level(estimate.ci_high),
         inference=estimate.inference + "; estimated on the log scale (multiplicative metric)",
     )
-
-
-def mark_primary(rows: list[EffectEstimate]) -> list[EffectEstimate]:
-    """The first row in order of preference with an interval is primary; else the first row."""
-    if not rows:
-        return rows
-    primary = next((r for r in rows if r.ci_low is not None), rows[0])
-    return [replace(r, is_primary=r is primary) for r in rows]

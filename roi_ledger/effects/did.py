@@ -275,7 +275,20 @@ def series_interval(frame: pl.DataFrame, treated_units: list[str], spec: Specifi
     )
 
 
-@estimator(METHOD, preference=20, uses_comparison_units=True)
+def point_estimate(panel: Panel) -> float | None:
+    """The DiD estimate alone (the primary-method rule's backdated fits)."""
+    frame = did_frame(panel)
+    if frame.group_by("treated", "after").len().height < 4:
+        return None
+    # The treated-minus-comparison series on the after window: the two-way fixed-effects
+    # coefficient where every unit reports every period, at a fraction of its cost.
+    treated = frame.filter(pl.col("treated") == 1)["unit_id"].unique().to_list()
+    spec = treated_seasons(frame, panel.period)
+    model = difference_series_model(difference_series(frame, treated), spec, autocorrelated=False)
+    return float(model.params["after"])
+
+
+@estimator(METHOD, preference=20, uses_comparison_units=True, point=point_estimate)
 def estimate_difference_in_differences(
     panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL
 ) -> EffectEstimate | None:

@@ -115,7 +115,13 @@ def treated_series(panel: Panel) -> pl.DataFrame:
     )
 
 
-@estimator(METHOD, preference=30, uses_comparison_units=False)
+def point_estimate(panel: Panel) -> float | None:
+    """The ITS estimate alone, for one go-live (the primary-method rule's backdated fits)."""
+    fitted = None if panel.is_staggered else cohort_its(panel, DEFAULT_CONFIDENCE_LEVEL)
+    return None if fitted is None else fitted[0].effect_abs
+
+
+@estimator(METHOD, preference=30, uses_comparison_units=False, point=point_estimate)
 def estimate_interrupted_time_series(
     panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL
 ) -> EffectEstimate | None:

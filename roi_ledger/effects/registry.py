@@ -24,6 +24,7 @@ SINGLE_GO_LIVE, PHASED_ROLLOUT = "single_go_live", "phased_rollout"
 DESIGNS = (SINGLE_GO_LIVE, PHASED_ROLLOUT)
 
 EstimateFunction = Callable[[Panel, float], EffectEstimate | None]
+PointFunction = Callable[[Panel], float | None]
 
 
 def design_of(panel: Panel) -> str:
@@ -39,6 +40,9 @@ class Estimator:
     uses_comparison_units: bool
     designs: frozenset[str]
     description: str
+    # The estimate alone, cheaply (no interval): what the primary-method rule refits at backdated
+    # go-lives to see how far each method errs on the site's own history (``selection``).
+    point: PointFunction | None = None
 
     def applies_to(self, panel: Panel) -> bool:
         return design_of(panel) in self.designs
@@ -53,8 +57,10 @@ def estimator(
     preference: int,
     uses_comparison_units: bool,
     designs: Collection[str] = DESIGNS,
+    point: PointFunction | None = None,
 ):
-    """Register an estimator under ``method`` (the value of ``initiative_effects.method``)."""
+    """Register an estimator under ``method`` (the value of ``initiative_effects.method``);
+    ``point`` is its estimate without the interval, when the primary-method rule may backtest it."""
     unknown = set(designs) - set(DESIGNS)
     if unknown:
         raise ValueError(
@@ -71,6 +77,7 @@ def estimator(
             uses_comparison_units=uses_comparison_units,
             designs=frozenset(designs),
             description=" ".join((function.__doc__ or method).strip().split("\n\n")[0].split()),
+            point=point,
         )
         return function
 

@@ -39,6 +39,9 @@ class EffectEstimate:
     note: str = ""
     is_primary: bool = False
     confidence_level: float | None = None  # set by estimate_effects for every row
+    # How far the method strayed at go-lives backdated into the before window (the primary-method
+    # rule, ``roi_ledger.effects.selection``); None where it was not refitted.
+    backdated_rmse: float | None = None
 
     @property
     def effect_pct(self) -> float | None:

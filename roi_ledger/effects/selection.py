@@ -1,0 +1,102 @@
+"""The primary-method rule: which estimate of a claim the grades, money and report rest on.
+
+By default the primary estimate is the first, in the registry's order of preference, that has an
+interval (stacked DiD, Callaway–Sant'Anna, DiD, synthetic DiD, synthetic control, ITS,
+before/after: ``roi_ledger.effects.registry``). For one go-live date, whether DiD's plain average
+of the comparison units is the right counterfactual is a question the site's own history can
+answer: every method that can (``Estimator.point``) is refitted at ``BACKDATED_GO_LIVES``
+go-lives moved back into the before window, where the true effect is zero, and its **backdated
+error** — the root mean square of those estimates — says how far it strays on this very site.
+A method takes over from the default when its backdated error is below ``CLEARLY_BETTER`` times
+the default's: a site that trends unlike its neighbours makes DiD stray and hands the claim to
+synthetic control or synthetic DiD; where trends are parallel DiD strays no more than they do
+and stays primary (a close call keeps the default, whose interval is usually the narrowest).
+
+Backdated windows: the after window is as long as the real one, up to a quarter of the before
+window; the earliest backdated go-live leaves half of the before window as history, the latest
+ends its after window at the real go-live. The errors are on the estimation scale (log-ratio for
+a metric estimated on the log scale), so every method is compared on the same footing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import polars as pl
+
+from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
+from roi_ledger.effects.registry import estimator_of
+from roi_ledger.effects.result import EffectEstimate
+
+BACKDATED_GO_LIVES = 8
+MIN_BACKDATED = 4  # fewer backdated fits say too little to overturn the default
+CLEARLY_BETTER = 0.7
+
+
+def backdated_panels(panel: Panel) -> list[Panel]:
+    """The panel cut at backdated go-lives inside its before window (single go-live only)."""
+    if panel.is_staggered:
+        return []
+    pre_starts = sorted(panel.treated.filter(pl.col("window") == PRE)["period_start"].unique().to_list())
+    real_after = panel.periods(TREATED, POST)
+    after = min(real_after, len(pre_starts) // 4)
+    if after < 1:
+        return []
+    first, last = len(pre_starts) // 2, len(pre_starts) - after
+    go_lives = np.unique(np.linspace(first, last, BACKDATED_GO_LIVES).astype(int)) if last > first else []
+    panels = []
+    for go_live in go_lives:
+        cut, end = pre_starts[go_live], pre_starts[go_live + after - 1]
+        frame = panel.frame.filter((pl.col("window") == PRE) & (pl.col("period_start") <= end)).with_columns(
+            pl.when(pl.col("period_start") >= cut).then(pl.lit(POST)).otherwise(pl.lit(PRE)).alias("window")
+        )
+        panels.append(replace(panel, frame=frame))
+    return panels
+
+
+def backdated_error(panel: Panel, method: str, backdated: list[Panel]) -> float | None:
+    """Root mean square of ``method``'s estimates at the backdated go-lives (None when it has no
+    point function or fewer than ``MIN_BACKDATED`` of them give an estimate)."""
+    estimator = estimator_of(method)
+    if estimator is None or estimator.point is None:
+        return None
+    errors = []
+    for fake in backdated:
+        try:
+            estimate = estimator.point(fake)
+        except Exception:  # a method that cannot fit a backdated window has no say there
+            estimate = None
+        if estimate is not None and math.isfinite(estimate):
+            errors.append(estimate)
+    if len(errors) < MIN_BACKDATED:
+        return None
+    return float(np.sqrt(np.mean(np.square(errors))))
+
+
+def choose_primary(panel: Panel, rows: list[EffectEstimate]) -> list[EffectEstimate]:
+    """Every row with its backdated error where computable, and ``is_primary`` on the one the
+    rule picks (see the module); the primary row's note says why when the rule overturned the
+    default."""
+    if not rows:
+        return rows
+    bounded = [r for r in rows if r.ci_low is not None]
+    default = bounded[0] if bounded else rows[0]
+    backdated = backdated_panels(panel)
+    errors = {r.method: backdated_error(panel, r.method, backdated) for r in bounded} if backdated else {}
+    rows = [replace(r, backdated_rmse=errors.get(r.method)) for r in rows]
+    primary = next(r for r in rows if r.method == default.method)
+    if primary.backdated_rmse is not None:
+        challengers = [
+            r for r in rows if r.ci_low is not None and r.backdated_rmse is not None and r.method != default.method
+        ]
+        best = min(challengers, key=lambda r: r.backdated_rmse, default=None)
+        if best is not None and best.backdated_rmse < CLEARLY_BETTER * primary.backdated_rmse:
+            why = (
+                f"primary because it strayed least at {len(backdated)} go-lives backdated into the site's own history "
+                f"(root mean square {best.backdated_rmse:.3g}, {primary.method} {primary.backdated_rmse:.3g})"
+            )
+            primary = replace(best, note="; ".join(n for n in (best.note, why) if n))
+            rows = [primary if r.method == best.method else r for r in rows]
+    return [replace(r, is_primary=r.method == primary.method) for r in rows]
