@@ -241,6 +241,9 @@ class KeptResults:
         """The kept keys' rows of ``last`` (a table of results the last run wrote; None when there
         is none) and ``fresh``, shaped like ``fresh``, by key in the order of ``fingerprints`` (one
         key's rows in the order they were)."""
+        # A table from before a column was added has no rows to keep (the code changed: every key did).
+        if last is not None and not set(fresh.columns) <= set(last.columns):
+            last = None
         kept = fresh.clear() if last is None else self._only_kept(last).select(fresh.columns).cast(dict(fresh.schema))
         order = self._keys_frame(self.fingerprints).with_row_index("_position")
         rows = pl.concat([kept, fresh]).with_row_index("_row")

@@ -136,10 +136,16 @@ def register(**changes) -> object:
     return parse_register(yaml.safe_dump(document), "test.yml")
 
 
-def assess(series: pl.DataFrame, reg=None, as_of: date | None = None, capped=None):
+def assess(series: pl.DataFrame, reg=None, as_of: date | None = None, capped=None, only_methods=None):
+    """Estimate and check ``series``; ``only_methods``: as if these were the only estimators
+    (the first of them primary), to test a check on one method's claim."""
     reg = reg or register()
     traits = metric_traits(CATALOGUE, set(series["metric"].unique().to_list()))
     estimates = estimate_effects(reg, series, traits=traits)
+    if only_methods:
+        estimates = estimates.filter(pl.col("method").is_in(only_methods)).with_columns(
+            (pl.col("method") == only_methods[0]).alias("is_primary")
+        )
     checks = run_claim_checks(
         reg,
         series,
@@ -187,8 +193,6 @@ def test_a_clean_real_effect_passes_every_check_and_grades_reliable():
         ("ci_covers_zero", {"effect": 0.0, "noise": 0.01}, {}, "needs_more_data"),
         # an effect of 80% of the baseline
         ("suspicious_size", {"effect": -0.05}, {}, "suspicious"),
-        # treated units drifting down before and after go-live, no real effect
-        ("pre_trend", {"effect": 0.0, "treated_extra": lambda t: -0.0004 * t}, {}, "unreliable"),
         # a spike in the four weeks before go-live that passes by itself
         (
             "regression_to_mean",
@@ -212,6 +216,27 @@ def test_each_trap_fires_its_check_and_is_not_reliable(check_id, series_kwargs, 
     assert status(checks, check_id) in ("warn", "fail")
     # at least as severe as the fired check implies (other checks may fire too)
     assert GRADES.index(grade(grades)) >= GRADES.index(expected_grade)
+
+
+DRIFTING = {"effect": 0.0, "treated_extra": lambda t: -0.0004 * t}  # treated units drift down, no effect
+
+
+def test_a_drift_before_go_live_fails_pre_trend_when_did_is_the_estimate():
+    series = panel(**DRIFTING)
+    checks, grades = assess(series, only_methods=("did",))
+    assert status(checks, "pre_trend") == "fail"
+    assert grade(grades) == "unreliable"
+
+
+def test_the_primary_rule_hands_a_drifting_site_to_its_own_trend_and_finds_no_effect():
+    # The site's own history shows DiD straying at every backdated go-live (the drift carries
+    # on), while the segmented regression on the site's trend does not: it becomes primary,
+    # finds no effect, and the claim is not supported.
+    checks, grades = assess(panel(**DRIFTING))
+    primary = checks.filter(pl.col("check_id") == "ci_covers_zero")["method"][0]
+    assert primary == "its"
+    assert status(checks, "ci_covers_zero") == "warn"
+    assert grade(grades) != "reliable"
 
 
 def test_a_bad_spell_the_comparison_units_shared_is_not_regression_to_the_mean():

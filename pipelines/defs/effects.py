@@ -10,6 +10,7 @@ from roi_ledger.contract import DATASETS
 from roi_ledger.effects import estimate_effects
 from roi_ledger.effects.registry import methods_frame
 from roi_ledger.effects.series import counterfactual_series
+from roi_ledger.effects.twins import donor_weights
 from roi_ledger.incremental import effect_fingerprints, series_digests
 
 EFFECT_FINGERPRINTS = "effect_fingerprints"
@@ -21,7 +22,7 @@ SERIES_COLUMNS = ("unit_id", "metric", "period", "period_start", "period_end", "
 @python_step(
     group="effects",
     reads=[SERIES],
-    writes=["initiative_effects", "estimation_methods", "counterfactual_series", EFFECT_FINGERPRINTS],
+    writes=["initiative_effects", "estimation_methods", "counterfactual_series", "donor_weights", EFFECT_FINGERPRINTS],
     # The staging models are listed so that a failing critical input-quality check on any of them
     # (docs/quality.md) holds back the estimates and everything after them.
     after=["raw.register_initiatives", *[f"staging.stg_{name}" for name in DATASETS]],
@@ -53,6 +54,7 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource, inputs: I
         estimates = kept.merged(fresh, last=stored_table(con, "initiative_effects"))
         fresh_pictures = counterfactual_series(register, series, fresh, traits)
         pictures = kept.merged(fresh_pictures, last=stored_table(con, "counterfactual_series"))
+        twins = kept.merged(donor_weights(register, series, fresh, traits), last=stored_table(con, "donor_weights"))
     methods = methods_frame()
     estimated = pl.DataFrame({"initiative_id": kept.changed}, schema={"initiative_id": pl.String})
     context.log.info(
@@ -68,6 +70,7 @@ def effect_estimates(context: AssetExecutionContext, run: RunResource, inputs: I
             "initiative_effects": estimates,
             "estimation_methods": methods,
             "counterfactual_series": pictures,
+            "donor_weights": twins,
             EFFECT_FINGERPRINTS: kept.table(estimated),
         },
         metadata={

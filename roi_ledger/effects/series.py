@@ -6,7 +6,9 @@ Per initiative x metric and period, three series in the metric's own units:
 - ``comparison``: the mean of the comparison units, shifted by the average gap between treated and
   comparison units before go-live — the path the treated units would have taken had they kept
   moving with the comparison units (difference-in-differences' counterfactual; absent with no
-  comparison units);
+  comparison units). For a synthetic control or synthetic DiD primary estimate it is the site's
+  synthetic twin instead: the donors mixed in the method's weights (``roi_ledger.effects.twins``),
+  shifted the same way;
 - ``counterfactual``: after go-live and ramp-up, what the primary estimate says the treated units
   would have shown without the initiative — observed minus the estimated effect, with the
   interval's ends as ``value_low``/``value_high``. The estimate is the average effect over the
@@ -22,6 +24,7 @@ import polars as pl
 
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects.panel import CONTROL, POST, PRE, TREATED, Panel, build_panel
+from roi_ledger.effects.twins import twin_weights
 from roi_ledger.register import Register
 from roi_ledger.tables import schema
 
@@ -38,7 +41,7 @@ def panel_series(
             return pl.lit(None, pl.Float64)
         return pl.when(pl.col("stage") == POST).then(pl.col("treated") - amount)
 
-    wide = _treated_and_comparison(panel.frame).with_columns(
+    wide = _treated_and_comparison(panel.frame, twin_weights(panel, method)).with_columns(
         after_go_live_less(effect).alias("counterfactual"),
         after_go_live_less(ci_high).alias("counterfactual_low"),  # the larger effect leaves the lower path
         after_go_live_less(ci_low).alias("counterfactual_high"),
@@ -57,9 +60,10 @@ def panel_series(
     )
 
 
-def _treated_and_comparison(frame: pl.DataFrame) -> pl.DataFrame:
-    """Per period: its stage, the treated units' mean and the comparison units' mean shifted by
-    the average gap before go-live (null with no comparison units)."""
+def _treated_and_comparison(frame: pl.DataFrame, weights: dict[str, float] | None = None) -> pl.DataFrame:
+    """Per period: its stage, the treated units' mean and the comparison units' mean (or their
+    mix in ``weights``, over the donors reporting that period) shifted by the average gap before
+    go-live (null with no comparison units)."""
     treated = (
         frame.filter(pl.col("role") == TREATED)
         .group_by("period_start", "period_end")
@@ -73,8 +77,13 @@ def _treated_and_comparison(frame: pl.DataFrame) -> pl.DataFrame:
             .alias("stage"),
         )
     )
+    weight = pl.col("unit_id").replace_strict(weights, default=0.0, return_dtype=pl.Float64) if weights else pl.lit(1.0)
     control = (
-        frame.filter(pl.col("role") == CONTROL).group_by("period_start").agg(pl.col("level").mean().alias("control"))
+        frame.filter(pl.col("role") == CONTROL)
+        .drop_nulls("level")
+        .with_columns(weight.alias("weight"))
+        .group_by("period_start")
+        .agg(((pl.col("level") * pl.col("weight")).sum() / pl.col("weight").sum()).alias("control"))
     )
     wide = treated.join(control, on="period_start", how="left").sort("period_start")
     pre = wide.filter((pl.col("stage") == PRE) & pl.col("control").is_not_null())
