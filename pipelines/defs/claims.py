@@ -104,6 +104,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource, inputs
         claim_looks(register, estimates),
         evidence.replay_rates,
         evidence.sensitivities,
+        evidence.breakdowns,
     )
     context.log.info(
         f"claim checks: {len(own.changed)} run, {len(own.kept)} kept from the last run (what they read is unchanged); "
