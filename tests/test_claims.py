@@ -682,6 +682,77 @@ def test_trend_sensitivity_by_hand():
     assert covers.breakdown_slope == 0.0
 
 
+def _binned_by_hand(series: pl.DataFrame, width: int, pre_bins: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Unit x bin means of ``panel()``'s weeks (bins of ``width`` weeks counted back from go-live
+    and forward from it; the oldest weeks short of a bin left out): the matrix, treated rows, and
+    the column of the reference bin (the one just before go-live)."""
+    weeks = series.with_columns(((pl.col("period_start") - pl.lit(week(GO_LIVE_WEEK))).dt.total_days() // 7).alias("w"))
+    weeks = weeks.filter(pl.col("w") >= -width * pre_bins).with_columns((pl.col("w") // width).alias("bin"))
+    means = weeks.group_by("unit_id", "bin").agg(pl.col("value").mean()).sort("unit_id", "bin")
+    matrix = means.pivot(on="bin", index="unit_id", values="value", sort_columns=True).sort("unit_id")
+    treated = np.isin(matrix["unit_id"].to_numpy(), TREATED)
+    return matrix.drop("unit_id").to_numpy(), treated, pre_bins - 1
+
+
+def test_relative_magnitudes_breakdown_by_hand():
+    """Rambachan & Roth's Delta^RM with the pre-period moves pinned at their estimates, for the
+    average of T after bins: each after bin's bias may move by at most M m from the one before
+    (m: the largest move of the event-study coefficients before go-live, the reference bin at 0),
+    so the average's bias is at most M m (1 + ... + T) / T = M m (T + 1) / 2 and the interval is
+    theta -+ (M m (T + 1) / 2 + z se). It reaches zero at M-bar = (|theta| - z se) / (m (T + 1) / 2).
+    Weeks 0-69 before go-live and 70-119 after: bins of ceil(50 / 4) = 13 weeks, 4 after and the
+    5 complete ones before. The event study (two-way fixed effects, one coefficient per bin) is,
+    on this balanced panel, each bin's treated-minus-comparison gap less the reference bin's; its
+    classical variance is s2 (1/n_t + 1/n_c)(1/T + 1) for the average, s2 the residual variance of
+    both groups' own two-way fits over N B - N - 2B + 2 degrees of freedom."""
+    from roi_ledger.claims.sensitivity import event_study, honest_breakdown
+
+    reg = register()
+    for effect, seed in [(-0.002, 1), (-0.002, 3), (-0.003, 2), (-0.003, 5)]:
+        series = panel(effect=effect, seed=seed)
+        built = build_panel(reg, reg.initiatives[0], METRIC, series, metric_traits(CATALOGUE, {METRIC}))
+        means, treated, ref = _binned_by_hand(series, width=13, pre_bins=5)
+        gap = means[treated].mean(axis=0) - means[~treated].mean(axis=0)
+        coefficients = gap - gap[ref]
+        fit, width, covariance = event_study(built, 0.95)
+        assert width == 13 and covariance == "classical OLS"
+        assert fit.att == pytest.approx(coefficients, abs=1e-12)
+
+        def two_way_rss(block):
+            residuals = block - block.mean(1, keepdims=True) - block.mean(0, keepdims=True) + block.mean()
+            return float((residuals**2).sum())
+
+        units, bins = means.shape
+        s2 = (two_way_rss(means[treated]) + two_way_rss(means[~treated])) / (units * bins - units - 2 * bins + 2)
+        after = bins - ref - 1
+        se = math.sqrt(s2 * (1 / treated.sum() + 1 / (~treated).sum()) * (1 / after + 1))
+        theta = coefficients[ref + 1 :].mean()
+        largest_move = np.abs(np.diff(coefficients[: ref + 1])).max()
+        by_hand = (abs(theta) - 1.959964 * se) / (largest_move * (after + 1) / 2)
+        assert 0.3 < by_hand < 3  # the cases are neither trivially fragile nor beyond the search
+        result = honest_breakdown(built, ci_low=-0.01, ci_high=-0.0005, confidence=0.95)
+        assert (result.pre_bins, result.post_bins, result.bin_periods) == (5, 4, 13)
+        assert result.relative_magnitude == pytest.approx(by_hand, abs=0.01)  # the library's search tolerance
+    # a claim whose own interval includes zero does not hold even with parallel trends
+    assert honest_breakdown(built, ci_low=-0.01, ci_high=0.001, confidence=0.95).relative_magnitude == 0.0
+    # a large effect holds beyond the search's end, published as its top
+    strong = build_panel(reg, reg.initiatives[0], METRIC, panel(), metric_traits(CATALOGUE, {METRIC}))
+    assert honest_breakdown(strong, ci_low=-0.03, ci_high=-0.01, confidence=0.95).relative_magnitude == 10.0
+
+
+def test_breakdown_sentence_says_it_in_money_and_words():
+    from roi_ledger.report.summary import breakdown_sentence
+
+    row = {"breakdown_rm": 1.43, "breakdown_rm_bin_periods": 13, "period": "week", "ci_low": -3.0, "ci_high": -1.0}
+    assert breakdown_sentence(row, "Hours on invoicing", "£3,137") == (
+        "Hours on invoicing: the £3,137 benefit holds unless, after go-live, the gap to the comparison units "
+        "moves more than 1.4× the worst it moved before go-live, from one 13-week stretch to the next."
+    )
+    assert "no larger than those already seen" in breakdown_sentence({**row, "breakdown_rm": 0.6}, "X")
+    assert breakdown_sentence({**row, "ci_high": 0.5}, "X") is None  # no verdict to bend
+    assert breakdown_sentence({**row, "breakdown_rm": None}, "X") is None
+
+
 def test_a_check_keeps_its_result_while_what_it_declares_it_reads_is_unchanged():
     series, reg = panel(), register()
     traits = metric_traits(CATALOGUE, {METRIC})

@@ -10,7 +10,7 @@ import polars as pl
 
 from roi_ledger.claims.evidence import Evidence, evidence_frame, evidence_from_frame
 from roi_ledger.claims.replays import ReplayRates
-from roi_ledger.claims.sensitivity import TrendSensitivity
+from roi_ledger.claims.sensitivity import Breakdown, TrendSensitivity
 from roi_ledger.incremental import KeptResults, digest, effect_fingerprints, series_digests
 from roi_ledger.register import parse_register
 
@@ -94,6 +94,7 @@ def test_evidence_stored_between_runs_reads_back_as_it_was():
         min_posts={("one", "m"): 4, ("two", "n"): 8},
         replay_rates={("one", "m"): ReplayRates(12, 1 / 12, 0.0), ("two", "n"): ReplayRates(0, None, None)},
         sensitivities={("one", "m"): TrendSensitivity("log", 20.5, 0.001, 0.002, 0.03, 15.0)},
+        breakdowns={("one", "m"): Breakdown(1.25, 13, 5, 4, "classical OLS")},
     )
     assert evidence_from_frame(evidence_frame(evidence)) == evidence
     newer = Evidence(min_posts={("two", "n"): 6})

@@ -696,6 +696,14 @@ def test_roi_explain_traces_a_claim_to_its_tables_with_the_marts_numbers(demo_ru
         "check_id"
     ]
     assert all(f" {c}: observed" in out for c in checks)
+    [p] = query(
+        warehouse,
+        "select * from marts.claim_power where initiative_id = 'auto_invoicing' and metric = 'hours_invoicing'",
+    ).to_dicts()
+    assert f"breakdown M-bar {p['breakdown_rm']:,.4g} (relative magnitudes" in out
+    assert f"more than {p['breakdown_rm']:.1f}× the worst it moved before go-live" in out
+    page = warehouse.with_name("warehouse-report.html").read_text()
+    assert "benefit holds unless, after go-live, the gap to the comparison units moves more than" in page
     assert roi_main(["explain", "no_such_thing", "--warehouse", str(warehouse)]) == EXIT_INVALID_INPUT
     assert "measured: " in capsys.readouterr().err
 
@@ -1093,6 +1101,14 @@ def test_claims_not_yet_reliable_say_how_long_until_a_verdict(demo_run):
         assert row["inference"] and row["always_valid_low"] < row["ci_low"] < row["ci_high"] < row["always_valid_high"]
         assert row["placebo_replays"] > 0 and 0 <= row["placebo_false_positive_rate"] <= 1
         assert (row["trend_breakdown_slope"] is not None) == (row["method"] == "did")
+        # every DiD claim carries its relative-magnitudes breakdown value (one go-live date: the
+        # demo's phased rollout has none yet, docs/claims.md)
+        assert (row["breakdown_rm"] is not None) == (row["method"] == "did")
+        if row["breakdown_rm"] is not None:
+            assert 0 <= row["breakdown_rm"] <= 10 and row["breakdown_rm_pre_bins"] >= 2
+            assert 1 <= row["breakdown_rm_post_bins"] <= 4 and row["breakdown_rm_covariance"]
+            if row["ci_low"] <= 0 <= row["ci_high"]:
+                assert row["breakdown_rm"] == 0
     proposals = query(
         warehouse,
         "select initiative_id, metrics from (select initiative_id from raw.register_initiatives "

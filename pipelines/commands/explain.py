@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
+from roi_ledger.report.summary import breakdown_sentence
 
 
 def _fmt(value) -> str:
@@ -59,6 +60,7 @@ class _Claim:
     cases: pl.DataFrame
     signoffs: pl.DataFrame
     series: pl.DataFrame
+    power: pl.DataFrame
 
 
 def explain_claim(
@@ -120,6 +122,7 @@ def _read_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str | N
             "from marts.metric_series where list_contains(?, metric) group by metric",
             metrics,
         ),
+        power=rows("select * from marts.claim_power where initiative_id = ?", initiative),
     )
 
 
@@ -156,6 +159,7 @@ def _metric_lines(claim: _Claim, m: str) -> list[str]:
             f"{x['first']} to {x['last']}"
         )
     out += _estimate_lines(claim.effects.filter(pl.col("metric") == m))
+    out += _trend_lines(claim.power.filter(pl.col("metric") == m), entry.get("label") or m)
     out += _check_lines(claim, m)
     out += [
         _money_line(x, claim.roi["currency"]) for x in claim.money.filter(pl.col("metric") == m).iter_rows(named=True)
@@ -189,6 +193,23 @@ def _estimate_lines(mine: pl.DataFrame) -> list[str]:
                 for o in others.iter_rows(named=True)
             )
         )
+    return out
+
+
+def _trend_lines(power: pl.DataFrame, label: str) -> list[str]:
+    """How far a departure from parallel trends could bend the claim (DiD claims)."""
+    out = []
+    for p in power.filter(pl.col("breakdown_rm").is_not_null()).iter_rows(named=True):
+        out.append(
+            f"   Sensitivity to trends (marts.claim_power): breakdown M-bar {_fmt(p['breakdown_rm'])} (relative "
+            f"magnitudes, Rambachan & Roth 2023; event study on {p['breakdown_rm_pre_bins']} bins before and "
+            f"{p['breakdown_rm_post_bins']} after go-live of {p['breakdown_rm_bin_periods']} {p['period']}s, "
+            f"{p['breakdown_rm_covariance']}); linear-trend breakdown {_fmt(p['trend_breakdown_slope'])} per "
+            f"{p['period']} ({_fmt(p['trend_breakdown_in_pre_se'])} standard errors of the trend before go-live)"
+        )
+        sentence = breakdown_sentence(p, label)
+        if sentence:
+            out.append(f"   {sentence}")
     return out
 
 

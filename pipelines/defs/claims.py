@@ -53,9 +53,9 @@ SERIES, EFFECTS, CASES = "marts.metric_series", f"{PYTHON}.initiative_effects", 
     ],
     internal={
         EVIDENCE: (
-            "Per claim: its placebo replays' rates and trend sensitivity (published in marts.claim_power), with "
-            "the fingerprint of its effects' inputs and the run that computed them; kept while that fingerprint "
-            "is unchanged (roi_ledger.incremental)."
+            "Per claim: its placebo replays' rates, trend sensitivity and breakdown value (published in "
+            "marts.claim_power), with the fingerprint of its effects' inputs and the run that computed them; "
+            "kept while that fingerprint is unchanged (roi_ledger.incremental)."
         ),
         MEMO: (
             "Per claim x check: the check's own result (before the claim's tests are judged together), what it "
@@ -104,6 +104,7 @@ def claim_check_results(context: AssetExecutionContext, run: RunResource, inputs
         claim_looks(register, estimates),
         evidence.replay_rates,
         evidence.sensitivities,
+        evidence.breakdowns,
     )
     context.log.info(
         f"claim checks: {len(own.changed)} run, {len(own.kept)} kept from the last run (what they read is unchanged); "

@@ -1,6 +1,7 @@
 """Per claim, what ``marts.claim_power`` publishes beside the grade: the fewest after-periods the
 checks accept, the placebo replays on the business's own data, and for a DiD claim the trend that
-would overturn it (``power.py``, ``replays.py``, ``sensitivity.py``)."""
+would overturn it and for every DiD claim its breakdown value under relative magnitudes
+(``power.py``, ``replays.py``, ``sensitivity.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from roi_ledger.claims.replays import ReplayRates, rates, replay_claim
-from roi_ledger.claims.sensitivity import TrendSensitivity, trend_sensitivity
+from roi_ledger.claims.sensitivity import Breakdown, TrendSensitivity, honest_breakdown, trend_sensitivity
 from roi_ledger.effects.panel import build_panel
+from roi_ledger.effects.registry import comparison_methods
 from roi_ledger.incremental import KeptResults
 from roi_ledger.register import Register
 
@@ -22,6 +24,7 @@ class Evidence:
     min_posts: dict[Key, int] = field(default_factory=dict)
     replay_rates: dict[Key, ReplayRates] = field(default_factory=dict)
     sensitivities: dict[Key, TrendSensitivity] = field(default_factory=dict)
+    breakdowns: dict[Key, Breakdown] = field(default_factory=dict)
 
     def merged(self, other: Evidence) -> Evidence:
         """This evidence with ``other``'s claims added (``other`` wins where both have a claim)."""
@@ -29,6 +32,7 @@ class Evidence:
             {**self.min_posts, **other.min_posts},
             {**self.replay_rates, **other.replay_rates},
             {**self.sensitivities, **other.sensitivities},
+            {**self.breakdowns, **other.breakdowns},
         )
 
 
@@ -46,16 +50,26 @@ EVIDENCE_SCHEMA = {
     "pre_trend_se": pl.Float64,
     "breakdown_slope": pl.Float64,
     "breakdown_in_pre_se": pl.Float64,
+    "relative_magnitude": pl.Float64,
+    "bin_periods": pl.Int64,
+    "pre_bins": pl.Int64,
+    "post_bins": pl.Int64,
+    "covariance": pl.String,
 }
 _RATES = ("replays", "false_positive_rate", "share_as_large")
 _TREND = ("scale", "periods_apart", "pre_trend_slope", "pre_trend_se", "breakdown_slope", "breakdown_in_pre_se")
+_BREAKDOWN = ("relative_magnitude", "bin_periods", "pre_bins", "post_bins", "covariance")
 
 
 def evidence_frame(evidence: Evidence) -> pl.DataFrame:
     """``evidence`` as rows (``EVIDENCE_SCHEMA``): the inverse of ``evidence_from_frame``."""
     rows = []
     for key, min_post in evidence.min_posts.items():
-        rates_, trend = evidence.replay_rates.get(key), evidence.sensitivities.get(key)
+        rates_, trend, bound = (
+            evidence.replay_rates.get(key),
+            evidence.sensitivities.get(key),
+            evidence.breakdowns.get(key),
+        )
         rows.append(
             {
                 "initiative_id": key[0],
@@ -63,6 +77,7 @@ def evidence_frame(evidence: Evidence) -> pl.DataFrame:
                 "min_post": min_post,
                 **{name: getattr(rates_, name) if rates_ else None for name in _RATES},
                 **{name: getattr(trend, name) if trend else None for name in _TREND},
+                **{name: getattr(bound, name) if bound else None for name in _BREAKDOWN},
             }
         )
     return pl.DataFrame(rows, schema=EVIDENCE_SCHEMA)
@@ -78,6 +93,8 @@ def evidence_from_frame(frame: pl.DataFrame) -> Evidence:
             evidence.replay_rates[key] = ReplayRates(*(row[name] for name in _RATES))
         if row["scale"] is not None:
             evidence.sensitivities[key] = TrendSensitivity(*(row[name] for name in _TREND))
+        if row["relative_magnitude"] is not None:
+            evidence.breakdowns[key] = Breakdown(*(row[name] for name in _BREAKDOWN))
     return evidence
 
 
@@ -110,21 +127,27 @@ def claim_evidence(
                 min_post=evidence.min_posts[key],
             )
             evidence.replay_rates[key] = rates(replays, e["effect_abs"])
-            if e["method"] == "did" and e["ci_low"] is not None and e["observed_value"]:
+            if e["method"] in comparison_methods() and e["ci_low"] is not None:
                 panel = build_panel(register, initiative, e["metric"], metric_series, traits)
-                trend = panel and trend_sensitivity(
-                    panel,
-                    effect=e["effect_abs"],
-                    ci_low=e["ci_low"],
-                    ci_high=e["ci_high"],
-                    observed=e["observed_value"],
-                    confidence=confidence,
-                )
-                if trend:
-                    evidence.sensitivities[key] = trend
+                _add_trend_evidence(evidence, key, panel, e, confidence)
         except Exception as exc:  # one claim's extras must not hide the others'
             problems.append(f"{e['initiative_id']} x {e['metric']}: placebo replays or trend sensitivity failed: {exc}")
     return evidence
+
+
+def _add_trend_evidence(evidence: Evidence, key: Key, panel, e: dict, confidence: float) -> None:
+    """One claim's linear-trend sensitivity (a DiD claim's) and relative-magnitudes breakdown (any
+    claim on comparison units; ``sensitivity.py``), where they can be computed."""
+    if panel is None:
+        return
+    interval = {"ci_low": e["ci_low"], "ci_high": e["ci_high"], "confidence": confidence}
+    if e["method"] == "did" and e["observed_value"]:
+        trend = trend_sensitivity(panel, effect=e["effect_abs"], observed=e["observed_value"], **interval)
+        if trend:
+            evidence.sensitivities[key] = trend
+    bound = honest_breakdown(panel, **interval)
+    if bound:
+        evidence.breakdowns[key] = bound
 
 
 def evidence_keeping(

@@ -47,7 +47,7 @@ from roi_ledger.tables import schema
 
 if TYPE_CHECKING:  # only named in annotations: the proposals' plans import this module without the estimators
     from roi_ledger.claims.replays import ReplayRates
-    from roi_ledger.claims.sensitivity import TrendSensitivity
+    from roi_ledger.claims.sensitivity import Breakdown, TrendSensitivity
 
 # Not thresholds: no check or grade reads these planning figures. 80% is the power in the
 # definition of a minimum detectable effect (the convention its reader expects); a plan needing
@@ -185,16 +185,23 @@ def claim_power(
     looks: dict[tuple[str, str], Looks] | None = None,
     replay_rates: dict | None = None,
     sensitivities: dict | None = None,
+    breakdowns: dict | None = None,
 ) -> pl.DataFrame:
     """One row per claim with a primary estimate: its MDE, power now and periods to a verdict
     against the expected change of its (registered) business case, its always-valid interval,
     (``replay_rates``: (initiative, metric) -> ``replays.ReplayRates``) its placebo replays and
-    (``sensitivities``: -> ``sensitivity.TrendSensitivity``) its breakdown differential trend."""
+    (``sensitivities``: -> ``sensitivity.TrendSensitivity``) its breakdown differential trend and
+    (``breakdowns``: -> ``sensitivity.Breakdown``) its relative-magnitudes breakdown value."""
     grade_of = {
         (r["initiative_id"], r["metric"]): r["grade"]
         for r in grades.filter(pl.col("metric").is_not_null()).iter_rows(named=True)
     }
-    looks, replay_rates, sensitivities = looks or {}, replay_rates or {}, sensitivities or {}
+    looks, replay_rates, sensitivities, breakdowns = (
+        looks or {},
+        replay_rates or {},
+        sensitivities or {},
+        breakdowns or {},
+    )
     rows = []
     for e in estimates.filter(pl.col("is_primary")).iter_rows(named=True):
         if e["ci_low"] is None or e["ci_high"] is None or not e["pre_periods"] or not e["post_periods"]:
@@ -206,7 +213,7 @@ def claim_power(
                 **_planning_columns(e, expected_changes.get(key), claim_looks),
                 "grade": grade_of.get(key),
                 **_interval_columns(e, claim_looks),
-                **_evidence_columns(replay_rates.get(key), sensitivities.get(key)),
+                **_evidence_columns(replay_rates.get(key), sensitivities.get(key), breakdowns.get(key)),
             }
         )
     return pl.DataFrame(rows, schema=POWER_SCHEMA)
@@ -267,8 +274,9 @@ def _interval_columns(e: dict, looks: Looks) -> dict:
     }
 
 
-def _evidence_columns(replays: ReplayRates | None, trend: TrendSensitivity | None) -> dict:
-    """One claim's placebo replays and breakdown differential trend (None: not computed)."""
+def _evidence_columns(replays: ReplayRates | None, trend: TrendSensitivity | None, bound: Breakdown | None) -> dict:
+    """One claim's placebo replays, breakdown differential trend and relative-magnitudes
+    breakdown (None: not computed)."""
     return {
         "placebo_replays": replays.replays if replays else 0,
         "placebo_false_positive_rate": replays.false_positive_rate if replays else None,
@@ -278,4 +286,9 @@ def _evidence_columns(replays: ReplayRates | None, trend: TrendSensitivity | Non
         "pre_trend_slope_se": trend.pre_trend_se if trend else None,
         "trend_breakdown_slope": trend.breakdown_slope if trend else None,
         "trend_breakdown_in_pre_se": trend.breakdown_in_pre_se if trend else None,
+        "breakdown_rm": bound.relative_magnitude if bound else None,
+        "breakdown_rm_bin_periods": bound.bin_periods if bound else None,
+        "breakdown_rm_pre_bins": bound.pre_bins if bound else None,
+        "breakdown_rm_post_bins": bound.post_bins if bound else None,
+        "breakdown_rm_covariance": bound.covariance if bound else None,
     }

@@ -19,7 +19,15 @@ import plotly.io as pio
 import polars as pl
 
 from roi_ledger.claims.labels import Grade
-from roi_ledger.report.summary import GRADE_WORDS, Paragraph, money, number, paragraphs, portfolio_sentence
+from roi_ledger.report.summary import (
+    GRADE_WORDS,
+    Paragraph,
+    breakdown_sentence,
+    money,
+    number,
+    paragraphs,
+    portfolio_sentence,
+)
 from roi_ledger.strategy.portfolio import HIGH_FEASIBILITY, HIGH_IMPACT  # the quadrant lines (docs/strategy.md)
 
 MARTS = (
@@ -305,6 +313,24 @@ def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str
     return lines
 
 
+def trend_lines(
+    initiative_id: str, power: pl.DataFrame, money_by: pl.DataFrame, labels: dict[str, str], currency: str
+) -> list[str]:
+    """For each claim on comparison units: how far a trend could bend it (``breakdown_sentence``),
+    in money where the claim is valued."""
+    benefits = {
+        r["metric"]: money(r["benefit"], currency)
+        for r in money_by.filter((pl.col("initiative_id") == initiative_id) & pl.col("valued")).iter_rows(named=True)
+        if r["benefit"] is not None
+    }
+    lines = []
+    for r in power.filter(pl.col("initiative_id") == initiative_id).sort("metric").iter_rows(named=True):
+        line = breakdown_sentence(r, labels.get(r["metric"], r["metric"]), benefits.get(r["metric"]))
+        if line:
+            lines.append(line)
+    return lines
+
+
 def _wait(r: dict) -> str:
     """The rest of a claim's power line: how long until the grade's own rule can decide."""
     expected, unit = number(r["expected_effect_abs"]), f"{r['period']}s"
@@ -436,6 +462,7 @@ def _initiative_section(
     parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
     parts.append("</ul>")
     overseen = verdict_lines(initiative_id, tables["claim_power"], labels)
+    overseen += trend_lines(initiative_id, tables["claim_power"], tables["initiative_metric_money"], labels, currency)
     overseen += oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
     if overseen:
         parts.append('<ul class="oversight">' + "".join(f"<li>{_escape(line)}</li>" for line in overseen) + "</ul>")

@@ -150,3 +150,29 @@ def portfolio_sentence(portfolio: dict) -> str:
         f"and {money(portfolio['benefit_ci_high'], currency)}) "
         f"against {money(portfolio['cost_to_date'], currency)} spent."
     )
+
+
+def breakdown_sentence(power: dict, label: str, benefit: str | None = None) -> str | None:
+    """How far a departure from parallel trends could bend one claim (a ``marts.claim_power``
+    row; docs/claims.md, "Sensitivity to trends"), in words; None when it was not computed or the
+    claim's own interval includes zero (there is no verdict for a trend to bend)."""
+    m_bar = power.get("breakdown_rm")
+    if m_bar is None or not (power["ci_low"] > 0 or power["ci_high"] < 0):
+        return None
+    what = f"the {benefit} benefit" if benefit else "the change"
+    stretch = f"{power['breakdown_rm_bin_periods']}-{power['period']} stretch"
+    if m_bar >= 10:
+        return (
+            f"{label}: {what} holds even if, after go-live, the gap to the comparison units moved ten times "
+            f"as much from one {stretch} to the next as it ever did before go-live."
+        )
+    if m_bar == 0:
+        return (
+            f"{label}: {what} rests wholly on the comparison units keeping pace: any drift of the gap to them "
+            "after go-live could overturn it."
+        )
+    warning = " — a drift no larger than those already seen before go-live could overturn it" if m_bar < 1 else ""
+    return (
+        f"{label}: {what} holds unless, after go-live, the gap to the comparison units moves more than "
+        f"{m_bar:.1f}× the worst it moved before go-live, from one {stretch} to the next{warning}."
+    )
