@@ -257,3 +257,43 @@ def test_did_on_proposition_99_is_synthdids_and_diff_diffs_and_the_published_one
     ours_se = (ours.ci_high - ours.ci_low) / 2 / stats.t.ppf(0.975, 37)
     assert ours_se == pytest.approx(np.std(relabelled, ddof=1), rel=1e-3)
     assert ours_se == pytest.approx(17.7, rel=0.05)
+
+
+def test_did_with_many_units_is_diff_diffs_cluster_robust_interval():
+    """With 25 treated and 25 control units ``did`` clusters by unit (CR1, t with G - 1 df), as
+    diff-diff's ``DifferenceInDifferences`` with unit and period fixed effects, clustered by unit,
+    ``df_convention="cluster"``: the same coefficient, and the same CR1 variance but for one
+    convention. CR1 scales by G / (G - 1) x (N - 1) / (N - K); we count every regressor in K (as
+    statsmodels and Stata's ``regress, cluster()`` do), diff-diff leaves out the unit fixed effects,
+    which are nested in the unit clusters (as R's fixest and Stata's reghdfe do). Ours is the wider
+    by sqrt((N - K_nested) / (N - K_all)): 4.5% on these 12 weeks, nothing on long series."""
+    from diff_diff import DifferenceInDifferences
+
+    rng = np.random.default_rng(12)
+    weeks = np.arange(12)
+    values = {
+        f"{arm}{i}": list(5 + rng.normal() + rng.normal(0, 0.5, len(weeks)) - 0.4 * (weeks >= 6) * (arm == "t"))
+        for arm in ("t", "c")
+        for i in range(25)
+    }
+    treated, controls = sorted(u for u in values if u[0] == "t"), sorted(u for u in values if u[0] == "c")
+    reg = register(
+        rollout=f"go_live: {MONDAY + timedelta(weeks=6)}\n    treated_units: [{', '.join(treated)}]",
+        controls=f"control_units: [{', '.join(controls)}]",
+    )
+    panel = build_panel(reg, reg.initiatives[0], "m", weekly(values))
+    ours = estimate_difference_in_differences(panel)
+    assert ours.inference.startswith("cluster-robust by unit (CR1), t with 49 df")
+    data = did_frame(panel).select("value", "unit_id", "period_key", "treated", "after").to_pandas()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        library = DifferenceInDifferences(
+            cluster="unit_id", df_convention="cluster", rank_deficient_action="silent"
+        ).fit(data, outcome="value", treatment="treated", post="after", fixed_effects=["unit_id", "period_key"])
+    assert ours.effect_abs == pytest.approx(library.att, abs=1e-10)
+    rows, units, periods = len(data), 50, len(weeks)
+    k_all = 1 + (units - 1) + (periods - 1) + 1  # constant, unit and period dummies, treated x after
+    k_nested = k_all - (units - 1)
+    ours_se = (ours.ci_high - ours.ci_low) / 2 / stats.t.ppf(0.975, units - 1)
+    assert ours_se == pytest.approx(library.se * math.sqrt((rows - k_nested) / (rows - k_all)), rel=1e-9)
+    assert (library.conf_int[1] - library.conf_int[0]) / 2 == pytest.approx(stats.t.ppf(0.975, 49) * library.se)
