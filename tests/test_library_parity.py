@@ -99,9 +99,10 @@ def test_wild_bootstrap_is_diff_diffs_with_the_same_draws(groups, seed, effect):
 def test_wild_bootstrap_agrees_with_diff_diffs_on_independent_draws(groups, seed, effect):
     """Independent draws: both estimate the same ideal bootstrap p-value, each the mean of 1,999
     draws' indicators, so they differ by at most 4 sd of that Monte Carlo error, sqrt(2 p (1 - p) /
-    1999) <= 0.016. The interval's ends are where p crosses 5%, estimated within about +-0.005
-    (one sd); over that range a t-like tail quantile moves by some 4%, so each end's distance from
-    the estimate agrees within 12%."""
+    1999) <= 0.016 (plus two draws' worth for the tie and floor conventions above). An interval
+    end is where p crosses 5%, which one sd of Monte Carlo error (0.005 in p) moves along a t-like
+    tail by about 2.2% of its distance from the estimate; two independent ends differ by sqrt(2) x
+    2.2% = 3.1% per sd, so 12% is 4 sd."""
     y, x, others, unit = dummy_panel(groups=groups, periods=10, seed=seed, effect=effect)
     ours = wild_cluster_bootstrap(y, x, others, unit, confidence=0.95)
     library = diff_diff_wild(y, x, others, unit, seed=SEED + 1)
