@@ -179,7 +179,7 @@ def test_a_clean_real_effect_passes_every_check_and_grades_reliable():
     # every check ran: one row per registered check
     from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS
 
-    assert checks.height == len(METRIC_CHECKS) + len(INITIATIVE_CHECKS) == 22
+    assert checks.height == len(METRIC_CHECKS) + len(INITIATIVE_CHECKS) == 24
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,7 @@ class _Claim:
     signoffs: pl.DataFrame
     series: pl.DataFrame
     power: pl.DataFrame
+    weights: pl.DataFrame
 
 
 def explain_claim(
@@ -115,6 +116,9 @@ def _read_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str | N
         runs=rows("select * from marts.runs order by ended_at desc limit 1"),
         cases=rows("select * from marts.business_cases where initiative_id = ?", initiative),
         signoffs=rows("select * from marts.claim_signoffs where initiative_id = ?", initiative),
+        weights=rows(
+            "select * from marts.donor_weights where initiative_id = ? order by metric, method, weight desc", initiative
+        ),
         # only this claim's metrics: the report explains every initiative, and the series is the largest mart
         series=rows(
             "select metric, count(distinct unit_id) as units, count(*) as points, "
@@ -159,6 +163,7 @@ def _metric_lines(claim: _Claim, m: str) -> list[str]:
             f"{x['first']} to {x['last']}"
         )
     out += _estimate_lines(claim.effects.filter(pl.col("metric") == m))
+    out += _twin_lines(claim.effects.filter(pl.col("metric") == m), claim.weights.filter(pl.col("metric") == m))
     out += _trend_lines(claim.power.filter(pl.col("metric") == m), entry.get("label") or m)
     out += _check_lines(claim, m)
     out += [
@@ -192,6 +197,25 @@ def _estimate_lines(mine: pl.DataFrame) -> list[str]:
                 f"{o['method']} {_fmt(o['effect_abs'])} [{_fmt(o['ci_low'])}, {_fmt(o['ci_high'])}]"
                 for o in others.iter_rows(named=True)
             )
+        )
+    return out
+
+
+def _twin_lines(mine: pl.DataFrame, weights: pl.DataFrame) -> list[str]:
+    """How the primary method was chosen (the backdated errors) and each synthetic twin's donors."""
+    out = []
+    errors = mine.filter(pl.col("backdated_rmse").is_not_null())
+    if errors.height:
+        out.append(
+            "   Primary-method rule (initiative_effects.backdated_rmse: root mean square of each method's estimates "
+            "at go-lives backdated into the before window, where the truth is zero; a method must stray < 0.7x the "
+            "default's to take over): "
+            + "; ".join(f"{e['method']} {_fmt(e['backdated_rmse'])}" for e in errors.iter_rows(named=True))
+        )
+    for (method,), twin in weights.partition_by("method", as_dict=True).items() if weights.height else []:
+        out.append(
+            f"   Synthetic twin of {method} (marts.donor_weights): "
+            + ", ".join(f"{w['unit_id']} {w['weight']:.4f}" for w in twin.iter_rows(named=True) if w["weight"] >= 1e-4)
         )
     return out
 

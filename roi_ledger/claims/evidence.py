@@ -12,7 +12,7 @@ import polars as pl
 from roi_ledger.claims.replays import ReplayRates, rates, replay_claim
 from roi_ledger.claims.sensitivity import Breakdown, TrendSensitivity, honest_breakdown, trend_sensitivity
 from roi_ledger.effects.panel import build_panel
-from roi_ledger.effects.registry import comparison_methods
+from roi_ledger.effects.registry import parallel_trend_methods
 from roi_ledger.incremental import KeptResults
 from roi_ledger.register import Register
 
@@ -127,7 +127,7 @@ def claim_evidence(
                 min_post=evidence.min_posts[key],
             )
             evidence.replay_rates[key] = rates(replays, e["effect_abs"])
-            if e["method"] in comparison_methods() and e["ci_low"] is not None:
+            if e["method"] in parallel_trend_methods() and e["ci_low"] is not None:
                 panel = build_panel(register, initiative, e["metric"], metric_series, traits)
                 _add_trend_evidence(evidence, key, panel, e, confidence)
         except Exception as exc:  # one claim's extras must not hide the others'
@@ -137,7 +137,8 @@ def claim_evidence(
 
 def _add_trend_evidence(evidence: Evidence, key: Key, panel, e: dict, confidence: float) -> None:
     """One claim's linear-trend sensitivity (a DiD claim's) and relative-magnitudes breakdown (any
-    claim on comparison units; ``sensitivity.py``), where they can be computed."""
+    claim resting on parallel trends with the comparison units' average; ``sensitivity.py``),
+    where they can be computed. A synthetic twin's claim has neither: its comparison is the twin."""
     if panel is None:
         return
     interval = {"ci_low": e["ci_low"], "ci_high": e["ci_high"], "confidence": confidence}

@@ -288,7 +288,7 @@ def point_estimate(panel: Panel) -> float | None:
     return float(model.params["after"])
 
 
-@estimator(METHOD, preference=20, uses_comparison_units=True, point=point_estimate)
+@estimator(METHOD, preference=20, uses_comparison_units=True, point=point_estimate, parallel_trends=True)
 def estimate_difference_in_differences(
     panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL
 ) -> EffectEstimate | None:

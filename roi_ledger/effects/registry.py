@@ -43,6 +43,9 @@ class Estimator:
     # The estimate alone, cheaply (no interval): what the primary-method rule refits at backdated
     # go-lives to see how far each method errs on the site's own history (``selection``).
     point: PointFunction | None = None
+    # Rests on parallel trends with the comparison units' plain average (DiD and its staggered
+    # forms): its claims carry the honest-DiD breakdown value (``roi_ledger.claims.sensitivity``).
+    parallel_trends: bool = False
 
     def applies_to(self, panel: Panel) -> bool:
         return design_of(panel) in self.designs
@@ -58,6 +61,7 @@ def estimator(
     uses_comparison_units: bool,
     designs: Collection[str] = DESIGNS,
     point: PointFunction | None = None,
+    parallel_trends: bool = False,
 ):
     """Register an estimator under ``method`` (the value of ``initiative_effects.method``);
     ``point`` is its estimate without the interval, when the primary-method rule may backtest it."""
@@ -78,6 +82,7 @@ def estimator(
             designs=frozenset(designs),
             description=" ".join((function.__doc__ or method).strip().split("\n\n")[0].split()),
             point=point,
+            parallel_trends=parallel_trends,
         )
         return function
 
@@ -101,6 +106,11 @@ def estimator_of(method: str) -> Estimator | None:
 def comparison_methods() -> frozenset[str]:
     """Methods whose estimate rests on comparison units (judged by the comparison checks)."""
     return frozenset(e.method for e in _REGISTRY.values() if e.uses_comparison_units)
+
+
+def parallel_trend_methods() -> frozenset[str]:
+    """Methods whose estimate rests on parallel trends with the comparison units' average."""
+    return frozenset(e.method for e in _REGISTRY.values() if e.parallel_trends)
 
 
 def methods_frame() -> pl.DataFrame:

@@ -150,7 +150,7 @@ def stacked_interval(frame: pl.DataFrame, spec, confidence: float, many: bool) -
     return Interval(result.effect, result.low, result.high, result.p_value, result.description)
 
 
-@estimator(METHOD, preference=8, uses_comparison_units=True, designs=[PHASED_ROLLOUT])
+@estimator(METHOD, preference=8, uses_comparison_units=True, designs=[PHASED_ROLLOUT], parallel_trends=True)
 def estimate_stacked_did(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
     """Stacked difference-in-differences: one sub-experiment per go-live cohort against the
     comparison units, stacked, with corrective weights and the wild cluster bootstrap by unit."""

@@ -93,7 +93,7 @@ def group_aggregated_att(frame: pl.DataFrame, ramp: int):
 COMPARISON_WORDS = {"nevertreated": "never-treated", "notyettreated": "not-yet-treated"}
 
 
-@estimator(METHOD, preference=10, uses_comparison_units=True, designs=[PHASED_ROLLOUT])
+@estimator(METHOD, preference=10, uses_comparison_units=True, designs=[PHASED_ROLLOUT], parallel_trends=True)
 def estimate_staggered_did(panel: Panel, confidence: float = DEFAULT_CONFIDENCE_LEVEL) -> EffectEstimate | None:
     """Callaway & Sant'Anna group-time effects for a rollout in phases, against never-treated units."""
     if not panel.is_staggered:

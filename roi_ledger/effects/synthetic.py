@@ -26,6 +26,7 @@ from roi_ledger.effects.result import EffectEstimate, t_quantile
 
 SITE = "treated site"
 MIN_DONORS = 2
+SIGNIFICANT_DIGITS = 10
 MIN_PLACEBO_DONORS = 3  # a placebo site needs two donors of its own, and a spread needs three
 MIN_PRE_PERIODS = 6
 # Weights below this share are left out when the mix is said in words.
@@ -87,6 +88,17 @@ class SiteAndDonors:
         )
 
 
+def settled(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits of the largest of them. The weights
+    are fitted with thresholds (synthetic DiD's Frank-Wolfe zeroes weights below a quarter of the
+    largest, as R's synthdid does), so the last-bit noise of a warehouse's parallel sums could
+    otherwise move a rerun's interval: rounded, a rerun fits the very same numbers."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if not largest > 0:
+        return values
+    return np.round(values, digits - 1 - int(np.floor(np.log10(largest))))
+
+
 def site_and_donors(panel: Panel) -> SiteAndDonors | None:
     """The balanced table, or None for a phased rollout, fewer than ``MIN_DONORS`` donors or
     ``MIN_PRE_PERIODS`` before periods, or no after period."""
@@ -104,8 +116,8 @@ def site_and_donors(panel: Panel) -> SiteAndDonors | None:
     return SiteAndDonors(
         periods=table["period_start"].to_list(),
         after=after,
-        site=table[SITE].to_numpy().astype(float),
-        donors=table.select(names).to_numpy().T.astype(float),
+        site=settled(table[SITE].to_numpy().astype(float)),
+        donors=settled(table.select(names).to_numpy().T.astype(float)),
         donor_names=names,
         n_treated=treated["unit_id"].n_unique(),
     )

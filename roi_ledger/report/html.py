@@ -19,6 +19,8 @@ import plotly.io as pio
 import polars as pl
 
 from roi_ledger.claims.labels import Grade
+from roi_ledger.effects.synthetic import weights_in_words
+from roi_ledger.effects.twins import WEIGHTED_METHODS
 from roi_ledger.report.summary import (
     GRADE_WORDS,
     Paragraph,
@@ -46,6 +48,7 @@ MARTS = (
     "claim_signoffs",
     "business_cases",
     "claim_power",
+    "donor_weights",
 )
 DECISION_WORDS = {"accept": "accepted", "reject": "rejected", "defer": "deferred"}
 STATUS_WORDS = {
@@ -119,9 +122,10 @@ def series_figure(series: pl.DataFrame, go_live: date | None, label: str) -> go.
                 hoverinfo="skip",
             )
         )
+    twin = series.height and series["method"][0] in WEIGHTED_METHODS
     names = {
         "treated": "observed",
-        "comparison": "comparison units (shifted)",
+        "comparison": "synthetic twin (weighted donors, shifted)" if twin else "comparison units (shifted)",
         "counterfactual": "without it (estimate)",
     }
     for name in ("comparison", "counterfactual", "treated"):
@@ -331,6 +335,33 @@ def trend_lines(
     return lines
 
 
+def twin_lines(initiative_id: str, effects: pl.DataFrame, weights: pl.DataFrame, labels: dict[str, str]) -> list[str]:
+    """For each claim whose primary estimate is a synthetic twin: which donors it mixes, in words."""
+    lines = []
+    primary = effects.filter(
+        (pl.col("initiative_id") == initiative_id)
+        & pl.col("is_primary")
+        & pl.col("method").is_in(list(WEIGHTED_METHODS))
+    )
+    for r in primary.sort("metric").iter_rows(named=True):
+        mine = weights.filter(
+            (pl.col("initiative_id") == initiative_id)
+            & (pl.col("metric") == r["metric"])
+            & (pl.col("method") == r["method"])
+        )
+        mix = weights_in_words(dict(zip(mine["unit_id"], mine["weight"], strict=True)))
+        if mix:
+            method = "synthetic DiD" if r["method"] == "synthetic_did" else "synthetic control"
+            why = (
+                ": of the methods tried, it strayed least on the site's own history"
+                if "strayed least" in r["note"]
+                else ""
+            )
+            label = labels.get(r["metric"], r["metric"])
+            lines.append(f"{label} is compared with a synthetic twin of the site built from {mix} ({method}{why}).")
+    return lines
+
+
 def _wait(r: dict) -> str:
     """The rest of a claim's power line: how long until the grade's own rule can decide."""
     expected, unit = number(r["expected_effect_abs"]), f"{r['period']}s"
@@ -461,7 +492,8 @@ def _initiative_section(
     parts.append(f"<h3>{_escape(paragraph.title)}</h3><ul>")
     parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
     parts.append("</ul>")
-    overseen = verdict_lines(initiative_id, tables["claim_power"], labels)
+    overseen = twin_lines(initiative_id, tables["initiative_effects"], tables["donor_weights"], labels)
+    overseen += verdict_lines(initiative_id, tables["claim_power"], labels)
     overseen += trend_lines(initiative_id, tables["claim_power"], tables["initiative_metric_money"], labels, currency)
     overseen += oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
     if overseen:

@@ -3,4 +3,4 @@ in the order they run and are reported (docs/claims.md): is there enough data, i
 clear, does the comparison hold, could something else explain it, is it robust, and finally
 the initiative's own governance."""
 
-from roi_ledger.claims.checks import data, statistics, design, confounders, robustness, governance  # noqa: F401, I001
+from roi_ledger.claims.checks import data, statistics, design, confounders, robustness, governance, synthetic  # noqa: F401, I001

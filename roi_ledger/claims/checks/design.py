@@ -20,7 +20,7 @@ from roi_ledger.claims.labels import CheckStatus
 from roi_ledger.effects.ar1_errors import fit_ar1
 from roi_ledger.effects.did import Specification, did_frame, pooled_noise
 from roi_ledger.effects.panel import POST, PRE
-from roi_ledger.effects.registry import comparison_methods
+from roi_ledger.effects.registry import comparison_methods, parallel_trend_methods
 from roi_ledger.effects.seasons import (
     PERIOD_DAYS,
     PERIODS_PER_YEAR,
@@ -50,8 +50,11 @@ def treated_means(claim: MetricClaim, window: str, column: str = "value") -> pl.
 def pre_trend(claim: MetricClaim) -> CheckResult:
     """Treated and control units already drifting apart before go-live (a test of the slope
     of the treated-minus-control series in the before window)."""
-    if claim.panel is None or claim.method not in comparison_methods() or claim.panel.control.is_empty():
-        return CheckResult(CheckStatus.NOT_APPLICABLE, "The estimate does not rest on control units.")
+    if claim.panel is None or claim.method not in parallel_trend_methods() or claim.panel.control.is_empty():
+        # A synthetic twin is chosen to follow the site, not the average: synthetic_fit judges it.
+        return CheckResult(
+            CheckStatus.NOT_APPLICABLE, "The estimate does not rest on parallel trends with control units."
+        )
     series = _pre_window_series(claim, "value").rename({"y": "difference"})
     if series.is_empty():
         return CheckResult(CheckStatus.NOT_APPLICABLE, "No before window with both treated and control data.")

@@ -1,0 +1,122 @@
+"""Is the synthetic twin a fair stand-in for the site? (synthetic control and synthetic DiD claims)
+
+A synthetic estimate is only as good as the twin it compares the site with. Two things can make
+it wrong while its interval looks fine (Abadie 2021, "Using synthetic controls", section 3):
+
+- ``synthetic_fit``: the twin did not follow the site before go-live — its before-window misses
+  (root mean square, the level the method takes out left aside) are as large as the effect
+  (``max_twin_misfit``), or the site ran outside the range of every donor for most of the before
+  window, so any mix of donors had to be extrapolated (interpolation bias);
+- ``donor_concentration``: the twin rests on one donor — dropping the heaviest donor and
+  refitting moves the effect by more than ``max_donor_sensitivity`` of it or flips its sign
+  (leave-one-donor-out, as Abadie et al. 2015 check), or it has fewer than
+  ``min_effective_donors`` effective donors (1 / sum of squared weights), so whatever happened
+  to that one donor after go-live is read as the initiative's effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from roi_ledger.claims.base import CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.claims.labels import CheckStatus
+from roi_ledger.effects.synthetic import effective_donors, site_and_donors
+from roi_ledger.effects.twins import WEIGHTED_METHODS
+
+NOT_SYNTHETIC = "The estimate is not built on a synthetic twin of the site."
+# The share of before-window periods the site may spend outside every donor's range: beyond half,
+# the twin extrapolates more than it interpolates.
+MAX_OUTSIDE_SHARE = 0.5
+
+
+def _twin(claim: MetricClaim):
+    """The primary method's fit (its table, effect, weights), or None when it is not synthetic."""
+    effect_of = WEIGHTED_METHODS.get(claim.method or "")
+    table = site_and_donors(claim.panel) if effect_of and claim.panel is not None else None
+    if table is None:
+        return None
+    effect, weights = effect_of(table)
+    return table, effect, weights, effect_of
+
+
+@claim_check("synthetic_fit", check_class=CheckClass.VALIDITY)
+def synthetic_fit(claim: MetricClaim) -> CheckResult:
+    """The synthetic twin missed the site before go-live by as much as the effect, or had to
+    extrapolate: the site ran outside every donor's range for most of the before window."""
+    fitted = _twin(claim)
+    if fitted is None:
+        return CheckResult(CheckStatus.NOT_APPLICABLE, NOT_SYNTHETIC)
+    table, effect, weights, _ = fitted
+    pre = ~table.after
+    gap = table.site[pre] - np.array([weights[n] for n in table.donor_names]) @ table.donors[:, pre]
+    gap = gap - gap.mean()  # a level the method takes out (demeaned fit, synthetic DiD) is no misfit
+    misfit = float(np.sqrt(np.mean(gap**2))) / abs(effect) if effect else float("inf")
+    # Each series relative to its own before-window mean, so a bigger site is not "outside".
+    donors = table.donors[:, pre] - table.donors[:, pre].mean(axis=1, keepdims=True)
+    site = table.site[pre] - table.site[pre].mean()
+    outside = float(np.mean((site < donors.min(axis=0)) | (site > donors.max(axis=0))))
+    limit = claim.thresholds.max_twin_misfit
+    if misfit > limit or outside > MAX_OUTSIDE_SHARE:
+        why = (
+            f"before go-live it missed the site by {misfit:.1f} times the effect (root mean square)"
+            if misfit > limit
+            else f"the site ran outside every donor's range in {outside:.0%} of the periods before go-live"
+        )
+        return CheckResult(
+            CheckStatus.WARN,
+            f"The synthetic twin is a poor stand-in for the site: {why}.",
+            misfit,
+            limit,
+        )
+    return CheckResult(
+        CheckStatus.PASS,
+        f"The synthetic twin followed the site before go-live (misses of {misfit:.2f} times the effect).",
+        misfit,
+        limit,
+    )
+
+
+@claim_check("donor_concentration", check_class=CheckClass.SUSPICION)
+def donor_concentration(claim: MetricClaim) -> CheckResult:
+    """The synthetic twin rests on one donor: leaving out the heaviest moves the effect."""
+    fitted = _twin(claim)
+    if fitted is None:
+        return CheckResult(CheckStatus.NOT_APPLICABLE, NOT_SYNTHETIC)
+    table, effect, weights, effect_of = fitted
+    effective = effective_donors(weights)
+    heaviest = max(weights, key=weights.get)
+    moved = None
+    if len(table.donor_names) > 2 and effect:
+        i = table.donor_names.index(heaviest)
+        rest = replace(
+            table,
+            donors=np.delete(table.donors, i, axis=0),
+            donor_names=[n for n in table.donor_names if n != heaviest],
+        )
+        without = effect_of(rest)[0]
+        moved = abs(without - effect) / abs(effect) if without * effect > 0 else float("inf")
+    limit = claim.thresholds.max_donor_sensitivity
+    few = effective < claim.thresholds.min_effective_donors
+    if few or (moved is not None and moved > limit):
+        detail = (
+            f"without {heaviest} ({weights[heaviest]:.0%} of the twin) the effect "
+            + ("flips its sign" if moved == float("inf") else f"moves by {moved:.0%}")
+            if moved is not None and moved > limit
+            else f"it rests on {effective:.1f} effective donors"
+        )
+        return CheckResult(
+            CheckStatus.WARN,
+            f"The synthetic twin leans on too few donors: {detail}; what happened to them after go-live "
+            "is read as the initiative's effect.",
+            moved if moved is not None and np.isfinite(moved) else effective,
+            limit,
+        )
+    return CheckResult(
+        CheckStatus.PASS,
+        f"The twin spreads over {effective:.1f} effective donors"
+        + (f"; without {heaviest} the effect moves by {moved:.0%}." if moved is not None else "."),
+        moved,
+        limit,
+    )
