@@ -17,7 +17,9 @@ Designs:
 
 The planted effect is 2 (two innovation sds) from go-live on. Each row: the share of 95%
 intervals that cover it (with its Wilson interval), the mean interval width, the mean estimate
-less the truth, and how often the method was primary.
+less the truth, and how often the method was primary; and how often the twin checks
+(``synthetic_fit``, ``donor_concentration``) fired on a synthetic primary — false alarms, the
+designs being clean.
 
     .venv/bin/python benchmarks/synthetic.py [--designs unlike,parallel] [--reps 40] [--donors 10]
         [--pre 104] [--post 26] [--seed 1] [--workers 2]
@@ -36,7 +38,12 @@ import numpy as np
 import polars as pl
 from statsmodels.stats.proportion import proportion_confint
 
+from roi_ledger.claims.checks.synthetic import twin_diagnostics
+from roi_ledger.claims.thresholds import DEFAULTS
 from roi_ledger.effects import estimate_effects
+from roi_ledger.effects.panel import build_panel
+from roi_ledger.effects.synthetic import site_and_donors
+from roi_ledger.effects.twins import WEIGHTED_METHODS
 from roi_ledger.register import parse_register
 
 EFFECT = 2.0
@@ -94,9 +101,20 @@ initiatives:
 
 
 def one_business(design: str, donors: int, pre: int, post: int, seed: int) -> list[dict]:
+    """Every method's row; a synthetic primary row also says whether the twin checks fired
+    (the design is clean: any firing is a false alarm)."""
     register, series = business(site_values(design, donors, pre + post, pre, seed), pre)
     effects = estimate_effects(register, series)
-    return effects.select("method", "is_primary", "effect_abs", "ci_low", "ci_high").to_dicts()
+    rows = effects.select("method", "is_primary", "effect_abs", "ci_low", "ci_high").to_dicts()
+    for row in rows:
+        if row["is_primary"] and row["method"] in WEIGHTED_METHODS:
+            panel = build_panel(register, register.measured_initiatives[0], "m", series)
+            found = twin_diagnostics(site_and_donors(panel), WEIGHTED_METHODS[row["method"]])
+            row["synthetic_fit"], row["donor_concentration"] = (
+                found.fit_fires(DEFAULTS),
+                found.concentration_fires(DEFAULTS),
+            )
+    return rows
 
 
 def summarise(design: str, results: list[list[dict]]) -> list[dict]:
@@ -107,6 +125,11 @@ def summarise(design: str, results: list[list[dict]]) -> list[dict]:
             if row["is_primary"]:
                 by_method["(primary)"].append(row)
     table = []
+    twins = by_method.get("(primary)", [])
+    twins = [r for r in twins if "synthetic_fit" in r]
+    for check in ("synthetic_fit", "donor_concentration"):
+        fired = sum(r[check] for r in twins)
+        print(f"<!-- {design}: {check} fired on {fired} of {len(twins)} clean synthetic primaries -->", flush=True)
     for method, rows in sorted(by_method.items()):
         bounded = [r for r in rows if r["ci_low"] is not None]
         covered = sum(r["ci_low"] <= EFFECT <= r["ci_high"] for r in bounded)

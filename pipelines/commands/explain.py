@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
+from roi_ledger.effects.selection import CLEARLY_BETTER
 from roi_ledger.report.summary import breakdown_sentence
 
 
@@ -208,8 +209,8 @@ def _twin_lines(mine: pl.DataFrame, weights: pl.DataFrame) -> list[str]:
     if errors.height:
         out.append(
             "   Primary-method rule (initiative_effects.backdated_rmse: root mean square of each method's estimates "
-            "at go-lives backdated into the before window, where the truth is zero; a method must stray < 0.7x the "
-            "default's to take over): "
+            "at go-lives backdated into the before window, where the truth is zero; a method must stray "
+            f"< {CLEARLY_BETTER}x the default's to take over): "
             + "; ".join(f"{e['method']} {_fmt(e['backdated_rmse'])}" for e in errors.iter_rows(named=True))
         )
     for (method,), twin in weights.partition_by("method", as_dict=True).items() if weights.height else []:

@@ -32,7 +32,11 @@ from roi_ledger.effects.result import EffectEstimate
 
 BACKDATED_GO_LIVES = 8
 MIN_BACKDATED = 4  # fewer backdated fits say too little to overturn the default
-CLEARLY_BETTER = 0.7
+# Backdated windows overlap, so a few dozen periods give only two or three independent ones and
+# the ratio of two methods' errors is noisy: at 0.7 the demo's monthly satisfaction KPI (34 months,
+# a real +0.4) went from DiD, which covered it, to ITS at 0.60. Clear divergence is far below 0.5
+# (Proposition 99: 0.21).
+CLEARLY_BETTER = 0.5
 
 
 def backdated_panels(panel: Panel) -> list[Panel]:

@@ -16,13 +16,14 @@ it wrong while its interval looks fine (Abadie 2021, "Using synthetic controls",
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from roi_ledger.claims.base import CheckClass, CheckResult, MetricClaim, claim_check
 from roi_ledger.claims.labels import CheckStatus
-from roi_ledger.effects.synthetic import effective_donors, site_and_donors
+from roi_ledger.claims.thresholds import ClaimThresholds
+from roi_ledger.effects.synthetic import EffectOf, SiteAndDonors, effective_donors, site_and_donors
 from roi_ledger.effects.twins import WEIGHTED_METHODS
 
 NOT_SYNTHETIC = "The estimate is not built on a synthetic twin of the site."
@@ -31,24 +32,29 @@ NOT_SYNTHETIC = "The estimate is not built on a synthetic twin of the site."
 MAX_OUTSIDE_SHARE = 0.5
 
 
-def _twin(claim: MetricClaim):
-    """The primary method's fit (its table, effect, weights), or None when it is not synthetic."""
-    effect_of = WEIGHTED_METHODS.get(claim.method or "")
-    table = site_and_donors(claim.panel) if effect_of and claim.panel is not None else None
-    if table is None:
-        return None
+@dataclass(frozen=True)
+class TwinDiagnostics:
+    """What the two checks judge, from one synthetic fit (pure: ``benchmarks/synthetic.py``
+    measures the checks' false alarms with it)."""
+
+    misfit: float  # before-window root mean square of site minus twin, as a share of |effect|
+    outside: float  # share of before periods the site ran outside every donor's range
+    effective: float  # effective donors
+    heaviest: str
+    heaviest_weight: float
+    moved: float | None  # |effect without the heaviest - effect| / |effect| (inf: sign flips)
+
+    def fit_fires(self, thresholds: ClaimThresholds) -> bool:
+        return self.misfit > thresholds.max_twin_misfit or self.outside > MAX_OUTSIDE_SHARE
+
+    def concentration_fires(self, thresholds: ClaimThresholds) -> bool:
+        too_few = self.effective < thresholds.min_effective_donors
+        return too_few or (self.moved is not None and self.moved > thresholds.max_donor_sensitivity)
+
+
+def twin_diagnostics(table: SiteAndDonors, effect_of: EffectOf) -> TwinDiagnostics:
+    """Misfit, range and concentration of ``effect_of``'s twin of ``table``'s site."""
     effect, weights = effect_of(table)
-    return table, effect, weights, effect_of
-
-
-@claim_check("synthetic_fit", check_class=CheckClass.VALIDITY)
-def synthetic_fit(claim: MetricClaim) -> CheckResult:
-    """The synthetic twin missed the site before go-live by as much as the effect, or had to
-    extrapolate: the site ran outside every donor's range for most of the before window."""
-    fitted = _twin(claim)
-    if fitted is None:
-        return CheckResult(CheckStatus.NOT_APPLICABLE, NOT_SYNTHETIC)
-    table, effect, weights, _ = fitted
     pre = ~table.after
     gap = table.site[pre] - np.array([weights[n] for n in table.donor_names]) @ table.donors[:, pre]
     gap = gap - gap.mean()  # a level the method takes out (demeaned fit, synthetic DiD) is no misfit
@@ -57,23 +63,44 @@ def synthetic_fit(claim: MetricClaim) -> CheckResult:
     donors = table.donors[:, pre] - table.donors[:, pre].mean(axis=1, keepdims=True)
     site = table.site[pre] - table.site[pre].mean()
     outside = float(np.mean((site < donors.min(axis=0)) | (site > donors.max(axis=0))))
+    heaviest = max(weights, key=weights.get)
+    moved = None
+    if len(table.donor_names) > 2 and effect:
+        i = table.donor_names.index(heaviest)
+        others = [n for n in table.donor_names if n != heaviest]
+        without = effect_of(replace(table, donors=np.delete(table.donors, i, axis=0), donor_names=others))[0]
+        moved = abs(without - effect) / abs(effect) if without * effect > 0 else float("inf")
+    return TwinDiagnostics(misfit, outside, effective_donors(weights), heaviest, weights[heaviest], moved)
+
+
+def _diagnostics(claim: MetricClaim) -> TwinDiagnostics | None:
+    """The primary estimate's twin diagnostics, or None when it is not synthetic."""
+    effect_of = WEIGHTED_METHODS.get(claim.method or "")
+    table = site_and_donors(claim.panel) if effect_of and claim.panel is not None else None
+    return None if table is None else twin_diagnostics(table, effect_of)
+
+
+@claim_check("synthetic_fit", check_class=CheckClass.VALIDITY)
+def synthetic_fit(claim: MetricClaim) -> CheckResult:
+    """The synthetic twin missed the site before go-live by as much as the effect, or had to
+    extrapolate: the site ran outside every donor's range for most of the before window."""
+    found = _diagnostics(claim)
+    if found is None:
+        return CheckResult(CheckStatus.NOT_APPLICABLE, NOT_SYNTHETIC)
     limit = claim.thresholds.max_twin_misfit
-    if misfit > limit or outside > MAX_OUTSIDE_SHARE:
+    if found.fit_fires(claim.thresholds):
         why = (
-            f"before go-live it missed the site by {misfit:.1f} times the effect (root mean square)"
-            if misfit > limit
-            else f"the site ran outside every donor's range in {outside:.0%} of the periods before go-live"
+            f"before go-live it missed the site by {found.misfit:.1f} times the effect (root mean square)"
+            if found.misfit > limit
+            else f"the site ran outside every donor's range in {found.outside:.0%} of the periods before go-live"
         )
         return CheckResult(
-            CheckStatus.WARN,
-            f"The synthetic twin is a poor stand-in for the site: {why}.",
-            misfit,
-            limit,
+            CheckStatus.WARN, f"The synthetic twin is a poor stand-in for the site: {why}.", found.misfit, limit
         )
     return CheckResult(
         CheckStatus.PASS,
-        f"The synthetic twin followed the site before go-live (misses of {misfit:.2f} times the effect).",
-        misfit,
+        f"The synthetic twin followed the site before go-live (misses of {found.misfit:.2f} times the effect).",
+        found.misfit,
         limit,
     )
 
@@ -81,42 +108,26 @@ def synthetic_fit(claim: MetricClaim) -> CheckResult:
 @claim_check("donor_concentration", check_class=CheckClass.SUSPICION)
 def donor_concentration(claim: MetricClaim) -> CheckResult:
     """The synthetic twin rests on one donor: leaving out the heaviest moves the effect."""
-    fitted = _twin(claim)
-    if fitted is None:
+    found = _diagnostics(claim)
+    if found is None:
         return CheckResult(CheckStatus.NOT_APPLICABLE, NOT_SYNTHETIC)
-    table, effect, weights, effect_of = fitted
-    effective = effective_donors(weights)
-    heaviest = max(weights, key=weights.get)
-    moved = None
-    if len(table.donor_names) > 2 and effect:
-        i = table.donor_names.index(heaviest)
-        rest = replace(
-            table,
-            donors=np.delete(table.donors, i, axis=0),
-            donor_names=[n for n in table.donor_names if n != heaviest],
-        )
-        without = effect_of(rest)[0]
-        moved = abs(without - effect) / abs(effect) if without * effect > 0 else float("inf")
-    limit = claim.thresholds.max_donor_sensitivity
-    few = effective < claim.thresholds.min_effective_donors
-    if few or (moved is not None and moved > limit):
+    limit, moved = claim.thresholds.max_donor_sensitivity, found.moved
+    observed = moved if moved is not None and np.isfinite(moved) else None
+    without = f"without {found.heaviest} ({found.heaviest_weight:.0%} of the twin) the effect"
+    if found.concentration_fires(claim.thresholds):
         detail = (
-            f"without {heaviest} ({weights[heaviest]:.0%} of the twin) the effect "
-            + ("flips its sign" if moved == float("inf") else f"moves by {moved:.0%}")
+            f"{without} " + ("flips its sign" if moved == float("inf") else f"moves by {moved:.0%}")
             if moved is not None and moved > limit
-            else f"it rests on {effective:.1f} effective donors"
+            else f"it rests on {found.effective:.1f} effective donors"
         )
         return CheckResult(
             CheckStatus.WARN,
             f"The synthetic twin leans on too few donors: {detail}; what happened to them after go-live "
             "is read as the initiative's effect.",
-            moved if moved is not None and np.isfinite(moved) else effective,
+            observed,
             limit,
         )
+    moved_text = f"; {without} moves by {moved:.0%}" if observed is not None else ""
     return CheckResult(
-        CheckStatus.PASS,
-        f"The twin spreads over {effective:.1f} effective donors"
-        + (f"; without {heaviest} the effect moves by {moved:.0%}." if moved is not None else "."),
-        moved,
-        limit,
+        CheckStatus.PASS, f"The twin spreads over {found.effective:.1f} effective donors{moved_text}.", observed, limit
     )
