@@ -109,7 +109,8 @@ def one_business(design: str, donors: int, pre: int, post: int, seed: int) -> li
     for row in rows:
         if row["is_primary"] and row["method"] in WEIGHTED_METHODS:
             panel = build_panel(register, register.measured_initiatives[0], "m", series)
-            found = twin_diagnostics(site_and_donors(panel), WEIGHTED_METHODS[row["method"]])
+            half_width = (row["ci_high"] - row["ci_low"]) / 2 if row["ci_low"] is not None else None
+            found = twin_diagnostics(site_and_donors(panel), WEIGHTED_METHODS[row["method"]], half_width)
             row["synthetic_fit"], row["donor_concentration"] = (
                 found.fit_fires(DEFAULTS),
                 found.concentration_fires(DEFAULTS),

@@ -119,7 +119,7 @@ def test_the_rule_hands_a_site_that_trends_unlike_its_neighbours_to_a_synthetic_
     site[PRE:] += 5.0
     primary = primary_of({"site": site, **values})
     assert primary["method"] in {"synthetic_control", "synthetic_did"}
-    assert "strayed least" in primary["note"]
+    assert "did not move like the comparison units' average" in primary["note"]
     assert primary["ci_low"] < 5.0 < primary["ci_high"]
 
 

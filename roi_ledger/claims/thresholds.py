@@ -74,11 +74,11 @@ class ClaimThresholds(BaseModel):
     # business's confidence level, like ci_covers_zero's and every interval's.
     spillover_material_share: float = Field(0.5, ge=0)
     # synthetic_fit: the twin's before-window misfit (root mean square of the site-minus-twin gap)
-    # as a share of the effect; donor_concentration: the fewest effective donors, and how far
-    # (share of the effect) leaving out the heaviest donor may move the effect
-    max_twin_misfit: float = Field(1.0, gt=0)
+    # in multiples of the effect; donor_concentration: the fewest effective donors, and how far
+    # (half-widths of the interval) leaving out the heaviest donor may move the effect
+    max_twin_misfit: float = Field(2.0, gt=0)
     min_effective_donors: float = Field(1.5, ge=1)
-    max_donor_sensitivity: float = Field(0.5, ge=0)
+    max_donor_sensitivity: float = Field(1.0, ge=0)
 
     def min_pre(self, period: str) -> int:
         return getattr(self, f"min_pre_{period}s")

@@ -4,13 +4,20 @@ By default the primary estimate is the first, in the registry's order of prefere
 interval (stacked DiD, Callaway–Sant'Anna, DiD, synthetic DiD, synthetic control, ITS,
 before/after: ``roi_ledger.effects.registry``). For one go-live date, whether DiD's plain average
 of the comparison units is the right counterfactual is a question the site's own history can
-answer: every method that can (``Estimator.point``) is refitted at ``BACKDATED_GO_LIVES``
-go-lives moved back into the before window, where the true effect is zero, and its **backdated
-error** — the root mean square of those estimates — says how far it strays on this very site.
-A method takes over from the default when its backdated error is below ``CLEARLY_BETTER`` times
-the default's: a site that trends unlike its neighbours makes DiD stray and hands the claim to
-synthetic control or synthetic DiD; where trends are parallel DiD strays no more than they do
-and stays primary (a close call keeps the default, whose interval is usually the narrowest).
+answer, in two ways:
+
+- every method that can (``Estimator.point``) is refitted at ``BACKDATED_GO_LIVES`` go-lives
+  moved back into the before window, where the true effect is zero, and its **backdated error**
+  — the root mean square of those estimates — says how far it strays on this very site;
+- a synthetic twin's **fit**: how much closer than the comparison units' plain average it followed
+  the site before go-live, per degree of freedom (``twin_fit_ratio``).
+
+A synthetic method takes over from a DiD-type default when its twin fits clearly closer
+(``TWIN_FIT_RATIO``) and it strays no more at the backdated go-lives: the site does not move like
+the average, and a mix of neighbours does. Any method takes over when its backdated error is
+below ``CLEARLY_BETTER`` times the default's (a site drifting on its own goes to ITS). Where
+every site moves alike, neither happens and DiD stays primary: a close call keeps the default,
+whose interval is usually the narrowest.
 
 Backdated windows: the after window is as long as the real one, up to a quarter of the before
 window; the earliest backdated go-live leaves half of the before window as history, the latest
@@ -29,6 +36,8 @@ import polars as pl
 from roi_ledger.effects.panel import POST, PRE, TREATED, Panel
 from roi_ledger.effects.registry import estimator_of
 from roi_ledger.effects.result import EffectEstimate
+from roi_ledger.effects.synthetic import effective_donors, site_and_donors
+from roi_ledger.effects.twins import WEIGHTED_METHODS
 
 BACKDATED_GO_LIVES = 8
 MIN_BACKDATED = 4  # fewer backdated fits say too little to overturn the default
@@ -37,6 +46,11 @@ MIN_BACKDATED = 4  # fewer backdated fits say too little to overturn the default
 # a real +0.4) went from DiD, which covered it, to ITS at 0.60. Clear divergence is far below 0.5
 # (Proposition 99: 0.21).
 CLEARLY_BETTER = 0.5
+# A synthetic twin takes over from DiD when it followed the site before go-live this much more
+# closely than the plain average did (root mean square per degree of freedom), and strayed no more
+# at the backdated go-lives. Where every site moves alike the ratio stays at 0.94-1.0 (a twin of 6
+# donors over 104 weeks, 16 businesses); a site unlike its neighbours gives 0.57-0.94.
+TWIN_FIT_RATIO = 0.9
 
 
 def backdated_panels(panel: Panel) -> list[Panel]:
@@ -79,6 +93,57 @@ def backdated_error(panel: Panel, method: str, backdated: list[Panel]) -> float 
     return float(np.sqrt(np.mean(np.square(errors))))
 
 
+def twin_fit_ratio(panel: Panel, method: str) -> float | None:
+    """How much closer ``method``'s synthetic twin followed the site before go-live than the
+    comparison units' plain average did: the root mean square of each before-window gap (its
+    mean left aside, as DiD leaves the level aside), per degree of freedom — the twin spends one
+    per effective donor it weights, the average none — twin over average. None for a method
+    without a twin."""
+    table = site_and_donors(panel) if method in WEIGHTED_METHODS else None
+    if table is None:
+        return None
+    weights = WEIGHTED_METHODS[method](table)[1]
+    mix = np.array([weights[n] for n in table.donor_names])
+    pre = ~table.after
+    twin, average = (table.site[pre] - m @ table.donors[:, pre] for m in (mix, np.full(len(mix), 1 / len(mix))))
+    used = effective_donors(weights)  # a ridge-penalised mix (synthetic DiD) spends less than a weight per donor
+    periods = int(pre.sum())
+    if periods - used < 2:
+        return None
+    twin_rss, average_rss = (float(np.sum((g - g.mean()) ** 2)) for g in (twin, average))
+    if not average_rss > 0:
+        return None
+    return float(np.sqrt((twin_rss / (periods - used)) / (average_rss / (periods - 1))))
+
+
+def _overturned(best: EffectEstimate, why: str) -> EffectEstimate:
+    return replace(best, note="; ".join(n for n in (best.note, f"primary because {why}") if n))
+
+
+def _twin_instead(panel: Panel, primary: EffectEstimate, challengers: list[EffectEstimate], looks: int):
+    """The synthetic row that takes over from a DiD-type default (``TWIN_FIT_RATIO``), or None."""
+    default = estimator_of(primary.method)
+    if default is None or not default.parallel_trends:
+        return None
+    fits = {r.method: twin_fit_ratio(panel, r.method) for r in challengers if r.method in WEIGHTED_METHODS}
+    twins = [
+        r
+        for r in challengers
+        if fits.get(r.method) is not None
+        and fits[r.method] < TWIN_FIT_RATIO
+        and r.backdated_rmse <= primary.backdated_rmse
+    ]
+    if not twins:
+        return None
+    twin = min(twins, key=lambda r: r.backdated_rmse)
+    return _overturned(
+        twin,
+        f"the site did not move like the comparison units' average: its twin followed it before go-live "
+        f"{1 - fits[twin.method]:.0%} closer (per degree of freedom) and strayed no more at {looks} backdated "
+        f"go-lives (root mean square {twin.backdated_rmse:.3g}, {primary.method} {primary.backdated_rmse:.3g})",
+    )
+
+
 def choose_primary(panel: Panel, rows: list[EffectEstimate]) -> list[EffectEstimate]:
     """Every row with its backdated error where computable, and ``is_primary`` on the one the
     rule picks (see the module); the primary row's note says why when the rule overturned the
@@ -92,15 +157,15 @@ def choose_primary(panel: Panel, rows: list[EffectEstimate]) -> list[EffectEstim
     rows = [replace(r, backdated_rmse=errors.get(r.method)) for r in rows]
     primary = next(r for r in rows if r.method == default.method)
     if primary.backdated_rmse is not None:
-        challengers = [
-            r for r in rows if r.ci_low is not None and r.backdated_rmse is not None and r.method != default.method
-        ]
+        challengers = [r for r in rows if r.ci_low is not None and r.backdated_rmse is not None and r is not primary]
         best = min(challengers, key=lambda r: r.backdated_rmse, default=None)
-        if best is not None and best.backdated_rmse < CLEARLY_BETTER * primary.backdated_rmse:
-            why = (
-                f"primary because it strayed least at {len(backdated)} go-lives backdated into the site's own history "
-                f"(root mean square {best.backdated_rmse:.3g}, {primary.method} {primary.backdated_rmse:.3g})"
+        chosen = _twin_instead(panel, primary, challengers, len(backdated))
+        if chosen is None and best is not None and best.backdated_rmse < CLEARLY_BETTER * primary.backdated_rmse:
+            chosen = _overturned(
+                best,
+                f"it strayed least at {len(backdated)} go-lives backdated into the site's own history "
+                f"(root mean square {best.backdated_rmse:.3g}, {primary.method} {primary.backdated_rmse:.3g})",
             )
-            primary = replace(best, note="; ".join(n for n in (best.note, why) if n))
-            rows = [primary if r.method == best.method else r for r in rows]
+        primary = chosen or primary
+    rows = [primary if r.method == primary.method else r for r in rows]
     return [replace(r, is_primary=r.method == primary.method) for r in rows]

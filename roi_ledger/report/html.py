@@ -353,8 +353,8 @@ def twin_lines(initiative_id: str, effects: pl.DataFrame, weights: pl.DataFrame,
         if mix:
             method = "synthetic DiD" if r["method"] == "synthetic_did" else "synthetic control"
             why = (
-                ": of the methods tried, it strayed least on the site's own history"
-                if "strayed least" in r["note"]
+                ": the site did not move like the comparison units' average, and this mix did"
+                if "primary because" in r["note"]
                 else ""
             )
             label = labels.get(r["metric"], r["metric"])

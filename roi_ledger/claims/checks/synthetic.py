@@ -4,12 +4,13 @@ A synthetic estimate is only as good as the twin it compares the site with. Two 
 it wrong while its interval looks fine (Abadie 2021, "Using synthetic controls", section 3):
 
 - ``synthetic_fit``: the twin did not follow the site before go-live — its before-window misses
-  (root mean square, the level the method takes out left aside) are as large as the effect
+  (root mean square, the level the method takes out left aside) are twice the effect or more
   (``max_twin_misfit``), or the site ran outside the range of every donor for most of the before
   window, so any mix of donors had to be extrapolated (interpolation bias);
 - ``donor_concentration``: the twin rests on one donor — dropping the heaviest donor and
-  refitting moves the effect by more than ``max_donor_sensitivity`` of it or flips its sign
-  (leave-one-donor-out, as Abadie et al. 2015 check), or it has fewer than
+  refitting moves the effect by more than ``max_donor_sensitivity`` half-widths of its interval
+  (leave-one-donor-out, as Abadie et al. 2015 check: which donors are in the pool then matters
+  more than the sampling noise the interval allows for), or it has fewer than
   ``min_effective_donors`` effective donors (1 / sum of squared weights), so whatever happened
   to that one donor after go-live is read as the initiative's effect.
 """
@@ -42,7 +43,7 @@ class TwinDiagnostics:
     effective: float  # effective donors
     heaviest: str
     heaviest_weight: float
-    moved: float | None  # |effect without the heaviest - effect| / |effect| (inf: sign flips)
+    moved: float | None  # |effect without the heaviest donor - effect|, in half-widths of the interval
 
     def fit_fires(self, thresholds: ClaimThresholds) -> bool:
         return self.misfit > thresholds.max_twin_misfit or self.outside > MAX_OUTSIDE_SHARE
@@ -52,8 +53,9 @@ class TwinDiagnostics:
         return too_few or (self.moved is not None and self.moved > thresholds.max_donor_sensitivity)
 
 
-def twin_diagnostics(table: SiteAndDonors, effect_of: EffectOf) -> TwinDiagnostics:
-    """Misfit, range and concentration of ``effect_of``'s twin of ``table``'s site."""
+def twin_diagnostics(table: SiteAndDonors, effect_of: EffectOf, half_width: float | None) -> TwinDiagnostics:
+    """Misfit, range and concentration of ``effect_of``'s twin of ``table``'s site (``half_width``:
+    of the estimate's interval, the yardstick of how far leaving out a donor may move it)."""
     effect, weights = effect_of(table)
     pre = ~table.after
     gap = table.site[pre] - np.array([weights[n] for n in table.donor_names]) @ table.donors[:, pre]
@@ -65,11 +67,11 @@ def twin_diagnostics(table: SiteAndDonors, effect_of: EffectOf) -> TwinDiagnosti
     outside = float(np.mean((site < donors.min(axis=0)) | (site > donors.max(axis=0))))
     heaviest = max(weights, key=weights.get)
     moved = None
-    if len(table.donor_names) > 2 and effect:
+    if len(table.donor_names) > 2 and half_width:
         i = table.donor_names.index(heaviest)
         others = [n for n in table.donor_names if n != heaviest]
         without = effect_of(replace(table, donors=np.delete(table.donors, i, axis=0), donor_names=others))[0]
-        moved = abs(without - effect) / abs(effect) if without * effect > 0 else float("inf")
+        moved = abs(without - effect) / half_width
     return TwinDiagnostics(misfit, outside, effective_donors(weights), heaviest, weights[heaviest], moved)
 
 
@@ -77,12 +79,16 @@ def _diagnostics(claim: MetricClaim) -> TwinDiagnostics | None:
     """The primary estimate's twin diagnostics, or None when it is not synthetic."""
     effect_of = WEIGHTED_METHODS.get(claim.method or "")
     table = site_and_donors(claim.panel) if effect_of and claim.panel is not None else None
-    return None if table is None else twin_diagnostics(table, effect_of)
+    if table is None:
+        return None
+    row = claim.primary
+    half = (row["ci_high"] - row["ci_low"]) / 2 if row["ci_low"] is not None and row["ci_high"] is not None else None
+    return twin_diagnostics(table, effect_of, half)
 
 
 @claim_check("synthetic_fit", check_class=CheckClass.VALIDITY)
 def synthetic_fit(claim: MetricClaim) -> CheckResult:
-    """The synthetic twin missed the site before go-live by as much as the effect, or had to
+    """The synthetic twin missed the site before go-live by twice the effect or more, or had to
     extrapolate: the site ran outside every donor's range for most of the before window."""
     found = _diagnostics(claim)
     if found is None:
@@ -112,11 +118,10 @@ def donor_concentration(claim: MetricClaim) -> CheckResult:
     if found is None:
         return CheckResult(CheckStatus.NOT_APPLICABLE, NOT_SYNTHETIC)
     limit, moved = claim.thresholds.max_donor_sensitivity, found.moved
-    observed = moved if moved is not None and np.isfinite(moved) else None
     without = f"without {found.heaviest} ({found.heaviest_weight:.0%} of the twin) the effect"
     if found.concentration_fires(claim.thresholds):
         detail = (
-            f"{without} " + ("flips its sign" if moved == float("inf") else f"moves by {moved:.0%}")
+            f"{without} moves by {moved:.1f} times its interval's half-width"
             if moved is not None and moved > limit
             else f"it rests on {found.effective:.1f} effective donors"
         )
@@ -124,10 +129,10 @@ def donor_concentration(claim: MetricClaim) -> CheckResult:
             CheckStatus.WARN,
             f"The synthetic twin leans on too few donors: {detail}; what happened to them after go-live "
             "is read as the initiative's effect.",
-            observed,
+            moved,
             limit,
         )
-    moved_text = f"; {without} moves by {moved:.0%}" if observed is not None else ""
+    moved_text = f"; {without} moves by {moved:.2f} of its interval's half-width" if moved is not None else ""
     return CheckResult(
-        CheckStatus.PASS, f"The twin spreads over {found.effective:.1f} effective donors{moved_text}.", observed, limit
+        CheckStatus.PASS, f"The twin spreads over {found.effective:.1f} effective donors{moved_text}.", moved, limit
     )
