@@ -74,9 +74,10 @@ class ClaimThresholds(BaseModel):
     # business's confidence level, like ci_covers_zero's and every interval's.
     spillover_material_share: float = Field(0.5, ge=0)
     # synthetic_fit: the twin's before-window misfit (root mean square of the site-minus-twin gap)
-    # in multiples of the effect; donor_concentration: the fewest effective donors, and how far
-    # (half-widths of the interval) leaving out the heaviest donor may move the effect
-    max_twin_misfit: float = Field(2.0, gt=0)
+    # as a share of the site's own before-window standard deviation; donor_concentration: the
+    # fewest effective donors, and how far (half-widths of the interval) leaving out the heaviest
+    # donor may move the effect
+    max_twin_misfit: float = Field(0.9, gt=0)
     min_effective_donors: float = Field(1.5, ge=1)
     max_donor_sensitivity: float = Field(1.0, ge=0)
 

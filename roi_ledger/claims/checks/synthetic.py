@@ -4,8 +4,9 @@ A synthetic estimate is only as good as the twin it compares the site with. Two 
 it wrong while its interval looks fine (Abadie 2021, "Using synthetic controls", section 3):
 
 - ``synthetic_fit``: the twin did not follow the site before go-live — its before-window misses
-  (root mean square, the level the method takes out left aside) are twice the effect or more
-  (``max_twin_misfit``), or the site ran outside the range of every donor for most of the before
+  (root mean square, the level the method takes out left aside) are most of the site's own ups
+  and downs (its standard deviation; ``max_twin_misfit``: against the outcome's scale, as Abadie
+  2021 judges the fit), or the site ran outside the range of every donor for most of the before
   window, so any mix of donors had to be extrapolated (interpolation bias);
 - ``donor_concentration``: the twin rests on one donor — dropping the heaviest donor and
   refitting moves the effect by more than ``max_donor_sensitivity`` half-widths of its interval
@@ -38,7 +39,7 @@ class TwinDiagnostics:
     """What the two checks judge, from one synthetic fit (pure: ``benchmarks/synthetic.py``
     measures the checks' false alarms with it)."""
 
-    misfit: float  # before-window root mean square of site minus twin, as a share of |effect|
+    misfit: float  # before-window root mean square of site minus twin, as a share of the site's own spread
     outside: float  # share of before periods the site ran outside every donor's range
     effective: float  # effective donors
     heaviest: str
@@ -60,7 +61,8 @@ def twin_diagnostics(table: SiteAndDonors, effect_of: EffectOf, half_width: floa
     pre = ~table.after
     gap = table.site[pre] - np.array([weights[n] for n in table.donor_names]) @ table.donors[:, pre]
     gap = gap - gap.mean()  # a level the method takes out (demeaned fit, synthetic DiD) is no misfit
-    misfit = float(np.sqrt(np.mean(gap**2))) / abs(effect) if effect else float("inf")
+    spread = float(np.std(table.site[pre]))
+    misfit = float(np.sqrt(np.mean(gap**2))) / spread if spread > 0 else 0.0
     # Each series relative to its own before-window mean, so a bigger site is not "outside".
     donors = table.donors[:, pre] - table.donors[:, pre].mean(axis=1, keepdims=True)
     site = table.site[pre] - table.site[pre].mean()
@@ -88,7 +90,7 @@ def _diagnostics(claim: MetricClaim) -> TwinDiagnostics | None:
 
 @claim_check("synthetic_fit", check_class=CheckClass.VALIDITY)
 def synthetic_fit(claim: MetricClaim) -> CheckResult:
-    """The synthetic twin missed the site before go-live by twice the effect or more, or had to
+    """The synthetic twin missed most of the site's ups and downs before go-live, or had to
     extrapolate: the site ran outside every donor's range for most of the before window."""
     found = _diagnostics(claim)
     if found is None:
@@ -96,7 +98,7 @@ def synthetic_fit(claim: MetricClaim) -> CheckResult:
     limit = claim.thresholds.max_twin_misfit
     if found.fit_fires(claim.thresholds):
         why = (
-            f"before go-live it missed the site by {found.misfit:.1f} times the effect (root mean square)"
+            f"before go-live its misses were {found.misfit:.0%} of the site's own ups and downs (root mean square)"
             if found.misfit > limit
             else f"the site ran outside every donor's range in {found.outside:.0%} of the periods before go-live"
         )
@@ -105,7 +107,7 @@ def synthetic_fit(claim: MetricClaim) -> CheckResult:
         )
     return CheckResult(
         CheckStatus.PASS,
-        f"The synthetic twin followed the site before go-live (misses of {found.misfit:.2f} times the effect).",
+        f"The synthetic twin followed the site before go-live (misses {found.misfit:.0%} of the site's ups and downs).",
         found.misfit,
         limit,
     )
