@@ -162,10 +162,16 @@ def main() -> None:
     parser.add_argument("--checks", nargs="+", help="run only these metric checks (default: every one)")
     args = parser.parse_args()
     only = tuple(args.checks) if args.checks else None
-    jobs = [(design, args.seed * 100_000 + i, only) for design in args.designs for i in range(args.reps)]
+    collected = []
     with ProcessPoolExecutor(args.workers) as pool:
-        rows = pl.DataFrame([row for rows in pool.map(draw, jobs, chunksize=4) for row in rows])
-    table = rates(rows)
+        # One design at a time, printed as it finishes: a long run shows its numbers as it goes.
+        for design in args.designs:
+            jobs = [(design, args.seed * 100_000 + i, only) for i in range(args.reps)]
+            done = pl.DataFrame([row for rows in pool.map(draw, jobs, chunksize=4) for row in rows])
+            collected.append(done)
+            fired = rates(done).filter(pl.col("fired") > 0).select("check_id", "rate")
+            print(f"{design}: checks that fired: {fired.rows() or 'none'}", flush=True)
+    table = rates(pl.concat(collected))
     with pl.Config(tbl_rows=200, tbl_width_chars=200, fmt_str_lengths=60):
         print("control_contamination by design (the trap: 'spillover'; the rest are clean):")
         print(table.filter(pl.col("check_id") == "control_contamination").select("design", "rate"))
