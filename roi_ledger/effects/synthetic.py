@@ -126,6 +126,27 @@ def site_and_donors(panel: Panel) -> SiteAndDonors | None:
 EffectOf = Callable[[SiteAndDonors], tuple[float, dict[str, float]]]
 
 
+# Fits kept per method; beyond this many tables a method's are dropped and fitted again.
+MAX_REMEMBERED_FITS = 256
+
+
+def remembered(effect_of: EffectOf) -> EffectOf:
+    """``effect_of``, fitted once per table: the estimate, the primary-method rule, the published
+    weights, the chart and the twin checks all ask for the same fit of the same site and donors."""
+    fits: dict[tuple, tuple[float, dict[str, float]]] = {}
+
+    def fit(table: SiteAndDonors) -> tuple[float, dict[str, float]]:
+        key = (table.site.tobytes(), table.donors.tobytes(), table.after.tobytes(), tuple(table.donor_names))
+        if key not in fits:
+            if len(fits) >= MAX_REMEMBERED_FITS:
+                fits.clear()
+            fits[key] = effect_of(table)
+        effect, weights = fits[key]
+        return effect, dict(weights)
+
+    return fit
+
+
 def placebo_interval(
     table: SiteAndDonors, effect_of: EffectOf, effect: float, confidence: float
 ) -> tuple[tuple[float | None, float | None, float | None], str]:

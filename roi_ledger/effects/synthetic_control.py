@@ -24,7 +24,14 @@ import numpy as np
 from roi_ledger.effects.panel import Panel
 from roi_ledger.effects.registry import SINGLE_GO_LIVE, estimator
 from roi_ledger.effects.result import EffectEstimate
-from roi_ledger.effects.synthetic import SITE, SiteAndDonors, placebo_interval, site_and_donors, synthetic_estimate
+from roi_ledger.effects.synthetic import (
+    SITE,
+    SiteAndDonors,
+    placebo_interval,
+    remembered,
+    site_and_donors,
+    synthetic_estimate,
+)
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 
 METHOD = "synthetic_control"
@@ -79,13 +86,16 @@ def fit(table: SiteAndDonors) -> tuple[np.ndarray, bool]:
     return (classic if use_classic else demeaned), use_classic
 
 
-def effect_of(table: SiteAndDonors) -> tuple[float, dict[str, float]]:
+def _effect(table: SiteAndDonors) -> tuple[float, dict[str, float]]:
     """The after-window gap between the site and its mix (less the before-window gap for the
     demeaned fit), and the donor weights."""
     weights, classic = fit(table)
     gap = table.site - weights @ table.donors
     effect = float(gap[table.after].mean() - (0.0 if classic else gap[~table.after].mean()))
     return effect, dict(zip(table.donor_names, weights.tolist(), strict=True))
+
+
+effect_of = remembered(_effect)
 
 
 def point_estimate(panel: Panel) -> float | None:
@@ -103,7 +113,10 @@ def estimate_synthetic_control(panel: Panel, confidence: float = DEFAULT_CONFIDE
         return None
     effect, weights = effect_of(table)
     interval, inference = placebo_interval(table, effect_of, effect, confidence)
-    form = "classic: the mix matches the site's level" if fit(table)[1] else "demeaned: the site's own level allowed"
+    # The classic fit puts no level between the site and its mix; the demeaned fit leaves one.
+    gap = table.site - np.array([weights[n] for n in table.donor_names]) @ table.donors
+    classic = abs(effect - float(gap[table.after].mean())) < 1e-12 * max(1.0, abs(effect))
+    form = "classic: the mix matches the site's level" if classic else "demeaned: the site's own level allowed"
     inference = f"{form}; {inference}"
     return synthetic_estimate(
         panel, table, method=METHOD, effect=effect, interval=interval, inference=inference, weights=weights

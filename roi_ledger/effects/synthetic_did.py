@@ -23,13 +23,20 @@ import warnings
 from roi_ledger.effects.panel import Panel
 from roi_ledger.effects.registry import SINGLE_GO_LIVE, estimator
 from roi_ledger.effects.result import EffectEstimate
-from roi_ledger.effects.synthetic import SITE, SiteAndDonors, placebo_interval, site_and_donors, synthetic_estimate
+from roi_ledger.effects.synthetic import (
+    SITE,
+    SiteAndDonors,
+    placebo_interval,
+    remembered,
+    site_and_donors,
+    synthetic_estimate,
+)
 from roi_ledger.register import DEFAULT_CONFIDENCE_LEVEL
 
 METHOD = "synthetic_did"
 
 
-def effect_of(table: SiteAndDonors) -> tuple[float, dict[str, float]]:
+def _effect(table: SiteAndDonors) -> tuple[float, dict[str, float]]:
     """diff-diff's synthetic DiD estimate and unit weights (its jackknife variance, which needs
     no draws, is not used: the interval is placebo in space)."""
     from diff_diff import SyntheticDiD
@@ -40,6 +47,9 @@ def effect_of(table: SiteAndDonors) -> tuple[float, dict[str, float]]:
             table.long(), "y", "ever_treated", "unit", "time", post_periods=table.post_times
         )
     return float(fit.att), {unit: float(w) for unit, w in fit.unit_weights.items() if unit != SITE}
+
+
+effect_of = remembered(_effect)
 
 
 def point_estimate(panel: Panel) -> float | None:

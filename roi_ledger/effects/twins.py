@@ -13,34 +13,13 @@ import polars as pl
 from roi_ledger.catalogue import MetricTraits
 from roi_ledger.effects import synthetic_control, synthetic_did
 from roi_ledger.effects.panel import Panel, build_panel
-from roi_ledger.effects.synthetic import EffectOf, SiteAndDonors, site_and_donors
+from roi_ledger.effects.synthetic import site_and_donors
 from roi_ledger.register import Register
 from roi_ledger.tables import schema
 
-# Fits kept per method; beyond this many tables a method's are dropped and fitted again.
-MAX_REMEMBERED_FITS = 256
-
-
-def remembered(effect_of: EffectOf) -> EffectOf:
-    """``effect_of``, fitted once per table: the primary-method rule, the published weights, the
-    chart and the twin checks all ask for the same fit of the same site and donors."""
-    fits: dict[tuple, tuple[float, dict[str, float]]] = {}
-
-    def fit(table: SiteAndDonors) -> tuple[float, dict[str, float]]:
-        key = (table.site.tobytes(), table.donors.tobytes(), table.after.tobytes(), tuple(table.donor_names))
-        if key not in fits:
-            if len(fits) >= MAX_REMEMBERED_FITS:
-                fits.clear()
-            fits[key] = effect_of(table)
-        effect, weights = fits[key]
-        return effect, dict(weights)
-
-    return fit
-
-
 WEIGHTED_METHODS = {
-    synthetic_control.METHOD: remembered(synthetic_control.effect_of),
-    synthetic_did.METHOD: remembered(synthetic_did.effect_of),
+    synthetic_control.METHOD: synthetic_control.effect_of,
+    synthetic_did.METHOD: synthetic_did.effect_of,
 }
 
 
