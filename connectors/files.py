@@ -271,7 +271,8 @@ def collect_inventory(con: duckdb.DuckDBPyConnection, result: DataInventory) -> 
     """Units, activities, KPI names and rejections of what ``raw`` holds."""
     collect_names(con, result)
     result.loads = con.execute(
-        "select dataset, source_file, rows_loaded, rows_rejected from raw.loaded_files order by dataset, source_file"
+        "select dataset, source_file, rows_loaded, rows_rejected, coalesce(rows_unchanged, 0), "
+        "coalesce(rows_folded, 0) from raw.loaded_files order by dataset, source_file"
     ).fetchall()
     result.rejections = con.execute(
         """

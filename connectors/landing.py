@@ -3,7 +3,9 @@
 Every source — a file, a database table, an API — arrives here as a table of text columns named
 as the source names them. It is mapped onto the contract (``connectors.mapping``), typed and
 checked in SQL; each record either lands in ``raw.<dataset>`` (with its origin, position and load
-time) or in ``raw.rejected_rows`` with every reason — so ``loaded + rejected = records read``.
+time), is identical to the version already held (unchanged), belongs to a record read from an
+earlier row (folded: a line item) or is in ``raw.rejected_rows`` with every reason — so
+``loaded + unchanged + folded + rejected = records read``, kept per file in ``raw.loaded_files``.
 People's identifiers are replaced by a salted hash before anything is written. A record identical
 to the latest version of its key already held is not written again, so pulling the same records
 twice changes nothing; a changed record lands as the key's new latest version (a refund, a
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
@@ -48,15 +50,28 @@ class Load:
     dataset: str
     source_file: str  # the file, or the source and endpoint a pull read
     content_hash: str | None
-    rows_loaded: int
-    rows_rejected: int
+    rows_loaded: int  # records written: new, or a new version of a record held
+    rows_rejected: int  # records and lines that are no record, each in raw.rejected_rows with its reason
     skipped: bool = False  # a file already loaded in an earlier run
-    rows_unchanged: int = 0  # of rows_loaded: identical to the latest version already held
+    rows_unchanged: int = 0  # records identical to the latest version already held: not written again
     rows_folded: int = 0  # rows that belong to a record read from an earlier row (line items)
 
     @property
     def rows_read(self) -> int:
-        return self.rows_loaded + self.rows_rejected
+        """Every record the source gave (blank lines are none): each loaded, unchanged, folded or rejected."""
+        return self.rows_loaded + self.rows_unchanged + self.rows_folded + self.rows_rejected
+
+
+def counts_in_words(loaded: int, unchanged: int, folded: int, rejected: int, *, would: bool = False) -> str:
+    """A file's accounting as people read it: every record read, and where each went."""
+    verb = "would load" if would else "loaded"
+    parts = [f"{loaded:,} {verb}"]
+    if unchanged:
+        parts.append(f"{unchanged:,} unchanged (held already)")
+    if folded:
+        parts.append(f"{folded:,} folded into an earlier row's record (line items)")
+    parts.append(f"{rejected:,} {'would be ' if would else ''}rejected")
+    return f"{loaded + unchanged + folded + rejected:,} rows read: {', '.join(parts)}"
 
 
 # --- the raw schema -------------------------------------------------------------------------
@@ -88,10 +103,13 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         """
         create table if not exists raw.loaded_files (
             _load_id varchar, dataset varchar, source_file varchar, content_hash varchar,
-            rows_loaded bigint, rows_rejected bigint, _loaded_at timestamptz
+            rows_loaded bigint, rows_rejected bigint, _loaded_at timestamptz,
+            rows_unchanged bigint, rows_folded bigint, rows_read bigint
         )
         """
     )
+    for column in ("rows_unchanged", "rows_folded", "rows_read"):  # a warehouse from before they were kept
+        con.execute(f"alter table raw.loaded_files add column if not exists {column} bigint")
     # where each pulled source stopped: the next night asks only for what came after
     con.execute(
         """
@@ -305,15 +323,17 @@ def land_staged(
     _type_and_check(con, dataset, where=where, salt=salt)
     _find_unchanged(con, dataset)
     with transaction(con) if own_transaction else nullcontext():
-        loaded, rejected = _write(
-            con, dataset, origin, malformed, load_id=load_id, loaded_at=loaded_at, content_hash=content_hash
+        load = _write(
+            con,
+            dataset,
+            Load(source, dataset.name, origin, content_hash, 0, 0, rows_folded=folded),
+            malformed,
+            load_id=load_id,
+            loaded_at=loaded_at,
         )
-    unchanged = con.execute("select count(*) from unchanged").fetchone()[0]
     for table in ("checked", "unchanged"):
         con.execute(f"drop table {table}")
-    return Load(
-        source, dataset.name, origin, content_hash, loaded, rejected, rows_unchanged=unchanged, rows_folded=folded
-    )
+    return load
 
 
 def _map_onto_contract(
@@ -410,18 +430,10 @@ def _find_unchanged(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     )
 
 
-def _write(
-    con,
-    dataset: Dataset,
-    origin: str,
-    malformed: list[Malformed],
-    *,
-    load_id: str,
-    loaded_at: datetime,
-    content_hash: str | None,
-) -> tuple[int, int]:
+def _write(con, dataset: Dataset, load: Load, malformed: list[Malformed], *, load_id: str, loaded_at: datetime) -> Load:
     """The checked rows into ``raw.<dataset>`` (less those held already), the rejected ones into
-    ``raw.rejected_rows``, and the load into ``raw.loaded_files``; the rows loaded and rejected."""
+    ``raw.rejected_rows``, and the load into ``raw.loaded_files``: ``load`` with its counts."""
+    origin = load.source_file
     names = dataset.column_names
     column_list = ", ".join(names)
     con.execute(
@@ -451,12 +463,27 @@ def _write(
             "insert into raw.rejected_rows values (?, ?, ?, ?, ?, json_object('fields', ?, 'characters', ?), ?)",
             [[load_id, dataset.name, origin, m.row, m.reason, m.fields, m.characters, loaded_at] for m in malformed],
         )
-    loaded, rejected = con.execute(
+    accepted, rejected = con.execute(
         "select count(*) filter (where _reason is null), count(*) filter (where _reason is not null) from checked"
     ).fetchone()
-    rejected += len(malformed)
-    con.execute(
-        "insert into raw.loaded_files values (?, ?, ?, ?, ?, ?, ?)",
-        [load_id, dataset.name, origin, content_hash, loaded, rejected, loaded_at],
+    unchanged = con.execute("select count(*) from unchanged").fetchone()[0]
+    load = replace(
+        load, rows_loaded=accepted - unchanged, rows_unchanged=unchanged, rows_rejected=rejected + len(malformed)
     )
-    return loaded, rejected
+    con.execute(
+        "insert into raw.loaded_files by name select ? as _load_id, ? as dataset, ? as source_file, ? as content_hash, "
+        "? as rows_loaded, ? as rows_rejected, ? as _loaded_at, ? as rows_unchanged, ? as rows_folded, ? as rows_read",
+        [
+            load_id,
+            dataset.name,
+            origin,
+            load.content_hash,
+            load.rows_loaded,
+            load.rows_rejected,
+            loaded_at,
+            load.rows_unchanged,
+            load.rows_folded,
+            load.rows_read,
+        ],
+    )
+    return load

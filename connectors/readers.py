@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,7 +111,9 @@ def _consistent(lines: list[str], delimiter: str) -> int:
 
 def _head(path: Path, encoding: str, size: int) -> str:
     with path.open("rb") as handle:
-        return handle.read(size).decode(_python_encoding(encoding), errors="replace")
+        head = handle.read(size)
+    marked = next((name for mark, name in _WIDE_MARKS.items() if head.startswith(mark)), None)
+    return head.decode(marked or _python_encoding(encoding), errors="replace")
 
 
 def _python_encoding(encoding: str) -> str:
@@ -122,7 +125,7 @@ def read_csv(path: Path, dialect: CsvDialect) -> TextFile:
     """A delimited text file, read so that a malformed line is a rejected row: a record must have
     the header's number of fields. Blank lines are no records (they keep their place in the
     numbering). The file is read in blocks of whole lines (``_csv_batches``)."""
-    handle = path.open("rb")
+    handle, dialect = _opened_as_bytes(path, dialect)
     try:
         columns, first_data_line = _header(handle, path, dialect)
         _refuse_repeated(path, columns)
@@ -134,9 +137,43 @@ def read_csv(path: Path, dialect: CsvDialect) -> TextFile:
     return text
 
 
+# Byte-order marks of the encodings whose line ends are not the byte \n (Excel's "Unicode Text")
+_WIDE_MARKS = {
+    b"\xff\xfe\x00\x00": "utf-32",
+    b"\x00\x00\xfe\xff": "utf-32",
+    b"\xff\xfe": "utf-16",
+    b"\xfe\xff": "utf-16",
+}
+
+
+def _opened_as_bytes(path: Path, dialect: CsvDialect):
+    """The file open for reading bytes in which a line ends in the byte \\n, with its dialect: a
+    UTF-16 or UTF-32 file (declared, or known by its byte-order mark) is first written out as
+    UTF-8 to a temporary file (removed once read), the rest of the reading being byte-wise."""
+    with path.open("rb") as probe:
+        start = probe.read(4)
+    encoding = codecs.lookup(_python_encoding(dialect.encoding)).name
+    marked = next((name for mark, name in _WIDE_MARKS.items() if start.startswith(mark)), None)
+    if not encoding.startswith(("utf-16", "utf-32")) and not (marked and encoding in ("utf-8", "utf-8-sig")):
+        return path.open("rb"), dialect
+    wide = encoding if encoding.startswith(("utf-16", "utf-32")) else marked
+    copy = tempfile.TemporaryFile()
+    try:
+        with path.open("r", encoding=wide, newline="") as text:
+            for block in iter(lambda: text.read(1 << 20), ""):
+                copy.write(block.encode("utf-8", errors="surrogateescape"))
+    except UnicodeError:
+        copy.close()
+        raise ContractError(
+            f"{path}: is not {wide.upper()} text throughout; set the source's encoding (see docs/sources.md)"
+        ) from None
+    copy.seek(0)
+    return copy, CsvDialect(dialect.delimiter, dialect.quote, "utf-8", dialect.header_row)
+
+
 def _header(handle, path: Path, dialect: CsvDialect) -> tuple[list[str], int]:
     """The column names, and the number of the line after the header."""
-    for number, raw in enumerate(iter(handle.readline, b""), start=1):
+    for number, raw in enumerate(iter(lambda: _readline(handle), b""), start=1):
         line = _decode(raw, dialect.encoding, first=number == 1)
         if line is None:
             raise ContractError(
@@ -145,11 +182,6 @@ def _header(handle, path: Path, dialect: CsvDialect) -> tuple[list[str], int]:
         if number >= dialect.header_row and line.strip():
             if "\x00" in line:
                 raise ContractError(f"{path}: is not a text file (its header holds NUL bytes); a CSV file is expected")
-            if "\r" in line.rstrip("\r\n"):
-                raise ContractError(
-                    f"{path}: its lines end in a lone carriage return (CR); save it with ordinary line ends (LF or "
-                    "CRLF)"
-                )
             header = next(csv.reader([line], delimiter=dialect.delimiter, quotechar=dialect.quote), [])
             return [name.strip() for name in header], number + 1
     raise ContractError(f"{path}: the file is empty (no header row)")
@@ -175,11 +207,27 @@ def _blocks(handle) -> Iterator[bytes]:
         yield block
 
 
+# A line ends in \r\n, \n or a lone \r (old Mac files; files pasted together from several tools),
+# as Python's csv module and Excel read them; a line end inside a quoted field is part of the field.
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def _lines(block: bytes) -> list[bytes]:
-    """A block's physical lines with their line ends; only \\n ends a line (a lone \\r does not)."""
-    lines = [line + b"\n" for line in block.split(b"\n")]
-    lines[-1] = lines[-1][:-1]
-    return lines if lines[-1] else lines[:-1]
+    """A block's physical lines with their line ends."""
+    return _LINE.findall(block)
+
+
+def _readline(handle) -> bytes:
+    """The file's next physical line (``_LINE``), the handle left just after it."""
+    start = handle.tell()
+    raw = handle.readline()
+    lone = raw.find(b"\r")
+    while lone != -1 and raw[lone + 1 : lone + 2] == b"\n":
+        lone = raw.find(b"\r", lone + 2)
+    if lone in (-1, len(raw) - 1):  # none, or the file's last byte
+        return raw
+    handle.seek(start + lone + 1)
+    return raw[: lone + 1]
 
 
 # Encodings in which a line end is always the byte \n and never part of another character, so

@@ -179,7 +179,7 @@ class DataInventory:
     kpi_metrics: set[str] = field(default_factory=set)
     # datasets (partly) pulled from a database or an API: their units are known only once pulled
     pulled: set[str] = field(default_factory=set)
-    # (dataset, file, rows loaded, rows rejected) per file, and the rejections grouped by
+    # (dataset, file, rows loaded, rows rejected, rows unchanged, rows folded) per file, and the rejections grouped by
     # (dataset, file, reason, rows, first row numbers)
     loads: list[tuple] = field(default_factory=list)
     rejections: list[tuple] = field(default_factory=list)

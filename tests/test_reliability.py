@@ -200,7 +200,7 @@ def test_a_link_to_a_file_outside_the_data_folder_is_never_read(tmp_path):
 @pytest.mark.parametrize(
     "content",
     [
-        # CR-only line ends: one long line holding everyone's data
+        # CR-only line ends (old Mac files): read as lines, an e-mail in the amount rejected
         f"{ORDER_HEADER}\r{GOOD_ORDER.replace('C1', 'ann@example.com')}\r o2,shop_a,+44 7700 900123",
         # a stray quote
         f'{ORDER_HEADER}\n"o1,shop_a,2025-06-01 10:00,,1,completed,false,bob@example.com\no2,x,"y\n',

@@ -127,7 +127,7 @@ def test_a_harvest_time_export_gets_ids_that_survive_an_overlapping_export(data)
         loaded_at=datetime(2024, 2, 2, tzinfo=UTC),
         salt=SALT,
     )
-    assert (second.rows_loaded, second.rows_unchanged) == (4, 3)
+    assert (second.rows_loaded, second.rows_unchanged) == (1, 3)
     assert (
         con.execute("select count(*) from raw.hours where _source_file like '%data/harvest_time_report%'").fetchone()[0]
         == 4
@@ -225,7 +225,10 @@ def test_validate_reports_rejections_and_ignored_files(data, capsys, monkeypatch
     assert ignored["orders_old.csv"] == "no source in sources.yml reads it"
     print_source_report(found, ignored_files(data, load_sources(data)), sampled=None)
     out = capsys.readouterr().out
-    assert "shopify_orders_export.csv -> orders: 4 rows, 3 would load, 1 would be rejected" in out
+    assert (
+        "shopify_orders_export.csv -> orders: 5 rows read: 3 would load, "
+        "1 folded into an earlier row's record (line items), 1 would be rejected"
+    ) in out
     assert "1 x fulfilled_at is before ordered_at (rows 5)" in out
     assert "ignored:" in out and "orders_old.csv" in out
 

@@ -131,6 +131,12 @@ def _read_claim(con: duckdb.DuckDBPyConnection, initiative: str, metric: str | N
     )
 
 
+def _file_counts(f: dict) -> str:
+    from connectors.landing import counts_in_words
+
+    return counts_in_words(f["rows_loaded"], f.get("rows_unchanged", 0), f.get("rows_folded", 0), f["rows_rejected"])
+
+
 def _input_lines(runs: pl.DataFrame) -> list[str]:
     """1. The last run's input files."""
     if not runs.height:
@@ -138,9 +144,7 @@ def _input_lines(runs: pl.DataFrame) -> list[str]:
     run = runs.row(0, named=True)
     files = json.loads(run["input_files"]) if isinstance(run["input_files"], str) else run["input_files"] or []
     return [f"1. Inputs (marts.runs, raw.loaded_files; rejected rows in raw.rejected_rows) — run {run['run_id']}:"] + [
-        f"   {f['dataset']}: {f['source_file']} ({f['rows_loaded']} rows loaded, "
-        f"{f['rows_rejected']} rejected; sha256 {f['content_hash'][:12]}…)"
-        for f in files
+        f"   {f['dataset']}: {f['source_file']} ({_file_counts(f)}; sha256 {f['content_hash'][:12]}…)" for f in files
     ]
 
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from connectors.landing import counts_in_words
+
 
 def print_source_report(found, ignored, *, sampled: int | None) -> None:
     """Per file (or pull): rows that would load and be rejected, the reasons with example rows."""
     reasons: dict[str, list[tuple]] = {}
     for _dataset, origin, reason, rows, examples in found.rejections:
         reasons.setdefault(origin, []).append((reason, rows, examples))
-    for dataset, origin, loaded, rejected in found.loads:
+    for dataset, origin, loaded, rejected, unchanged, folded in found.loads:
         sample = " (a sample)" if origin not in {str(p) for ps in found.files.values() for p in ps} and sampled else ""
-        total = loaded + rejected
-        print(f"  {origin} -> {dataset}{sample}: {total} rows, {loaded} would load, {rejected} would be rejected")
+        counts = counts_in_words(loaded, unchanged, folded, rejected, would=True)
+        print(f"  {origin} -> {dataset}{sample}: {counts}")
         for reason, rows, examples in reasons.get(origin, [])[:8]:
             more = ", ..." if rows > len(examples) else ""
             print(f"      {rows} x {reason} (rows {', '.join(map(str, examples))}{more})")

@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from connectors.files import collect_names, land_files
-from connectors.landing import ensure_raw_schema, transaction
+from connectors.landing import counts_in_words, ensure_raw_schema, transaction
 from connectors.pull import land_pulled
 from connectors.sources import FilesSource, ignored_files, source_files
 from pipelines.runtime.incremental import write_run_context
@@ -187,7 +187,9 @@ def _log_loads(context: AssetExecutionContext, loads: list) -> None:
     """One line per file or pull: what it landed, or that it was loaded before."""
     for load in loads:
         state = (
-            "already loaded, skipped" if load.skipped else f"{load.rows_loaded} loaded, {load.rows_rejected} rejected"
+            "already loaded, skipped"
+            if load.skipped
+            else counts_in_words(load.rows_loaded, load.rows_unchanged, load.rows_folded, load.rows_rejected)
         )
         context.log.info(f"{load.source_file}: {state}")
 
@@ -195,7 +197,7 @@ def _log_loads(context: AssetExecutionContext, loads: list) -> None:
 def _landing_metadata(sources: list[str], loads: list) -> dict:
     """What a dataset's landing reports in the Dagster UI: every line read accounted for, in all
     and per source."""
-    counts = ("rows_read", "rows_loaded", "rows_rejected", "rows_unchanged")
+    counts = ("rows_read", "rows_loaded", "rows_unchanged", "rows_folded", "rows_rejected")
     return {
         "sources": ", ".join(sources) or "none",
         "files": sum(1 for x in loads if x.content_hash is not None),

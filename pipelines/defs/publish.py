@@ -59,6 +59,8 @@ def input_files(con, run: RunResource, run_id: str) -> pl.DataFrame:
             select p.dataset, p.source_file, p.content_hash,
                    coalesce(l.rows_loaded, 0) as rows_loaded,
                    coalesce(l.rows_rejected, 0) as rows_rejected,
+                   coalesce(l.rows_unchanged, 0) as rows_unchanged,
+                   coalesce(l.rows_folded, 0) as rows_folded,
                    coalesce(l._load_id = ?, false) as loaded_this_run
             from present as p
             left join raw.loaded_files as l using (dataset, content_hash)
@@ -97,6 +99,8 @@ def runs(context: AssetExecutionContext, run: RunResource) -> MaterializeResult:
                 int(this_run["rows_loaded"].sum()),
                 int(this_run["rows_rejected"].sum()),
                 fingerprint,
+                int(this_run["rows_unchanged"].sum()),
+                int(this_run["rows_folded"].sum()),
             ],
         )
         report = morning_report(con)
