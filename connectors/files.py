@@ -21,6 +21,7 @@ import duckdb
 
 from connectors import readers
 from connectors.landing import IDENTITY, Load, Mapping, ensure_raw_schema, land_staged, stage
+from connectors.presets import with_canonical_headers
 from connectors.sources import FilesSource, discover_files, source_files
 from roi_ledger.contract import DATASETS, ContractError, DataInventory
 
@@ -44,8 +45,13 @@ def _content_hash(path: str, size: int, mtime_ns: int) -> str:
 
 
 def read_file(path: Path, source: FilesSource | None = None) -> readers.TextFile:
-    """A file as text records, in the source's format (from its suffix unless declared)."""
+    """A file as text records, in the source's format (from its suffix unless declared), its
+    headers in the preset's language (``presets.with_canonical_headers``)."""
     source = source or FilesSource(dataset="orders", path=str(path))
+    return with_canonical_headers(_read_as_text(path, source), source.preset)
+
+
+def _read_as_text(path: Path, source: FilesSource) -> readers.TextFile:
     kind = readers.file_format(path, source.format)
     if kind in ("csv", "tsv"):
         dialect = readers.sniff_dialect(
@@ -58,7 +64,7 @@ def read_file(path: Path, source: FilesSource | None = None) -> readers.TextFile
     if kind == "parquet":
         return readers.read_parquet(path)
     if kind == "xlsx":
-        return readers.read_excel(path, source.sheet)
+        return readers.read_excel(path, source.sheet, source.header_row)
     if kind in ("json", "jsonl"):
         return readers.read_json(path, lines=kind == "jsonl", encoding=source.encoding)
     raise ContractError(

@@ -29,6 +29,7 @@ from connectors.mapping import (
     LAST_YEAR,
     TIMESTAMP_PATTERN,
     column_expressions,
+    format_example,
     mapping_sql,
     quote_identifier,
     quote_literal,
@@ -205,8 +206,10 @@ _TYPE_WORDS = {
 }
 
 
-def typing_sql(dataset: Dataset, staged: str) -> str:
-    """SQL selecting typed columns and a ``_reason`` (null when the row is fine) from ``staged``."""
+def typing_sql(dataset: Dataset, staged: str, formats: dict[str, str] | None = None) -> str:
+    """SQL selecting typed columns and a ``_reason`` (null when the row is fine) from ``staged``;
+    a date column read in one of ``formats`` (declared or sniffed) names it in its reason."""
+    formats = formats or {}
     typed = [f"{_typed_expression(c.name, c.type)} as {c.name}" for c in dataset.columns]
     reasons: list[str] = []
     for c in dataset.columns:
@@ -222,9 +225,13 @@ def typing_sql(dataset: Dataset, staged: str) -> str:
         elif c.pseudonymise:
             reasons.append(f"case when {text} is not null and t.{c.name} is null then '{c.name} cannot be read' end")
         else:
+            expected = _TYPE_WORDS[c.type]
+            if c.name in formats:  # what the values look like beside what the format expects
+                fmt = formats[c.name]
+                expected = f"{expected} or in the format {fmt} (like {format_example(fmt, c.type)})"
             reasons.append(
                 f"case when {text} is not null and t.{c.name} is null then "
-                f"'{c.name}: cannot read \"' || {text} || '\" as {_TYPE_WORDS[c.type]}' end"
+                f"'{c.name}: cannot read \"' || {text} || '\" as ' || {quote_literal(expected)} end"
             )
         if c.check:
             predicate = _scope(c.check, "v", f"t.{c.name}")
@@ -318,9 +325,9 @@ def land_staged(
     pull, whose cursor moves with its rows). Typing a file's rows into a temporary table inside a
     transaction takes twice as long in DuckDB as outside one (13 s against 6 s for 2M orders)."""
     _map_onto_contract(con, dataset, columns, mapping, where=where)
-    _read_sniffed_formats(con, dataset, mapping)
+    formats = _read_sniffed_formats(con, dataset, mapping)
     folded = con.execute("select (select count(*) from source_rows) - (select count(*) from staged)").fetchone()[0]
-    _type_and_check(con, dataset, where=where, salt=salt)
+    _type_and_check(con, dataset, where=where, salt=salt, formats=formats)
     _find_unchanged(con, dataset)
     with transaction(con) if own_transaction else nullcontext():
         load = _write(
@@ -362,22 +369,26 @@ def _map_onto_contract(
         ) from None
 
 
-def _read_sniffed_formats(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping) -> None:
+def _read_sniffed_formats(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping) -> dict[str, str]:
     """A date column in another notation than ISO (05/01/2024) is read in the one common format
-    that reads all of it; the declared format wins where there is one."""
-    declared = {name for name, spec in mapping.columns.items() if spec.format}
-    declared |= {
-        c.name
-        for c in dataset.columns
-        if (c.type is ColumnType.DATE and mapping.date_format)
-        or (c.type is ColumnType.TIMESTAMP and mapping.timestamp_format)
-    }
-    for name, fmt in sniff_formats(con, "staged", dataset, declared=declared).items():
+    that reads all of it; the declared format wins where there is one. The format of each date
+    column read in one, declared or sniffed."""
+    declared = {name: spec.format for name, spec in mapping.columns.items() if spec.format}
+    for c in dataset.columns:
+        fmt = mapping.date_format if c.type is ColumnType.DATE else None
+        fmt = mapping.timestamp_format if c.type is ColumnType.TIMESTAMP else fmt
+        if fmt and c.name not in declared:
+            declared[c.name] = fmt
+    sniffed = sniff_formats(con, "staged", dataset, declared=set(declared))
+    for name, fmt in sniffed.items():
         column = quote_identifier(name)
         con.execute(f"update staged set {column} = {reformat(column, fmt, dataset.column(name).type)}")
+    return declared | sniffed
 
 
-def _type_and_check(con: duckdb.DuckDBPyConnection, dataset: Dataset, *, where: str, salt: str | None) -> None:
+def _type_and_check(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, *, where: str, salt: str | None, formats: dict[str, str]
+) -> None:
     """The temp table ``checked``: ``staged`` typed, each row with its ``_reason`` and people's
     identifiers hashed; ``staged`` and ``source_rows`` are dropped."""
     pseudonymised = [c.name for c in dataset.columns if c.pseudonymise]
@@ -392,7 +403,7 @@ def _type_and_check(con: duckdb.DuckDBPyConnection, dataset: Dataset, *, where: 
     # People's identifiers are hashed as the rows are typed (one pass; an UPDATE of every row
     # would hold the old values of a whole file in memory): the value and the text kept for a
     # rejected row alike. An identifier that cannot be read keeps its text for the rejection.
-    select, params = typing_sql(dataset, "staged"), None
+    select, params = typing_sql(dataset, "staged", formats), None
     if pseudonymised and salt is not None:
         # hashed once: the rejected row's text is the hash where the value could be read
         hashed = ", ".join(f"sha256($salt || {c}) as {c}" for c in pseudonymised)

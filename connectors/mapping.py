@@ -10,6 +10,8 @@ same for every source, so a value a mapping cannot make sense of is rejected wit
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from connectors.sources import ColumnMap
@@ -143,6 +145,16 @@ def reformat(expression: str, fmt: str, kind: ColumnType) -> str:
     iso = ISO_DATE if kind is ColumnType.DATE else ISO_TIMESTAMP
     parsed = f"try_strptime(trim({expression}), {quote_literal(fmt)})"
     return f"coalesce(strftime({parsed}, {quote_literal(iso)}), {expression})"
+
+
+def format_example(fmt: str, kind: ColumnType) -> str:
+    """What a value written in the strptime format ``fmt`` looks like (31/01/2024 for %d/%m/%Y),
+    for a message saying which values do not fit it."""
+    example = datetime(2024, 1, 31, 14, 5, 9) if kind is ColumnType.TIMESTAMP else datetime(2024, 1, 31)
+    try:
+        return example.strftime(fmt.replace("%z", "+0000").replace("%Z", "UTC"))
+    except ValueError:
+        return fmt
 
 
 def mapping_sql(

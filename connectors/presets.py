@@ -12,11 +12,16 @@ environment variables holding its token — and may override any column::
 
 Where a tool has no field for a contract column (Shopify has no "order had an error"), the
 preset fills a neutral constant and the docs say so; override it from a tag or a note field.
+A tool whose export is localised lists its headers in the other languages (``header_aliases``,
+``canonical_headers``). docs/sources.md carries each preset in full as YAML generated from these
+dicts (``preset_yaml``; ``python -m connectors.presets docs/sources.md``), held equal by a test.
 """
 
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 from typing import Any
 
 from roi_ledger.contract import ContractError
@@ -88,7 +93,7 @@ SHOPIFY = {
 
 # Zendesk: the ticket export (Reporting > Export, CSV) and the incremental ticket export API
 # (cursor based, start_time in Unix seconds) with its metric sets sideloaded.
-_CSAT = {"good": 5, "bad": 1}
+_CSAT = {"good": 5, "bad": 1, "gut": 5, "schlecht": 1}  # the English and the German export
 ZENDESK = {
     "dataset": "tickets",
     "files": {
@@ -203,7 +208,29 @@ CLOCKIFY = {
     },
 }
 
+# A tool whose export is written in its user's language: per header the preset reads, the same
+# column's header in the other languages (``header_aliases``, applied by ``canonical_headers``).
+# Zendesk's German names are its German help centre's words for these fields ("Zeit bis zur
+# ersten Reaktion", "Zufriedenheitsbewertung"); they were not checked against a German export:
+# where yours differ, add them here (or map the columns in sources.yml).
+ZENDESK["header_aliases"] = {
+    "Id": ["ID"],
+    "Group": ["Gruppe"],
+    "Created at": ["Erstellt am", "Erstellt"],
+    "Solved at": ["Gelöst am", "Gelöst"],
+    "First reply time in minutes": ["Zeit bis zur ersten Reaktion in Minuten", "Erste Antwortzeit in Minuten"],
+    "Reopens": ["Erneute Öffnungen", "Wiedereröffnungen"],
+    "Satisfaction Score": ["Zufriedenheitsbewertung"],
+}
+
 PRESETS: dict[str, dict[str, Any]] = {"shopify": SHOPIFY, "zendesk": ZENDESK, "harvest": HARVEST, "clockify": CLOCKIFY}
+# Where the docs' copy of each mapping puts the export (a source's path is the business's own)
+EXAMPLE_PATHS = {
+    "shopify": "exports/orders_export*.csv",
+    "zendesk": "exports/tickets*.csv",
+    "harvest": "exports/harvest_time_report*.csv",
+    "clockify": "exports/clockify_detailed*.csv",
+}
 
 
 def apply_preset(spec: dict, where: str) -> dict:
@@ -238,3 +265,69 @@ def _merge(base: dict, override: dict) -> dict:
         else:
             result[key] = value
     return result
+
+
+def canonical_headers(preset: str | None, columns: list[str]) -> dict[str, str]:
+    """The renames that turn a localised export's headers into the ones the preset maps, all in
+    one go: ``{"Erstellt am": "Created at", ...}`` for each header that is another language's name
+    of a column the export does not also hold under the preset's own name."""
+    aliases = PRESETS.get(preset or "", {}).get("header_aliases", {})
+    present = set(columns)
+    renames: dict[str, str] = {}
+    for canonical, others in aliases.items():
+        if canonical in present:
+            continue
+        found = [name for name in others if name in present]
+        if found:
+            renames[found[0]] = canonical
+    return renames
+
+
+def with_canonical_headers(text, preset: str | None):
+    """A file read as text records (``connectors.readers.TextFile``) with its localised headers
+    renamed as ``canonical_headers`` says, its records' columns with them."""
+    renames = canonical_headers(preset, text.columns)
+    if renames:
+        text.columns = [renames.get(name, name) for name in text.columns]
+        text.batches = (batch.rename(renames, strict=False) for batch in text.batches)
+    return text
+
+
+def preset_source(name: str, kind: str) -> dict[str, Any]:
+    """The preset's full source as a sources.yml would write it without ``preset:`` — dataset,
+    path (an example) and every setting and column mapping, derived fields' SQL included."""
+    preset = PRESETS[name]
+    source: dict[str, Any] = {"dataset": preset["dataset"]}
+    if kind == "files":
+        source["path"] = EXAMPLE_PATHS[name]
+    else:
+        source["kind"] = kind
+    return source | copy.deepcopy(preset[kind])
+
+
+def preset_yaml(name: str, kind: str) -> str:
+    """``preset_source`` as the YAML docs/sources.md shows (a test holds the two equal)."""
+    import yaml
+
+    source = {"sources": {f"{name}_{'export' if kind == 'files' else 'api'}": preset_source(name, kind)}}
+    return yaml.safe_dump(source, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def write_docs(path: Path) -> None:
+    """Rewrite each preset's YAML block in the docs page ``path`` from the preset dicts: the block
+    after a line ``<!-- preset: NAME KIND -->``."""
+    text = path.read_text(encoding="utf-8")
+
+    def block(match: re.Match) -> str:
+        return f"{match.group(1)}```yaml\n{preset_yaml(match.group(2), match.group(3))}```"
+
+    path.write_text(_DOC_BLOCK.sub(block, text), encoding="utf-8")
+
+
+_DOC_BLOCK = re.compile(r"(<!-- preset: (\w+) (\w+) -->\n)```yaml\n.*?```", re.DOTALL)
+
+
+if __name__ == "__main__":  # python -m connectors.presets docs/sources.md
+    import sys
+
+    write_docs(Path(sys.argv[1]))

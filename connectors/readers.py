@@ -19,6 +19,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
 import polars as pl
@@ -472,20 +473,70 @@ def _without_blanks(numbered: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return numbered.filter(~blank)
 
 
-def read_excel(path: Path, sheet: str | None) -> TextFile:
+def read_excel(path: Path, sheet: str | None, header_row: int = 1) -> TextFile:
+    """A sheet of an ``.xlsx`` workbook (the first unless ``sheet`` names one) whose column names
+    are on row ``header_row`` as Excel numbers it (rows above it are skipped), every cell as text:
+    a text cell as written, a number as its shortest text (3, 12.5), a formula as the value Excel
+    last computed and saved with it, and a date or date-and-time cell in ISO notation
+    (``_excel_dates``) — so that a declared ``format``, which applies to dates typed as text,
+    leaves real date cells alone."""
+    import fastexcel
+
     try:
-        frame = (
-            pl.read_excel(path, sheet_name=sheet, infer_schema_length=0)
-            if sheet
-            else pl.read_excel(path, infer_schema_length=0)
-        )
-    except Exception as exc:
+        workbook = fastexcel.read_excel(path)
+        if sheet is not None and sheet not in workbook.sheet_names:
+            raise ContractError(
+                f"{path}: has no sheet named {sheet!r} (its sheets: {', '.join(workbook.sheet_names)}); "
+                "set the source's sheet to one of them"
+            )
+        chosen = sheet if sheet is not None else 0
+        frame = workbook.load_sheet(chosen, header_row=header_row - 1, dtypes="string").to_polars()
+        frame = _excel_dates(workbook, chosen, header_row, frame)
+    except ContractError:
+        raise
+    except Exception as exc:  # fastexcel raises its own types for unreadable workbooks
         raise unreadable(path, exc, "an Excel workbook (.xlsx)") from None
-    frame = frame.with_columns(pl.all().cast(pl.String))
     columns = [str(c).strip() for c in frame.columns]
+    _refuse_repeated(path, columns)
     frame.columns = columns
     numbered = frame.with_row_index("_source_row", offset=1).with_columns(pl.col("_source_row").cast(pl.Int64))
     return TextFile(path=path, columns=columns, batches=iter([_without_blanks(numbered, columns)]))
+
+
+# How a date cell reads as text (fastexcel writes them so); a text cell may look the same
+_EXCEL_DATE_TEXT = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
+
+
+def _excel_dates(workbook, sheet: int | str, header_row: int, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (the sheet read as text) with its date cells in ISO notation: ``2024-01-31`` for a
+    date (a cell at midnight), ``2024-01-31 08:30:00`` for a date and time. A date cell reads as
+    text like ``2024-01-31 00:00:00``, which the contract's dates refuse; it is told from a text
+    cell that looks the same by reading the column again as dates, where a text cell is empty,
+    and from a number by its text (a number read as a date is a day count since 1900)."""
+    candidates = [
+        name
+        for name, kind in frame.schema.items()
+        if kind == pl.String and frame.get_column(name).str.contains(_EXCEL_DATE_TEXT).any()
+    ]
+    if not candidates:
+        return frame
+    as_dates = workbook.load_sheet(
+        sheet, header_row=header_row - 1, use_columns=candidates, dtypes=dict.fromkeys(candidates, "datetime")
+    ).to_polars()
+    rendered = []
+    for name in candidates:
+        when = as_dates.get_column(name).cast(pl.Datetime("ms"))
+        day = when.dt.strftime("%Y-%m-%d")
+        is_date_cell = when.is_not_null() & pl.col(name).str.starts_with(day)
+        iso = (
+            pl.when(when.dt.time() == time(0))
+            .then(day)
+            .when(when.dt.millisecond() == 0)
+            .then(when.dt.strftime("%Y-%m-%d %H:%M:%S"))
+            .otherwise(when.dt.strftime("%Y-%m-%d %H:%M:%S%.3f"))
+        )
+        rendered.append(pl.when(is_date_cell).then(iso).otherwise(pl.col(name)).alias(name))
+    return frame.with_columns(rendered)
 
 
 def read_json(path: Path, *, lines: bool, encoding: str) -> TextFile:

@@ -180,6 +180,6 @@ class DataInventory:
     # datasets (partly) pulled from a database or an API: their units are known only once pulled
     pulled: set[str] = field(default_factory=set)
     # (dataset, file, rows loaded, rows rejected, rows unchanged, rows folded) per file, and the rejections grouped by
-    # (dataset, file, reason, rows, first row numbers)
+    # (dataset, file, reason, rows, first row numbers[, first failing values: connectors.dry_run])
     loads: list[tuple] = field(default_factory=list)
     rejections: list[tuple] = field(default_factory=list)

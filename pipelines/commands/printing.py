@@ -10,17 +10,20 @@ from connectors.landing import counts_in_words
 
 
 def print_source_report(found, ignored, *, sampled: int | None) -> None:
-    """Per file (or pull): rows that would load and be rejected, the reasons with example rows."""
+    """Per file (or pull): rows that would load and be rejected, the reasons with example rows and,
+    where ``connectors.dry_run`` gave them, the failing values that are not personal."""
     reasons: dict[str, list[tuple]] = {}
-    for _dataset, origin, reason, rows, examples in found.rejections:
-        reasons.setdefault(origin, []).append((reason, rows, examples))
+    for _dataset, origin, reason, rows, examples, *values in found.rejections:
+        reasons.setdefault(origin, []).append((reason, rows, examples, values[0] if values else []))
+    read_files = {str(p) for ps in found.files.values() for p in ps}
     for dataset, origin, loaded, rejected, unchanged, folded in found.loads:
-        sample = " (a sample)" if origin not in {str(p) for ps in found.files.values() for p in ps} and sampled else ""
-        counts = counts_in_words(loaded, unchanged, folded, rejected, would=True)
-        print(f"  {origin} -> {dataset}{sample}: {counts}")
-        for reason, rows, examples in reasons.get(origin, [])[:8]:
+        sample = " (a sample)" if origin not in read_files and sampled else ""
+        print(f"  {origin} -> {dataset}{sample}: {counts_in_words(loaded, unchanged, folded, rejected, would=True)}")
+        for reason, rows, examples, values in reasons.get(origin, [])[:8]:
             more = ", ..." if rows > len(examples) else ""
-            print(f"      {rows} x {reason} (rows {', '.join(map(str, examples))}{more})")
+            quoted = ", ".join(f'"{value}"' for value in values)
+            shown = f"; values {quoted}" if values else ""
+            print(f"      {rows} x {reason} (rows {', '.join(map(str, examples))}{more}{shown})")
     for path, why in ignored:
         print(f"  ignored: {path}: {why}")
 
