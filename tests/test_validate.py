@@ -54,7 +54,7 @@ def test_exports_with_a_few_rejected_rows_are_ok_and_the_summary_counts_them(fol
     code, out, err = validate(folder, capsys)
     # each export has 4 records, one of them rejected (tests/test_sources.py says which)
     assert f"{folder}: 3 sources, 3 files in 3 datasets" in out
-    assert "12 rows read: 9 would load, 3 would be rejected" in out
+    assert "13 rows read: 9 would load, 1 folded into an earlier row's record (line items), 3 would be rejected" in out
     assert "1 x hours -1.0 must be between 0 and 24 (rows 4)" in out
     assert out.rstrip().splitlines()[-1].startswith("ok: ")
     assert (code, err) == (EXIT_OK, "")
