@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import tempfile
-from datetime import datetime, timedelta
+import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -118,7 +120,23 @@ def land_file(
         salt=salt,
         content_hash=content_hash,
         own_transaction=True,
+        modified_at=modified_time(path),
     )
+
+
+def modified_time(path: Path) -> datetime:
+    """When the file was last written: an Excel workbook's own record of it (kept when the file
+    is copied or unzipped), else the file system's."""
+    if path.suffix.lower() == ".xlsx":
+        try:
+            with zipfile.ZipFile(path) as book:
+                core = book.read("docProps/core.xml").decode("utf-8", errors="replace")
+            found = re.search(r"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>", core)
+            if found:
+                return datetime.fromisoformat(found.group(1).strip().replace("Z", "+00:00"))
+        except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+            pass  # no record of it: the file system's
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 def _refuse_nested(text: readers.TextFile, dataset, mapping: Mapping) -> None:

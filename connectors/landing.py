@@ -82,6 +82,22 @@ METADATA_COLUMNS = (
     ("_source_file", "VARCHAR"),
     ("_source_row", "BIGINT"),
     ("_loaded_at", "TIMESTAMPTZ"),
+    # When the export was made, to tell which of two deliveries of a record is the later one
+    # (``VERSION_ORDER``): the file's own modification time, and the newest time any of its
+    # records carries. A pull's are the time it was pulled.
+    ("_export_modified", "TIMESTAMPTZ"),
+    ("_export_newest", "TIMESTAMPTZ"),
+)
+# The versions of one record, latest first: the later export wins, whatever the files are called
+# and whichever night brought them — by the file's own time (an export of the few orders changed
+# today holds records older than yesterday's full export: its records' times cannot say which
+# export is later), then by its newest record where those are equal, then the later load and the
+# later row of one file. (Rows landed before exports were dated count as exported when they were
+# loaded.) Staging keeps the first (dbt_project/macros/staging_history.sql, ``latest_version_first``:
+# a test keeps the two equal).
+VERSION_ORDER = (
+    "coalesce(_export_modified, _loaded_at) desc, coalesce(_export_newest, _loaded_at) desc, "
+    "_loaded_at desc, _source_row desc"
 )
 
 
@@ -92,6 +108,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         columns = [f"{c.name} {c.type.value}" for c in dataset.columns]
         columns += [f"{name} {kind}" for name, kind in METADATA_COLUMNS]
         con.execute(f"create table if not exists raw.{dataset.name} ({', '.join(columns)})")
+        for name, kind in METADATA_COLUMNS:  # a warehouse from before a column was kept
+            con.execute(f"alter table raw.{dataset.name} add column if not exists {name} {kind}")
     con.execute(
         """
         create table if not exists raw.rejected_rows (
@@ -318,16 +336,18 @@ def land_staged(
     salt: str | None,
     content_hash: str | None = None,
     own_transaction: bool = False,
+    modified_at: datetime | None = None,
 ) -> Load:
     """Map, type, check and land the records of ``source_rows``. The mapping, typing and checks
     work on temporary tables of this connection; what is written to ``raw`` is written together —
     in a transaction of its own with ``own_transaction`` (a file), else inside the caller's (a
     pull, whose cursor moves with its rows). Typing a file's rows into a temporary table inside a
-    transaction takes twice as long in DuckDB as outside one (13 s against 6 s for 2M orders)."""
+    transaction takes twice as long in DuckDB as outside one (13 s against 6 s for 2M orders).
+    ``modified_at`` is a file's own modification time (``VERSION_ORDER``); a pull has none."""
     _map_onto_contract(con, dataset, columns, mapping, where=where)
     formats = _read_sniffed_formats(con, dataset, mapping)
     folded = con.execute("select (select count(*) from source_rows) - (select count(*) from staged)").fetchone()[0]
-    _type_and_check(con, dataset, where=where, salt=salt, formats=formats)
+    _type_and_check(con, dataset, mapping, where=where, salt=salt, formats=formats)
     _find_unchanged(con, dataset)
     with transaction(con) if own_transaction else nullcontext():
         load = _write(
@@ -337,6 +357,7 @@ def land_staged(
             malformed,
             load_id=load_id,
             loaded_at=loaded_at,
+            exported=_export_time(con, dataset, loaded_at, modified_at),
         )
     for table in ("checked", "unchanged"):
         con.execute(f"drop table {table}")
@@ -387,10 +408,16 @@ def _read_sniffed_formats(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapp
 
 
 def _type_and_check(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, *, where: str, salt: str | None, formats: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    mapping: Mapping,
+    *,
+    where: str,
+    salt: str | None,
+    formats: dict[str, str],
 ) -> None:
-    """The temp table ``checked``: ``staged`` typed, each row with its ``_reason`` and people's
-    identifiers hashed; ``staged`` and ``source_rows`` are dropped."""
+    """The temp table ``checked``: ``staged`` typed, each row with its ``_reason``, people's
+    identifiers hashed and generated ids made; ``staged`` and ``source_rows`` are dropped."""
     pseudonymised = [c.name for c in dataset.columns if c.pseudonymise]
     if pseudonymised and salt is None:
         any_id = " or ".join(f"{c} is not null" for c in pseudonymised)
@@ -412,9 +439,40 @@ def _type_and_check(
             f"select * replace ({kept_text}) from (select * replace ({hashed}) from ({select}))",
             {"salt": salt},
         )
+    select = generated_ids(select, dataset, mapping, where=where)
     con.execute(f"create or replace temp table checked as {select}", params)
     for table in ("staged", "source_rows"):  # all in checked now: their memory is the file's next steps'
         con.execute(f"drop table {table}")
+
+
+def generated_ids(select: str, dataset: Dataset, mapping: Mapping, *, where: str) -> str:
+    """``select`` with each generated id (``generated: row_hash``) made from the record's identity:
+    the hash of its typed identity values and of how many good rows of the file with the same
+    values came before it. The same record keeps its id when it is exported again with other
+    columns changed (an invoiced flag, a rate), or in another format (a date cell, "1.50" for
+    "1.5"): the values are compared as typed, timestamps as instants."""
+    generated = {name: spec for name, spec in mapping.columns.items() if spec.generated}
+    replaced = []
+    for name, spec in generated.items():
+        identity = spec.of or [c for c in dataset.column_names if c not in generated]
+        unknown = sorted(set(identity) - set(dataset.column_names) | set(identity) & set(generated))
+        if unknown:
+            others = ", ".join(c for c in dataset.column_names if c != name)
+            raise ContractError(
+                f"{where}: {name}'s identity (of:) names {', '.join(unknown)}, which is not one of the "
+                f"{dataset.name} columns it can be made from ({others})"
+            )
+        parts = ", ".join(_canonical(dataset.column(c)) for c in identity)
+        values = f"concat_ws(chr(31), {parts})"
+        occurrence = f"row_number() over (partition by {values}, _reason is null order by _source_row)"
+        replaced.append(f"substr(sha256({values} || chr(30) || cast({occurrence} as varchar)), 1, 32) as {name}")
+    return f"select * replace ({', '.join(replaced)}) from ({select})" if replaced else select
+
+
+def _canonical(column) -> str:
+    """A typed value as text that does not depend on the session: an instant as epoch microseconds."""
+    value = f"epoch_us({column.name})" if column.type is ColumnType.TIMESTAMP else column.name
+    return f"coalesce(cast({value} as varchar), '')"
 
 
 def _find_unchanged(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
@@ -424,7 +482,7 @@ def _find_unchanged(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     key = list(dataset.key)
     same_key = " and ".join(f"l.{k} = c.{k}" for k in key)
     same_content = " and ".join(f"l.{c} is not distinct from c.{c}" for c in names)
-    latest_first = f"partition by {', '.join(f'r.{k}' for k in key)} order by r._loaded_at desc, r._source_row desc"
+    latest_first = f"partition by {', '.join(f'r.{k}' for k in key)} order by {VERSION_ORDER}"
     # The latest version of each key this source sends again; a record equal to it is held already.
     con.execute(
         f"""
@@ -441,7 +499,30 @@ def _find_unchanged(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     )
 
 
-def _write(con, dataset: Dataset, load: Load, malformed: list[Malformed], *, load_id: str, loaded_at: datetime) -> Load:
+def _export_time(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, loaded_at: datetime, modified_at: datetime | None
+) -> tuple[datetime, datetime]:
+    """When the export in ``checked`` was made (``VERSION_ORDER``): the file's modification time
+    and the newest time its good records carry; a pull's are the time it was pulled."""
+    if modified_at is None:
+        return loaded_at, loaded_at
+    times = [
+        f"cast({c.name} as timestamptz)" for c in dataset.columns if c.type in (ColumnType.TIMESTAMP, ColumnType.DATE)
+    ]
+    newest = con.execute(f"select max(greatest({', '.join(times)})) from checked where _reason is null").fetchone()[0]
+    return modified_at, newest or modified_at
+
+
+def _write(
+    con,
+    dataset: Dataset,
+    load: Load,
+    malformed: list[Malformed],
+    *,
+    load_id: str,
+    loaded_at: datetime,
+    exported: tuple[datetime, datetime],
+) -> Load:
     """The checked rows into ``raw.<dataset>`` (less those held already), the rejected ones into
     ``raw.rejected_rows``, and the load into ``raw.loaded_files``: ``load`` with its counts."""
     origin = load.source_file
@@ -449,12 +530,13 @@ def _write(con, dataset: Dataset, load: Load, malformed: list[Malformed], *, loa
     column_list = ", ".join(names)
     con.execute(
         f"""
-        insert into raw.{dataset.name} ({column_list}, _load_id, _source_file, _source_row, _loaded_at)
-        select {column_list}, ?, ?, _source_row, ? from checked
+        insert into raw.{dataset.name}
+            ({column_list}, _load_id, _source_file, _source_row, _loaded_at, _export_modified, _export_newest)
+        select {column_list}, ?, ?, _source_row, ?, ?, ? from checked
         where _reason is null and _source_row not in (select _source_row from unchanged)
         order by _source_row
         """,
-        [load_id, origin, loaded_at],
+        [load_id, origin, loaded_at, *exported],
     )
     record = ", ".join(f"{quote_literal(c)}, _text_{c}" for c in names)
     # The rejected record keeps the text as received, so the owner can see what was wrong;

@@ -39,6 +39,9 @@ SNIFF_SAMPLE = 2000
 NUMERIC_DATE = r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"
 
 
+GENERATED = "(generated)"
+
+
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -82,7 +85,7 @@ def column_expressions(
         if spec.column is not None and spec.column not in available:
             absent.append(f"{column.name} (from {spec.column!r})")
             continue
-        expression = _expression(spec, source_columns)
+        expression = _expression(spec)
         fmt = spec.format or (
             date_format
             if column.type is ColumnType.DATE
@@ -117,15 +120,11 @@ def _printable(name: str) -> str:
     return name
 
 
-def _expression(spec: ColumnMap, source_columns: list[str]) -> str:
+def _expression(spec: ColumnMap) -> str:
     if spec.generated == "row_hash":
-        # An id for records that carry none (a time export's rows): the hash of the whole row and
-        # of how many identical rows came before it, so the same row in two exports is one record.
-        everything = (
-            "concat_ws(chr(31), " + ", ".join(f"coalesce({quote_identifier(c)}, '')" for c in source_columns) + ")"
-        )
-        occurrence = f"row_number() over (partition by {everything} order by _source_row)"
-        return f"substr(sha256({everything} || chr(30) || cast({occurrence} as varchar)), 1, 32)"
+        # made once the row's values are typed (connectors.landing.generated_ids); until then a
+        # placeholder, so the id is never "empty"
+        return f"cast({quote_literal(GENERATED)} as varchar)"
     if "constant" in spec.model_fields_set:
         return f"cast({quote_literal(spec.constant)} as varchar)"
     base = quote_identifier(spec.column) if spec.column is not None else f"cast(({spec.sql}) as varchar)"

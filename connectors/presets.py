@@ -159,7 +159,9 @@ HARVEST = {
     "dataset": "hours",
     "files": {
         "columns": {
-            "entry_id": {"generated": "row_hash"},
+            # an entry is who worked how long on what, when: a rate revised later is a new version of
+            # it, an export made again after invoicing (Invoiced?, Billable Amount) the same entry
+            "entry_id": {"generated": "row_hash", "of": ["unit_id", "employee_id", "work_date", "activity", "hours"]},
             "unit_id": "Project",
             "employee_id": {"sql": 'concat_ws(\' \', "First Name", "Last Name")'},
             "work_date": "Date",

@@ -35,6 +35,10 @@ class ColumnMap(BaseModel):
     constant: str | int | float | bool | None = None
     sql: str | None = None
     generated: Literal["row_hash"] | None = None
+    # a generated id's identity: the contract columns that say which record a row is (default:
+    # every other column of the dataset), compared as typed values, so a record exported again
+    # with other columns changed, or in another format, keeps its id (docs/data-contract.md)
+    of: list[str] | None = None
     # value words -> contract values, matched ignoring case and surrounding spaces; a value not
     # listed is kept as it is (and rejected by the contract's rule if it breaks it) unless
     # ``otherwise`` says what it becomes

@@ -86,3 +86,10 @@
 {% macro forget_changed_records(dataset) -%}
     {%- if is_incremental() %}delete from {{ this }} as kept where {{ is_changed(dataset, 'kept') }}{% endif -%}
 {%- endmacro %}
+
+{#- The versions of one record, latest first: the later export wins, whatever its files are called
+    and whichever night brought them (connectors/landing.py, VERSION_ORDER: keep the two equal). -#}
+{% macro latest_version_first() -%}
+    coalesce(_export_modified, _loaded_at) desc, coalesce(_export_newest, _loaded_at) desc,
+    _loaded_at desc, _source_row desc
+{%- endmacro %}

@@ -26,7 +26,7 @@ renamed as (
         _loaded_at,
         row_number() over (
             partition by ticket_id
-            order by _loaded_at desc, _source_row desc
+            order by {{ latest_version_first() }}
         ) as load_rank
 
     from source
