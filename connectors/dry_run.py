@@ -132,7 +132,7 @@ def mostly_rejected(found: DataInventory) -> list[str]:
     problems = []
     for load in found.loads:
         dataset, origin, loaded, rejected = load[:4]
-        read = loaded + rejected
+        read = sum(load[2:6])
         if read and rejected / read >= REJECTED_SHARE_LIMIT:
             every = "every row" if not loaded else f"{rejected} of {read} rows"
             problems.append(
@@ -144,10 +144,9 @@ def mostly_rejected(found: DataInventory) -> list[str]:
 
 def blocking_checks(con: duckdb.DuckDBPyConnection, found: DataInventory) -> list[str]:
     """The blocking (critical) checks on the inputs that the landed rows would fail: a dataset
-    whose files land no row (the raw suites' row count), and the staging suites' order of two
-    timestamps (resolved before opened), which landing does not reject row by row."""
-    from roi_ledger.quality.suites import load_suites
-
+    whose files land no row (the raw suites' row count). The staging suites' per-record checks
+    (a ticket resolved before it was opened) are the contract's row rules: landing rejects such
+    a record with its reason, so they cannot fail a night."""
     problems = []
     files = {str(path) for paths in found.files.values() for path in paths}
     read: dict[str, list[int]] = {}  # per dataset, the rows each file read would land
@@ -160,25 +159,4 @@ def blocking_checks(con: duckdb.DuckDBPyConnection, found: DataInventory) -> lis
                 f"{dataset}: none of its {len(loaded)} file(s) would land a row, and the night fails its check that "
                 f"delivered {dataset} files land rows (expectations/raw_{dataset}.yml): fix the rejections above"
             )
-    for suite in load_suites():
-        for spec in suite.critical:
-            if spec.expectation == "expect_column_pair_values_a_to_be_greater_than_b":
-                problems += _out_of_order(con, suite, spec)
     return problems
-
-
-def _out_of_order(con: duckdb.DuckDBPyConnection, suite, spec) -> list[str]:
-    """Per file, the landed records whose column_A comes before column_B (compared in the raw
-    table, where both are instants: the staging *_utc columns are these)."""
-    later, earlier = (spec.kwargs[k].removesuffix("_utc") for k in ("column_A", "column_B"))
-    before = "<" if spec.kwargs.get("or_equal") else "<="
-    rows = con.execute(
-        f"select _source_file, count(*), list(_source_row order by _source_row)[1:3] from raw.{suite.dataset} "
-        f"where {later} {before} {earlier} group by 1 order by 1"
-    ).fetchall()
-    return [
-        f"{origin}: {count} record(s) have {later} before {earlier} (rows {', '.join(map(str, examples))}"
-        f"{', ...' if count > len(examples) else ''}); they would land and then fail the night's blocking check "
-        f"on {suite.table} (expectations/{suite.name}.yml): correct them in the export"
-        for origin, count, examples in rows
-    ]

@@ -224,6 +224,25 @@ _TYPE_WORDS = {
 }
 
 
+# A text value longer than this is no identifier, name or status: a broken export, or a document
+# pasted into a cell. Its row is rejected, and keeps only the value's first characters.
+MAX_TEXT_CHARACTERS = 200
+
+
+def shown(text: str, *, key: bool = False) -> str:
+    """SQL: a value as a rejected row's reason and record may keep it. What looks like a person's
+    e-mail address or phone number (data in the wrong column) is described, never kept; a value
+    too long to be one is cut. A key's long digit strings are ids, not phone numbers."""
+    digits = f"length(regexp_replace({text}, '[^0-9]', '', 'g'))"
+    phone = f"regexp_full_match({text}, '[+(]?[0-9][0-9 ().-]*[0-9]') and {digits} >= 9"
+    return (
+        f"case when regexp_matches({text}, '[^@[:space:]]@[^@[:space:]]') then '(an e-mail address, not kept)' "
+        + ("" if key else f"when {phone} then '(a phone number, not kept)' ")
+        + f"when length({text}) > {MAX_TEXT_CHARACTERS} then left({text}, 40) || '… ('"
+        f" || length({text}) || ' characters)' else {text} end"
+    )
+
+
 def typing_sql(dataset: Dataset, staged: str, formats: dict[str, str] | None = None) -> str:
     """SQL selecting typed columns and a ``_reason`` (null when the row is fine) from ``staged``;
     a date column read in one of ``formats`` (declared or sniffed) names it in its reason."""
@@ -240,6 +259,10 @@ def typing_sql(dataset: Dataset, staged: str, formats: dict[str, str] | None = N
                 f"case when regexp_matches(t._text_{c.name}, '[[:cntrl:]]') then "
                 f"'{c.name} contains a control character (a tab, line break or NUL byte)' end"
             )
+            reasons.append(
+                f"case when length(t._text_{c.name}) > {MAX_TEXT_CHARACTERS} then "
+                f"'{c.name} is longer than {MAX_TEXT_CHARACTERS} characters (' || length(t._text_{c.name}) || ')' end"
+            )
         elif c.pseudonymise:
             reasons.append(f"case when {text} is not null and t.{c.name} is null then '{c.name} cannot be read' end")
         else:
@@ -249,7 +272,7 @@ def typing_sql(dataset: Dataset, staged: str, formats: dict[str, str] | None = N
                 expected = f"{expected} or in the format {fmt} (like {format_example(fmt, c.type)})"
             reasons.append(
                 f"case when {text} is not null and t.{c.name} is null then "
-                f"'{c.name}: cannot read \"' || {text} || '\" as ' || {quote_literal(expected)} end"
+                f"'{c.name}: cannot read \"' || {shown(text)} || '\" as ' || {quote_literal(expected)} end"
             )
         if c.check:
             predicate = _scope(c.check, "v", f"t.{c.name}")
@@ -538,9 +561,10 @@ def _write(
         """,
         [load_id, origin, loaded_at, *exported],
     )
-    record = ", ".join(f"{quote_literal(c)}, _text_{c}" for c in names)
+    record = ", ".join(f"{quote_literal(c)}, {shown(f'_text_{c}', key=c in dataset.key)}" for c in names)
     # The rejected record keeps the text as received, so the owner can see what was wrong;
-    # identifiers of people are already hashed.
+    # identifiers of people are already hashed, and what looks like one in another column is
+    # described instead (``shown``).
     con.execute(
         f"""
         insert into raw.rejected_rows

@@ -75,7 +75,13 @@ ORDERS = Dataset(
         Column("has_error", ColumnType.BOOLEAN),
         Column("customer_id", ColumnType.TEXT, nullable=True, pseudonymise=True),
     ),
-    row_rules=(("fulfilled_at is null or fulfilled_at >= ordered_at", "fulfilled_at is before ordered_at"),),
+    row_rules=(
+        ("fulfilled_at is null or fulfilled_at >= ordered_at", "fulfilled_at is before ordered_at"),
+        (
+            "status <> 'completed' or amount >= 0",
+            "amount is negative for a completed order (a refund booked as an order? give it status refunded)",
+        ),
+    ),
 )
 
 TICKETS = Dataset(
@@ -97,6 +103,10 @@ TICKETS = Dataset(
             check="v between 1 and 5",
             check_reason="must be a whole number from 1 to 5",
         ),
+    ),
+    row_rules=(
+        ("first_response_at is null or first_response_at >= opened_at", "first_response_at is before opened_at"),
+        ("resolved_at is null or resolved_at >= opened_at", "resolved_at is before opened_at"),
     ),
 )
 

@@ -346,3 +346,58 @@ def test_a_file_read_in_plain_blocks_gives_what_reading_it_line_by_line_gives(tm
             assert by_block[1].sort("_source_row").equals(by_line[1].sort("_source_row")), path.read_bytes()
         assert sorted(by_block[2], key=lambda m: m.row) == sorted(by_line[2], key=lambda m: m.row), path.read_bytes()
     assert plain_blocks > 500  # the column-wise path was exercised, not only the line-by-line one
+
+
+# --- bad rows stay rows, and keep nothing personal ---------------------------------------------
+
+
+def test_personal_data_in_the_wrong_column_is_rejected_without_keeping_it(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        f"{ORDER_HEADER}\n"
+        "o1,shop_a,2025-06-01 10:00,,ann@example.com,completed,false,C1\n"  # an e-mail in the amount
+        "o2,shop_a,2025-06-01 10:00,+44 7700 900123,1,completed,false,C1\n"  # a phone number in a time
+        "o3,shop_a,2025-06-01 10:00,,1,completed,false,bob@example.com\n"  # where it belongs: hashed
+        "55210010012345,shop_a,2025-06-01 10:00,,x,completed,false,C2\n"  # a long numeric key is an id
+    )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        [load] = land(con, "orders", [path])
+        assert (load.rows_loaded, load.rows_rejected) == (1, 3)
+        reasons = rejected(con)
+        assert reasons[1] == 'amount: cannot read "(an e-mail address, not kept)" as a finite number'
+        assert reasons[2].startswith('fulfilled_at: cannot read "(a phone number, not kept)"')
+        records = con.execute("select record::varchar from raw.rejected_rows order by source_row").fetchall()
+        assert '"order_id":"55210010012345"' in records[2][0]
+    stored = (tmp_path / "w.duckdb").read_bytes()
+    assert b"ann@example" not in stored and b"7700" not in stored and b"bob@example" not in stored
+
+
+def test_per_record_rules_reject_the_record_instead_of_failing_the_night(tmp_path):
+    orders, tickets = tmp_path / "orders.csv", tmp_path / "tickets.csv"
+    orders.write_text(
+        f"{ORDER_HEADER}\n{GOOD_ORDER}\no2,shop_a,2025-06-01 10:00,,-5,completed,false,C1\n"
+        "o3,shop_a,2025-06-01 10:00,,-5,refunded,false,C1\n"
+        f"o4,{'u' * 5000},2025-06-01 10:00,,1,completed,false,C1\n"
+    )
+    tickets.write_text(
+        "ticket_id,unit_id,opened_at,first_response_at,resolved_at,reopened,csat\n"
+        "t1,desk,2025-06-02 10:00,2025-06-02 10:30,2025-06-02 12:00,false,5\n"
+        "t2,desk,2025-06-02 10:00,2025-06-02 09:30,,false,\n"
+        "t3,desk,2025-06-02 10:00,,2025-06-01 12:00,false,\n"
+    )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        [load] = land(con, "orders", [orders])
+        assert (load.rows_loaded, load.rows_rejected) == (2, 2)
+        assert rejected(con) == {
+            2: "amount is negative for a completed order (a refund booked as an order? give it status refunded)",
+            4: "unit_id is longer than 200 characters (5000)",
+        }
+        assert (
+            len(con.execute("select record::varchar from raw.rejected_rows where source_row = 4").fetchone()[0]) < 500
+        )
+        [load] = land(con, "tickets", [tickets])
+        assert (load.rows_loaded, load.rows_rejected) == (1, 2)
+        reasons = dict(
+            con.execute("select source_row, reason from raw.rejected_rows where dataset = 'tickets'").fetchall()
+        )
+        assert reasons == {2: "first_response_at is before opened_at", 3: "resolved_at is before opened_at"}

@@ -73,7 +73,7 @@ def test_every_problem_is_reported_in_one_pass_with_exit_2_and_no_ok(folder, cap
         "o3,web,2024-01-02 12:00,,12.50,completed,false,c3\n"
         "o4,web,yesterday,,12.50,completed,false,c4\n"
     )
-    # a ticket resolved before it was opened: it lands, then fails the night's blocking check
+    # a ticket resolved before it was opened: rejected with its reason (it would fail the night's check)
     tickets = (folder / "zendesk_tickets.csv").read_text().splitlines()
     fields = tickets[1].split(",")
     fields[19] = "2024-01-04 09:00"  # Solved at, the day before Created at
@@ -101,10 +101,10 @@ def test_every_problem_is_reported_in_one_pass_with_exit_2_and_no_ok(folder, cap
     )
     assert f"{folder / 'hours.csv'}: every row would be rejected from hours" in err
     # personal values are not: an e-mail address and a phone number in amount are hidden
-    assert f'values "{HIDDEN}")' in out and "example.com" not in out + err and "7700" not in out + err
+    assert "(an e-mail address, not kept)" in out and "example.com" not in out + err and "7700" not in out + err
     assert 'ordered_at: cannot read "…" as a timestamp' in out and 'values "yesterday"' in out
     assert f"{folder / 'orders.csv'}: 3 of 4 rows would be rejected from orders" in err
-    assert "resolved_at before opened_at (rows 1)" in err and "staging.stg_tickets" in err
+    assert "1 x resolved_at is before opened_at (rows 1)" in out
     assert "source 'kpi_sheet': its path 'exports/kpis_*.xlsx' matches no file" in err
     assert "defects.parquet: cannot read the file as Parquet" in err
     assert "roi_ledger." not in out + err and "Traceback" not in out + err
