@@ -807,7 +807,7 @@ def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
     log_before = log.read_bytes()
     lock.acquire("another-run")  # held by this (live) test process
     try:
-        assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_RUN_FAILED
+        assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_INVALID_INPUT
         assert "another run is building this warehouse: run another-run" in capsys.readouterr().err
         assert warehouse.stat().st_mtime_ns == stamp
         assert log.read_bytes() == log_before  # the running run's log is left alone
@@ -820,7 +820,7 @@ def test_a_run_with_another_salt_stops_before_landing_anything(demo_run, capsys,
     business, warehouse, _ = demo_run
     stamp = warehouse.stat().st_mtime_ns
     monkeypatch.setenv("ROI_PSEUDONYM_SALT", "another-salt-altogether-0123456789")
-    assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_RUN_FAILED
+    assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_INVALID_INPUT
     err = capsys.readouterr().err
     assert "is not the salt" in err and "another-salt" not in err  # the salt itself is never printed
     assert warehouse.stat().st_mtime_ns == stamp

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from pipelines.runtime.warehouse import Warehouse
     from roi_ledger.run_context import RunContext
 
-# What the run's first step raises when the data and the register disagree (nothing has landed yet)
-DATA_ERRORS = ("ContractError", "RegisterError", "CatalogueError")
+# What a run's steps raise when its inputs cannot be used (exit 2; nothing is published): the data
+# and the register disagree, the salt is not the warehouse's, or another run took the lock first.
+DATA_ERRORS = ("ContractError", "RegisterError", "CatalogueError", "SaltError", "WarehouseBusy")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def run(
     busy = store.run_lock.live_holder()
     if busy is not None:  # say so before touching the running run's log
         print(f"run refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
-        return EXIT_RUN_FAILED
+        return EXIT_INVALID_INPUT
     if not force and nothing_changed(store, context, settings.salt, warehouse):
         return EXIT_OK
     # The run fixes its own as-of date when none is given: the last complete day before it starts.
