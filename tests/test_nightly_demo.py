@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from pipelines.commands import main as roi_main
-from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
 from pipelines.commands.run import run as roi_run
 from pipelines.commands.validate import resolve_inputs
 from pipelines.runtime.incremental import last_run_with_same_inputs
@@ -998,30 +998,21 @@ def dashboard(demo_run):
     import sys
     import urllib.request
 
-    import roi_ledger.report as report
-
     _, warehouse, _ = demo_run
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = Path(report.__file__).with_name("dashboard.py")
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # as ./dev dashboard starts it: st.App behind the token gate, on 127.0.0.1
         [
-            str(Path(sys.executable).with_name("streamlit")),
-            "run",
-            str(app),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--",
+            sys.executable,
+            "-m",
+            "pipelines.serving.dashboard_server",
             "--warehouse",
             str(warehouse),
+            "--port",
+            str(port),
         ],
+        env={k: v for k, v in os.environ.items() if not k.startswith("ROI_SERVE_")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
