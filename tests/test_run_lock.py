@@ -303,3 +303,14 @@ def test_forget_gives_up_after_its_wait_with_exit_2(tmp_path, monkeypatch, capsy
     assert code == EXIT_INVALID_INPUT
     assert "waited 1 s and the warehouse is still busy" in err and "run the-night" in err
     assert warehouse.stat().st_mtime_ns == stamp and lock.holder().run_id == "the-night"
+
+
+def test_a_run_with_another_salt_is_refused_before_dagster_starts(tmp_path, capsys):
+    from pipelines.commands.run import same_salt
+
+    warehouse = Warehouse(small_warehouse(tmp_path / "w.duckdb"))
+    assert same_salt(warehouse, FORGET_SALT)
+    assert not same_salt(warehouse, "another-salt-altogether-0123456789")
+    err = capsys.readouterr().err
+    assert err.startswith("invalid input:\nROI_PSEUDONYM_SALT is not the salt") and "another-salt" not in err
+    assert same_salt(Warehouse(tmp_path / "new.duckdb"), "another-salt-altogether-0123456789")  # no warehouse yet
