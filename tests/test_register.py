@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+import yaml
 
 from roi_ledger.register import RegisterError, check_against_data, parse_register
 
@@ -264,3 +265,21 @@ def test_a_register_file_over_the_size_limit_is_refused_unread(tmp_path):
     path.write_text("# " + "x" * 1_000_001)
     with pytest.raises(RegisterError, match=r"initiatives.yml: 1,000,003 bytes; a register is at most 1,000,000"):
         load_register(path)
+
+
+@pytest.mark.parametrize(
+    ("money", "message"),
+    [
+        ("{kind: fixed, value_per_unit: yes, basis: per_period}", "money.value_per_unit: yes/true/on is not a number"),
+        ("{kind: fixed, value_per_unit: .inf, basis: per_period}", "money.value_per_unit: Input should be a finite"),
+        ("{kind: fixed, value_per_unit: 1.7e308, basis: per_period}", "money.value_per_unit: Input should be less"),
+    ],
+)
+def test_a_catalogue_entry_in_the_register_refuses_nonsense_numbers(money, message):
+    from roi_ledger.catalogue import CatalogueError, catalogue_entries
+
+    entry = yaml.safe_load(
+        f"{{name: returns_per_week, dataset: orders, aggregation: count, good_direction: down, money: {money}}}"
+    )
+    with pytest.raises(CatalogueError, match=message.replace(".", r"\.")):
+        catalogue_entries([entry], "r.yml")
