@@ -8,6 +8,8 @@ before anything is written.
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -18,6 +20,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -55,21 +58,123 @@ def _plausible(value: date | None) -> date | None:
 
 PlausibleDate = Annotated[date, AfterValidator(_plausible)]
 
+# The largest amount of money the register takes (costs, benefits, values): a trillion in the
+# business's currency. A small business's figure above it is a typo, and 1.7e308 would add up to
+# infinity and make every ROI NaN.
+MAX_MONEY = 1e12
+# An expected change of -100% means the metric drops to nothing; below that is impossible.
+MIN_CHANGE_PCT = -100.0
+# Limits on the file and its text: a register is a few kilobytes; a deeper or larger one is a
+# mistake (or an attack) the YAML parser should not be left to find out about.
+MAX_REGISTER_BYTES = 1_000_000
+MAX_NESTING = 20  # levels of mappings and lists; the deepest legitimate path (claim_checks) has 4
+MAX_ALIASES = 100  # YAML `*alias` references: each may repeat a whole list
+MAX_ID_CHARS, MAX_TEXT_CHARS = 100, 1000
+
+
+def _no_bool(value: Any) -> Any:
+    # YAML 1.1 reads yes/no/on/off/true/false as booleans, and pydantic would take True for 1.
+    if isinstance(value, bool):
+        word = "yes/true/on" if value else "no/false/off"
+        raise ValueError(f"{word} is not a number: write the number")
+    return value
+
+
+def _money(value: float) -> float:
+    if value > MAX_MONEY:
+        shown = f"{value:,.0f}" if value < 1e18 else f"{value:.3g}"
+        raise ValueError(f"{shown} is over the limit of {MAX_MONEY:,.0f} for an amount (a typo?)")
+    return value
+
+
+def _change(value: float) -> float:
+    if value <= MIN_CHANGE_PCT:
+        raise ValueError(
+            f"{value:g}% is not a change a metric can make: -100 would take it to nothing (-40 means down 40%)"
+        )
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_no_bool)]
+WholeNumber = Annotated[int, BeforeValidator(_no_bool)]
+MoneyAmount = Annotated[float, BeforeValidator(_no_bool), Field(ge=0), AfterValidator(_money)]
+ChangePct = Annotated[float, BeforeValidator(_no_bool), AfterValidator(_change)]
+
+# Characters that show as nothing or reorder what is shown: zero-width spaces and joiners,
+# bidirectional controls, soft hyphens (Unicode categories Cf and Cc), and the private-use and
+# unassigned ones. Two ids differing only by them would look the same and be two.
+_INVISIBLE_CATEGORIES = {"Cf", "Cc", "Co", "Cn", "Zl", "Zp"}
+# An id: letters, digits, `_`, `-`, `.` and inner spaces, as ids, file names and SQL are safe with.
+_SAFE_NAME = re.compile(r"\w(?:[\w .-]*[\w.-])?")
+# A metric's name, as the catalogue, the KPI data and dbt's names of split metrics all write it.
+_METRIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _visible_text(value: str, what: str, limit: int) -> str:
+    """``value`` in NFKC form (full-width and compatibility characters folded), refused when it is
+    empty, longer than ``limit`` or holds an invisible or direction-changing character."""
+    value = unicodedata.normalize("NFKC", value)
+    if not value.strip():
+        raise ValueError(f"{what} is empty")
+    if len(value) > limit:
+        raise ValueError(f"{what} is {len(value):,} characters long; the limit is {limit:,}")
+    hidden = next((i for i, c in enumerate(value) if unicodedata.category(c) in _INVISIBLE_CATEGORIES), None)
+    if hidden is not None:
+        character = value[hidden]
+        raise ValueError(
+            f"{what} holds the invisible character U+{ord(character):04X} ({unicodedata.name(character, 'unnamed')}) "
+            f"at character {hidden + 1}: retype it"
+        )
+    return value
+
+
+def _safe_id(value: str) -> str:
+    value = _visible_text(value, "the id", MAX_ID_CHARS)
+    if not _SAFE_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a usable id: use letters, digits, '_', '-', '.' and spaces (no slashes or brackets)"
+        )
+    return value
+
+
+def _unit_name(value: str) -> str:
+    return _visible_text(value, "the unit", MAX_ID_CHARS)
+
+
+def _metric_name(value: str) -> str:
+    value = _visible_text(value, "the metric", MAX_ID_CHARS)
+    if not _METRIC_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a metric name: metrics are named in lower-case letters, digits and '_' "
+            "(see docs/metrics.md)"
+        )
+    return value
+
+
+def _text(value: str) -> str:
+    return _visible_text(value, "the text", MAX_TEXT_CHARS)
+
+
+Id = Annotated[str, AfterValidator(_safe_id)]
+Unit = Annotated[str, AfterValidator(_unit_name)]
+MetricName = Annotated[str, AfterValidator(_metric_name)]
+Text = Annotated[str, AfterValidator(_text)]
+
 
 class BusinessValues(_Strict):
-    cost_per_order_error: float | None = Field(default=None, ge=0)
-    cost_per_defect_unit: float | None = Field(default=None, ge=0)
-    gross_margin: float | None = Field(default=None, ge=0, le=1)
+    cost_per_order_error: MoneyAmount | None = None
+    cost_per_defect_unit: MoneyAmount | None = None
+    gross_margin: Number | None = Field(default=None, ge=0, le=1)
 
 
 class Business(_Strict):
-    name: str
+    name: Text
     currency: str
     timezone: str
-    loaded_hourly_cost: float | None = Field(default=None, ge=0)
-    discount_rate: float = Field(default=0.08, ge=0, lt=1)
+    loaded_hourly_cost: MoneyAmount | None = None
+    discount_rate: Number = Field(default=0.08, ge=0, lt=1)
     # The level of every interval and test: effects, money ranges, the claim checks' own tests.
-    confidence_level: float = Field(default=DEFAULT_CONFIDENCE_LEVEL, ge=0.5, lt=1)
+    confidence_level: Number = Field(default=DEFAULT_CONFIDENCE_LEVEL, ge=0.5, lt=1)
     values: BusinessValues = BusinessValues()
 
     @field_validator("currency")
@@ -92,12 +197,12 @@ class Business(_Strict):
 
 
 class Objective(_Strict):
-    id: str
-    statement: str
-    metric: str | None = None
-    target_change_pct: float | None = None
+    id: Id
+    statement: Text
+    metric: MetricName | None = None
+    target_change_pct: Number | None = Field(default=None, ge=MIN_CHANGE_PCT)
     deadline: PlausibleDate | None = None
-    owner: str | None = None
+    owner: Text | None = None
 
 
 class Status(str, Enum):
@@ -109,17 +214,17 @@ class Status(str, Enum):
 
 class OneOffCost(_Strict):
     kind: Literal["one_off"]
-    amount: float = Field(ge=0)
+    amount: MoneyAmount
     date: PlausibleDate
-    note: str | None = None
+    note: Text | None = None
 
 
 class MonthlyCost(_Strict):
     kind: Literal["monthly"]
-    amount: float = Field(ge=0)
+    amount: MoneyAmount
     start: PlausibleDate
     end: PlausibleDate | None = None
-    note: str | None = None
+    note: Text | None = None
 
     @model_validator(mode="after")
     def _end_after_start(self) -> MonthlyCost:
@@ -132,35 +237,35 @@ Cost = Annotated[OneOffCost | MonthlyCost, Field(discriminator="kind")]
 
 
 class Expected(_Strict):
-    annual_benefit: float | None = Field(default=None, ge=0)
-    changes: dict[str, float] = Field(default_factory=dict)
+    annual_benefit: MoneyAmount | None = None
+    changes: dict[MetricName, ChangePct] = Field(default_factory=dict)
 
 
 class Feasibility(_Strict):
-    effort: int = Field(ge=1, le=5)
-    complexity: int = Field(ge=1, le=5)
-    integration: int = Field(ge=1, le=5)
-    training_need: int = Field(ge=1, le=5)
+    effort: WholeNumber = Field(ge=1, le=5)
+    complexity: WholeNumber = Field(ge=1, le=5)
+    integration: WholeNumber = Field(ge=1, le=5)
+    training_need: WholeNumber = Field(ge=1, le=5)
 
 
 class Phase(_Strict):
-    units: list[str] = Field(min_length=1)
+    units: list[Unit] = Field(min_length=1)
     go_live: PlausibleDate
 
 
 class Initiative(_Strict):
-    id: str
-    name: str
+    id: Id
+    name: Text
     status: Status
-    objective: str | None = None
-    owner: str | None = None
+    objective: Id | None = None
+    owner: Text | None = None
     retired_on: PlausibleDate | None = None
     go_live: PlausibleDate | None = None
-    treated_units: list[str] | None = None
+    treated_units: list[Unit] | None = None
     phases: list[Phase] | None = None
-    ramp_up_days: int = Field(default=0, ge=0, le=MAX_RAMP_UP_DAYS)
-    control_units: list[str] | None = None
-    metrics: list[str] = Field(min_length=1)
+    ramp_up_days: WholeNumber = Field(default=0, ge=0, le=MAX_RAMP_UP_DAYS)
+    control_units: list[Unit] | None = None
+    metrics: list[MetricName] = Field(min_length=1)
     costs: list[Cost] | None = None
     expected: Expected | None = None
     feasibility: Feasibility | None = None
@@ -232,7 +337,9 @@ class Register(_Strict):
                 self.thresholds_for(initiative)
             except ValidationError as exc:
                 where = f"initiative {initiative.id!r}, " if initiative else ""
-                details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                details = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+                )
                 raise ValueError(f"{where}field claim_checks: {details}") from None
         return self
 
@@ -295,7 +402,9 @@ def _describe_location(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
         item_id = None
         if loc[1] < len(items) and isinstance(items[loc[1]], dict):
             item_id = items[loc[1]].get("id")
-        who = f'{loc[0][:-1]} "{item_id}"' if item_id else f"{loc[0][:-1]} #{loc[1] + 1}"
+        # named by its id when the id is one to show (not empty, invisible, huge or markup)
+        shown = isinstance(item_id, str) and len(item_id) <= MAX_ID_CHARS and _SAFE_NAME.fullmatch(item_id)
+        who = f'{loc[0][:-1]} "{item_id}"' if shown else f"{loc[0][:-1]} #{loc[1] + 1}"
         rest = ".".join(
             str(p)
             for p in loc[2:]
@@ -332,8 +441,35 @@ _DatesAsText.yaml_implicit_resolvers = {
 }
 
 
+def check_yaml_shape(text: str, source: str, error: type[ValueError] = ValueError) -> None:
+    """Refuse YAML text larger, deeper or with more aliases than a configuration file has, before
+    it is built into objects (a 10,000-deep nesting would exhaust the parser's recursion, and
+    aliases of aliases multiply a list beyond memory). Raises ``error`` naming ``source`` and the line."""
+    if len(text) > MAX_REGISTER_BYTES:
+        raise error(f"{source}: {len(text):,} characters; a configuration file is at most {MAX_REGISTER_BYTES:,}")
+    depth = aliases = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise error(
+                        f"{source}, line {event.start_mark.line + 1}: nested more than {MAX_NESTING} levels deep "
+                        "(lists and mappings inside each other); a configuration file needs a few"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise error(f"{source}, line {event.start_mark.line + 1}: more than {MAX_ALIASES} *aliases")
+    except yaml.YAMLError as exc:
+        raise error(f"{source}: not valid YAML: {exc}") from None
+
+
 def parse_register(text: str, source: str) -> Register:
     """Parse and validate register YAML text; ``source`` names the file in messages."""
+    check_yaml_shape(text, source, RegisterError)
     try:
         raw = yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -349,13 +485,21 @@ def parse_register(text: str, source: str) -> Register:
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = "unknown key (check the spelling; see docs/register.md)"
-            lines.append(f"{source}: {where}: {message}")
+            if where == "top level" and message.startswith(("initiative", "objective")):
+                lines.append(f"{source}: {message}")  # the rule names the item itself
+            else:
+                lines.append(f"{source}: {where}: {message}")
         raise RegisterError("\n".join(lines)) from None
 
 
 def read_register_text(path: Path) -> str:
     """The register's text as it is on disk (line ends kept, so its hash is the file's)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_REGISTER_BYTES:
+            raise RegisterError(
+                f"{path}: {size:,} bytes; a register is at most {MAX_REGISTER_BYTES:,} (the right file?)"
+            )
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise RegisterError(f"{path}: register file not found") from None

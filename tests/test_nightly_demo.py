@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from pipelines.commands import main as roi_main
-from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
 from pipelines.commands.run import run as roi_run
 from pipelines.commands.validate import resolve_inputs
 from pipelines.runtime.incremental import last_run_with_same_inputs
@@ -807,7 +807,7 @@ def test_a_run_stops_while_another_builds_the_same_warehouse(demo_run, capsys):
     log_before = log.read_bytes()
     lock.acquire("another-run")  # held by this (live) test process
     try:
-        assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_RUN_FAILED
+        assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_INVALID_INPUT
         assert "another run is building this warehouse: run another-run" in capsys.readouterr().err
         assert warehouse.stat().st_mtime_ns == stamp
         assert log.read_bytes() == log_before  # the running run's log is left alone
@@ -820,7 +820,7 @@ def test_a_run_with_another_salt_stops_before_landing_anything(demo_run, capsys,
     business, warehouse, _ = demo_run
     stamp = warehouse.stat().st_mtime_ns
     monkeypatch.setenv("ROI_PSEUDONYM_SALT", "another-salt-altogether-0123456789")
-    assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_RUN_FAILED
+    assert roi_run(business.data_dir, business.config_path, warehouse, business.as_of) == EXIT_INVALID_INPUT
     err = capsys.readouterr().err
     assert "is not the salt" in err and "another-salt" not in err  # the salt itself is never printed
     assert warehouse.stat().st_mtime_ns == stamp
@@ -998,30 +998,21 @@ def dashboard(demo_run):
     import sys
     import urllib.request
 
-    import roi_ledger.report as report
-
     _, warehouse, _ = demo_run
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = Path(report.__file__).with_name("dashboard.py")
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # as ./dev dashboard starts it: st.App behind the token gate, on 127.0.0.1
         [
-            str(Path(sys.executable).with_name("streamlit")),
-            "run",
-            str(app),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--",
+            sys.executable,
+            "-m",
+            "pipelines.serving.dashboard_server",
             "--warehouse",
             str(warehouse),
+            "--port",
+            str(port),
         ],
+        env={k: v for k, v in os.environ.items() if not k.startswith("ROI_SERVE_")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -244,3 +244,73 @@ def test_a_file_is_cloned_or_copied_byte_for_byte(tmp_path, cloning_folder):
         cloned[folder] = clone_or_copy(source, folder / "target.bin")
         assert (folder / "target.bin").read_bytes() == source.read_bytes()
     assert cloned[cloning_folder] is True
+
+
+# --- roi forget waits its turn behind a running night (docs/privacy.md) ---------------------
+
+FORGET_SALT = "a-salt-for-the-forget-tests-0123456789"
+
+
+def small_warehouse(path: Path) -> Path:
+    """A published warehouse holding one customer's order and one rejected row of theirs."""
+    from roi_ledger.privacy import salt_fingerprint
+
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.salt_fingerprint as select ? as fingerprint, now() as recorded_at",
+            [salt_fingerprint(FORGET_SALT)],
+        )
+        con.execute(
+            "create table raw.orders as select 'o1' as order_id, sha256(? || 'ann') as customer_id", [FORGET_SALT]
+        )
+        con.execute(
+            "create table raw.rejected_rows as select json_object('customer_id', sha256(? || 'ann')) as record",
+            [FORGET_SALT],
+        )
+    return path
+
+
+def test_forget_waits_for_a_running_night_then_erases(tmp_path, monkeypatch, capsys):
+    from pipelines.commands import main as roi_main
+    from pipelines.commands.exit_codes import EXIT_OK
+
+    monkeypatch.setenv("ROI_PSEUDONYM_SALT", FORGET_SALT)
+    warehouse = small_warehouse(tmp_path / "w.duckdb")
+    lock = Warehouse(warehouse).run_lock
+    hold(lock, "the-night", os.getpid())  # a live run holds the warehouse ...
+    threading.Timer(1.5, lock.release, ["the-night"]).start()  # ... and publishes 1.5 s later
+    code = roi_main(["forget", "--warehouse", str(warehouse), "--customer", "ann", "--wait", "30"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK and "waiting for the warehouse" in out and "the-night" in out
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.orders").fetchone()[0] == 0
+        assert con.execute("select count(*) from raw.rejected_rows").fetchone()[0] == 0
+    assert not lock.path.exists()
+
+
+def test_forget_gives_up_after_its_wait_with_exit_2(tmp_path, monkeypatch, capsys):
+    from pipelines.commands import main as roi_main
+    from pipelines.commands.exit_codes import EXIT_INVALID_INPUT
+
+    monkeypatch.setenv("ROI_PSEUDONYM_SALT", FORGET_SALT)
+    warehouse = small_warehouse(tmp_path / "w.duckdb")
+    stamp = warehouse.stat().st_mtime_ns
+    lock = Warehouse(warehouse).run_lock
+    hold(lock, "the-night", os.getpid())
+    code = roi_main(["forget", "--warehouse", str(warehouse), "--customer", "ann", "--wait", "1"])
+    err = capsys.readouterr().err
+    assert code == EXIT_INVALID_INPUT
+    assert "waited 1 s and the warehouse is still busy" in err and "run the-night" in err
+    assert warehouse.stat().st_mtime_ns == stamp and lock.holder().run_id == "the-night"
+
+
+def test_a_run_with_another_salt_is_refused_before_dagster_starts(tmp_path, capsys):
+    from pipelines.commands.run import same_salt
+
+    warehouse = Warehouse(small_warehouse(tmp_path / "w.duckdb"))
+    assert same_salt(warehouse, FORGET_SALT)
+    assert not same_salt(warehouse, "another-salt-altogether-0123456789")
+    err = capsys.readouterr().err
+    assert err.startswith("invalid input:\nROI_PSEUDONYM_SALT is not the salt") and "another-salt" not in err
+    assert same_salt(Warehouse(tmp_path / "new.duckdb"), "another-salt-altogether-0123456789")  # no warehouse yet

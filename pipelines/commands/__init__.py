@@ -10,7 +10,8 @@ Arguments default to ``ROI_DATA_DIR``, ``ROI_CONFIG``, ``ROI_WAREHOUSE``, ``ROI_
 ``ROI_BUSINESSES`` (``pipelines.runtime.settings``). This module only parses the command line and hands
 it to the command's module (one per command, each with a ``command(args)``); what a command does
 is said there. Exit codes (``exit_codes``): 0 success (or nothing changed), 1 the run failed (the
-published warehouse is untouched), 2 the inputs are invalid (nothing was written).
+published warehouse is untouched), 2 the inputs cannot be used (invalid, another salt than the
+warehouse's, or the warehouse busy with another run: nothing was written).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from pipelines.commands.demo import DEMO_SCALE
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT
+from pipelines.runtime.run_lock import FORGET_WAIT_SECONDS
 from pipelines.runtime.settings import Settings, SettingsError, read_settings
 
 # The module of each command (pipelines/commands/<module>.py).
@@ -102,6 +104,13 @@ def _add_oversight(commands, settings: Settings) -> None:
     )
     forget.add_argument(
         "--employee", action="append", default=[], metavar="ID", help="an employee id as the data has it (repeatable)"
+    )
+    forget.add_argument(
+        "--wait",
+        type=float,
+        default=FORGET_WAIT_SECONDS,
+        metavar="SECONDS",
+        help=f"how long to wait for a running night to finish (default {FORGET_WAIT_SECONDS:.0f})",
     )
     explain = commands.add_parser("explain", help="trace every number of an initiative's claim to its inputs")
     explain.add_argument("initiative")

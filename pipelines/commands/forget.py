@@ -4,7 +4,9 @@ People's identifiers are stored only as ``sha256(salt || id)``. Given the identi
 the erasure removes every row carrying that hash — from every table of every schema with a
 ``customer_id`` or ``employee_id`` column (raw, staging, intermediate), and from ``raw.rejected_rows`` —
 then writes the warehouse afresh into a new file, so the deleted rows do not linger in the file's
-free blocks, and publishes it like a run: under the run lock, by an atomic rename. The erasure is
+free blocks, and publishes it like a run: under the run lock, by an atomic rename. A running night
+holds that lock: the erasure waits its turn (``--wait`` seconds, default an hour), then starts from
+the warehouse that night published. The erasure is
 recorded in ``raw.erasures`` with its time, kind and row counts — never the identifier or its hash.
 Files already loaded are never landed again (they are known by content), so the next run
 rebuilds every result from what remains; an export that still holds the person would bring them
@@ -15,14 +17,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
 import duckdb
 
-from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
 from pipelines.commands.validate import checked_settings
+from pipelines.runtime.run_lock import POLL_SECONDS, WarehouseBusy
 from pipelines.runtime.settings import SALT_VAR
 from pipelines.runtime.warehouse import Warehouse
 from roi_ledger.privacy import SaltError, check_salt_strength, check_same_salt
@@ -42,14 +46,13 @@ def command(args: argparse.Namespace) -> int:
         print(f"roi forget: set {SALT_VAR} to the salt the warehouse's identifiers were hashed with", file=sys.stderr)
         return EXIT_INVALID_INPUT
     store = Warehouse(Path(args.warehouse).expanduser().resolve())
-    busy = store.run_lock.live_holder()
-    if busy is not None:
-        print(f"roi forget refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
-        return EXIT_RUN_FAILED
     try:
-        removed = forget(store, salt=settings.salt, customers=customers, employees=employees)
+        removed = forget_in_turn(store, args.wait, salt=settings.salt, customers=customers, employees=employees)
     except (SaltError, FileNotFoundError) as exc:
         print(f"roi forget: {exc}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    except WarehouseBusy as exc:
+        print(f"roi forget: waited {args.wait:.0f} s and the warehouse is still busy: {exc}", file=sys.stderr)
         return EXIT_INVALID_INPUT
     people = len(customers) + len(employees)
     print(
@@ -60,6 +63,23 @@ def command(args: argparse.Namespace) -> int:
         print(f"  {table}: {n}")
     print("The next run rebuilds every result from what remains; remove them from the source exports too.")
     return EXIT_OK
+
+
+def forget_in_turn(warehouse: Warehouse, wait_seconds: float, **people) -> dict[str, int]:
+    """``forget``, once the run holding the warehouse (if any) has finished; ``WarehouseBusy`` when it
+    still holds it after ``wait_seconds``."""
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            return forget(warehouse, **people)
+        except WarehouseBusy as busy:
+            if time.monotonic() >= deadline:
+                raise
+            if not told:
+                print(f"waiting for the warehouse (up to {wait_seconds:.0f} s): {busy}", flush=True)
+                told = True
+            time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
 def forget(warehouse: Warehouse, *, salt: str, customers: list[str], employees: list[str]) -> dict[str, int]:

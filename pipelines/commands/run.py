@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from pipelines.runtime.warehouse import Warehouse
     from roi_ledger.run_context import RunContext
 
-# What the run's first step raises when the data and the register disagree (nothing has landed yet)
-DATA_ERRORS = ("ContractError", "RegisterError", "CatalogueError")
+# What a run's steps raise when its inputs cannot be used (exit 2; nothing is published): the data
+# and the register disagree, the salt is not the warehouse's, or another run took the lock first.
+DATA_ERRORS = ("ContractError", "RegisterError", "CatalogueError", "SaltError", "WarehouseBusy")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -56,7 +57,9 @@ def run(
     busy = store.run_lock.live_holder()
     if busy is not None:  # say so before touching the running run's log
         print(f"run refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
-        return EXIT_RUN_FAILED
+        return EXIT_INVALID_INPUT
+    if settings.salt and not same_salt(store, settings.salt):
+        return EXIT_INVALID_INPUT
     if not force and nothing_changed(store, context, settings.salt, warehouse):
         return EXIT_OK
     # The run fixes its own as-of date when none is given: the last complete day before it starts.
@@ -83,6 +86,29 @@ def prepare(data: Path, config: Path, as_of: date | None) -> tuple[RunContext, S
     # the run's first step reads the data itself: here only what its sources land is known
     code = check_salt(data, {source.dataset for source in context.sources.values()}, settings.salt)
     return (context, settings) if code == EXIT_OK else code
+
+
+def same_salt(store: Warehouse, salt: str) -> bool:
+    """Whether ``salt`` is the one the published warehouse's identifiers were hashed with (or there is
+    none yet); if not, it says so — before Dagster starts — and the run stops (the run's first step
+    checks it again under the lock: ``pipelines.defs.ingest.remember_salt``)."""
+    import duckdb
+
+    from roi_ledger.privacy import SaltError, check_same_salt
+
+    if not store.path.is_file():
+        return True
+    with duckdb.connect(str(store.path), read_only=True) as con:
+        known = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'salt_fingerprint'"
+        ).fetchone()[0]
+        recorded = known and con.execute("select fingerprint from raw.salt_fingerprint order by recorded_at").fetchone()
+    try:
+        check_same_salt(salt, recorded[0] if recorded else None, str(store.path))
+    except SaltError as exc:
+        print(f"invalid input:\n{exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def nothing_changed(store: Warehouse, context: RunContext, salt: str | None, warehouse: Path) -> bool:

@@ -27,6 +27,9 @@ from pathlib import Path
 MAX_AGE = timedelta(hours=6)  # no nightly run of a small business takes this long
 # A lock file another run has just created may not hold its holder yet: look again shortly.
 ATTEMPTS, RETRY_WAIT_SECONDS = 5, 0.2
+# `roi forget` waits its turn behind a running night for this long (its --wait), looking every
+# POLL_SECONDS: a small business's night takes minutes; one still running after an hour is stuck.
+FORGET_WAIT_SECONDS, POLL_SECONDS = 3600.0, 1.0
 
 
 class WarehouseBusy(RuntimeError):

@@ -39,6 +39,10 @@ _SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECA
 BUILD_WAREHOUSE_VAR = "ROI_BUILD_WAREHOUSE"
 # The warehouse `./dev docs` and `./dev dashboard` show when neither a flag nor ROI_WAREHOUSE names one.
 DEMO_WAREHOUSE = Path("demo/warehouse.duckdb")
+# Where `./dev dashboard` and `./dev docs` listen unless --host or ROI_SERVE_HOST says otherwise.
+LOCALHOST = "127.0.0.1"
+# A serving token shorter than this can be guessed by trying (as the salt's rule, privacy.py).
+MIN_SERVE_TOKEN_CHARS = 16
 
 
 class SettingsError(ValueError):
@@ -68,6 +72,10 @@ class Settings(BaseSettings):
     notify_from: str = "roi-ledger@localhost"
     notify_to: str | None = None
     notify_webhook: SecretStr | None = None
+    # the dashboard and the docs site (pipelines/serving): where they listen, and the token every
+    # request must carry (required to listen beyond this machine; a secret, never printed)
+    serve_host: str = LOCALHOST
+    serve_token: SecretStr | None = None
     # set by the pipeline for dbt (see the module's docstring)
     build_warehouse: Path | None = None
 
@@ -84,6 +92,21 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("serve_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_SERVE_TOKEN_CHARS:
+            raise ValueError(
+                f"ROI_SERVE_TOKEN is shorter than {MIN_SERVE_TOKEN_CHARS} characters: anyone could guess it; make one "
+                "with python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @property
+    def token(self) -> str | None:
+        """The serving token (None when unset): the one accessor of the secret."""
+        return self.serve_token.get_secret_value() if self.serve_token else None
+
     @property
     def salt(self) -> str | None:
         """The pseudonymisation salt (None when unset): the one accessor of the secret."""
@@ -96,7 +119,11 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """The values a message must never show (a password, a webhook URL with its token)."""
-        return [s.get_secret_value() for s in (self.smtp_password, self.notify_webhook, self.pseudonym_salt) if s]
+        return [
+            s.get_secret_value()
+            for s in (self.smtp_password, self.notify_webhook, self.pseudonym_salt, self.serve_token)
+            if s
+        ]
 
 
 def variable(field: str) -> str:

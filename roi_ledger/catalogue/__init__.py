@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from roi_ledger.contract import DATASETS
 
@@ -27,14 +27,22 @@ class CatalogueError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # no number is infinite or NaN (a value_per_unit of .inf makes every benefit infinite)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _no_bool(value: object) -> object:
+    # YAML reads yes/no/true/false as booleans, which pydantic would take for 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError(f"{'yes/true/on' if value else 'no/false/off'} is not a number: write the number")
+    return value
 
 
 class Money(_Strict):
     kind: Literal["hours", "order_errors", "defect_units", "revenue", "fixed", "none"]
     basis: Literal["per_volume", "per_period"] | None = None
     pool: str | None = None
-    value_per_unit: float | None = None
+    value_per_unit: Annotated[float, BeforeValidator(_no_bool)] | None = Field(default=None, ge=-1e12, le=1e12)
 
     @model_validator(mode="after")
     def _complete(self) -> Money:
@@ -61,7 +69,7 @@ class MetricDefinition(_Strict):
     split_by: str | None = None
     numerator: RatioPart | None = None
     denominator: RatioPart | None = None
-    scale: float = 1.0
+    scale: Annotated[float, BeforeValidator(_no_bool)] = 1.0
     volume: str | None = None
     good_direction: Literal["up", "down"]
     zero_fill: bool = False

@@ -8,8 +8,9 @@ docs/claims.md for what each check does with its threshold.
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Periods needed before and after go-live, by the series' grain.
 MIN_PRE_PERIODS = {"week": 8, "month": 3, "quarter": 2, "year": 2}
@@ -21,7 +22,15 @@ STALE_AFTER_DAYS = {"week": 14, "month": 62, "quarter": 123, "year": 400}
 
 
 class ClaimThresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        # Every threshold is a number; YAML reads `yes` as true, which pydantic would take for 1.
+        if isinstance(value, bool):
+            raise ValueError(f"{'yes/true/on' if value else 'no/false/off'} is not a number: write the number")
+        return value
 
     # not_enough_data
     min_pre_weeks: int = Field(MIN_PRE_PERIODS["week"], ge=1)
