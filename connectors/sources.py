@@ -154,10 +154,17 @@ def load_sources(data_dir: Path) -> dict[str, FilesSource | SqlSource | RestApiS
     path = data_dir / SOURCES_FILE
     if not path.exists():
         return default_sources(data_dir)
+    from roi_ledger.register import check_yaml_shape, yaml_problem
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ContractError(f"{path}: not a readable YAML file ({type(exc).__name__})") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ContractError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    check_yaml_shape(text, str(path), ContractError)
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: {yaml_problem(exc)} (see docs/sources.md)") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict):
         raise ContractError(f"{path}: expected a mapping with a 'sources' key (see docs/sources.md)")
     specs = {}

@@ -464,7 +464,17 @@ def check_yaml_shape(text: str, source: str, error: type[ValueError] = ValueErro
                 if aliases > MAX_ALIASES:
                     raise error(f"{source}, line {event.start_mark.line + 1}: more than {MAX_ALIASES} *aliases")
     except yaml.YAMLError as exc:
-        raise error(f"{source}: not valid YAML: {exc}") from None
+        raise error(f"{source}: {yaml_problem(exc)}") from None
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong with a YAML text and where, as people read it (the parser's own message
+    names its input "<unicode string>" and repeats the line)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or "the text does not follow YAML's rules"
+    context = getattr(exc, "context", None)
+    return f"cannot be read as YAML{where}: {problem}" + (f" ({context})" if context else "")
 
 
 def parse_register(text: str, source: str) -> Register:
@@ -473,7 +483,7 @@ def parse_register(text: str, source: str) -> Register:
     try:
         raw = yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise RegisterError(f"{source}: not valid YAML: {exc}") from None
+        raise RegisterError(f"{source}: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise RegisterError(f"{source}: expected a mapping with business, objectives, initiatives")
     try:

@@ -593,6 +593,12 @@ def test_forget_erases_a_customer_everywhere_and_the_next_run_succeeds(second_ni
     assert night["run"] == EXIT_OK
     assert hash_holders(warehouse, hashed) == []
     assert hashed.encode() not in warehouse.read_bytes()  # not in the file's free blocks either
+    # nor any byte of what the next night published: Parquet (also the folder kept aside), report, logs
+    published = [
+        p for p in warehouse.parent.rglob("*") if p.is_file() and "data" not in p.relative_to(warehouse.parent).parts
+    ]
+    assert len(published) > 10
+    assert [p for p in published if hashed.encode() in p.read_bytes() or customer.encode() in p.read_bytes()] == []
 
 
 def test_a_signed_claim_moved_by_new_data_is_changed_since_signoff(second_night):

@@ -75,7 +75,7 @@ def test_units_and_metrics_are_checked_against_the_data():
 
 
 def test_not_yaml_is_a_clear_error():
-    with pytest.raises(RegisterError, match="initiatives.yml: not valid YAML"):
+    with pytest.raises(RegisterError, match="initiatives.yml: cannot be read as YAML at line"):
         parse_register("business: [", "initiatives.yml")
 
 

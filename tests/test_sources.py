@@ -272,3 +272,19 @@ def test_json_lines_keep_their_line_numbers_and_nested_fields_flatten(tmp_path):
     [load] = land_all(con, folder)["defects"]
     assert (load.rows_loaded, load.rows_rejected) == (2, 1)
     assert reasons(con, "defects") == {3: "line 3 is not a JSON object"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sources:\n  a: " + "[" * 10_000 + "]" * 10_000 + "\n", "nest"),
+        ("sources:\n  a: {dataset: orders, path: x\n", "cannot be read as YAML at line"),
+        ("sources:\n  a: " + "x" * 2_000_000 + "\n", "at most"),
+    ],
+)
+def test_a_sources_file_too_deep_broken_or_big_is_refused_with_its_line(tmp_path, text, expected):
+    (tmp_path / "sources.yml").write_text(text)
+    with pytest.raises(ContractError) as refused:
+        load_sources(tmp_path)
+    assert expected in str(refused.value) and "sources.yml" in str(refused.value)
+    assert "Error" not in str(refused.value)
