@@ -153,7 +153,9 @@ def load_sources(data_dir: Path) -> dict[str, FilesSource | SqlSource | RestApiS
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ContractError(f"{path}: not a readable YAML file ({type(exc).__name__})") from None
+        mark = getattr(exc, "problem_mark", None)  # where the YAML parser stopped
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ContractError(f"{path}: not a readable YAML file{at}; correct it (docs/sources.md)") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict):
         raise ContractError(f"{path}: expected a mapping with a 'sources' key (see docs/sources.md)")
     specs = {}
