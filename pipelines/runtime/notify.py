@@ -34,6 +34,8 @@ class Failure:
     reason: str
     warehouse: str
     run_id: str
+    # what is published, in words (``Warehouse.published_run``)
+    published: str = ""
 
     @property
     def subject(self) -> str:
@@ -42,8 +44,8 @@ class Failure:
     @property
     def text(self) -> str:
         return (
-            f"Last night's ROI Ledger run did not finish, so this morning's figures are the previous ones: "
-            f"the published warehouse {self.warehouse} is unchanged.\n\n"
+            "Last night's ROI Ledger run did not finish, so nothing new is published: "
+            f"{self.published or f'the published warehouse {self.warehouse} is unchanged'}.\n\n"
             f"What went wrong: {self.reason}\n\n"
             f"Run {self.run_id}; its log is {self.warehouse}.run.log. Fix the cause and run it again "
             "(roi run), or wait for tonight's run."
