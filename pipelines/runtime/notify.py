@@ -78,7 +78,7 @@ def notify_failure(failure: Failure) -> list[str]:
             sent.append(channel)
         except Exception as exc:  # smtplib and urllib raise many types; the failure must still show
             print(
-                f"could not send the failure notice by {channel}: {type(exc).__name__}: {_scrub(str(exc), settings)}",
+                f"could not send the failure notice by {channel}: {_scrub(str(exc), settings) or 'no reason given'}",
                 file=sys.stderr,
             )
     return sent
