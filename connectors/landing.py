@@ -35,6 +35,7 @@ from connectors.mapping import (
     quote_literal,
     reformat,
     sniff_formats,
+    unevaluable_mapping,
 )
 from connectors.readers import Malformed
 from roi_ledger.contract import DATASETS, ColumnType, ContractError, Dataset
@@ -406,11 +407,8 @@ def _map_onto_contract(
     mapped = mapping_sql("source_rows", expressions, one_record_per=mapping.one_record_per)
     try:
         con.execute(f"create or replace temp table staged as {mapped}")
-    except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException) as exc:
-        first_line = str(exc).splitlines()[0]
-        raise ContractError(
-            f"{where}: a column mapping cannot be evaluated on this source ({first_line}); see docs/sources.md"
-        ) from None
+    except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException):
+        raise unevaluable_mapping(con, "source_rows", expressions, where=where) from None
 
 
 def _read_sniffed_formats(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: Mapping) -> dict[str, str]:

@@ -10,6 +10,7 @@ same for every source, so a value a mapping cannot make sense of is rejected wit
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import duckdb
@@ -173,6 +174,36 @@ def mapping_sql(
         )
     selected = ", ".join(f"{expression} as {quote_identifier(name)}" for name, expression in expressions.items())
     return f"select _source_row, {selected} from {rows}"
+
+
+# What DuckDB calls each kind of error it raises while binding SQL: an owner reads none of them.
+ENGINE_ERROR = re.compile(r"^(?:[A-Z][a-z]+ )+Error: ")
+
+
+def unevaluable_mapping(
+    con: duckdb.DuckDBPyConnection, source_table: str, expressions: dict[str, str], *, where: str
+) -> ContractError:
+    """What to say when the mapping of ``source_table`` cannot be evaluated: the first contract
+    column whose expression DuckDB cannot bind, and the field it lacks (with the fields the
+    source has) or DuckDB's reason without its error name."""
+    described = con.execute(f"select * from {source_table} limit 0").description
+    fields = [column[0] for column in described if column[0] != "_source_row"]
+    for column, expression in expressions.items():
+        try:
+            con.execute(f"select {expression} from {source_table} limit 0")
+        except duckdb.Error as exc:
+            reason = ENGINE_ERROR.sub("", str(exc).splitlines()[0])
+            missing = re.search(r'Referenced column "([^"]*)" not found', reason)
+            if missing:
+                shown = ", ".join(f'"{name}"' for name in fields[:30]) + (", ..." if len(fields) > 30 else "")
+                reason = f'the source has no field "{missing.group(1)}" (its fields: {shown})'
+            return ContractError(
+                f"{where}: the mapping of {column} in sources.yml cannot be evaluated: {reason}; "
+                "correct it (docs/sources.md)"
+            )
+    return ContractError(
+        f"{where}: the column mappings in sources.yml cannot be evaluated together; see docs/sources.md"
+    )
 
 
 def sniff_formats(

@@ -62,9 +62,11 @@ def pull(source_name: str, source: SqlSource | RestApiSource, *, cursor: str | N
 
 
 def _root_message(exc: BaseException) -> str:
+    """The first error in ``exc``'s chain, in its own words (a driver's or a server's), without
+    its class name: an owner reads it."""
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__
-    return f"{type(exc).__name__}: {exc}"
+    return str(exc).strip() or "the source did not answer (no reason given)"
 
 
 def _scrub(message: str, secrets: list[str]) -> str:

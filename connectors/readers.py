@@ -82,10 +82,14 @@ def file_format(path: Path, declared: str | None = None) -> str | None:
 def unreadable(path: Path, exc: Exception, kind: str) -> ContractError:
     """A message for a file that cannot be read, which never quotes the file: a reader's own
     error often does (a line holding a customer's e-mail address), and messages end up in logs.
-    Only a line number it names is kept."""
+    Only a line number it names is kept, and never the reader's class name (ComputeError, ...),
+    which tells an owner nothing."""
     where = re.search(r"\b(?:line|row)\s+(\d+)", str(exc))
     at = f" near line {where.group(1)}" if where else ""
-    return ContractError(f"{path}: cannot read the file as {kind}{at} ({type(exc).__name__}); see docs/sources.md")
+    return ContractError(
+        f"{path}: cannot read the file as {kind}{at}: it is damaged, cut short or in another format; "
+        "export it again, or point the source's path at files of that format (docs/sources.md)"
+    )
 
 
 def sniff_dialect(path: Path, *, delimiter: str | None, encoding: str, header_row: int = 1) -> CsvDialect:

@@ -131,6 +131,7 @@ def test_run_all_runs_every_business_and_a_broken_one_fails_alone(tmp_path, caps
     assert code == EXIT_RUN_FAILED
     assert "2 of 3 businesses done" in out and "failed: broken" in out
     assert "FAILED broken (exit 2" in out and "value" in out  # the missing column is named
+    assert "Error" not in out and "roi_ledger." not in out  # in words, no class names (tests/test_run_messages.py)
     for name in ("alpha", "gamma"):
         effects = query(tmp_path / name / "roi.duckdb", "select * from marts.initiative_effects where is_primary")
         assert effects["initiative_id"].to_list() == ["route_planner"]

@@ -31,10 +31,21 @@ def _fmt(value) -> str:
 
 
 def command(args: argparse.Namespace) -> int:
+    warehouse = Path(args.warehouse).expanduser().resolve()
+    if not warehouse.is_file():
+        print(f"roi explain: no warehouse is published at {warehouse}: run `roi run` first", file=sys.stderr)
+        return EXIT_INVALID_INPUT
     try:
-        print(explain(Path(args.warehouse).expanduser().resolve(), args.initiative, args.metric))
+        print(explain(warehouse, args.initiative, args.metric))
     except KeyError as exc:
         print(f"roi explain: {exc.args[0]}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    except duckdb.Error:  # DuckDB's own words name its error class: not for people
+        print(
+            f"roi explain: {warehouse} cannot be read as a warehouse `roi run` published "
+            "(another file, or one an older version built: run `roi run` on it again)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID_INPUT
     return EXIT_OK
 

@@ -66,7 +66,7 @@ def run(
     print(f"running the nightly job (as of {as_of or 'yesterday'}); log: {store.run_log}")
     result = execute(store, context, settings.salt, partition)
     if not result.success:
-        return report_failure(store, warehouse, result)
+        return report_failure(store, result)
     print_results(warehouse.resolve())
     return EXIT_OK
 
@@ -145,28 +145,31 @@ def execute(store: Warehouse, context: RunContext, salt: str | None, partition: 
         )
 
 
-def report_failure(store: Warehouse, warehouse: Path, result) -> int:
-    """Say why the run failed, release its lock (a failed run does not publish) and send the notice."""
+def report_failure(store: Warehouse, result) -> int:
+    """Say why the run failed in words for people (``pipelines.runtime.failure``), remove what
+    it wrote (a failed run publishes nothing and leaves only its log), say what is published,
+    release its lock and send the notice."""
+    from pipelines.runtime.failure import step_failures
     from pipelines.runtime.notify import Failure, notify_failure
-    from pipelines.runtime.warehouse import out_of_memory_hint
+    from pipelines.runtime.progress import step_words
 
-    store.run_lock.release(result.run_id)
-    reasons, invalid_input = [], False
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            while error is not None and error.cause is not None:
-                error = error.cause  # the error the step raised, not Dagster's wrapper
-            # the register, a file or a source that cannot be used (the build file is discarded)
-            invalid_input |= error is not None and error.cls_name in DATA_ERRORS
-            reasons.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
-            print(("invalid input:\n" if invalid_input else "") + reasons[-1], file=sys.stderr)
-            hint = out_of_memory_hint(error.message if error else "")
-            if hint:
-                print(hint, file=sys.stderr)
+    failures = step_failures(result.all_events)
+    # the register, a file or a source that cannot be used
+    invalid_input = any(failure.error_class in DATA_ERRORS for failure in failures)
+    if invalid_input:
+        print("invalid input:", file=sys.stderr)
+    for failure in failures:
+        if failure.text is not None:
+            print(failure.line, file=sys.stderr)
     print_top_rejections(store.build_file, result.run_id)
-    print(f"run failed (details in {store.run_log}); the published warehouse {warehouse} is unchanged", file=sys.stderr)
-    sent = notify_failure(Failure("; ".join(reasons) or "the run stopped", str(store.path), result.run_id))
+    store.remove_unpublished()  # while the lock is held: no other run can be starting its build
+    store.run_lock.release(result.run_id)
+    published = store.published_run()
+    internal = [f'"{step_words(failure.step)}"' for failure in failures if failure.text is None]
+    where = f" in step {', '.join(internal)} on an internal error (not your data)" if internal else ""
+    print(f"run failed{where}: {published}; the full log, with every error, is {store.run_log}", file=sys.stderr)
+    reasons = "; ".join(failure.line for failure in failures) or "the run stopped"
+    sent = notify_failure(Failure(reasons, str(store.path), result.run_id, published))
     if sent:
         print(f"told by {' and '.join(sent)}", file=sys.stderr)
     return EXIT_INVALID_INPUT if invalid_input else EXIT_RUN_FAILED

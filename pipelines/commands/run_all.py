@@ -78,7 +78,11 @@ def run_all(businesses_file: Path, parallel: int, as_of: date | None) -> int:
                 print(f"  FAILED {business.name} (exit {code}, {seconds:.0f} s): {failed[business.name]}", flush=True)
     print(
         f"{len(businesses) - len(failed)} of {len(businesses)} businesses done in {time.monotonic() - started:.0f} s"
-        + (f"; failed: {', '.join(sorted(failed))} (their published warehouses are unchanged)" if failed else "")
+        + (
+            f"; failed: {', '.join(sorted(failed))} (each one's published warehouse, if it has one, is unchanged)"
+            if failed
+            else ""
+        )
     )
     return EXIT_RUN_FAILED if failed else EXIT_OK
 

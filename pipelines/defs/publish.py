@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from pipelines.defs.transform import dbt_metrics_layer, dbt_results_layer
+from pipelines.runtime.failure import step_failures
 from pipelines.runtime.incremental import inputs_fingerprint, present_files, raw_state
 from pipelines.runtime.notify import Failure, notify_failure
 from pipelines.runtime.resources import RESOURCE_KEY, RunResource
@@ -139,18 +140,28 @@ def morning_report(con):
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)
 def release_lock_of_failed_run(context: RunFailureSensorContext) -> None:
     """A failed run never publishes, so it does not release the warehouse's run lock itself:
-    release it here, so the next run need not wait for the lock to go stale, and send the failure
-    notice (``pipelines.runtime.notify``). Needs the Dagster daemon, which ``dagster dev`` starts; ``roi
+    remove what it wrote unpublished and release the lock here, so the next run need not wait for
+    the lock to go stale, and send the failure notice (``pipelines.runtime.notify``), its reasons
+    said for people (``pipelines.runtime.failure``). Needs the Dagster daemon, which ``dagster dev`` starts; ``roi
     run`` releases the lock and sends the notice itself. The warehouse is the failed run's own,
     from its run config, else the code location's ``ROI_WAREHOUSE``."""
     failed = context.dagster_run
     config = failed.run_config.get("resources", {}).get(RESOURCE_KEY, {}).get("config", {})
     path = config.get("warehouse_path") or code_location_warehouse()
-    if path and Warehouse(Path(path).expanduser().resolve()).run_lock.release(failed.run_id):
-        context.log.info(f"released the run lock of failed run {failed.run_id}")
+    store = Warehouse(Path(path).expanduser().resolve()) if path else None
+    if store is not None:
+        holder = store.run_lock.holder()
+        if holder is not None and holder.run_id == failed.run_id:  # what it wrote, while its lock keeps others off
+            store.remove_unpublished()
+        if store.run_lock.release(failed.run_id):
+            context.log.info(f"released the run lock of failed run {failed.run_id}")
     # and someone hears of it (pipelines/runtime/notify.py: e-mail and/or webhook from the environment)
-    reason = context.failure_event.message if context.failure_event else "the run stopped"
-    notify_failure(Failure(reason, str(path or "(the code location's warehouse)"), failed.run_id))
+    events = [entry.dagster_event for entry in context.instance.all_logs(failed.run_id) if entry.dagster_event]
+    reason = "; ".join(failure.line for failure in step_failures(events)) or (
+        context.failure_event.message if context.failure_event else "the run stopped"
+    )
+    published = store.published_run() if store is not None else ""
+    notify_failure(Failure(reason, str(path or "(the code location's warehouse)"), failed.run_id, published))
 
 
 def code_location_warehouse() -> Path | None:

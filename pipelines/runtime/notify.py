@@ -34,6 +34,8 @@ class Failure:
     reason: str
     warehouse: str
     run_id: str
+    # what is published, in words (``Warehouse.published_run``)
+    published: str = ""
 
     @property
     def subject(self) -> str:
@@ -42,8 +44,8 @@ class Failure:
     @property
     def text(self) -> str:
         return (
-            f"Last night's ROI Ledger run did not finish, so this morning's figures are the previous ones: "
-            f"the published warehouse {self.warehouse} is unchanged.\n\n"
+            "Last night's ROI Ledger run did not finish, so nothing new is published: "
+            f"{self.published or f'the published warehouse {self.warehouse} is unchanged'}.\n\n"
             f"What went wrong: {self.reason}\n\n"
             f"Run {self.run_id}; its log is {self.warehouse}.run.log. Fix the cause and run it again "
             "(roi run), or wait for tonight's run."
@@ -76,7 +78,7 @@ def notify_failure(failure: Failure) -> list[str]:
             sent.append(channel)
         except Exception as exc:  # smtplib and urllib raise many types; the failure must still show
             print(
-                f"could not send the failure notice by {channel}: {type(exc).__name__}: {_scrub(str(exc), settings)}",
+                f"could not send the failure notice by {channel}: {_scrub(str(exc), settings) or 'no reason given'}",
                 file=sys.stderr,
             )
     return sent

@@ -218,20 +218,42 @@ class Warehouse:
         taken over, if any."""
         self.build_file.parent.mkdir(parents=True, exist_ok=True)
         taken_over = self.run_lock.acquire(run_id, run_finished)
-        # A killed run leaves its build file and, beside it, DuckDB's journal of the writes it
-        # had not checkpointed. Both go: a journal replayed into a fresh copy of the published
-        # file would publish the dead run's writes (a "ghost" row in marts.runs), or fail every
-        # later run once the published file has changed ("Failure while replaying WAL").
-        for leftover in (self.build_file, self.build_journal):
-            leftover.unlink(missing_ok=True)
-        shutil.rmtree(self.build_spill, ignore_errors=True)  # what DuckDB spilled past its memory limit
-        for leftover in self.path.parent.glob(f".{self.parquet_dir.name}.*"):  # a killed run's Parquet export
-            shutil.rmtree(leftover, ignore_errors=True)
-        for leftover in self.path.parent.glob(f".{self.report_file.name}.*"):  # and its unpublished report
-            leftover.unlink(missing_ok=True)
+        self.remove_unpublished()  # what a killed run left
         if self.path.exists():
             clone_or_copy(self.path, self.build_file)
         return taken_over
+
+    def remove_unpublished(self) -> None:
+        """Remove what a run writes before it publishes: the build file, DuckDB's journal and spill
+        beside it, the Parquet export and the morning report not yet swapped in. Called by the
+        next run for a killed run's, and by a failed run for its own (``roi run``); the caller
+        holds the run lock. The journal matters most: replayed into a fresh copy of the published
+        file it would publish the dead run's writes (a "ghost" row in marts.runs), or fail every
+        later run once the published file has changed ("Failure while replaying WAL")."""
+        for leftover in (self.build_file, self.build_journal):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.build_spill, ignore_errors=True)  # what DuckDB spilled past its memory limit
+        for leftover in self.path.parent.glob(f".{self.parquet_dir.name}.*"):  # a Parquet export not swapped in
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in self.path.parent.glob(f".{self.report_file.name}.*"):  # and its unpublished report
+            leftover.unlink(missing_ok=True)
+        if not self.path.exists():  # dbt's artifacts of a build never published describe nothing
+            shutil.rmtree(self.dbt_target, ignore_errors=True)
+
+    def published_run(self) -> str:
+        """What is published, in words: the warehouse with the date and run of its last publish
+        (``marts.runs``), or that none has been published yet."""
+        if not self.path.exists():
+            return f"no warehouse has been published yet at {self.path}"
+        try:
+            with duckdb.connect(str(self.path), read_only=True) as con:
+                last = con.execute("select run_id, ended_at from marts.runs order by ended_at desc limit 1").fetchone()
+        except duckdb.Error:  # busy, or a file no run of ours published
+            last = None
+        if last is None:
+            return f"the warehouse {self.path} is unchanged"
+        run_id, ended_at = last
+        return f"the warehouse {self.path} published on {ended_at:%Y-%m-%d %H:%M %Z} (run {run_id}) is unchanged"
 
     def publish(self, run_id: str) -> None:
         """Replace the published warehouse with the build by an atomic rename (no second copy
