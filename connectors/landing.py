@@ -15,6 +15,7 @@ reopened ticket), which staging keeps.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -228,6 +229,10 @@ _TYPE_WORDS = {
 # A text value longer than this is no identifier, name or status: a broken export, or a document
 # pasted into a cell. Its row is rejected, and keeps only the value's first characters.
 MAX_TEXT_CHARACTERS = 200
+# Characters that show as nothing or reorder what is shown (Unicode format characters people meet
+# in exports): zero-width spaces and joiners, direction marks and embeddings, word joiners, the
+# byte-order mark, the soft hyphen.
+INVISIBLE = r"[\x{00AD}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}]"
 
 
 def shown(text: str, *, key: bool = False) -> str:
@@ -259,6 +264,13 @@ def typing_sql(dataset: Dataset, staged: str, formats: dict[str, str] | None = N
             reasons.append(
                 f"case when regexp_matches(t._text_{c.name}, '[[:cntrl:]]') then "
                 f"'{c.name} contains a control character (a tab, line break or NUL byte)' end"
+            )
+            # zero-width, byte-order and direction marks: invisible, so two ids that differ only by
+            # them look the same (and a right-to-left mark can reorder what a reader sees)
+            reasons.append(
+                f"case when regexp_matches(t._text_{c.name}, '{INVISIBLE}') then "
+                f"'{c.name} contains an invisible or text-direction character (zero-width space, "
+                "byte-order or right-to-left mark)' end"
             )
             reasons.append(
                 f"case when length(t._text_{c.name}) > {MAX_TEXT_CHARACTERS} then "
@@ -370,6 +382,7 @@ def land_staged(
     ``modified_at`` is a file's own modification time (``VERSION_ORDER``); a pull has none."""
     _map_onto_contract(con, dataset, columns, mapping, where=where)
     formats = _read_sniffed_formats(con, dataset, mapping)
+    _normalise_units(con)
     folded = con.execute("select (select count(*) from source_rows) - (select count(*) from staged)").fetchone()[0]
     _type_and_check(con, dataset, mapping, where=where, salt=salt, formats=formats)
     _find_unchanged(con, dataset)
@@ -426,6 +439,27 @@ def _read_sniffed_formats(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapp
         column = quote_identifier(name)
         con.execute(f"update staged set {column} = {reformat(column, fmt, dataset.column(name).type)}")
     return declared | sniffed
+
+
+def _normalise_units(con: duckdb.DuckDBPyConnection) -> None:
+    """Units in their NFKC form, as the register reads them (``roi_ledger.register``): a unit
+    written with full-width or other compatibility characters (``ｓｈｏｐ_ｎｏｒｔｈ``) is the unit
+    the register names, not a second one that looks like it. Only the few distinct values that
+    are not plain ASCII are read into Python (DuckDB has no NFKC)."""
+    odd = [
+        value
+        for (value,) in con.execute(
+            "select distinct unit_id from staged where unit_id is not null and not regexp_full_match(unit_id, '[ -~]*')"
+        ).fetchall()
+        if unicodedata.normalize("NFKC", value) != value
+    ]
+    if odd:
+        pairs = pl.DataFrame({"raw": odd, "normal": [unicodedata.normalize("NFKC", v) for v in odd]})
+        con.register("unit_forms", pairs.to_arrow())
+        try:
+            con.execute("update staged set unit_id = f.normal from unit_forms as f where staged.unit_id = f.raw")
+        finally:
+            con.unregister("unit_forms")
 
 
 def _type_and_check(

@@ -140,7 +140,7 @@ def effect_fingerprints(register: Register, *, series: Mapping[str, str], traits
     and the metric series (``series_digests``) and traits of its metrics."""
     shared = digest(code_version(), register)
     return {
-        initiative.id: digest(shared, [(m, series.get(m), traits.get(m)) for m in sorted(initiative.metrics)])
+        initiative.id: digest(shared, [(m, series.get(m), traits.get(m)) for m in sorted(initiative.measured_metrics)])
         for initiative in register.measured_initiatives
     }
 

@@ -44,7 +44,14 @@ def register_tables(register: Register) -> dict[str, pl.DataFrame]:
         initiatives.append(_initiative_row(i))
         units += _unit_rows(i)
         changes = i.expected.changes if i.expected else {}
-        metrics += [{"initiative_id": i.id, "metric": m, "expected_change_pct": changes.get(m)} for m in i.metrics]
+        metrics += [
+            {"initiative_id": i.id, "metric": m, "expected_change_pct": changes.get(m), "role": "goal"}
+            for m in i.metrics
+        ]
+        metrics += [
+            {"initiative_id": i.id, "metric": g.metric, "role": "guardrail", "guardrail_margin_pct": g.margin_pct}
+            for g in i.guardrails
+        ]
         costs += _cost_rows(i)
     objectives = [{"objective_id": o.id} | o.model_dump(exclude={"id"}) for o in register.objectives]
     # Every claim-check threshold as it applies: the business's (initiative null), then each
@@ -168,7 +175,13 @@ _UNIT_SCHEMA = {
     "phase": pl.Int64,
     "go_live": pl.Date,
 }
-_METRIC_SCHEMA = {"initiative_id": pl.String, "metric": pl.String, "expected_change_pct": pl.Float64}
+_METRIC_SCHEMA = {
+    "initiative_id": pl.String,
+    "metric": pl.String,
+    "expected_change_pct": pl.Float64,
+    "role": pl.String,  # goal: counted as the initiative's benefit; guardrail: must not get worse
+    "guardrail_margin_pct": pl.Float64,
+}
 _THRESHOLD_SCHEMA = {"initiative_id": pl.String, "threshold": pl.String, "value": pl.Float64}
 _COST_SCHEMA = {
     "initiative_id": pl.String,

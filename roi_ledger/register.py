@@ -248,6 +248,26 @@ class Feasibility(_Strict):
     training_need: WholeNumber = Field(ge=1, le=5)
 
 
+# How far a guardrail may move the wrong way before it counts against the initiative, in % of its
+# level before go-live; 0 = any harm the data show.
+MAX_GUARDRAIL_MARGIN_PCT = 100
+
+
+class Guardrail(_Strict):
+    """A metric that should simply not get worse (revenue beside fulfilment time): measured like a
+    goal, but the initiative is supported when its goals are and its guardrails show no harm beyond
+    ``margin_pct`` (docs/claims.md, "Goal metrics and guardrails"). A plain metric name is a
+    guardrail with no margin."""
+
+    metric: MetricName
+    margin_pct: Number = Field(default=0, ge=0, le=MAX_GUARDRAIL_MARGIN_PCT)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_alone(cls, value: Any) -> Any:
+        return {"metric": value} if isinstance(value, str) else value
+
+
 class Phase(_Strict):
     units: list[Unit] = Field(min_length=1)
     go_live: PlausibleDate
@@ -266,6 +286,7 @@ class Initiative(_Strict):
     ramp_up_days: WholeNumber = Field(default=0, ge=0, le=MAX_RAMP_UP_DAYS)
     control_units: list[Unit] | None = None
     metrics: list[MetricName] = Field(min_length=1)
+    guardrails: list[Guardrail] = Field(default_factory=list)
     costs: list[Cost] | None = None
     expected: Expected | None = None
     feasibility: Feasibility | None = None
@@ -291,6 +312,9 @@ class Initiative(_Strict):
             raise ValueError(
                 f"retired_on is set but status is {self.status.value}: set status retired, or remove retired_on"
             )
+        both = sorted(set(self.metrics) & {g.metric for g in self.guardrails})
+        if both:
+            raise ValueError(f"{', '.join(both)} is both a goal metric and a guardrail: list it once")
         treated = self.all_treated_units
         if len(set(treated)) != len(treated):
             raise ValueError("a unit appears in more than one phase")
@@ -298,6 +322,14 @@ class Initiative(_Strict):
             overlap = sorted(set(self.control_units) & set(treated))
             raise ValueError(f"control_units also treated: {', '.join(overlap)}")
         return self
+
+    @property
+    def measured_metrics(self) -> list[str]:
+        """Every metric the initiative is measured on: its goals, then its guardrails."""
+        return [*self.metrics, *(g.metric for g in self.guardrails)]
+
+    def guardrail(self, metric: str) -> Guardrail | None:
+        return next((g for g in self.guardrails if g.metric == metric), None)
 
     @property
     def rollout(self) -> list[Phase]:
@@ -570,12 +602,16 @@ def check_against_data(
         field = "phases" if initiative.phases is not None else "treated_units"
         unknown_units(initiative, field, initiative.all_treated_units)
         unknown_units(initiative, "control_units", initiative.control_units or [])
-        for metric in initiative.metrics:
-            if metrics is not None and metric not in metrics:
-                problems.append(
-                    f'{source}: initiative "{initiative.id}", field metrics: unknown metric '
-                    f"{metric!r} (see docs/metrics.md for the catalogue)"
-                )
+        for field, listed in (
+            ("metrics", initiative.metrics),
+            ("guardrails", [g.metric for g in initiative.guardrails]),
+        ):
+            for metric in listed:
+                if metrics is not None and metric not in metrics:
+                    problems.append(
+                        f'{source}: initiative "{initiative.id}", field {field}: unknown metric '
+                        f"{metric!r} (see docs/metrics.md for the catalogue)"
+                    )
         for metric in initiative.expected.changes if initiative.expected else {}:
             if metrics is not None and metric not in metrics:
                 problems.append(

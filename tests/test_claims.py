@@ -179,7 +179,7 @@ def test_a_clean_real_effect_passes_every_check_and_grades_reliable():
     # every check ran: one row per registered check
     from roi_ledger.claims.base import INITIATIVE_CHECKS, METRIC_CHECKS
 
-    assert checks.height == len(METRIC_CHECKS) + len(INITIATIVE_CHECKS) == 24
+    assert checks.height == len(METRIC_CHECKS) + len(INITIATIVE_CHECKS) == 25
 
 
 @pytest.mark.parametrize(
@@ -813,3 +813,71 @@ def test_a_check_that_reads_what_it_did_not_declare_is_caught():
     # what a check can declare: only the inputs its estimates do not already fix
     with pytest.raises(ValueError, match="not among"):
         claim_check("reads_the_estimates", check_class=CheckClass.INFO, reads=("estimates",))
+
+
+# --- goal metrics and guardrails -------------------------------------------------------------
+
+GUARD = "repeat_customer_rate"  # higher is better: a fall is harm
+
+
+def with_guardrail(effect: float, *, noise: float = 0.002, seed: int = 1) -> pl.DataFrame:
+    """The clean goal (order errors down) and a guardrail moved by ``effect`` at go-live."""
+    guard = panel(effect=effect, noise=noise, seed=seed + 100).with_columns(pl.lit(GUARD).alias("metric"))
+    return pl.concat([panel(seed=seed), guard])
+
+
+def test_a_guardrail_that_did_not_move_leaves_a_supported_initiative_supported():
+    margin = 0  # the default: any harm the data show
+    reg = register(guardrails=[GUARD])
+    checks, grades = assess(with_guardrail(0.0), reg=reg)
+    assert grade(grades, metric=None) == "reliable"
+    harm = checks.filter((pl.col("check_id") == "guardrail_harm") & (pl.col("metric") == GUARD)).row(0, named=True)
+    assert harm["status"] == "pass" and harm["threshold"] == margin
+    goal = checks.filter((pl.col("check_id") == "guardrail_harm") & (pl.col("metric") == METRIC))
+    assert goal["status"][0] == "not_applicable"
+
+
+def test_a_guardrail_harmed_beyond_its_margin_makes_the_initiative_unsupported():
+    # the repeat rate (about 0.06) falls by 0.02: a third, far past a 5% margin, clear of the noise
+    reg = register(guardrails=[{"metric": GUARD, "margin_pct": 5}])
+    checks, grades = assess(with_guardrail(-0.02), reg=reg)
+    assert grade(grades, metric=METRIC) == "reliable"  # the goal itself holds
+    assert grade(grades, metric=None) == "unreliable"
+    harm = checks.filter((pl.col("check_id") == "guardrail_harm") & (pl.col("metric") == GUARD)).row(0, named=True)
+    assert harm["status"] == "fail" and harm["observed"] > 5 and "A guardrail got worse" in harm["message"]
+
+
+def test_the_harm_is_measured_against_the_margin_by_hand():
+    """Harm in % of the level before go-live, signed by the catalogue's good direction: the
+    check fails exactly when the interval's best end is past the margin."""
+    from roi_ledger.claims.checks.guardrails import guardrail_harm
+
+    reg = register(guardrails=[{"metric": GUARD, "margin_pct": 5}])
+    initiative = reg.initiatives[0]
+
+    class Claim:
+        def __init__(self, low, high, pre=0, post=0):
+            self.initiative, self.metric, self.confidence = initiative, GUARD, 0.95
+            self.definition = next(d for d in CATALOGUE if d.name == GUARD)
+            self.thresholds = reg.thresholds_for(initiative)
+            # pre/post 0: no always-valid widening (the fixed interval is used as it is)
+            self.primary = {"effect_abs": (low + high) / 2, "ci_low": low, "ci_high": high, "baseline_value": 0.06}
+            self.primary |= {"pre_periods": pre, "post_periods": post, "period": "week"}
+
+    # level 0.06: 5% is 0.003. Interval [-0.005, -0.0031]: at least 5.2% worse -> fail
+    assert guardrail_harm(Claim(-0.005, -0.0031)).status == "fail"
+    # [-0.005, -0.0029]: the best case is 4.8% worse, within the margin -> pass
+    assert guardrail_harm(Claim(-0.005, -0.0029)).status == "pass"
+    # six weeks after go-live: tonight's interval [-0.0057, -0.0033] is at least 5.5% worse, but
+    # allowing for the nightly looks (boundary 2.71 standard errors, not 1.96) only 4.7%: warn
+    result = guardrail_harm(Claim(-0.0057, -0.0033, pre=104, post=6))
+    assert result.status == "warn" and result.counts_toward_grade is False
+    assert result.observed == pytest.approx(5.5)
+    # a rise is no harm for a metric whose good direction is up
+    assert guardrail_harm(Claim(0.003, 0.009)).status == "pass"
+
+
+def test_a_metric_cannot_be_both_a_goal_and_a_guardrail():
+    with pytest.raises(Exception, match="both a goal metric and a guardrail"):
+        register(guardrails=[METRIC])
+    assert register(guardrails=[GUARD]).initiatives[0].guardrails[0].margin_pct == 0

@@ -401,3 +401,26 @@ def test_per_record_rules_reject_the_record_instead_of_failing_the_night(tmp_pat
             con.execute("select source_row, reason from raw.rejected_rows where dataset = 'tickets'").fetchall()
         )
         assert reasons == {2: "first_response_at is before opened_at", 3: "resolved_at is before opened_at"}
+
+
+def test_units_read_as_the_register_reads_them_and_invisible_characters_refused(tmp_path):
+    """A full-width unit is the unit the register names (NFKC); an id with a zero-width space or a
+    right-to-left mark would look like another and is rejected with its reason."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        f"{ORDER_HEADER}\n"
+        "o1,ｓｈｏｐ_ａ,2025-06-01 10:00,,1,completed,false,C1\n"
+        "o2,shop\u200b_a,2025-06-01 10:00,,1,completed,false,C1\n"
+        "o3\u202e,shop_a,2025-06-01 10:00,,1,completed,false,C1\n"
+        "o4,Café,2025-06-01 10:00,,1,completed,false,C1\n",
+        encoding="utf-8",
+    )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        [load] = land(con, "orders", [path])
+        assert (load.rows_loaded, load.rows_rejected) == (2, 2)
+        assert con.execute("select order_id, unit_id from raw.orders order by 1").fetchall() == [
+            ("o1", "shop_a"),
+            ("o4", "Café"),
+        ]
+        reasons = rejected(con)
+        assert reasons[2].startswith("unit_id contains an invisible") and reasons[3].startswith("order_id contains")

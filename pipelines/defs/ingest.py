@@ -36,7 +36,8 @@ REGISTER_TABLES = {
     "register_objectives": "The business objectives initiatives serve.",
     "register_initiatives": "One row per initiative: status, go-live, owner, expected benefit, feasibility.",
     "register_initiative_units": "The treated units (by phase) and declared comparison units of each initiative.",
-    "register_initiative_metrics": "The metrics each initiative is measured on, with the expected change.",
+    "register_initiative_metrics": "The metrics each initiative is measured on: its goals with the expected change, "
+    "and its guardrails (role) with the margin they may worsen by.",
     "register_costs": "Every cost in the register, one-off or monthly.",
     "register_claim_thresholds": "Every claim-check threshold as it applies to the business and to each initiative.",
 }

@@ -41,6 +41,8 @@ class CheckClass(str, Enum):
     SUSPICION = "suspicion"  # something else may explain the number -> suspicious
     VALIDITY = "validity"  # the method's assumption fails: fail -> unreliable, warn -> suspicious
     GOVERNANCE = "governance"  # about the initiative, not the number: reported, no grade change
+    # a guardrail metric got worse: fail -> the initiative is unreliable (not its own metric's grade)
+    GUARDRAIL = "guardrail"
     INFO = "info"  # context for the reader: no grade change
 
 

@@ -64,7 +64,7 @@ def own_result_fingerprints(
     """Per measured claim x metric check, the fingerprint its own result is kept by
     (``roi_ledger.incremental.check_fingerprints``); ``effects``: each initiative's effect
     fingerprint, ``capped``: a digest of each metric's capped series."""
-    claims = [(i.id, metric) for i in register.measured_initiatives for metric in i.metrics]
+    claims = [(i.id, metric) for i in register.measured_initiatives for metric in i.measured_metrics]
     return check_fingerprints(
         effects,
         claims,
@@ -101,7 +101,7 @@ def run_claim_checks(
     rows: list[dict] = []
     for initiative in register.measured_initiatives:
         thresholds = register.thresholds_for(initiative)
-        for metric in initiative.metrics:
+        for metric in initiative.measured_metrics:
             metric_series = by_metric.get(metric, series.clear())
             claim = MetricClaim(
                 register=register,

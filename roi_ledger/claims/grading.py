@@ -22,8 +22,11 @@ that short a seasonal mix, a placebo or a dip before go-live is as likely chance
 the owner's answer is to wait, not to doubt. The other findings stay listed among its reasons
 with the grade each would imply. Thin volumes (``not_enough_data`` warns) do not wait: more
 weeks do not add records to a week. An
-initiative's own grade (metric null) is the worst of its metrics' grades and of its
-initiative-level checks (missing_costs is a data check: without costs there is no ROI).
+initiative's own grade (metric null) is the worst of its goal metrics' grades and of its
+initiative-level checks (missing_costs is a data check: without costs there is no ROI). A
+guardrail metric (``guardrail_harm`` applies to it) is graded on its own like any claim, but its
+grade does not count toward the initiative's: only ``guardrail_harm`` does — a guardrail worse
+than its margin as far as the data can tell makes the initiative ``unreliable`` (docs/claims.md).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ def implied_grade(check_class: str, status: str) -> Grade:
         return Grade.SUSPICIOUS
     if check_class == CheckClass.DATA:
         return Grade.NEEDS_MORE_DATA
+    if check_class == CheckClass.GUARDRAIL:
+        return Grade.UNRELIABLE if status == CheckStatus.FAIL else Grade.RELIABLE
     return Grade.RELIABLE
 
 
@@ -69,22 +74,37 @@ def grade_claims(checks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     fired = graded.filter(pl.col("status").is_in(FIRED))
     reliability, reasons = [], []
     for (initiative_id,), rows in graded.group_by("initiative_id", maintain_order=True):
-        metric_grades = []
+        metric_grades, guardrails = [], []
         for metric in rows.filter(pl.col("metric").is_not_null())["metric"].unique(maintain_order=True).to_list():
             metric_rows = rows.filter(pl.col("metric") == metric)
             too_short = (
                 metric_rows.filter((pl.col("check_id") == WAIT_CHECK) & (pl.col("status") == CheckStatus.FAIL)).height
                 > 0
             )
-            grade = Grade.NEEDS_MORE_DATA if too_short else _worst(metric_rows["implied_grade"].to_list())
-            metric_grades.append(grade)
+            own_rows = metric_rows.filter(pl.col("check_class") != CheckClass.GUARDRAIL)
+            grade = Grade.NEEDS_MORE_DATA if too_short else _worst(own_rows["implied_grade"].to_list())
+            guardrail = metric_rows.filter(
+                (pl.col("check_class") == CheckClass.GUARDRAIL) & (pl.col("status") != CheckStatus.NOT_APPLICABLE)
+            )
+            # a guardrail counts toward the initiative by its harm alone, a goal by its grade
+            metric_grades += guardrail["implied_grade"].to_list() if guardrail.height else [grade]
+            if guardrail.height:
+                guardrails.append(metric)
             why = fired.filter((pl.col("initiative_id") == initiative_id) & (pl.col("metric") == metric))
             method = metric_rows["method"].drop_nulls()
             reliability.append(_row(initiative_id, metric, method[0] if len(method) else None, grade, why))
             reasons += _reasons(initiative_id, metric, why)
         own = rows.filter(pl.col("metric").is_null())
         grade = _worst(metric_grades + own["implied_grade"].to_list())
-        why = fired.filter(pl.col("initiative_id") == initiative_id)
+        # the initiative's reasons: its goals' and its own, and its guardrails' harm only
+        why = fired.filter(
+            (pl.col("initiative_id") == initiative_id)
+            & (
+                pl.col("metric").is_null()
+                | ~pl.col("metric").is_in(guardrails)
+                | (pl.col("check_class") == CheckClass.GUARDRAIL)
+            )
+        )
         reliability.append(_row(initiative_id, None, None, grade, why))
         reasons += _reasons(initiative_id, None, why)
     reliability_frame = pl.DataFrame(reliability, schema=schema("claim_reliability"))

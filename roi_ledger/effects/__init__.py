@@ -48,7 +48,7 @@ def estimate_effects(
     for initiative in register.measured_initiatives:
         if only is not None and initiative.id not in only:
             continue
-        for metric in initiative.metrics:
+        for metric in initiative.measured_metrics:
             metric_series = by_metric.get((metric,))
             if metric_series is None:
                 continue
