@@ -917,29 +917,6 @@ def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp
 # `chromium`, driven by Playwright), it makes no network request, every chart is drawn with data,
 # and the figures on the page are the marts' figures.
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module's page tests (Playwright's sync API allows one at a time)."""
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM, "the page tests need the system's chromium (./dev test installs it: apt-get install chromium)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        launched.close()
-
 
 @pytest.fixture(scope="module")
 def report_page(demo_run, browser):

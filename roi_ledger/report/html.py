@@ -106,17 +106,40 @@ class _Charts:
         return f'<figure class="chart" data-chart="{_escape(title)}">{fragment}</figure>'
 
 
+def band_polygon(counterfactual: pl.DataFrame) -> tuple[list, list]:
+    """The counterfactual's range as closed shapes plotly fills (``fill='toself'``): one per run
+    of consecutive periods with both ends known (a phased initiative's stages, an estimate with
+    no interval for some periods), separated by ``None``. Each runs along the high ends from the
+    first period's start to the last period's end and back along the low ends, so one period
+    draws as a box and a six-week initiative as a band, never as points."""
+    rows = counterfactual.filter(pl.col("value_low").is_not_null() & pl.col("value_high").is_not_null())
+    x: list = []
+    y: list = []
+    run: list[dict] = []
+    for row in [*rows.sort("period_start").iter_rows(named=True), None]:
+        if run and (row is None or row["period_start"] != run[-1]["period_end"]):
+            starts = [r["period_start"] for r in run]
+            x += [*starts, run[-1]["period_end"], run[-1]["period_end"], *starts[::-1], None]
+            high, low = [r["value_high"] for r in run], [r["value_low"] for r in run]
+            y += [*high, high[-1], low[-1], *low[::-1], None]
+            run = []
+        if row is not None:
+            run.append(row)
+    return x[:-1], y[:-1]
+
+
 def series_figure(series: pl.DataFrame, go_live: date | None, label: str) -> go.Figure:
     """The metric over time: treated beside the comparison and the counterfactual band."""
     figure = go.Figure()
-    counterfactual = series.filter(pl.col("series") == "counterfactual").sort("period_start")
-    if counterfactual.height:
+    band_x, band_y = band_polygon(series.filter(pl.col("series") == "counterfactual"))
+    if band_x:
         figure.add_trace(
             go.Scatter(
-                x=counterfactual["period_start"].to_list() + counterfactual["period_start"].reverse().to_list(),
-                y=counterfactual["value_high"].to_list() + counterfactual["value_low"].reverse().to_list(),
+                x=band_x,
+                y=band_y,
                 fill="toself",
                 fillcolor="rgba(217,130,43,0.18)",
+                mode="lines",  # plotly's default marks every vertex of a short trace: dots, not a band
                 line={"width": 0},
                 name="without it: range",
                 hoverinfo="skip",
@@ -136,7 +159,7 @@ def series_figure(series: pl.DataFrame, go_live: date | None, label: str) -> go.
                     x=rows["period_start"].to_list(),
                     y=rows["value"].to_list(),
                     name=names[name],
-                    mode="lines",
+                    mode="lines" if rows.height > 1 else "lines+markers",  # one period: a point to see
                     line={
                         "color": COLOURS[name],
                         "dash": "dot" if name == "comparison" else "solid",
