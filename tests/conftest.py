@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -100,3 +101,28 @@ def demo_run(tmp_path_factory):
     assert code == EXIT_OK
     truth = pl.read_csv(business.truth_path)
     return business, warehouse, truth
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium (the system's, driven by Playwright) for a module's page tests
+    (Playwright's sync API allows one at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "the page tests need the system's chromium (./dev test installs it: apt-get install chromium)"
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()

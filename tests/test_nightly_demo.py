@@ -5,7 +5,9 @@ The warehouse is built once per test session (``demo_run``, in conftest.py); eac
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import time as clock
@@ -24,7 +26,7 @@ from pipelines.commands.validate import resolve_inputs
 from pipelines.runtime.incremental import last_run_with_same_inputs
 from pipelines.runtime.run_lock import RunLock
 from pipelines.runtime.warehouse import Warehouse
-from roi_ledger.report.summary import money
+from roi_ledger.words import money
 from tests.conftest import OWN_CAP, query
 
 pytestmark = pytest.mark.e2e
@@ -917,29 +919,6 @@ def test_a_run_killed_at_a_random_moment_recovers_on_a_plain_rerun(demo_run, tmp
 # `chromium`, driven by Playwright), it makes no network request, every chart is drawn with data,
 # and the figures on the page are the marts' figures.
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module's page tests (Playwright's sync API allows one at a time)."""
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM, "the page tests need the system's chromium (./dev test installs it: apt-get install chromium)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        launched.close()
-
 
 @pytest.fixture(scope="module")
 def report_page(demo_run, browser):
@@ -993,6 +972,96 @@ def test_the_figures_on_the_page_are_the_marts(report_page):
     assert "Not valued in money" in tills and "paid back" not in tills
     festive = tab.inner_text("#festive_upsell_widget")
     assert "No payback date" in festive
+
+
+# --- words an owner reads: no raw fraction, no unformatted number, no metric id, no £0 range --
+
+# A fraction with three or more significant digits (0.0244, -0.9084, 0.009392) that is not a
+# percentage: a share printed raw, or a figure printed with more digits than an owner reads.
+RAW_FRACTION = re.compile(r"(?<![\d.,])-?0\.0*[1-9]\d{2,}(?!\d*\s*%)")
+# A decimal with four or more significant digits (1.394, 12.35, 3198.19) or in scientific notation.
+LONG_DECIMAL = re.compile(r"\d(?:\.\d+)?e[-+]?\d+|(?<![\d.,])-?[1-9][\d,]*\.\d+")
+
+
+def words_problems(text: str, metric_ids: set[str]) -> list[str]:
+    """What an owner should not read in ``text``: each problem with the line it is on."""
+    problems = []
+    for line in text.splitlines():
+        found = RAW_FRACTION.findall(line)
+        found += [n for n in LONG_DECIMAL.findall(line) if "e" in n or len(re.sub(r"\D", "", n).lstrip("0")) > 3]
+        found += [m for m in metric_ids if re.search(rf"(?<![\w.]){re.escape(m)}(?!\w)", line)]
+        found += ["£0 (between £0 and £0)"] if "£0 (between £0 and £0)" in line else []
+        problems += [f"{hit!r} in: {line.strip()}" for hit in found]
+    return problems
+
+
+def test_the_words_problems_scan_finds_what_it_should():
+    assert words_problems("down 0.0244 (-40%); range [-0.9084, 0.009392]; p = 1.2e-59", set()) == [
+        "'0.0244' in: down 0.0244 (-40%); range [-0.9084, 0.009392]; p = 1.2e-59",
+        "'-0.9084' in: down 0.0244 (-40%); range [-0.9084, 0.009392]; p = 1.2e-59",
+        "'0.009392' in: down 0.0244 (-40%); range [-0.9084, 0.009392]; p = 1.2e-59",
+        "'1.2e-59' in: down 0.0244 (-40%); range [-0.9084, 0.009392]; p = 1.2e-59",
+    ]
+    assert words_problems("staff_satisfaction: up 1.394; Benefit so far £0 (between £0 and £0)", {"staff_satisfaction"})
+    fine = "down 2.4 points, from 6.1% to 3.7%, between -0.91 and +0.0094; £3,198 (12.3%), 1,896 orders, 0.05%"
+    assert words_problems(fine, {"staff_satisfaction"}) == []
+
+
+def _owner_texts(warehouse: Path, capsys) -> tuple[list[str], set[str]]:
+    """The report's words (its page without the folded ``roi explain`` traces, which cite ids and
+    full precision on purpose) and the terminal summary, each line; and the metric ids to avoid."""
+    from pipelines.commands.printing import print_results
+
+    page = Warehouse(warehouse).report_file.read_text(encoding="utf-8")
+    page = re.sub(
+        r"<details class=\"explain\">.*?</details>|<script.*?</script>|<style.*?</style>", "", page, flags=re.S
+    )
+    report = html.unescape(re.sub(r"<[^>]+>", "\n", page))
+    print_results(warehouse)
+    summary = capsys.readouterr().out.split("\nmorning report:")[0]  # then paths and a query
+    catalogue = query(warehouse, "select metric, label from marts.metric_catalogue")
+    ids = {m for m, label in catalogue.iter_rows() if label != m}
+    return (report + "\n" + summary).splitlines(), ids
+
+
+def test_no_sentence_shows_a_raw_fraction_an_unformatted_number_or_a_metric_id(demo_run, capsys):
+    _, warehouse, _ = demo_run
+    lines, ids = _owner_texts(warehouse, capsys)
+    ours = [line for line in lines if not line.strip().startswith("Why:")]
+    assert words_problems("\n".join(ours), ids) == []
+    assert any("points, from" in line for line in ours)  # the demo's shares read in points
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the claim checks' own messages (roi_ledger/claims/checks, the lead's) still print intervals "
+    "with .4g: they should format with roi_ledger.words",
+)
+def test_the_claim_checks_reasons_read_as_the_rest(demo_run, capsys):
+    _, warehouse, _ = demo_run
+    lines, ids = _owner_texts(warehouse, capsys)
+    assert words_problems("\n".join(line for line in lines if line.strip().startswith("Why:")), ids) == []
+
+
+def test_units_only_one_dataset_knows_have_no_series_of_another(demo_run):
+    _, warehouse, _ = demo_run
+    strays = query(
+        warehouse,
+        """
+        select s.metric, s.unit_id, count(*) as weeks
+        from marts.metric_series as s
+        join marts.metric_catalogue as c
+            on c.metric = s.metric and c.dataset in ('orders', 'tickets', 'hours', 'defects')
+        where s.unit_id not in (
+            select unit_id from intermediate.int_orders where c.dataset = 'orders'
+            union all select unit_id from intermediate.int_tickets where c.dataset = 'tickets'
+            union all select unit_id from intermediate.int_hours where c.dataset = 'hours'
+            union all select unit_id from intermediate.int_defects where c.dataset = 'defects'
+        )
+        group by all
+        """,
+    )
+    assert strays.is_empty(), strays
 
 
 # --- the live dashboard: read-only on the published warehouse, sees a new run, blocks nothing --

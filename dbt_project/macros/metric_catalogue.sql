@@ -446,13 +446,16 @@ calendar as (
 {{ prefix }}_grid as (
 
     -- every week of the unit's active span: from its first week with any record in any
-    -- dataset to the last week with a record of this dataset in any unit
+    -- dataset to the last week with a record of this dataset in any unit; only units this
+    -- dataset knows (a Zendesk group is no shop with zero orders)
     select
         unit_spans.unit_id,
         calendar.period_start,
         splits.split_value
 
     from unit_spans
+    inner join (select distinct unit_id from {{ dataset }}_weeks) as known
+        on unit_spans.unit_id = known.unit_id
     cross join {{ dataset }}_coverage as coverage
     inner join calendar
         on calendar.period_start >= unit_spans.first_week

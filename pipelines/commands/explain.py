@@ -20,6 +20,7 @@ import polars as pl
 from pipelines.commands.exit_codes import EXIT_INVALID_INPUT, EXIT_OK
 from roi_ledger.effects.selection import CLEARLY_BETTER
 from roi_ledger.report.summary import breakdown_sentence
+from roi_ledger.words import money, percent
 
 
 def _fmt(value) -> str:
@@ -271,13 +272,13 @@ def _check_lines(claim: _Claim, m: str) -> list[str]:
 def _money_line(x: dict, currency: str) -> str:
     """6. How the metric was valued and counted."""
     if not x["valued"]:
-        return f"6. Money: not valued ({x['value_source']})"
+        return f"6. Money: not valued in money ({x['value_source']})"
     return (
         f"6. Money (marts.initiative_metric_money): pool {x['pool']}, valued by {x['value_source']}; "
         f"{'counted' if x['counted'] else 'not counted (another metric of the pool is)'}"
         + (f", shared with {x['shared_with']} ({_fmt(x['share'])})" if x["shared_with"] else "")
-        + f"; benefit {_fmt(x['benefit'])} [{_fmt(x['benefit_low'])}, {_fmt(x['benefit_high'])}] "
-        f"{currency}"
+        + f"; benefit {money(x['benefit'], currency)} "
+        f"[{money(x['benefit_low'], currency)}, {money(x['benefit_high'], currency)}]"
     )
 
 
@@ -295,19 +296,33 @@ def _signoff_line(x: dict) -> str:
     )
 
 
+def _cash(value: float | None, currency: str) -> str:
+    return money(value, currency) if value is not None else "—"
+
+
+def _ratio(value: float | None) -> str:
+    return percent(value) if value is not None else "—"
+
+
 def _roi_line(r: dict) -> str:
-    """7. Cost, benefit, ROI, payback, NPV and realisation."""
+    """7. Cost, benefit, ROI, payback, NPV and realisation (money in the currency, ROI and
+    realisation in percent; with no metric valued, no benefit or ROI at all)."""
+    c = r["currency"]
+    cost = (
+        "7. ROI (marts.initiative_roi; per month in marts.initiative_roi_periods): "
+        f"cost to date {_cash(r['cost_to_date'], c)}"
+    )
+    if r.get("benefit_valued") is False:
+        return f"{cost}; benefit not valued in money (no metric it is measured on has a price). How: docs/money.md."
     return (
-        f"7. ROI (marts.initiative_roi; per month in marts.initiative_roi_periods): "
-        f"cost to date {_fmt(r['cost_to_date'])}, "
-        f"benefit to date {_fmt(r['benefit_to_date'])} [{_fmt(r['benefit_ci_low'])}, {_fmt(r['benefit_ci_high'])}] "
-        f"{r['currency']}; "
-        f"ROI = (benefit − cost) ÷ cost = {_fmt(r['roi'])} [{_fmt(r['roi_ci_low'])}, {_fmt(r['roi_ci_high'])}]; "
+        f"{cost}, benefit to date {_cash(r['benefit_to_date'], c)} "
+        f"[{_cash(r['benefit_ci_low'], c)}, {_cash(r['benefit_ci_high'], c)}]; "
+        f"ROI = (benefit − cost) ÷ cost = {_ratio(r['roi'])} [{_ratio(r['roi_ci_low'])}, {_ratio(r['roi_ci_high'])}]; "
         f"payback {r['payback_date'] or 'not yet'}, projected {r['projected_payback_date'] or '—'}; "
-        f"NPV {_fmt(r['npv'])} to {r['npv_horizon_end']}; "
-        f"realisation {_fmt(r['realisation_rate'])} of the business case "
-        f"({_fmt(r['expected_annual_benefit'])} a year expected, "
-        f"{_fmt(r['annual_run_rate'])} run rate). How: docs/money.md."
+        f"NPV {_cash(r['npv'], c)} to {r['npv_horizon_end']}; "
+        f"realisation {_ratio(r['realisation_rate'])} of the business case "
+        f"({_cash(r['expected_annual_benefit'], c)} a year expected, "
+        f"{_cash(r['annual_run_rate'], c)} run rate). How: docs/money.md."
     )
 
 

@@ -72,9 +72,19 @@ class MetricDefinition(_Strict):
     scale: Annotated[float, BeforeValidator(_no_bool)] = 1.0
     volume: str | None = None
     good_direction: Literal["up", "down"]
+    # how a figure of it reads: share (a fraction of records; changes in percentage points),
+    # currency (the business's money) or number; a rate is a share unless it says otherwise
+    unit: Literal["share", "currency", "number"] = "number"
     zero_fill: bool = False
     model_scale: Literal["linear", "log"] = "linear"
     money: Money = Money(kind="none")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate_is_a_share(cls, entry: object) -> object:
+        if isinstance(entry, dict) and entry.get("unit") is None and entry.get("aggregation") == "rate":
+            return {**entry, "unit": "share"}
+        return entry
 
     @model_validator(mode="after")
     def _consistent(self) -> MetricDefinition:
@@ -136,11 +146,12 @@ def built_in_entries() -> tuple[dict, ...]:
 
 
 def catalogue_entries(extra: list[dict] | None = None, source: str = "catalogue") -> list[dict]:
-    """Built-in entries plus the user's, validated; a user entry replaces a built-in of its name."""
-    entries = {e["name"]: e for e in built_in_entries()}
+    """Built-in entries plus the user's, validated; a user entry replaces a built-in of its name.
+    Each carries its ``unit`` (dbt's metric_catalogue publishes it as the validation defaults it)."""
+    entries = {e["name"]: {**e, "unit": MetricDefinition.model_validate(e).unit} for e in built_in_entries()}
     for position, entry in enumerate(extra or [], start=1):
         try:
-            MetricDefinition.model_validate(entry)
+            unit = MetricDefinition.model_validate(entry).unit
         except ValidationError as exc:
             name = entry.get("name", f"#{position}") if isinstance(entry, dict) else f"#{position}"
             details = "; ".join(
@@ -148,7 +159,7 @@ def catalogue_entries(extra: list[dict] | None = None, source: str = "catalogue"
                 for e in exc.errors()
             )
             raise CatalogueError(f"{source}: catalogue metric {name!r}: {details}") from None
-        entries[entry["name"]] = entry
+        entries[entry["name"]] = {**entry, "unit": unit}
     return list(entries.values())
 
 

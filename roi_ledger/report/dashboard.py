@@ -29,7 +29,8 @@ from roi_ledger.report.html import (
     money_figure,
     series_figure,
 )
-from roi_ledger.report.summary import money, paragraphs, portfolio_sentence
+from roi_ledger.report.summary import paragraphs, portfolio_sentence
+from roi_ledger.words import money
 
 
 def warehouse_path(argv: list[str]) -> Path:
@@ -76,13 +77,17 @@ def show_portfolio(tables: dict[str, pl.DataFrame], p: dict) -> None:
     currency = p["currency"]
     st.write(portfolio_sentence(p))
     tiles = st.columns(4)
+    valued = p.get("n_valued", p["n_initiatives"]) > 0  # else the benefit is no £0, and the net no loss
     tiles[0].metric(
         "benefit so far",
-        money(p["benefit_to_date"], currency),
-        help=f"between {money(p['benefit_ci_low'], currency)} and {money(p['benefit_ci_high'], currency)}",
+        money(p["benefit_to_date"], currency) if valued else "not valued in money",
+        help=f"between {money(p['benefit_ci_low'], currency)} and {money(p['benefit_ci_high'], currency)}"
+        if valued
+        else "nothing the initiatives are measured on has a price",
     )
     tiles[1].metric("spent so far", money(p["cost_to_date"], currency))
-    tiles[2].metric("net so far", money((p["benefit_to_date"] or 0) - (p["cost_to_date"] or 0), currency))
+    net = money((p["benefit_to_date"] or 0) - (p["cost_to_date"] or 0), currency)
+    tiles[2].metric("net so far", net if valued else "not valued in money")
     tiles[3].metric("claims the data support", f"{p['n_reliable']} of {p['n_initiatives']}")
     with st.expander("Since the last run", expanded=True):
         for line in changes_since_last_run(tables["initiative_roi_history"], p["as_of"]):

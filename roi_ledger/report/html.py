@@ -25,12 +25,12 @@ from roi_ledger.report.summary import (
     GRADE_WORDS,
     Paragraph,
     breakdown_sentence,
-    money,
-    number,
+    metric_units,
     paragraphs,
     portfolio_sentence,
 )
 from roi_ledger.strategy.portfolio import HIGH_FEASIBILITY, HIGH_IMPACT  # the quadrant lines (docs/strategy.md)
+from roi_ledger.words import change, figure, money
 
 MARTS = (
     "portfolio_roi",
@@ -106,17 +106,40 @@ class _Charts:
         return f'<figure class="chart" data-chart="{_escape(title)}">{fragment}</figure>'
 
 
+def band_polygon(counterfactual: pl.DataFrame) -> tuple[list, list]:
+    """The counterfactual's range as closed shapes plotly fills (``fill='toself'``): one per run
+    of consecutive periods with both ends known (a phased initiative's stages, an estimate with
+    no interval for some periods), separated by ``None``. Each runs along the high ends from the
+    first period's start to the last period's end and back along the low ends, so one period
+    draws as a box and a six-week initiative as a band, never as points."""
+    rows = counterfactual.filter(pl.col("value_low").is_not_null() & pl.col("value_high").is_not_null())
+    x: list = []
+    y: list = []
+    run: list[dict] = []
+    for row in [*rows.sort("period_start").iter_rows(named=True), None]:
+        if run and (row is None or row["period_start"] != run[-1]["period_end"]):
+            starts = [r["period_start"] for r in run]
+            x += [*starts, run[-1]["period_end"], run[-1]["period_end"], *starts[::-1], None]
+            high, low = [r["value_high"] for r in run], [r["value_low"] for r in run]
+            y += [*high, high[-1], low[-1], *low[::-1], None]
+            run = []
+        if row is not None:
+            run.append(row)
+    return x[:-1], y[:-1]
+
+
 def series_figure(series: pl.DataFrame, go_live: date | None, label: str) -> go.Figure:
     """The metric over time: treated beside the comparison and the counterfactual band."""
     figure = go.Figure()
-    counterfactual = series.filter(pl.col("series") == "counterfactual").sort("period_start")
-    if counterfactual.height:
+    band_x, band_y = band_polygon(series.filter(pl.col("series") == "counterfactual"))
+    if band_x:
         figure.add_trace(
             go.Scatter(
-                x=counterfactual["period_start"].to_list() + counterfactual["period_start"].reverse().to_list(),
-                y=counterfactual["value_high"].to_list() + counterfactual["value_low"].reverse().to_list(),
+                x=band_x,
+                y=band_y,
                 fill="toself",
                 fillcolor="rgba(217,130,43,0.18)",
+                mode="lines",  # plotly's default marks every vertex of a short trace: dots, not a band
                 line={"width": 0},
                 name="without it: range",
                 hoverinfo="skip",
@@ -136,7 +159,7 @@ def series_figure(series: pl.DataFrame, go_live: date | None, label: str) -> go.
                     x=rows["period_start"].to_list(),
                     y=rows["value"].to_list(),
                     name=names[name],
-                    mode="lines",
+                    mode="lines" if rows.height > 1 else "lines+markers",  # one period: a point to see
                     line={
                         "color": COLOURS[name],
                         "dash": "dot" if name == "comparison" else "solid",
@@ -297,8 +320,11 @@ def oversight_lines(
     return lines
 
 
-def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str]) -> list[str]:
-    """For each claim not yet reliable: the smallest change it can detect, and how long until a verdict."""
+def verdict_lines(
+    initiative_id: str, power: pl.DataFrame, labels: dict[str, str], units: dict[str, str], currency: str
+) -> list[str]:
+    """For each claim not yet reliable: the smallest change it can detect, and how long until a
+    verdict, in the metric's unit (``units``: marts.metric_catalogue.unit)."""
     lines = []
     for r in (
         power.filter((pl.col("initiative_id") == initiative_id) & (pl.col("grade") != Grade.RELIABLE))
@@ -306,14 +332,15 @@ def verdict_lines(initiative_id: str, power: pl.DataFrame, labels: dict[str, str
         .iter_rows(named=True)
     ):
         label = labels.get(r["metric"], r["metric"])
+        unit = units.get(r["metric"], "number")
         detect = (
-            f"{label}: with the data so far, only a change of {number(r['mde_abs'])} per unit and {r['period']} "
-            "or more can be told apart from none"
+            f"{label}: with the data so far, only a change of {change(r['mde_abs'], unit, currency, sign=False)} "
+            f"per unit and {r['period']} or more can be told apart from none"
         )
         if r["expected_effect_abs"] is None:
             lines.append(detect + " (the business case expects no figure for it).")
         else:
-            lines.append(detect + _wait(r))
+            lines.append(detect + _wait(r, change(r["expected_effect_abs"], unit, currency, sign=False)))
     return lines
 
 
@@ -362,9 +389,10 @@ def twin_lines(initiative_id: str, effects: pl.DataFrame, weights: pl.DataFrame,
     return lines
 
 
-def _wait(r: dict) -> str:
-    """The rest of a claim's power line: how long until the grade's own rule can decide."""
-    expected, unit = number(r["expected_effect_abs"]), f"{r['period']}s"
+def _wait(r: dict, expected: str) -> str:
+    """The rest of a claim's power line: how long until the grade's own rule can decide
+    (``expected``: the business case's change, in words)."""
+    unit = f"{r['period']}s"
     if r["verdict_basis"] == "now":
         return f"; the expected {expected} can be judged now."
     if r["verdict_basis"] == "expected":
@@ -408,7 +436,7 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
     for initiative_id, paragraph in found.items():
         row = roi.filter(pl.col("initiative_id") == initiative_id).row(0, named=True)
         parts += _initiative_section(row, paragraph, tables, labels, currency, charts, explanations.get(initiative_id))
-    parts += _objectives_table(tables["objective_progress"], labels)
+    parts += _objectives_table(tables["objective_progress"], labels, metric_units(catalogue), currency)
     parts += _priorities(tables["portfolio_priorities"], currency, charts)
     parts.append(
         '<p class="foot">Every figure comes from the published tables (marts.*) of the warehouse; '
@@ -424,18 +452,24 @@ def build_report(tables: dict[str, pl.DataFrame], business: str, explanations: d
 
 
 def _portfolio_tiles(p: dict, currency: str) -> list[str]:
-    """The portfolio in one sentence and five figures (a row of ``marts.portfolio_roi``)."""
+    """The portfolio in one sentence and five figures (a row of ``marts.portfolio_roi``); with no
+    initiative valued in money, its benefit and net say so rather than £0."""
+    valued = p.get("n_valued", p["n_initiatives"]) > 0
     net = (p["benefit_to_date"] or 0) - (p["cost_to_date"] or 0)
-    benefit_range = f"between {money(p['benefit_ci_low'], currency)} and {money(p['benefit_ci_high'], currency)}"
+    if valued:
+        benefit = _escape(money(p["benefit_to_date"], currency))
+        benefit_range = f"between {money(p['benefit_ci_low'], currency)} and {money(p['benefit_ci_high'], currency)}"
+        net_figure = _escape(money(net, currency))
+    else:
+        benefit, benefit_range, net_figure = "not valued", "nothing measured has a price", "not valued"
     return [
         f'<p class="lead" data-figure="portfolio">{_escape(portfolio_sentence(p))}</p>',
         '<div class="tiles">'
-        '<div class="tile"><b data-mart="portfolio_roi.benefit_to_date">'
-        f"{_escape(money(p['benefit_to_date'], currency))}</b>"
+        f'<div class="tile"><b data-mart="portfolio_roi.benefit_to_date">{benefit}</b>'
         f"benefit so far<br><small>{_escape(benefit_range)}</small></div>"
         f'<div class="tile"><b data-mart="portfolio_roi.cost_to_date">{_escape(money(p["cost_to_date"], currency))}</b>'
         "spent so far</div>"
-        f'<div class="tile"><b data-mart="portfolio_roi.net">{_escape(money(net, currency))}</b>net so far</div>'
+        f'<div class="tile"><b data-mart="portfolio_roi.net">{net_figure}</b>net so far</div>'
         f'<div class="tile"><b data-mart="portfolio_roi.n_reliable">{p["n_reliable"]} of {p["n_initiatives"]}</b>'
         "claims the data support</div>"
         '<div class="tile"><b data-mart="portfolio_roi.benefit_signed_off">'
@@ -493,7 +527,8 @@ def _initiative_section(
     parts += [f"<li>{_escape(line)}</li>" for line in paragraph.lines]
     parts.append("</ul>")
     overseen = twin_lines(initiative_id, tables["initiative_effects"], tables["donor_weights"], labels)
-    overseen += verdict_lines(initiative_id, tables["claim_power"], labels)
+    units = metric_units(tables["metric_catalogue"])
+    overseen += verdict_lines(initiative_id, tables["claim_power"], labels, units, currency)
     overseen += trend_lines(initiative_id, tables["claim_power"], tables["initiative_metric_money"], labels, currency)
     overseen += oversight_lines(initiative_id, tables["claim_signoffs"], tables["business_cases"], labels, currency)
     if overseen:
@@ -517,8 +552,11 @@ def _initiative_section(
     return parts
 
 
-def _objectives_table(objectives: pl.DataFrame, labels: dict[str, str]) -> list[str]:
-    """The objectives scorecard (``marts.objective_progress``); nothing without objectives."""
+def _objectives_table(
+    objectives: pl.DataFrame, labels: dict[str, str], units: dict[str, str], currency: str
+) -> list[str]:
+    """The objectives scorecard (``marts.objective_progress``), its levels in each metric's unit;
+    nothing without objectives."""
     if not objectives.height:
         return []
     parts = [
@@ -531,9 +569,11 @@ def _objectives_table(objectives: pl.DataFrame, labels: dict[str, str]) -> list[
             f"{o['target_change_pct']:+.0f}% by {_date(o['deadline'])}" if o["target_change_pct"] is not None else "—"
         )
         status = STATUS_WORDS.get(o["status"], o["status"])
+        unit = units.get(o["metric"], "number")
+        before, now = (_level(o[c], unit, currency) for c in ("baseline_value", "current_value"))
         parts.append(
             f"<tr><td>{_escape(o['statement'])}</td><td>{_escape(labels.get(o['metric'], o['metric']))}</td>"
-            f"<td>{_number(o['baseline_value'])}</td><td>{_number(o['current_value'])}</td>"
+            f"<td>{_escape(before)}</td><td>{_escape(now)}</td>"
             f"<td>{_escape(target)}</td><td>{change}</td>"
             f'<td class="status-{_escape(o["status"])}">{_escape(status)}</td></tr>'
         )
@@ -561,8 +601,8 @@ def _priorities(priorities: pl.DataFrame, currency: str, charts: _Charts) -> lis
     return parts
 
 
-def _number(value: float | None) -> str:
-    return number(value) if value is not None else "—"
+def _level(value: float | None, unit: str, currency: str) -> str:
+    return figure(value, unit, currency) if value is not None else "—"
 
 
 STYLE = (

@@ -13,13 +13,13 @@ Pure functions on frames shaped like the marts (``initiative_roi``, ``initiative
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
 from roi_ledger.claims.labels import GRADES, Grade
+from roi_ledger.words import change, money, percent
 
 GRADE_WORDS = {
     Grade.RELIABLE: "the data support this claim",
@@ -27,24 +27,6 @@ GRADE_WORDS = {
     Grade.SUSPICIOUS: "something else may explain this number",
     Grade.UNRELIABLE: "the data do not support this claim",
 }
-CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
-
-
-def money(amount: float | None, currency: str) -> str:
-    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
-        return "unknown"
-    sign = CURRENCY_SIGNS.get(currency)
-    text = f"{abs(amount):,.0f}"
-    text = f"{sign}{text}" if sign else f"{text} {currency}"
-    return f"-{text}" if amount < 0 else text
-
-
-def number(value: float) -> str:
-    """A figure with the digits that matter (three significant, no scientific notation)."""
-    if value == 0:
-        return "0"
-    digits = max(0, 2 - int(math.floor(math.log10(abs(value)))))
-    return f"{value:,.{digits}f}"
 
 
 def month(day: date) -> str:
@@ -58,27 +40,29 @@ class Paragraph:
     lines: tuple[str, ...]
 
 
-def effect_sentence(effect: dict, label: str | None) -> str:
-    """'Hours per week spent on invoicing: down 1.39 (-41%), between 1.32 and 1.47 (per unit and
-    week, measured by comparison with the units without it).'"""
+def effect_sentence(effect: dict, label: str | None, unit: str = "number", currency: str = "") -> str:
+    """'Hours per week spent on invoicing: down 1.39 (-41%), between -1.47 and -1.32 (95% range),
+    per unit and week.' A share reads in points from its level without to its level with:
+    'Share of orders that had to be corrected: down 2.4 points, from 6.1% to 3.7%, ...'."""
     what = label or effect["metric"]
     value = effect["effect_abs"]
     if value is None:
         return f"{what}: no estimate yet."
     direction = "up" if value > 0 else "down" if value < 0 else "unchanged"
-    pct = f" ({effect['effect_pct']:+.0f}%)" if effect.get("effect_pct") is not None else ""
+    size = change(value, unit, currency, sign=False)
     low, high = effect.get("ci_low"), effect.get("ci_high")
     level = f"{effect['confidence_level']:.0%}" if effect.get("confidence_level") else "95%"
     if low is not None and high is not None:
-        between = f", between {_signed(low)} and {_signed(high)} ({level} range)"
+        between = f", between {change(low, unit, currency)} and {change(high, unit, currency)} ({level} range)"
     else:
         between = ", with no range (too little data to say how sure)"
+    if unit == "share":
+        before, after = effect.get("counterfactual_value"), effect.get("observed_value")
+        where = f", from {percent(before)} to {percent(after)}" if before is not None and after is not None else ""
+    else:
+        where = f" ({effect['effect_pct']:+.0f}%)" if effect.get("effect_pct") is not None else ""
     grain = f"per unit and {effect['period']}" if effect.get("period") else "per unit"
-    return f"{what}: {direction} {number(abs(value))}{pct}{between}, {grain}."
-
-
-def _signed(value: float) -> str:
-    return f"{'-' if value < 0 else '+'}{number(abs(value))}" if value else "0"
+    return f"{what}: {direction} {size}{where}{between}, {grain}."
 
 
 def money_sentence(roi: dict, valued: bool, reason_not_valued: str | None, grade: str) -> str:
@@ -109,6 +93,7 @@ def paragraphs(
 ) -> list[Paragraph]:
     """One paragraph per live or retired initiative: reliable claims first, most net benefit first."""
     labels = dict(zip(catalogue["metric"], catalogue["label"]))
+    units = metric_units(catalogue)
     primary = effects.filter(pl.col("is_primary"))
     ordered = roi.with_columns(
         pl.col("grade")
@@ -121,7 +106,7 @@ def paragraphs(
         initiative = row["initiative_id"]
         grade = row["grade"] or Grade.NEEDS_MORE_DATA.value
         lines = [
-            effect_sentence(e, labels.get(e["metric"]))
+            effect_sentence(e, labels.get(e["metric"]), units.get(e["metric"], "number"), row["currency"])
             for e in primary.filter(pl.col("initiative_id") == initiative).sort("metric").iter_rows(named=True)
         ]
         valued = metric_money.filter((pl.col("initiative_id") == initiative) & pl.col("valued"))
@@ -135,6 +120,13 @@ def paragraphs(
     return out
 
 
+def metric_units(catalogue: pl.DataFrame) -> dict[str, str]:
+    """Each metric's unit (``marts.metric_catalogue.unit``: share, currency or number)."""
+    if "unit" not in catalogue.columns:
+        return {}
+    return dict(zip(catalogue["metric"], catalogue["unit"].fill_null("number")))
+
+
 def _plain_reason(value_source: str) -> str:
     if value_source.startswith("strategic metric"):
         return "a strategic measure with no price set"
@@ -142,13 +134,22 @@ def _plain_reason(value_source: str) -> str:
 
 
 def portfolio_sentence(portfolio: dict) -> str:
+    """The portfolio in one sentence (a ``marts.portfolio_roi`` row); its benefit only over the
+    initiatives valued in money (``n_valued``), and "not valued in money" when none is."""
     currency = portfolio["currency"]
+    n, valued = portfolio["n_initiatives"], portfolio.get("n_valued", portfolio["n_initiatives"])
+    spent = f"{money(portfolio['cost_to_date'], currency)} spent"
+    measured = (
+        f"As of {portfolio['as_of']:%d %B %Y}: {n} initiative{'s' if n != 1 else ''} measured, "
+        f"{portfolio['n_reliable']} of them supported by the data."
+    )
+    if not valued:
+        return f"{measured} Not valued in money (nothing they are measured on has a price); {spent}."
+    of_them = "" if valued == n else f", from the {valued} of them valued in money"
     return (
-        f"As of {portfolio['as_of']:%d %B %Y}: {portfolio['n_initiatives']} initiatives measured, "
-        f"{portfolio['n_reliable']} of them supported by the data. Benefit so far "
-        f"{money(portfolio['benefit_to_date'], currency)} (between {money(portfolio['benefit_ci_low'], currency)} "
-        f"and {money(portfolio['benefit_ci_high'], currency)}) "
-        f"against {money(portfolio['cost_to_date'], currency)} spent."
+        f"{measured} Benefit so far {money(portfolio['benefit_to_date'], currency)} "
+        f"(between {money(portfolio['benefit_ci_low'], currency)} and "
+        f"{money(portfolio['benefit_ci_high'], currency)}{of_them}) against {spent}."
     )
 
 

@@ -29,6 +29,19 @@ signed as (
 
 ),
 
+-- Whether any of its metrics has a money value: an initiative measured only on metrics with no
+-- price has a benefit of 0 that is not a loss, and is said "not valued in money".
+valued as (
+
+    select
+        initiative_id,
+        max(case when valued then 1 else 0 end) as any_valued
+
+    from {{ source('python', 'initiative_metric_money') }}
+    group by initiative_id
+
+),
+
 changed as (
 
     select
@@ -55,6 +68,7 @@ final as (
         source.benefit_to_date,
         source.benefit_ci_low,
         source.benefit_ci_high,
+        coalesce(valued.any_valued = 1, false) as benefit_valued,
         source.net_benefit,
         source.roi,
         source.roi_ci_low,
@@ -80,6 +94,7 @@ final as (
     left join cases on source.initiative_id = cases.initiative_id
     left join signed on source.initiative_id = signed.initiative_id
     left join changed on source.initiative_id = changed.initiative_id
+    left join valued on source.initiative_id = valued.initiative_id
 
 )
 

@@ -52,10 +52,11 @@ catalogue_metrics as (
     select
         {% if split_by -%}
         {{ metric_name_sql(m, 'splits.split_value') }} as metric,
-        replace({{ text_or_null(m.get('label') or m['name']) }}, {{ sql_string(placeholder) }}, splits.split_label) as label,
+        replace({{ text_or_null(m.get('label') or (m['name'] | replace('_', ' ') | capitalize)) }}, {{ sql_string(placeholder) }}, splits.split_label) as label,
         {%- else -%}
         {{ text_or_null(m['name']) }} as metric,
-        {{ text_or_null(m.get('label') or m['name']) }} as label,
+        {# an entry with no label is named in words from its name: refund_rate, Refund rate #}
+        {{ text_or_null(m.get('label') or (m['name'] | replace('_', ' ') | capitalize)) }} as label,
         {%- endif %}
         cast('catalogue' as {{ text }}) as source,
         {{ text_or_null(m['name']) }} as catalogue_name,
@@ -68,6 +69,7 @@ catalogue_metrics as (
         cast('week' as {{ text }}) as period,
         {{ text_or_null(m.get('volume')) }} as volume_label,
         {{ text_or_null(m.get('good_direction')) }} as good_direction,
+        {{ text_or_null(m.get('unit') or 'number') }} as unit,
         {{ text_or_null(money.get('kind')) }} as money_kind,
         {{ text_or_null(money.get('basis')) }} as money_basis,
         {% if split_by and money.get('pool') and placeholder in money.get('pool') -%}
@@ -96,7 +98,7 @@ catalogue_metrics as (
     select
         {%- for column in [
             'metric', 'label', 'source', 'catalogue_name', 'dataset', 'aggregation', 'expression', 'filter',
-            'split_by', 'split_value', 'period', 'volume_label', 'good_direction', 'money_kind', 'money_basis',
+            'split_by', 'split_value', 'period', 'volume_label', 'good_direction', 'unit', 'money_kind', 'money_basis',
             'money_pool',
         ] %}
         cast(null as {{ text }}) as {{ column }},
@@ -115,7 +117,8 @@ kpi_metrics as (
 
     select distinct
         metric,
-        metric as label,
+        -- a KPI is named in words from its name (staff_satisfaction: Staff satisfaction)
+        {{ dbt.concat(["upper(substr(metric, 1, 1))", "replace(substr(metric, 2), '_', ' ')"]) }} as label,
         cast('kpi' as {{ text }}) as source,
         cast(null as {{ text }}) as catalogue_name,
         cast('kpis' as {{ text }}) as dataset,
@@ -128,6 +131,7 @@ kpi_metrics as (
         grain as period,
         cast('reported periods' as {{ text }}) as volume_label,
         cast(null as {{ text }}) as good_direction,
+        cast('number' as {{ text }}) as unit,
         cast(null as {{ text }}) as money_kind,
         cast(null as {{ text }}) as money_basis,
         cast(null as {{ text }}) as money_pool,
