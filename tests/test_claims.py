@@ -857,7 +857,7 @@ def test_the_harm_is_measured_against_the_margin_by_hand():
 
     class Claim:
         def __init__(self, low, high, pre=0, post=0):
-            self.initiative, self.metric, self.confidence = initiative, GUARD, 0.95
+            self.initiative, self.metric, self.confidence, self.metric_words = initiative, GUARD, 0.95, GUARD
             self.definition = next(d for d in CATALOGUE if d.name == GUARD)
             self.thresholds = reg.thresholds_for(initiative)
             # pre/post 0: no always-valid widening (the fixed interval is used as it is)

@@ -1032,11 +1032,6 @@ def test_no_sentence_shows_a_raw_fraction_an_unformatted_number_or_a_metric_id(d
     assert any("points, from" in line for line in ours)  # the demo's shares read in points
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the claim checks' own messages (roi_ledger/claims/checks, the lead's) still print intervals "
-    "with .4g: they should format with roi_ledger.words",
-)
 def test_the_claim_checks_reasons_read_as_the_rest(demo_run, capsys):
     _, warehouse, _ = demo_run
     lines, ids = _owner_texts(warehouse, capsys)

@@ -130,6 +130,25 @@ class MetricClaim:
         return self.primary["method"] if self.primary else None
 
     @property
+    def metric_words(self) -> str:
+        """The metric as a sentence names it: its catalogue label (a KPI's name in words)."""
+        label = (self.definition.label if self.definition else None) or self.metric.replace("_", " ")
+        return label[0].lower() + label[1:]
+
+    def range_words(self, low: float, high: float) -> str:
+        """An interval of the effect as the report writes numbers (``roi_ledger.words``)."""
+        from roi_ledger.words import change
+
+        unit = self.definition.unit if self.definition else "number"
+        currency = self.register.business.currency
+        return f"from {change(low, unit, currency)} to {change(high, unit, currency)}"
+
+    def initiative_words(self, initiative_id: str) -> str:
+        """Another initiative by its name."""
+        named = next((i.name for i in self.register.initiatives if i.id == initiative_id), initiative_id)
+        return f'"{named}"'
+
+    @property
     def confidence(self) -> float:
         """The business's confidence level: of the estimates' intervals and of the checks' own."""
         return self.register.business.confidence_level

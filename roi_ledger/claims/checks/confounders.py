@@ -53,7 +53,8 @@ def concurrent_initiatives(claim: MetricClaim) -> CheckResult:
     if others:
         return CheckResult(
             CheckStatus.WARN,
-            f"{', '.join(others)} also changed {claim.metric} in the same units during these windows: "
+            f"{', '.join(map(claim.initiative_words, others))} also changed {claim.metric_words} in the same "
+            "units during these windows: "
             "the measured effect is theirs together, not this initiative's alone.",
             float(len(others)),
             0.0,
@@ -107,7 +108,8 @@ def control_contamination(claim: MetricClaim) -> CheckResult:
     if touched:
         return CheckResult(
             CheckStatus.WARN,
-            f"Comparison units were changed on {claim.metric} by {', '.join(touched)} while they served as "
+            f"Comparison units were changed on {claim.metric_words} by "
+            f"{', '.join(map(claim.initiative_words, touched))} while they served as "
             "this claim's comparison, which bends the comparison.",
             float(len(touched)),
             0.0,

@@ -22,7 +22,7 @@ def not_enough_data(claim: MetricClaim) -> CheckResult:
     """Fewer full periods before or after go-live than needed, or too little volume."""
     if claim.panel is None or claim.primary is None:
         return CheckResult(
-            CheckStatus.FAIL, f"There is no {claim.metric} data to measure this initiative with.", 0, None
+            CheckStatus.FAIL, f"There are no data on {claim.metric_words} to measure this initiative with.", 0, None
         )
     period = claim.panel.period
     need_pre, need_post = claim.thresholds.min_pre(period), claim.thresholds.min_post(period)
@@ -101,7 +101,8 @@ def stale_data(claim: MetricClaim) -> CheckResult:
     if behind > limit:
         return CheckResult(
             CheckStatus.WARN,
-            f"The latest {claim.metric} data end {behind} days before the run date: the result may be out of date.",
+            f"The latest data on {claim.metric_words} end {behind} days before the run date: the result may be "
+            "out of date.",
             float(behind),
             float(limit),
         )

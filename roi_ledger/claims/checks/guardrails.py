@@ -53,18 +53,20 @@ def guardrail_harm(claim: MetricClaim) -> CheckResult:
     if least > margin:
         return CheckResult(
             CheckStatus.FAIL,
-            f"A guardrail got worse: {said}, and at least {least:.1f}% worse as far as the data can tell — "
-            f"more than {allowed}.",
+            f"A guardrail got worse: {claim.metric_words} is {said}, and at least {least:.1f}% worse as far as "
+            f"the data can tell — more than {allowed}.",
             least,
             margin,
         )
     if tonight > margin:
         return CheckResult(
             CheckStatus.WARN,
-            f"A guardrail may have got worse: {said}, more than {allowed}; allowing for the estimate being "
-            "redone every night, the data cannot yet tell it from chance.",
+            f"A guardrail may have got worse: {claim.metric_words} is {said}, more than {allowed}; allowing "
+            "for the estimate being redone every night, the data cannot yet tell it from chance.",
             tonight,
             margin,
             counts_toward_grade=False,
         )
-    return CheckResult(CheckStatus.PASS, f"The guardrail holds: {said}, within {allowed}.", estimate, margin)
+    return CheckResult(
+        CheckStatus.PASS, f"The guardrail holds: {claim.metric_words} is {said}, within {allowed}.", estimate, margin
+    )

@@ -22,7 +22,7 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
     if row["ci_low"] is None or row["ci_high"] is None:
         return CheckResult(CheckStatus.FAIL, "The estimate has no interval, so how sure we can be is unknown.")
     covers = row["ci_low"] <= 0 <= row["ci_high"]
-    interval = f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+    interval = claim.range_words(row["ci_low"], row["ci_high"])
     level = f"{claim.confidence:.0%}"
     if covers:
         return CheckResult(
@@ -60,19 +60,19 @@ def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
     )
     if bounds is None:
         return CheckResult(CheckStatus.NOT_APPLICABLE, "The interval has no width to judge.")
-    interval = f"[{bounds.low:.4g}, {bounds.high:.4g}]"
+    interval = claim.range_words(bounds.low, bounds.high)
     level = f"{claim.confidence:.0%}"
     if not bounds.excludes_zero():
         return CheckResult(
             CheckStatus.WARN,
-            f"Allowing for the estimate being redone every night, its {level} range is {interval} and includes "
+            f"Allowing for the estimate being redone every night, its {level} range, {interval}, includes "
             "zero: one good night is not yet enough to count on it.",
             abs(row["effect_abs"]),
             bounds.half_width,
         )
     return CheckResult(
         CheckStatus.PASS,
-        f"Even allowing for nightly re-estimation, the {level} range {interval} excludes zero.",
+        f"Even allowing for nightly re-estimation, the {level} range, {interval}, excludes zero.",
         abs(row["effect_abs"]),
         bounds.half_width,
     )
