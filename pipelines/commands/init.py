@@ -193,8 +193,10 @@ def _print_found(data: Path, groups, checked, metric_lines: list[str]) -> None:
 
     print(f"{data}: read as a run reads it")
     for group in groups:
-        names = ", ".join(p.name for p in group.files)
-        print(f"  {group.path}: {group.tool} -> {group.dataset} ({names})")
+        series = (
+            f" ({len(group.files)} files: {', '.join(p.name for p in group.files)})" if len(group.files) > 1 else ""
+        )
+        print(f"  {group.path}: {group.tool} -> {group.dataset}{series}")
     print_source_report(checked.found, [], sampled=None)
     print("datasets:")
     for dataset in DATASETS:
