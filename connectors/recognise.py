@@ -98,12 +98,13 @@ def match_header(columns: list[str]) -> tuple[str | None, str | None, str]:
 
 
 def candidate_files(data_dir: Path, skip: Iterable[Path] = ()) -> list[Path]:
-    """Every file of the data folder and its subfolders but hidden ones, the sources file and ``skip``."""
+    """Every entry of the data folder and its subfolders but folders, hidden ones, the sources
+    file and ``skip``."""
     skipped = {p.resolve() for p in skip}
     found = []
     for path in sorted(data_dir.rglob("*")):
         relative = path.relative_to(data_dir)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+        if any(part.startswith(".") for part in relative.parts) or (path.is_dir() and not path.is_symlink()):
             continue
         if relative == Path(SOURCES_FILE) or path.resolve() in skipped:
             continue
@@ -111,11 +112,26 @@ def candidate_files(data_dir: Path, skip: Iterable[Path] = ()) -> list[Path]:
     return found
 
 
+def _unreadable_entry(path: Path, root: Path) -> str | None:
+    """Why an entry is not read at all, as a run would not read it: a link out of the data folder
+    (it could point at any file on the machine), a pipe or a device; None for a regular file."""
+    if not path.resolve().is_relative_to(root):
+        return "is a link to a file outside the data folder, which is never read; copy the file into the folder instead"
+    if not path.is_file():
+        return "is not a regular file (a pipe, a device, a link to a folder?); data files must be regular files"
+    return None
+
+
 def recognise(data_dir: Path, skip: Iterable[Path] = ()) -> Recognition:
     """The file groups of a data folder, each with its source path, and the files not placed."""
     result = Recognition()
     placed: dict[tuple[str, str | None], list[Path]] = {}
+    root = data_dir.resolve()
     for path in candidate_files(data_dir, skip):
+        refused = _unreadable_entry(path, root)
+        if refused:
+            result.gaps.append((path, refused))
+            continue
         if path.suffix.lower() not in FILE_SUFFIXES:
             result.gaps.append((path, "not a data file format ROI Ledger reads (" + ", ".join(FILE_SUFFIXES) + ")"))
             continue

@@ -115,6 +115,16 @@ def test_an_unrecognised_file_is_a_gap_with_why(data, capsys):
     assert roi_validate(data, data.parent / "initiatives.yml") == EXIT_OK
 
 
+def test_a_link_out_of_the_data_folder_is_never_read(data, tmp_path, capsys):
+    outside = tmp_path / "elsewhere.csv"
+    shutil.copy(EXPORTS / "zendesk_tickets.csv", outside)
+    (data / "tickets_link.csv").symlink_to(outside)
+    assert run_init(str(data)) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert f"{data / 'tickets_link.csv'}: is a link to a file outside the data folder" in printed
+    assert "tickets_link" not in (data / "sources.yml").read_text()
+
+
 def test_a_folder_with_nothing_known_writes_nothing(tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
@@ -207,6 +217,8 @@ def test_interactive_init_writes_the_answers_and_asks_again_with_a_reason(data, 
     asked = scripted(
         monkeypatch,
         [
+            "",  # no name: asked again
+            "Labels\u200b",  # an invisible character the register refuses: asked again
             "Automatic shipping labels",
             "Narnia",  # not a unit of the data: asked again
             "web, Market Street",
@@ -224,7 +236,8 @@ def test_interactive_init_writes_the_answers_and_asks_again_with_a_reason(data, 
     printed = capsys.readouterr().out
     assert "'Narnia' is not one of the 6 listed" in printed
     assert "the data runs 2024-01-01 to 2024-01-16" in printed and "'a lot' is not an amount" in printed
-    assert len(asked) == 11
+    assert "give it a name" in printed and "U+200B" in printed
+    assert len(asked) == 13
     config = data.parent / "initiatives.yml"
     assert roi_validate(data, config) == EXIT_OK
     (initiative,) = yaml.safe_load(config.read_text())["initiatives"]

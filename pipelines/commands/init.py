@@ -61,17 +61,21 @@ def init(data: Path, config: Path, *, force: bool = False, interactive: bool = F
     computable = computable_metrics(catalogue, checked)
     _print_found(data, found.groups, checked, metric_lines(computable, catalogue))
     _print_gaps(found.gaps + [(None, p) for p in checked.unreadable + checked.problems], _missing(catalogue, checked))
-    if not checked.spans:
-        print("roi init: no file landed a record (see the reasons above); nothing was written", file=sys.stderr)
-        return EXIT_INVALID_INPUT
     draft = first_draft(found.groups, checked, computable, catalogue)
+    if draft is None:
+        why = "no file landed a record" if not checked.spans else "no metric the data computes has a unit to name"
+        print(f"roi init: {why} (see the gaps above); nothing was written", file=sys.stderr)
+        return EXIT_INVALID_INPUT
     if interactive:
         from pipelines.commands.init_questions import interview
 
         print()
         draft = interview(draft, _units(checked), metric_lines(computable, catalogue))
     text = render(draft, catalogue, written_on=date.today(), data_dir=str(data))
-    _check_register(text, config, checked, computable)
+    refused = _register_problem(text, config, checked, computable)
+    if refused:
+        print(f"roi init: the register it would write is refused:\n{refused}\nnothing was written", file=sys.stderr)
+        return EXIT_INVALID_INPUT
     sources_file.write_text(_sources_text(spec, found.groups), encoding="utf-8")
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(text, encoding="utf-8")
@@ -126,7 +130,21 @@ def _missing(catalogue: list[MetricDefinition], checked) -> list[str]:
 
 
 def _units(checked) -> list[str]:
-    return list(dict.fromkeys(unit for _, unit, *_ in checked.spans))
+    """The units a register may name (a unit with an invisible character or over 100 characters
+    is refused there), the one with most records first."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from roi_ledger.register import Unit
+
+    rule = TypeAdapter(Unit)
+    units = []
+    for unit in dict.fromkeys(unit for _, unit, *_ in checked.spans):
+        try:
+            if rule.validate_python(unit) == unit:  # a register's unit is read in its NFKC form
+                units.append(unit)
+        except ValidationError:
+            continue
+    return units
 
 
 def _unit_notes(checked) -> list[str]:
@@ -138,19 +156,18 @@ def _unit_notes(checked) -> list[str]:
     return notes
 
 
-def first_draft(groups, checked, computable: list[str], catalogue: list[MetricDefinition]) -> Draft:
+def first_draft(groups, checked, computable: list[str], catalogue: list[MetricDefinition]) -> Draft | None:
     """The register's values chosen from the data: the first suggested metric it can compute,
     the unit with the most records in that metric's data, and a go-live halfway through that
-    unit's records (so there is data before and after it)."""
+    unit's records (so there is data before and after it). None when no unit can be named."""
     from connectors.recognise import guess_currency, guess_timezone
 
+    choice = _metric_and_span(checked, computable, catalogue)
+    if choice is None:
+        return None
+    metric, (_, unit, _, first, last) = choice
     currency, currency_from = guess_currency(groups)
     timezone, timezone_from = guess_timezone(groups, currency)
-    metric = computable[0]
-    definition = definition_of(catalogue, metric)
-    datasets = definition.datasets if definition else frozenset({"kpis"})
-    _, unit, _, first, last = next(span for span in checked.spans if span[0] in datasets)
-    go_live = min(first + (last - first) / 2, date.today())
     return Draft(
         currency=currency or PLACEHOLDER_CURRENCY,
         currency_from=currency_from,
@@ -158,7 +175,7 @@ def first_draft(groups, checked, computable: list[str], catalogue: list[MetricDe
         timezone_from=timezone_from,
         name="What was automated",
         units=[unit],
-        go_live=go_live,
+        go_live=min(first + (last - first) / 2, date.today()),
         metric=metric,
         unit_notes=_unit_notes(checked),
         computable=computable,
@@ -166,12 +183,29 @@ def first_draft(groups, checked, computable: list[str], catalogue: list[MetricDe
     )
 
 
-def _check_register(text: str, config: Path, checked, computable: list[str]) -> None:
-    """The register about to be written passes the checks ``roi validate`` makes of it."""
-    from roi_ledger.register import check_against_data, parse_register
+def _metric_and_span(checked, computable: list[str], catalogue: list[MetricDefinition]) -> tuple | None:
+    """The first computable metric with a unit a register may name, and that unit's span."""
+    allowed = set(_units(checked))
+    for metric in computable:
+        definition = definition_of(catalogue, metric)
+        datasets = definition.datasets if definition else frozenset({"kpis"})
+        for span in checked.spans:
+            if span[0] in datasets and span[1] in allowed:
+                return metric, span
+    return None
 
-    register = parse_register(text, str(config))
-    check_against_data(register, str(config), units=checked.found.units, metrics=set(computable))
+
+def _register_problem(text: str, config: Path, checked, computable: list[str]) -> str | None:
+    """What the checks ``roi validate`` makes of a register refuse in the one about to be written
+    (nothing, as its values come from the data and the answers: a safety net), or None."""
+    from roi_ledger.register import RegisterError, check_against_data, parse_register
+
+    try:
+        register = parse_register(text, str(config))
+        check_against_data(register, str(config), units=checked.found.units, metrics=set(computable))
+    except RegisterError as exc:
+        return str(exc)
+    return None
 
 
 def _sources_text(spec: dict[str, dict], groups) -> str:

@@ -45,11 +45,17 @@ def _choices(answer: str, options: list[str]) -> list[str]:
 
 
 def _name(answer: str) -> str:
+    """A name the register takes (no invisible characters, at most 1,000 characters)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from roi_ledger.register import Text
+
     if not answer:
         raise ValueError("give it a name, e.g. Automatic shipping labels")
-    if len(answer) > 200:
-        raise ValueError("a name of at most 200 characters")
-    return answer
+    try:
+        return TypeAdapter(Text).validate_python(answer)
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
 
 
 def _go_live(first: date, last: date) -> Callable[[str], date]:
