@@ -191,7 +191,10 @@ def sources_spec(groups: list[FileGroup]) -> dict[str, dict]:
 
 # Guessing the business's currency and timezone from what its exports say (``roi init``): a
 # guess is shown with where it came from, for the owner to confirm.
-_CURRENCY_CODE = re.compile(r"(?:^|[\s(\-])([A-Z]{3})\)?$")
+# a Currency column's value ("GBP", "British Pound - GBP"), or a header naming its currency in
+# brackets ("Billable Rate (GBP)"); other capitals in a header ("External Reference URL") are not one
+_CURRENCY_VALUE = re.compile(r"(?:^|\s)([A-Z]{3})$")
+_CURRENCY_HEADER = re.compile(r"\(([A-Z]{3})\)$")
 _OFFSET_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
 # Where a currency's businesses most often keep time, first the likeliest: a timezone is guessed
 # only among the zones the timestamps' offsets fit
@@ -234,13 +237,13 @@ def guess_currency(groups: list[FileGroup]) -> tuple[str | None, str]:
             if rows is None:
                 continue
             for column in rows.columns:
-                found = _CURRENCY_CODE.search(column.strip())
+                found = _CURRENCY_HEADER.search(column.strip())
                 if found:
                     votes.setdefault(found.group(1), []).append((1, f'the header "{column}" of', path.name))
                 if column.strip().lower() != "currency":
                     continue
                 for value in rows[column].drop_nulls().unique().to_list():
-                    code = _CURRENCY_CODE.search(value.strip())
+                    code = _CURRENCY_VALUE.search(value.strip())
                     if code:
                         votes.setdefault(code.group(1), []).append((0, f"the {column} column of", path.name))
     if not votes:
