@@ -131,7 +131,7 @@ def _missing(catalogue: list[MetricDefinition], checked) -> list[str]:
 
 def _units(checked) -> list[str]:
     """The units a register may name (a unit with an invisible character or over 100 characters
-    is refused there), the one with most records first."""
+    is refused there): dataset by dataset, the one with most records first."""
     from pydantic import TypeAdapter, ValidationError
 
     from roi_ledger.register import Unit
