@@ -39,6 +39,9 @@ class DryRun:
     found: DataInventory = field(default_factory=DataInventory)
     unreadable: list[str] = field(default_factory=list)  # a source or file that cannot be read
     problems: list[str] = field(default_factory=list)  # the rest of what would stop the night or lose rows
+    # (dataset, unit, records, first day, last day) of what landed, a record counted once however
+    # many files or versions carry it (as staging keeps it)
+    spans: list[tuple] = field(default_factory=list)
 
 
 def dry_run(
@@ -55,6 +58,7 @@ def dry_run(
             _read_source(con, data_dir, name, source, result, pull_sample=pull_sample, salt=salt)
         collect_inventory(con, result.found)
         result.found.rejections = rejection_summary(con)
+        result.spans = unit_spans(con)
         result.problems += mostly_rejected(result.found) + blocking_checks(con, result.found)
     return result
 
@@ -88,6 +92,22 @@ def _read_source(con, data_dir: Path, name: str, source, result: DryRun, *, pull
             land_files(con, name, source, source.dataset, [path], load_id="validate", loaded_at=at, salt=salt)
         except ContractError as exc:
             result.unreadable.append(str(exc))
+
+
+def unit_spans(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Per dataset and unit: the records that landed (one per key) and their first and last day."""
+    spans = []
+    for dataset in DATASETS.values():
+        keys = ", ".join(dataset.key)
+        spans += con.execute(
+            f"""
+            select '{dataset.name}', unit_id, count(*), min({dataset.time_column})::date,
+                   max({dataset.time_column})::date
+            from (select distinct on ({keys}) unit_id, {dataset.time_column} from raw.{dataset.name})
+            group by unit_id order by count(*) desc, unit_id
+            """
+        ).fetchall()
+    return spans
 
 
 def rejection_summary(con: duckdb.DuckDBPyConnection) -> list[tuple]:

@@ -149,8 +149,6 @@ def _with_kind(raw: dict) -> dict:
 def load_sources(data_dir: Path) -> dict[str, FilesSource | SqlSource | RestApiSource]:
     """The sources of a data folder: its ``sources.yml`` with presets applied, else one files
     source per dataset named after it. Raises ``ContractError`` naming the file and field."""
-    from connectors.presets import apply_preset
-
     path = data_dir / SOURCES_FILE
     if not path.exists():
         return default_sources(data_dir)
@@ -167,8 +165,16 @@ def load_sources(data_dir: Path) -> dict[str, FilesSource | SqlSource | RestApiS
         raise ContractError(f"{path}: {yaml_problem(exc)} (see docs/sources.md)") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict):
         raise ContractError(f"{path}: expected a mapping with a 'sources' key (see docs/sources.md)")
+    return parse_sources(raw["sources"], path)
+
+
+def parse_sources(raw_sources: dict, path: Path) -> dict[str, FilesSource | SqlSource | RestApiSource]:
+    """The ``sources:`` mapping of a sources file (``path``, named in messages), presets applied
+    and checked (``roi init`` checks the one it is about to write with it)."""
+    from connectors.presets import apply_preset
+
     specs = {}
-    for name, spec in raw["sources"].items():
+    for name, spec in raw_sources.items():
         if not isinstance(spec, dict):
             raise ContractError(f"{path}: source {name!r} must be a mapping")
         specs[name] = apply_preset(spec, f"{path}: source {name!r}")

@@ -1,5 +1,6 @@
 """``roi``: run the nightly job, validate inputs, or run the built-in demo business.
 
+    roi init DATA_DIR [--config FILE] [--interactive] [--force]
     roi run --data DIR --config FILE --warehouse PATH [--as-of DATE] [--force]
     roi validate --data DIR --config FILE
     roi run-all --businesses FILE [--parallel N] [--as-of DATE]
@@ -29,6 +30,7 @@ from pipelines.runtime.settings import Settings, SettingsError, read_settings
 
 # The module of each command (pipelines/commands/<module>.py).
 MODULES = {
+    "init": "init",
     "run": "run",
     "validate": "validate",
     "run-all": "run_all",
@@ -39,6 +41,7 @@ MODULES = {
 }
 # What each command cannot run without (a flag, or its ROI_* variable).
 REQUIRED = {
+    "init": ("data",),
     "run": ("data", "config", "warehouse"),
     "validate": ("data", "config"),
     "run-all": ("businesses",),
@@ -63,6 +66,22 @@ def _inputs(command: argparse.ArgumentParser, settings: Settings, *, warehouse: 
 
 def _warehouse(command: argparse.ArgumentParser, settings: Settings) -> None:
     command.add_argument("--warehouse", default=settings.warehouse, help="DuckDB file (ROI_WAREHOUSE)")
+
+
+def _add_init(commands, settings: Settings) -> None:
+    init = commands.add_parser(
+        "init", help="recognise a folder of exports; write its sources.yml and an initiatives.yml to fill in"
+    )
+    init.add_argument(
+        "data", nargs="?", default=settings.data_dir, metavar="DATA_DIR", help="the exports' folder (ROI_DATA_DIR)"
+    )
+    init.add_argument(
+        "--config",
+        default=settings.config,
+        help="where to write initiatives.yml (ROI_CONFIG; default: beside the data folder)",
+    )
+    init.add_argument("--interactive", action="store_true", help="ask what was automated, where, when, at what cost")
+    init.add_argument("--force", action="store_true", help="replace an existing sources.yml and initiatives.yml")
 
 
 def _add_runs(commands, settings: Settings) -> None:
@@ -146,6 +165,7 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     """``roi``'s command line, its defaults from ``settings``."""
     roi = argparse.ArgumentParser(prog="roi", description="ROI Ledger: realised ROI of automation initiatives.")
     commands = roi.add_subparsers(dest="command", required=True)
+    _add_init(commands, settings)
     _add_runs(commands, settings)
     _add_oversight(commands, settings)
     _add_demo(commands)
