@@ -119,7 +119,7 @@ def test_the_capped_series_are_the_claimed_metrics_at_their_initiatives_cap_shar
     expected = {
         (metric, register.thresholds_for(initiative).outlier_cap_share)
         for initiative in register.initiatives
-        for metric in initiative.metrics
+        for metric in initiative.measured_metrics  # goals and guardrails alike
         if (definition := definition_of(catalogue, metric))
         and definition.aggregation in ("sum", "mean", "median", "ratio")
     }
