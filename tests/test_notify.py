@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from pipelines.commands.exit_codes import EXIT_RUN_FAILED
+from pipelines.commands.exit_codes import EXIT_INVALID_INPUT
 from pipelines.commands.run import run as roi_run
 from pipelines.runtime.notify import Failure, configured, notify_failure
 from pipelines.runtime.settings import read_settings
@@ -113,7 +113,7 @@ def test_a_failed_roi_run_tells_by_mail_and_webhook(tmp_path, smtp, webhook, mon
             "insert into raw.salt_fingerprint values (?, ?)",
             [salt_fingerprint("another-salt-of-earlier-runs-0"), datetime.now(UTC)],
         )
-    assert roi_run(data, config, warehouse, None) == EXIT_RUN_FAILED
+    assert roi_run(data, config, warehouse, None) == EXIT_INVALID_INPUT  # stopped before it started
     [(_, _, content)] = smtp.messages
     assert "salt" in content.lower() and str(warehouse) in content
     [posted] = webhook

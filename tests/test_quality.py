@@ -196,7 +196,7 @@ def test_raw_checks_types_and_an_empty_landing_despite_files(tmp_path):
         con.execute("alter table raw.orders alter amount type varchar")  # drifted from the contract
         con.execute(
             "insert into raw.orders values ('o1', 'shop_a', '2026-03-30 10:00:00+00', null, '12.5', "
-            "'completed', false, null, 'L1', 'orders.csv', 2, now())"
+            "'completed', false, null, 'L1', 'orders.csv', 2, now(), null, null)"
         )
     results = validate_suites(
         warehouse, [SUITES["raw_orders"], SUITES["raw_tickets"]], as_of=AS_OF, datasets_with_files={"orders", "tickets"}

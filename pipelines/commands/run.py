@@ -59,7 +59,7 @@ def run(
         print(f"run refused: {store.run_lock.busy_message(busy)}", file=sys.stderr)
         return EXIT_INVALID_INPUT
     if settings.salt and not same_salt(store, settings.salt):
-        return EXIT_INVALID_INPUT
+        return EXIT_INVALID_INPUT  # said, and the owner told: nothing was written
     if not force and nothing_changed(store, context, settings.salt, warehouse):
         return EXIT_OK
     # The run fixes its own as-of date when none is given: the last complete day before it starts.
@@ -107,6 +107,12 @@ def same_salt(store: Warehouse, salt: str) -> bool:
         check_same_salt(salt, recorded[0] if recorded else None, str(store.path))
     except SaltError as exc:
         print(f"invalid input:\n{exc}", file=sys.stderr)
+        # a night stopped by the wrong salt is a failed night to whoever is told of failed nights
+        from pipelines.runtime.notify import Failure, notify_failure
+
+        sent = notify_failure(Failure(str(exc), str(store.path), "not started", store.published_run()))
+        if sent:
+            print(f"told by {' and '.join(sent)}", file=sys.stderr)
         return False
     return True
 
