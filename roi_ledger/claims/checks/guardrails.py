@@ -8,8 +8,8 @@ whole always-valid interval lies beyond the margin on the harmful side."""
 from __future__ import annotations
 
 from roi_ledger.claims.base import CheckClass, CheckResult, MetricClaim, claim_check
+from roi_ledger.claims.checks.statistics import primary_always_valid
 from roi_ledger.claims.labels import CheckStatus
-from roi_ledger.claims.sequential import always_valid
 
 
 @claim_check("guardrail_harm", check_class=CheckClass.GUARDRAIL)
@@ -28,16 +28,7 @@ def guardrail_harm(claim: MetricClaim) -> CheckResult:
         return CheckResult(CheckStatus.PASS, "No estimate with an interval yet: no harm shown.")
     if claim.definition is None:
         return CheckResult(CheckStatus.PASS, "Not in the catalogue, so which way is worse is not known: not judged.")
-    bounds = always_valid(
-        effect=row["effect_abs"],
-        ci_low=row["ci_low"],
-        ci_high=row["ci_high"],
-        confidence=claim.confidence,
-        pre=row["pre_periods"] or 0,
-        post=row["post_periods"] or 0,
-        min_post=claim.thresholds.min_post(row["period"]),
-        horizon=claim.thresholds.horizon_periods(row["period"]),
-    )
+    bounds = primary_always_valid(claim)
     low, high = (bounds.low, bounds.high) if bounds is not None else (row["ci_low"], row["ci_high"])
     worse = -1.0 if claim.definition.good_direction == "up" else 1.0  # the sign of harm
     baseline = abs(row["baseline_value"])

@@ -40,15 +40,11 @@ def ci_covers_zero(claim: MetricClaim) -> CheckResult:
     )
 
 
-@claim_check("nightly_interval_covers_zero", check_class=CheckClass.DATA)
-def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
-    """The effect's always-valid interval includes zero: the estimate is redone every week, and an
-    ordinary interval that excludes zero on one week can be that week's luck (alpha spending over
-    the weekly looks, most of it by the verdict horizon: ``roi_ledger.claims.sequential``)."""
+def primary_always_valid(claim: MetricClaim):
+    """The primary estimate's always-valid interval (``roi_ledger.claims.sequential``), None when it
+    has no width to judge; the estimate has its interval."""
     row = claim.primary
-    if row is None or row["effect_abs"] is None or row["ci_low"] is None or row["ci_high"] is None:
-        return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate with an interval to judge.")
-    bounds = always_valid(
+    return always_valid(
         effect=row["effect_abs"],
         ci_low=row["ci_low"],
         ci_high=row["ci_high"],
@@ -58,6 +54,17 @@ def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
         min_post=claim.thresholds.min_post(row["period"]),
         horizon=claim.thresholds.horizon_periods(row["period"]),
     )
+
+
+@claim_check("nightly_interval_covers_zero", check_class=CheckClass.DATA)
+def nightly_interval_covers_zero(claim: MetricClaim) -> CheckResult:
+    """The effect's always-valid interval includes zero: the estimate is redone every week, and an
+    ordinary interval that excludes zero on one week can be that week's luck (alpha spending over
+    the weekly looks, most of it by the verdict horizon: ``roi_ledger.claims.sequential``)."""
+    row = claim.primary
+    if row is None or row["effect_abs"] is None or row["ci_low"] is None or row["ci_high"] is None:
+        return CheckResult(CheckStatus.NOT_APPLICABLE, "No estimate with an interval to judge.")
+    bounds = primary_always_valid(claim)
     if bounds is None:
         return CheckResult(CheckStatus.NOT_APPLICABLE, "The interval has no width to judge.")
     interval = claim.range_words(bounds.low, bounds.high)
