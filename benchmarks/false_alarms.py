@@ -18,11 +18,15 @@ each with 10 comparison units that no initiative reaches:
 - ``spillover`` (a trap): ``single`` with the comparison units shifting at go-live by half the
   effect, in its direction.
 
+With ``--guardrail`` every initiative also names a guardrail ``g`` (margin 0: any harm the data
+show) whose series is drawn the same way with no effect at all; ``guardrail_harm`` is counted on
+it, every other check on ``m`` as before. Its good direction is up, so a fall is harm.
+
 A check fires when it warns or fails and counts toward the grade (after the claim's tests are
 judged together, ``roi_ledger.claims.family``), as in ``benchmarks/coverage.py``. On the clean
 designs every firing is a false alarm; on the trap, ``control_contamination`` should fire.
 
-    .venv/bin/python benchmarks/false_alarms.py [--reps 200] [--seed 1] [--workers 2]
+    .venv/bin/python benchmarks/false_alarms.py [--reps 200] [--seed 1] [--workers 2] [--guardrail]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import polars as pl
 import yaml
 from statsmodels.stats.proportion import proportion_confint
 
+from roi_ledger.catalogue import MetricDefinition
 from roi_ledger.claims import engine
 from roi_ledger.claims.base import METRIC_CHECKS
 from roi_ledger.claims.labels import FIRED
@@ -50,6 +55,9 @@ WAVE_GAP = 8  # weeks between two waves
 WAVE_SIZE = 3
 CONTROLS = [f"c{i}" for i in range(10)]
 DESIGNS = ("single", "single_3", "phased", "waves", "spillover")
+GUARDRAIL = MetricDefinition(
+    name="g", label="Guarded level", dataset="orders", aggregation="mean", expression="amount", good_direction="up"
+)
 
 
 def go_lives(design: str) -> dict[str, tuple[list[str], int]]:
@@ -61,9 +69,9 @@ def go_lives(design: str) -> dict[str, tuple[list[str], int]]:
     return {f"w{k}": ([f"t{k * WAVE_SIZE + i}" for i in range(WAVE_SIZE)], PRE_WEEKS + k * WAVE_GAP) for k in range(3)}
 
 
-def register_for(design: str):
+def register_for(design: str, guardrail: bool = False):
     waves = go_lives(design)
-    base = {"status": "live", "metrics": ["m"]}
+    base = {"status": "live", "metrics": ["m"], **({"guardrails": ["g"]} if guardrail else {})}
     if design == "phased":
         phases = [{"units": units, "go_live": (MONDAY + timedelta(weeks=w)).isoformat()} for units, w in waves.values()]
         initiatives = [{"id": "sim", "name": "Phased", "phases": phases, **base}]
@@ -84,8 +92,8 @@ def register_for(design: str):
     return parse_register(yaml.safe_dump(document), "simulated.yml")
 
 
-def simulate(design: str, seed: int) -> pl.DataFrame:
-    """One business's weekly series of metric ``m`` (see the module's docstring)."""
+def simulate(design: str, seed: int, metric: str = "m", effect: float = EFFECT) -> pl.DataFrame:
+    """One business's weekly series of ``metric`` with ``effect`` planted (see the module's docstring)."""
     rng = np.random.default_rng(seed)
     weeks = PRE_WEEKS + 2 * WAVE_GAP + POST_WEEKS
     starts = {u: w for units, w in go_lives(design).values() for u in units}
@@ -98,28 +106,31 @@ def simulate(design: str, seed: int) -> pl.DataFrame:
             noise[week] = (0.5 * noise[week - 1] if week else 0) + rng.normal()
         values = 50 + rng.normal(0, 5) + shared + noise
         if unit in starts:
-            values = values + EFFECT * (t >= starts[unit])
+            values = values + effect * (t >= starts[unit])
         elif design == "spillover":
-            values = values + EFFECT / 2 * (t >= PRE_WEEKS)
+            values = values + effect / 2 * (t >= PRE_WEEKS)
         for week in range(weeks):
             start = MONDAY + timedelta(weeks=week)
-            rows.append((unit, "m", "week", start, start + timedelta(days=7), float(values[week]), 50.0))
+            rows.append((unit, metric, "week", start, start + timedelta(days=7), float(values[week]), 50.0))
     return pl.DataFrame(
         rows, schema=["unit_id", "metric", "period", "period_start", "period_end", "value", "volume"], orient="row"
     )
 
 
-def draw(args: tuple[str, int, tuple[str, ...] | None]) -> list[dict]:
-    """Every metric check (or only ``checks``) on every claim of one simulated business: fired or not."""
-    design, seed, checks_only = args
+def draw(args: tuple[str, int, tuple[str, ...] | None, bool]) -> list[dict]:
+    """Every metric check (or only ``checks``) on every claim of one simulated business: fired or
+    not; with ``guardrail``, ``guardrail_harm`` on the null guardrail ``g`` and the rest on ``m``."""
+    design, seed, checks_only, guardrail = args
     if checks_only:  # the claims step runs only these (every check takes minutes per hundred businesses)
         engine.METRIC_CHECKS = [c for c in METRIC_CHECKS if c.check_id in checks_only]
-    register = register_for(design)
+    register = register_for(design, guardrail)
     series = simulate(design, seed)
+    if guardrail:
+        series = pl.concat([series, simulate(design, seed + 7_777_777, "g", 0.0)])
     estimates = estimate_effects(register, series)
     checks = engine.run_claim_checks(
-        register, series, estimates, as_of=series["period_end"].max(), catalogue=[], traits={}
-    ).filter(pl.col("metric").is_not_null())
+        register, series, estimates, as_of=series["period_end"].max(), catalogue=[GUARDRAIL], traits={}
+    ).filter((pl.col("metric") == "g") == (pl.col("check_id") == "guardrail_harm"))
     return [
         {
             "design": design,
@@ -160,13 +171,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=DESIGNS)
     parser.add_argument("--checks", nargs="+", help="run only these metric checks (default: every one)")
+    parser.add_argument("--guardrail", action="store_true", help="add a null guardrail to every initiative")
     args = parser.parse_args()
     only = tuple(args.checks) if args.checks else None
     collected = []
     with ProcessPoolExecutor(args.workers) as pool:
         # One design at a time, printed as it finishes: a long run shows its numbers as it goes.
         for design in args.designs:
-            jobs = [(design, args.seed * 100_000 + i, only) for i in range(args.reps)]
+            jobs = [(design, args.seed * 100_000 + i, only, args.guardrail) for i in range(args.reps)]
             done = pl.DataFrame([row for rows in pool.map(draw, jobs, chunksize=4) for row in rows])
             collected.append(done)
             fired = rates(done).filter(pl.col("fired") > 0).select("check_id", "rate")
